@@ -1,0 +1,27 @@
+// The README's test command after install: every check CI makes, in order, stopping at the first failure.
+import { spawnSync } from 'node:child_process'
+import { ensureChromium } from './ensure-chromium.mjs'
+
+process.env.TURBO_TELEMETRY_DISABLED = '1'
+process.env.DO_NOT_TRACK = '1'
+
+const steps = [
+  ['typecheck', 'turbo', ['run', 'typecheck', '--output-logs=errors-only']],
+  ['lint', 'biome', ['check', '.']],
+  ['unused code and dependencies', 'knip', []],
+  ['build', 'turbo', ['run', 'build', '--output-logs=errors-only']],
+  ['package checks', 'turbo', ['run', 'check:package', '--output-logs=errors-only']],
+  ['tests', 'vitest', ['run']],
+]
+
+ensureChromium()
+for (const [name, cmd, args] of steps) {
+  console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`)
+  const started = Date.now()
+  const result = spawnSync(cmd, args, { stdio: 'inherit', shell: false })
+  if (result.status !== 0) {
+    console.error(`\n${name} failed (exit ${result.status ?? result.signal}).`)
+    process.exit(result.status ?? 1)
+  }
+  console.log(`=== ${name} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+}
