@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 // `pnpm test` runs the same suites per package through turbo, which caches them.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*', 'docs', 'bench'],
+    projects: ['packages/*', 'apps/*', 'docs', 'bench', 'scripts'],
     maxWorkers: 2,
   },
 })

@@ -7,6 +7,7 @@ process.env.DO_NOT_TRACK = '1'
 
 const steps = [
   ['typecheck', 'turbo', ['run', 'typecheck', '--output-logs=errors-only']],
+  ['typecheck (repo tooling)', 'tsc', ['-p', 'scripts/tsconfig.json']],
   ['lint', 'biome', ['check', '.']],
   ['unused code and dependencies', 'knip', []],
   ['build', 'turbo', ['run', 'build', '--output-logs=errors-only']],
