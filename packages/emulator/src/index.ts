@@ -1,1 +1,23 @@
-export {}
+export type { EmulatorErrorCode } from './errors.ts'
+export { EmulatorError } from './errors.ts'
+export { defaultIds, defaultSeed, sampleRedirectUris } from './world/default-seed.ts'
+export type { PublishedJwk, SigningKeyData, SigningKeys } from './world/signing-keys.ts'
+export type {
+  AppRegistration,
+  AppSeed,
+  CertificateCredential,
+  CertificateSeed,
+  ClientSecret,
+  MintAppTokenOptions,
+  MintIdTokenOptions,
+  MintUserAccessTokenOptions,
+  OrgInfo,
+  OrgSeedEntry,
+  ServicePrincipal,
+  Tenant,
+  User,
+  UserSeed,
+  WorldSeed,
+} from './world/types.ts'
+export type { OrgRecord, ResolvedResource, WorldSnapshot } from './world/world.ts'
+export { createWorld, World } from './world/world.ts'

@@ -1,0 +1,96 @@
+import { decodeProtectedHeader } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { EmulatorError } from '../errors.ts'
+import { defaultIds, defaultSeed } from './default-seed.ts'
+import { createWorld, World } from './world.ts'
+
+describe('world', () => {
+  it('builds the default seed with consent in Contoso only', async () => {
+    const world = await createWorld(defaultSeed(), { authorityUrl: 'https://localhost:9443' })
+    expect(world.getTenant('contoso.onmicrosoft.com')?.id).toBe(defaultIds.contosoTenantId)
+    expect(world.getServicePrincipal(defaultIds.contosoTenantId, defaultIds.multiTenantAppId)?.objectId).toBe(
+      defaultIds.contosoMultiTenantSpId,
+    )
+    expect(
+      world.getServicePrincipal(defaultIds.fabrikamTenantId, defaultIds.multiTenantAppId),
+    ).toBeUndefined()
+    expect(world.getServicePrincipal(defaultIds.isvTenantId, defaultIds.multiTenantAppId)).toBeDefined()
+    const cert = world.getApp(defaultIds.multiTenantAppId)!.certificates[0]!
+    expect(cert.privateKeyPem).toContain('BEGIN PRIVATE KEY')
+    expect(cert.thumbprintSha256Hex).toMatch(/^[0-9A-F]{64}$/)
+  })
+
+  it('mints v1 app-only tokens with the claims Dataverse relies on, verifiable after a rollover', async () => {
+    const world = await createWorld(defaultSeed(), { authorityUrl: 'https://localhost:9443' })
+    const org = world.getOrg(defaultIds.contosoOrgId)!
+    org.url = 'https://localhost:9444'
+    const token = await world.mintAppToken({
+      tenantId: defaultIds.contosoTenantId,
+      appId: defaultIds.multiTenantAppId,
+      resource: 'https://localhost:9444/.default',
+    })
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'RS256', typ: 'JWT' })
+    const claims = await world.verifyJwt(token)
+    expect(claims).toMatchObject({
+      aud: 'https://localhost:9444',
+      iss: `https://localhost:9443/${defaultIds.contosoTenantId}/`,
+      tid: defaultIds.contosoTenantId,
+      oid: defaultIds.contosoMultiTenantSpId,
+      sub: defaultIds.contosoMultiTenantSpId,
+      appid: defaultIds.multiTenantAppId,
+      appidacr: '1',
+      idtyp: 'app',
+      ver: '1.0',
+    })
+    await world.signingKeys.rollover()
+    await expect(world.verifyJwt(token)).resolves.toMatchObject({ ver: '1.0' })
+    expect(world.signingKeys.jwks().keys).toHaveLength(2)
+    await world.signingKeys.rollover({ retainPrevious: false })
+    await expect(world.verifyJwt(token)).rejects.toThrow(EmulatorError)
+  })
+
+  it('refuses tokens for tenants without consent and for unknown resources', async () => {
+    const world = await createWorld(defaultSeed())
+    world.getOrg(defaultIds.fabrikamOrgId)!.url = 'https://localhost:9445'
+    const fabrikam = { tenantId: defaultIds.fabrikamTenantId, appId: defaultIds.multiTenantAppId }
+    await expect(
+      world.mintAppToken({ ...fabrikam, resource: 'https://localhost:9445' }),
+    ).rejects.toMatchObject({
+      code: 'NO_SERVICE_PRINCIPAL',
+    })
+    world.grantConsent(defaultIds.fabrikamTenantId, defaultIds.multiTenantAppId)
+    await expect(
+      world.mintAppToken({ ...fabrikam, resource: 'https://nowhere.example' }),
+    ).rejects.toMatchObject({
+      code: 'UNKNOWN_RESOURCE',
+    })
+    expect(world.revokeConsent(defaultIds.fabrikamTenantId, defaultIds.multiTenantAppId)).toBe(true)
+    expect(() => world.grantConsent(defaultIds.fabrikamTenantId, defaultIds.singleTenantAppId)).toThrow(
+      /single-tenant/,
+    )
+  })
+
+  it('round-trips through a snapshot', async () => {
+    const world = await createWorld(defaultSeed())
+    const token = await world.mintIdToken({
+      userObjectId: defaultIds.users.contosoAlice,
+      appId: defaultIds.multiTenantAppId,
+      nonce: 'n1',
+    })
+    const copy = await World.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())))
+    expect(await copy.verifyJwt(token)).toMatchObject({
+      nonce: 'n1',
+      preferred_username: 'alice@contoso.onmicrosoft.com',
+    })
+    expect(copy.getServicePrincipal(defaultIds.contosoTenantId, defaultIds.multiTenantAppId)).toBeDefined()
+    expect(copy.users.size).toBe(world.users.size)
+  })
+
+  it('validates input', async () => {
+    const world = await createWorld({ tenants: [] })
+    expect(() => world.addTenant({ id: 'nope', displayName: 'X' })).toThrow(/GUID/)
+    expect(() => world.addUser({ tenantId: 'missing.onmicrosoft.com', userPrincipalName: 'a@b' })).toThrow(
+      /does not exist/,
+    )
+  })
+})

@@ -1,0 +1,546 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { JWTPayload } from 'jose'
+import { certificateCredential, generateSelfSignedCertificate } from '../certificates.ts'
+import { EmulatorError } from '../errors.ts'
+import { type SigningKeyData, SigningKeys } from './signing-keys.ts'
+import type {
+  AppRegistration,
+  AppSeed,
+  CertificateCredential,
+  CertificateSeed,
+  ClientSecret,
+  MintAppTokenOptions,
+  MintIdTokenOptions,
+  MintUserAccessTokenOptions,
+  OrgInfo,
+  OrgSeedEntry,
+  ServicePrincipal,
+  Tenant,
+  User,
+  UserSeed,
+  WorldSeed,
+} from './types.ts'
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** True for a GUID in the 8-4-4-4-12 form. */
+export function isGuid(value: unknown): value is string {
+  return typeof value === 'string' && GUID.test(value)
+}
+
+function guidOrNew(value: string | undefined, what: string): string {
+  if (value === undefined) return randomUUID()
+  if (!isGuid(value)) throw new EmulatorError('INVALID_ARGUMENT', `${what} must be a GUID; got '${value}'.`)
+  return value.toLowerCase()
+}
+
+const b64 = (bytes: number) =>
+  Buffer.from(randomUUID().replaceAll('-', '') + randomUUID(), 'utf8')
+    .toString('base64url')
+    .slice(0, bytes)
+
+/** Strips one trailing slash: `https://localhost:8444/` → `https://localhost:8444`. */
+export function trimSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url
+}
+
+/** An org as stored in the world: `OrgInfo` plus the port and Dataverse seed it was declared with. */
+export interface OrgRecord extends OrgInfo {
+  port?: number
+  dataverse?: unknown
+}
+
+/** The JSON the world persists to its state folder. */
+export interface WorldSnapshot {
+  version: 1
+  tenants: Tenant[]
+  apps: AppRegistration[]
+  users: User[]
+  servicePrincipals: ServicePrincipal[]
+  orgs: OrgRecord[]
+  signingKeys: SigningKeyData[]
+}
+
+/** A resource a token can be issued for: a Dataverse org, or an app registration's own API. */
+export type ResolvedResource =
+  | { kind: 'org'; org: OrgRecord; audience: string }
+  | { kind: 'api'; app: AppRegistration; audience: string }
+
+/**
+ * The identity world of the emulated Entra ID: tenants, app registrations, service principals (consent),
+ * users, orgs, and the token signing keys. Both the Entra ID endpoints and the Dataverse orgs read it.
+ */
+export class World {
+  readonly tenants = new Map<string, Tenant>()
+  readonly apps = new Map<string, AppRegistration>()
+  readonly users = new Map<string, User>()
+  readonly orgs = new Map<string, OrgRecord>()
+  /** Keyed `${tenantId}|${appId}`. */
+  readonly servicePrincipals = new Map<string, ServicePrincipal>()
+  /** `https://localhost:PORT` of the Entra ID server; set by `startEmulator` once it listens. */
+  authorityUrl: string
+  readonly signingKeys: SigningKeys
+  #listeners = new Set<() => void>()
+
+  constructor(signingKeys: SigningKeys, authorityUrl = 'https://localhost:8443') {
+    this.signingKeys = signingKeys
+    this.authorityUrl = authorityUrl
+  }
+
+  /** Subscribes to every change (for persistence); returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Tells listeners that the world changed (called by every mutation here; call it after editing records directly). */
+  changed(): void {
+    for (const l of this.#listeners) l()
+  }
+
+  // ---- lookups
+
+  /** A tenant by id (case-insensitive GUID) or verified domain. */
+  getTenant(idOrDomain: string): Tenant | undefined {
+    const key = idOrDomain.toLowerCase()
+    const byId = this.tenants.get(key)
+    if (byId) return byId
+    for (const t of this.tenants.values()) if (t.domain.toLowerCase() === key) return t
+    return undefined
+  }
+
+  getApp(appId: string): AppRegistration | undefined {
+    return this.apps.get(appId.toLowerCase())
+  }
+
+  getUser(objectId: string): User | undefined {
+    return this.users.get(objectId.toLowerCase())
+  }
+
+  /** A user by user principal name (case-insensitive). */
+  findUserByUpn(upn: string): User | undefined {
+    const key = upn.toLowerCase()
+    for (const u of this.users.values()) if (u.userPrincipalName.toLowerCase() === key) return u
+    return undefined
+  }
+
+  usersOf(tenantId: string): User[] {
+    return [...this.users.values()].filter((u) => u.tenantId === tenantId)
+  }
+
+  getOrg(id: string): OrgRecord | undefined {
+    return this.orgs.get(id.toLowerCase())
+  }
+
+  /** The org served at `url` (trailing slash ignored, case-insensitive). */
+  findOrgByUrl(url: string): OrgRecord | undefined {
+    const key = trimSlash(url).toLowerCase()
+    for (const o of this.orgs.values()) if (o.url && o.url.toLowerCase() === key) return o
+    return undefined
+  }
+
+  orgsOf(tenantId: string): OrgRecord[] {
+    return [...this.orgs.values()].filter((o) => o.tenantId === tenantId)
+  }
+
+  /** The app's service principal in `tenantId`; `undefined` means the app has no consent there. */
+  getServicePrincipal(tenantId: string, appId: string): ServicePrincipal | undefined {
+    return this.servicePrincipals.get(`${tenantId.toLowerCase()}|${appId.toLowerCase()}`)
+  }
+
+  // ---- mutations
+
+  addTenant(input: { id?: string; displayName: string; domain?: string }): Tenant {
+    const id = guidOrNew(input.id, 'Tenant id')
+    if (this.tenants.has(id)) throw new EmulatorError('CONFLICT', `Tenant ${id} already exists.`)
+    if (!input.displayName) throw new EmulatorError('INVALID_ARGUMENT', 'A tenant needs a displayName.')
+    const domain = (
+      input.domain ?? `${input.displayName.toLowerCase().replace(/[^a-z0-9]/g, '')}.onmicrosoft.com`
+    ).toLowerCase()
+    if (this.getTenant(domain))
+      throw new EmulatorError('CONFLICT', `The domain ${domain} is already verified by another tenant.`)
+    const tenant: Tenant = { id, displayName: input.displayName, domain }
+    this.tenants.set(id, tenant)
+    this.changed()
+    return tenant
+  }
+
+  #requireTenant(tenantId: string): Tenant {
+    const tenant = this.getTenant(tenantId)
+    if (!tenant) throw new EmulatorError('NOT_FOUND', `Tenant '${tenantId}' does not exist; create it first.`)
+    return tenant
+  }
+
+  /** Registers an app in its home tenant and creates its service principal there. Generates requested certificates. */
+  async addApp(input: AppSeed): Promise<AppRegistration> {
+    const home = this.#requireTenant(input.homeTenantId)
+    const appId = guidOrNew(input.appId, 'appId')
+    if (this.apps.has(appId))
+      throw new EmulatorError('CONFLICT', `An app with appId ${appId} already exists.`)
+    const secrets: ClientSecret[] = (input.secrets ?? []).map((s) =>
+      typeof s === 'string' ? { id: randomUUID(), value: s } : { ...s },
+    )
+    const certificates = await Promise.all(
+      (input.certificates ?? []).map((c) => this.#certificate(c, input.displayName)),
+    )
+    const app: AppRegistration = {
+      appId,
+      homeTenantId: home.id,
+      displayName: input.displayName,
+      signInAudience: input.signInAudience ?? 'AzureADMyOrg',
+      secrets,
+      certificates,
+      redirectUris: { web: [...(input.redirectUris?.web ?? [])], spa: [...(input.redirectUris?.spa ?? [])] },
+      exposedScopes: [...(input.exposedScopes ?? [])],
+      ...(input.identifierUri === undefined ? {} : { identifierUri: input.identifierUri }),
+    }
+    this.apps.set(appId, app)
+    this.grantConsent(home.id, appId)
+    this.changed()
+    return app
+  }
+
+  async #certificate(seed: CertificateSeed, appName: string): Promise<CertificateCredential> {
+    if ('generate' in seed) {
+      const pair = await generateSelfSignedCertificate(seed.subject ?? appName)
+      return certificateCredential(pair.certificatePem, pair.privateKeyPem)
+    }
+    try {
+      return certificateCredential(seed.certificatePem, seed.privateKeyPem)
+    } catch (cause) {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `The certificate of app '${appName}' is not a PEM X.509 certificate.`,
+        {
+          cause,
+        },
+      )
+    }
+  }
+
+  /** Adds a credential to an existing app (a new secret value, or a certificate). */
+  async addCredential(
+    appId: string,
+    credential: { secret: string } | CertificateSeed,
+  ): Promise<ClientSecret | CertificateCredential> {
+    const app = this.getApp(appId)
+    if (!app) throw new EmulatorError('NOT_FOUND', `App ${appId} does not exist.`)
+    if ('secret' in credential) {
+      const secret = { id: randomUUID(), value: credential.secret }
+      app.secrets.push(secret)
+      this.changed()
+      return secret
+    }
+    const cert = await this.#certificate(credential, app.displayName)
+    app.certificates.push(cert)
+    this.changed()
+    return cert
+  }
+
+  addUser(input: UserSeed): User {
+    const tenant = this.#requireTenant(input.tenantId)
+    const objectId = guidOrNew(input.objectId, 'User objectId')
+    if (this.users.has(objectId)) throw new EmulatorError('CONFLICT', `User ${objectId} already exists.`)
+    if (!input.userPrincipalName?.includes('@'))
+      throw new EmulatorError('INVALID_ARGUMENT', 'userPrincipalName must look like name@domain.')
+    if (this.findUserByUpn(input.userPrincipalName))
+      throw new EmulatorError('CONFLICT', `A user named ${input.userPrincipalName} already exists.`)
+    const user: User = {
+      objectId,
+      tenantId: tenant.id,
+      userPrincipalName: input.userPrincipalName,
+      displayName: input.displayName ?? input.userPrincipalName.split('@')[0]!,
+      isTenantAdmin: input.isTenantAdmin ?? false,
+      ...(input.dataverseRoles === undefined ? {} : { dataverseRoles: [...input.dataverseRoles] }),
+    }
+    this.users.set(objectId, user)
+    this.changed()
+    return user
+  }
+
+  /** Declares an org. Its `url` stays empty until `startEmulator` serves it (or is given here). */
+  addOrg(input: OrgSeedEntry & { url?: string }): OrgRecord {
+    const tenant = this.#requireTenant(input.tenantId)
+    const id = guidOrNew(input.id, 'Org id')
+    if (this.orgs.has(id)) throw new EmulatorError('CONFLICT', `Org ${id} already exists.`)
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/i.test(input.uniqueName ?? ''))
+      throw new EmulatorError('INVALID_ARGUMENT', 'An org uniqueName must be letters, digits and dashes.')
+    for (const o of this.orgs.values())
+      if (o.uniqueName.toLowerCase() === input.uniqueName.toLowerCase())
+        throw new EmulatorError('CONFLICT', `An org named ${input.uniqueName} already exists.`)
+    const org: OrgRecord = {
+      id,
+      uniqueName: input.uniqueName,
+      tenantId: tenant.id,
+      displayName: input.displayName ?? input.uniqueName,
+      url: input.url === undefined ? '' : trimSlash(input.url),
+      ...(input.port === undefined ? {} : { port: input.port }),
+      ...(input.dataverse === undefined ? {} : { dataverse: input.dataverse }),
+    }
+    this.orgs.set(id, org)
+    this.changed()
+    return org
+  }
+
+  /**
+   * Admin consent: creates the app's service principal in `tenantId` (idempotent; returns the existing one).
+   * A single-tenant app can only have a service principal in its home tenant.
+   */
+  grantConsent(tenantId: string, appId: string, objectId?: string): ServicePrincipal {
+    const tenant = this.#requireTenant(tenantId)
+    const app = this.getApp(appId)
+    if (!app) throw new EmulatorError('NOT_FOUND', `App ${appId} does not exist.`)
+    if (app.signInAudience === 'AzureADMyOrg' && app.homeTenantId !== tenant.id)
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `App ${app.appId} is single-tenant (AzureADMyOrg); only its home tenant can have its service principal.`,
+      )
+    const existing = this.getServicePrincipal(tenant.id, app.appId)
+    if (existing) return existing
+    const sp: ServicePrincipal = {
+      objectId: guidOrNew(objectId, 'Service principal objectId'),
+      appId: app.appId,
+      tenantId: tenant.id,
+      createdAt: new Date().toISOString(),
+    }
+    this.servicePrincipals.set(`${tenant.id}|${app.appId}`, sp)
+    this.changed()
+    return sp
+  }
+
+  /** Deletes the app's service principal in `tenantId` (what deleting the enterprise app does). Returns whether one existed. */
+  revokeConsent(tenantId: string, appId: string): boolean {
+    const tenant = this.getTenant(tenantId)
+    if (!tenant) return false
+    const removed = this.servicePrincipals.delete(`${tenant.id}|${appId.toLowerCase()}`)
+    if (removed) this.changed()
+    return removed
+  }
+
+  // ---- tokens
+
+  v1Issuer(tenantId: string): string {
+    return `${this.authorityUrl}/${tenantId}/`
+  }
+
+  v2Issuer(tenantId: string): string {
+    return `${this.authorityUrl}/${tenantId}/v2.0`
+  }
+
+  /**
+   * What a `resource` (v1) or scope prefix (v2) names: an org by URL (trailing slash and a `/.default` tail ignored),
+   * or an app's API by identifier URI or app id. `undefined` when nothing matches (AADSTS500011).
+   */
+  resolveResource(resource: string): ResolvedResource | undefined {
+    const r = trimSlash(resource.replace(/\/\.default$/, ''))
+    const org = this.findOrgByUrl(r)
+    if (org) return { kind: 'org', org, audience: org.url }
+    const lower = r.toLowerCase()
+    for (const app of this.apps.values()) {
+      if (app.appId === lower || (app.identifierUri && trimSlash(app.identifierUri).toLowerCase() === lower))
+        return { kind: 'api', app, audience: app.appId }
+    }
+    return undefined
+  }
+
+  #common(lifetimeSeconds: number): {
+    iat: number
+    nbf: number
+    exp: number
+    uti: string
+    aio: string
+    rh: string
+  } {
+    const now = Math.floor(Date.now() / 1000)
+    return { iat: now, nbf: now, exp: now + lifetimeSeconds, uti: b64(22), aio: b64(40), rh: `0.${b64(30)}.` }
+  }
+
+  #pairwiseSub(objectId: string, appId: string): string {
+    return createHash('sha256').update(`${objectId}|${appId}`).digest('base64url')
+  }
+
+  /**
+   * An app-only access token, as the client-credentials grant issues it: a v1 token for an org (`aud` = org URL,
+   * `iss` = `{authorityUrl}/{tid}/`, `appid`, `appidacr`, `oid` = `sub` = the service principal, `idtyp: 'app'`), or a
+   * v2 token for an app's API.
+   * @throws {EmulatorError} 'NOT_FOUND' (tenant or app), 'NO_SERVICE_PRINCIPAL' (no consent in that tenant),
+   * 'UNKNOWN_RESOURCE'.
+   */
+  async mintAppToken(options: MintAppTokenOptions): Promise<string> {
+    const tenant = this.#requireTenant(options.tenantId)
+    const app = this.getApp(options.appId)
+    if (!app) throw new EmulatorError('NOT_FOUND', `App ${options.appId} does not exist.`)
+    const sp = this.getServicePrincipal(tenant.id, app.appId)
+    if (!sp)
+      throw new EmulatorError(
+        'NO_SERVICE_PRINCIPAL',
+        `App ${app.appId} has no service principal in tenant ${tenant.id}.`,
+      )
+    const resource = this.resolveResource(options.resource)
+    if (!resource)
+      throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
+    const base = this.#common(options.lifetimeSeconds ?? 3599)
+    const acr = String(options.credentialType ?? 1)
+    if (resource.kind === 'org') {
+      const iss = this.v1Issuer(tenant.id)
+      return this.signingKeys.signJwt(
+        {
+          aud: resource.audience,
+          iss,
+          ...base,
+          appid: app.appId,
+          appidacr: acr,
+          idp: iss,
+          idtyp: 'app',
+          oid: sp.objectId,
+          sub: sp.objectId,
+          tid: tenant.id,
+          ver: '1.0',
+        },
+        { x5t: true },
+      )
+    }
+    return this.signingKeys.signJwt({
+      aud: resource.audience,
+      iss: this.v2Issuer(tenant.id),
+      ...base,
+      azp: app.appId,
+      azpacr: acr,
+      idtyp: 'app',
+      oid: sp.objectId,
+      sub: sp.objectId,
+      tid: tenant.id,
+      ver: '2.0',
+    })
+  }
+
+  /**
+   * A delegated (user) access token: v1 for an org (`scp` 'user_impersonation', `upn`, `unique_name`), v2 for an app's
+   * own API (`scp` its exposed scopes, `azp`, `preferred_username`).
+   * @throws {EmulatorError} 'NOT_FOUND' (user or app), 'UNKNOWN_RESOURCE'.
+   */
+  async mintUserAccessToken(options: MintUserAccessTokenOptions): Promise<string> {
+    const user = this.getUser(options.userObjectId)
+    if (!user) throw new EmulatorError('NOT_FOUND', `User ${options.userObjectId} does not exist.`)
+    const app = this.getApp(options.appId)
+    if (!app) throw new EmulatorError('NOT_FOUND', `App ${options.appId} does not exist.`)
+    const resource = this.resolveResource(options.resource)
+    if (!resource)
+      throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
+    const base = this.#common(options.lifetimeSeconds ?? 3599)
+    const acr = String(options.credentialType ?? 0)
+    const names = user.displayName.split(' ')
+    if (resource.kind === 'org') {
+      const iss = this.v1Issuer(user.tenantId)
+      return this.signingKeys.signJwt(
+        {
+          aud: resource.audience,
+          iss,
+          ...base,
+          acr: '1',
+          amr: ['pwd'],
+          appid: app.appId,
+          appidacr: acr,
+          family_name: names.length > 1 ? names.slice(1).join(' ') : '',
+          given_name: names[0] ?? '',
+          idp: iss,
+          name: user.displayName,
+          oid: user.objectId,
+          scp: options.scp ?? 'user_impersonation',
+          sub: this.#pairwiseSub(user.objectId, app.appId),
+          tid: user.tenantId,
+          unique_name: user.userPrincipalName,
+          upn: user.userPrincipalName,
+          ver: '1.0',
+        },
+        { x5t: true },
+      )
+    }
+    return this.signingKeys.signJwt({
+      aud: resource.audience,
+      iss: this.v2Issuer(user.tenantId),
+      ...base,
+      azp: app.appId,
+      azpacr: acr,
+      name: user.displayName,
+      oid: user.objectId,
+      preferred_username: user.userPrincipalName,
+      scp: options.scp ?? resource.app.exposedScopes.join(' '),
+      sub: this.#pairwiseSub(user.objectId, app.appId),
+      tid: user.tenantId,
+      ver: '2.0',
+    })
+  }
+
+  /** A v2 ID token for `appId` (`aud`), with `nonce` when given. */
+  async mintIdToken(options: MintIdTokenOptions): Promise<string> {
+    const user = this.getUser(options.userObjectId)
+    if (!user) throw new EmulatorError('NOT_FOUND', `User ${options.userObjectId} does not exist.`)
+    return this.signingKeys.signJwt({
+      aud: options.appId,
+      iss: this.v2Issuer(user.tenantId),
+      ...this.#common(options.lifetimeSeconds ?? 3600),
+      ...(options.authTime === undefined ? {} : { auth_time: options.authTime }),
+      name: user.displayName,
+      ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
+      oid: user.objectId,
+      preferred_username: user.userPrincipalName,
+      sub: this.#pairwiseSub(user.objectId, options.appId),
+      tid: user.tenantId,
+      ver: '2.0',
+    })
+  }
+
+  /** Verifies a token the emulator issued (signature with any published key, `exp`, `nbf`). See {@link SigningKeys.verifyJwt}. */
+  verifyJwt(token: string): Promise<JWTPayload> {
+    return this.signingKeys.verifyJwt(token)
+  }
+
+  // ---- persistence
+
+  snapshot(): WorldSnapshot {
+    return {
+      version: 1,
+      tenants: [...this.tenants.values()],
+      apps: [...this.apps.values()],
+      users: [...this.users.values()],
+      servicePrincipals: [...this.servicePrincipals.values()],
+      orgs: [...this.orgs.values()],
+      signingKeys: this.signingKeys.snapshot(),
+    }
+  }
+
+  /** Rebuilds a world from {@link World.snapshot}'s JSON. */
+  static async fromSnapshot(snapshot: WorldSnapshot, authorityUrl?: string): Promise<World> {
+    if (snapshot?.version !== 1)
+      throw new EmulatorError('STATE', 'The saved world has an unknown format version.')
+    const world = new World(await SigningKeys.create(snapshot.signingKeys), authorityUrl)
+    for (const t of snapshot.tenants) world.tenants.set(t.id, t)
+    for (const a of snapshot.apps) world.apps.set(a.appId, a)
+    for (const u of snapshot.users) world.users.set(u.objectId, u)
+    for (const sp of snapshot.servicePrincipals) world.servicePrincipals.set(`${sp.tenantId}|${sp.appId}`, sp)
+    for (const o of snapshot.orgs) world.orgs.set(o.id, o)
+    return world
+  }
+}
+
+/** Builds a world from a seed (tenants, then apps, users, consents, orgs). */
+export async function createWorld(seed: WorldSeed, options: { authorityUrl?: string } = {}): Promise<World> {
+  const world = new World(await SigningKeys.create(), options.authorityUrl)
+  await applySeed(world, seed)
+  return world
+}
+
+/** Adds everything a seed declares to `world`. */
+export async function applySeed(world: World, seed: WorldSeed): Promise<void> {
+  if (!seed || !Array.isArray(seed.tenants))
+    throw new EmulatorError(
+      'INVALID_ARGUMENT',
+      'A seed needs a `tenants` array (and optionally apps, users, consents, orgs).',
+    )
+  for (const t of seed.tenants) world.addTenant(t)
+  for (const a of seed.apps ?? []) await world.addApp(a)
+  for (const u of seed.users ?? []) world.addUser(u)
+  for (const c of seed.consents ?? []) world.grantConsent(c.tenantId, c.appId, c.objectId)
+  for (const o of seed.orgs ?? []) world.addOrg(o)
+}
