@@ -1,1 +1,76 @@
-export {}
+export type { Cloud, CloudInput, CustomCloudOptions } from './clouds.ts'
+export {
+  chinaCloud,
+  cloudFromOrgUrl,
+  clouds,
+  defineCloud,
+  dodCloud,
+  gccCloud,
+  gccHighCloud,
+  isOrgUrlOfCloud,
+  isTrustedLoginHost,
+  publicCloud,
+  resolveCloud,
+} from './clouds.ts'
+export type {
+  AdminConsentResult,
+  AdminConsentUrlOptions,
+  ConsentStateData,
+  ConsentStateManager,
+  ConsentStateOptions,
+  ConsentStateStore,
+} from './consent.ts'
+export {
+  buildAdminConsentUrl,
+  createConsentStateManager,
+  createMemoryStateStore,
+  parseAdminConsentRedirect,
+} from './consent.ts'
+export type {
+  AssertionContext,
+  AssertionCredential,
+  CertificateCredential,
+  Credential,
+  ManagedIdentityCredential,
+  PreparedCertificate,
+  SecretCredential,
+} from './credentials.ts'
+export {
+  clientAssertion,
+  clientCertificate,
+  clientSecret,
+  managedIdentity,
+  prepareCertificate,
+} from './credentials.ts'
+export type { DiscoveredTenant, DiscoverTenantOptions, TenantDiscovery } from './discovery.ts'
+export { createTenantDiscovery, discoverTenant, parseBearerChallenge } from './discovery.ts'
+export type {
+  ConsentErrorCode,
+  CoreErrorCode,
+  DiscoveryErrorCode,
+  TokenErrorCode,
+  TokenErrorDetails,
+  VerificationErrorCode,
+} from './errors.ts'
+export {
+  ConsentError,
+  CoreError,
+  DiscoveryError,
+  isCoreError,
+  TokenError,
+  VerificationError,
+} from './errors.ts'
+export type { HttpOptions } from './internal/http.ts'
+export type { LogFields, Logger } from './logger.ts'
+export type {
+  AccessToken,
+  CachedToken,
+  RefreshOptions,
+  SecondLevelCache,
+  TokenCacheStats,
+} from './token-cache.ts'
+export { createMemoryTokenStore } from './token-cache.ts'
+export type { TokenProvider, TokenProviderOptions, TokenRequest } from './token-provider.ts'
+export { createTokenProvider } from './token-provider.ts'
+export type { UserTokenVerifier, UserTokenVerifierOptions, VerifiedUser } from './verifier.ts'
+export { createUserTokenVerifier } from './verifier.ts'

@@ -1,0 +1,188 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
+import { TokenError } from './errors.ts'
+
+/** A client secret from the app registration's "Certificates & secrets". */
+export interface SecretCredential {
+  readonly kind: 'secret'
+  readonly secret: string
+}
+
+/** A certificate uploaded to the app registration, with its private key. */
+export interface CertificateCredential {
+  readonly kind: 'certificate'
+  /** PEM private key (PKCS#8 `BEGIN PRIVATE KEY`, PKCS#1 `BEGIN RSA PRIVATE KEY`, or encrypted with `passphrase`). */
+  readonly privateKey: string
+  /** PEM certificate (the leaf first; a chain may follow, for `sendX5c`). */
+  readonly certificate: string
+  /** Passphrase of an encrypted private key. */
+  readonly passphrase?: string
+  /** Send the certificate chain (`x5c`) for subject-name/issuer authentication (default false). */
+  readonly sendX5c?: boolean
+}
+
+/** What a client-assertion callback is told about the request it signs for. */
+export interface AssertionContext {
+  clientId: string
+  /** The token endpoint the assertion's `aud` must name. */
+  tokenEndpoint?: string
+}
+
+/**
+ * A client assertion (a signed JWT) obtained from elsewhere, e.g. a Kubernetes or GitHub token for workload
+ * identity federation. Called for each token request; return a fresh assertion.
+ */
+export interface AssertionCredential {
+  readonly kind: 'assertion'
+  readonly getAssertion: (context: AssertionContext) => Promise<string> | string
+}
+
+/** An Azure managed identity (system-assigned, or user-assigned by one of its ids), through MSAL. */
+export interface ManagedIdentityCredential {
+  readonly kind: 'managedIdentity'
+  readonly clientId?: string
+  readonly resourceId?: string
+  readonly objectId?: string
+}
+
+/** How the app proves who it is to Entra ID. Build one with the helpers or as a literal. */
+export type Credential =
+  | SecretCredential
+  | CertificateCredential
+  | AssertionCredential
+  | ManagedIdentityCredential
+
+/**
+ * A client-secret credential.
+ * @example
+ * createTokenProvider({ clientId, credential: clientSecret(process.env.CLIENT_SECRET!) })
+ */
+export function clientSecret(secret: string): SecretCredential {
+  return { kind: 'secret', secret }
+}
+
+/** A certificate credential; see {@link CertificateCredential}. Validated when the provider is created. */
+export function clientCertificate(options: Omit<CertificateCredential, 'kind'>): CertificateCredential {
+  return { kind: 'certificate', ...options }
+}
+
+/** A client-assertion credential (workload identity federation); see {@link AssertionCredential}. */
+export function clientAssertion(getAssertion: AssertionCredential['getAssertion']): AssertionCredential {
+  return { kind: 'assertion', getAssertion }
+}
+
+/** A managed-identity credential: system-assigned without options, else user-assigned by one id. */
+export function managedIdentity(
+  options: Omit<ManagedIdentityCredential, 'kind'> = {},
+): ManagedIdentityCredential {
+  return { kind: 'managedIdentity', ...options }
+}
+
+/** What MSAL needs for a certificate, computed and checked up front. */
+export interface PreparedCertificate {
+  /** Hex SHA-256 thumbprint of the DER certificate. */
+  thumbprintSha256: string
+  /** Unencrypted PKCS#8 PEM, the form MSAL signs with. */
+  privateKeyPkcs8: string
+  /** The certificate chain PEM, when x5c is sent. */
+  x5c?: string
+  notAfter: Date
+  subject: string
+}
+
+/**
+ * Reads a certificate credential and checks it before any request: a parseable PEM certificate, a parseable RSA
+ * private key that belongs to it, and a validity period that includes `now`.
+ * @throws TokenError `INVALID_CREDENTIAL` with a message that says what to fix (never the key material)
+ */
+export function prepareCertificate(
+  credential: CertificateCredential,
+  now: Date = new Date(),
+): PreparedCertificate {
+  const { certificate, privateKey } = credential
+  if (typeof certificate !== 'string' || !certificate.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      'The certificate is not a PEM certificate: pass the text that starts with "-----BEGIN CERTIFICATE-----" (convert a .cer/.pfx with openssl first)',
+    )
+  }
+  let cert: X509Certificate
+  try {
+    const first = certificate.slice(certificate.indexOf('-----BEGIN CERTIFICATE-----'))
+    cert = new X509Certificate(first)
+  } catch (cause) {
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      'The certificate PEM could not be parsed; check that it is complete',
+      {
+        cause: stripCause(cause),
+      },
+    )
+  }
+  if (typeof privateKey !== 'string' || !/-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----/.test(privateKey)) {
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      'The private key is not a PEM private key: pass the text that starts with "-----BEGIN PRIVATE KEY-----" (or RSA/ENCRYPTED PRIVATE KEY)',
+    )
+  }
+  let key: KeyObject
+  try {
+    key = createPrivateKey(
+      credential.passphrase !== undefined
+        ? { key: privateKey, passphrase: credential.passphrase }
+        : privateKey,
+    )
+  } catch (cause) {
+    const encrypted = privateKey.includes('ENCRYPTED')
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      encrypted
+        ? 'The private key is encrypted and could not be decrypted: pass the right `passphrase`'
+        : 'The private key PEM could not be parsed; check that it is complete',
+      { cause: stripCause(cause) },
+    )
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      `The private key is ${key.asymmetricKeyType ?? 'not asymmetric'}; Entra ID certificate credentials need an RSA key`,
+    )
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      `The private key does not belong to the certificate "${cert.subject.replace(/\n/g, ', ')}" (SHA-256 ${thumbprint(cert)}): pass the key the certificate was made from`,
+    )
+  }
+  const notBefore = new Date(cert.validFrom)
+  const notAfter = new Date(cert.validTo)
+  if (now < notBefore) {
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      `The certificate is not valid before ${notBefore.toISOString()}; use a certificate that is valid now`,
+    )
+  }
+  if (now > notAfter) {
+    throw new TokenError(
+      'INVALID_CREDENTIAL',
+      `The certificate expired on ${notAfter.toISOString()}; upload a new certificate to the app registration and use it here`,
+    )
+  }
+  const prepared: PreparedCertificate = {
+    thumbprintSha256: thumbprint(cert),
+    privateKeyPkcs8: key.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    notAfter,
+    subject: cert.subject.replace(/\n/g, ', '),
+  }
+  if (credential.sendX5c) prepared.x5c = certificate
+  return prepared
+}
+
+function thumbprint(cert: X509Certificate): string {
+  return cert.fingerprint256.replace(/:/g, '').toLowerCase()
+}
+
+// OpenSSL's messages do not contain key material, but keep only name + message to be sure nothing else travels
+function stripCause(cause: unknown): Error {
+  const e = cause instanceof Error ? cause : new Error(String(cause))
+  return new Error(`${e.name}: ${(e as { code?: string }).code ?? e.message.slice(0, 120)}`)
+}

@@ -1,0 +1,37 @@
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node'
+import { type HttpOptions, send } from './http.ts'
+
+/**
+ * MSAL's transport on node:https, so an extra CA (the emulator's) can be trusted per provider without touching
+ * NODE_EXTRA_CA_CERTS, with a time limit on every request. It never logs: bodies carry secrets and assertions.
+ */
+export function createMsalNetworkModule(http: HttpOptions): INetworkModule {
+  const call = async <T>(
+    method: 'GET' | 'POST',
+    url: string,
+    options?: NetworkRequestOptions,
+    timeout?: number,
+  ) => {
+    const res = await send(
+      url,
+      {
+        method,
+        ...(options?.headers ? { headers: options.headers } : {}),
+        ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+      },
+      { ...http, timeoutMs: timeout ?? http.timeoutMs ?? 10_000 },
+    )
+    let body: unknown
+    try {
+      body = res.text ? JSON.parse(res.text) : {}
+    } catch {
+      // MSAL expects JSON; a non-JSON answer (a proxy's HTML page) becomes an error object MSAL can report
+      body = { error: 'invalid_response', error_description: `HTTP ${res.status} with a non-JSON body` }
+    }
+    return { headers: res.headers, body: body as T, status: res.status } satisfies NetworkResponse<T>
+  }
+  return {
+    sendGetRequestAsync: (url, options, timeout) => call('GET', url, options, timeout),
+    sendPostRequestAsync: (url, options) => call('POST', url, options),
+  }
+}

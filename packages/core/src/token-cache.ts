@@ -1,0 +1,284 @@
+import { LruMap } from './internal/lru.ts'
+import type { Logger } from './logger.ts'
+
+/** An app-only access token, as {@link TokenProvider.getToken} returns it. */
+export interface AccessToken {
+  /** The bearer token. Never log it. */
+  readonly token: string
+  readonly expiresOn: Date
+}
+
+/** A token as kept by a {@link SecondLevelCache}: plain data, times in epoch milliseconds. */
+export interface CachedToken {
+  token: string
+  expiresOn: number
+  /** When the issuer asked for a refresh (`refresh_in`), if it did. */
+  refreshOn?: number
+}
+
+/**
+ * A shared store behind the in-process cache, so several instances of an app can share tokens (Redis, a KV, a
+ * database). Keys look like `dvs2s:v1:{cloud}:{tenant}:{client}:{resource}` and hold no secret; values are tokens,
+ * so keep the store private. Methods may be sync or async; a failing store is logged and bypassed.
+ */
+export interface SecondLevelCache {
+  get(key: string): Promise<CachedToken | undefined> | CachedToken | undefined
+  /** `ttlMs` is how long the value stays useful (until its expiry). */
+  set(key: string, value: CachedToken, ttlMs: number): Promise<void> | void
+  delete?(key: string): Promise<void> | void
+}
+
+/**
+ * An in-memory {@link SecondLevelCache}, e.g. to share tokens between several providers of one process, or as a
+ * model for a Redis implementation.
+ * @param maxEntries - bound of the store (default 100,000), least recently used first out
+ */
+export function createMemoryTokenStore(maxEntries = 100_000): SecondLevelCache & { readonly size: number } {
+  const map = new LruMap<string, CachedToken>(maxEntries)
+  return {
+    get size() {
+      return map.size
+    },
+    get(key) {
+      const v = map.get(key)
+      if (v && v.expiresOn <= Date.now()) {
+        map.delete(key)
+        return undefined
+      }
+      return v
+    },
+    set(key, value) {
+      map.set(key, { ...value })
+    },
+    delete(key) {
+      map.delete(key)
+    },
+  }
+}
+
+/** When tokens are refreshed and how a failed refresh is retried. */
+export interface RefreshOptions {
+  /** Refresh this long before expiry when the issuer sent no `refresh_in` (default 5 minutes, at most half the lifetime). */
+  beforeExpiryMs?: number
+  /** Stop serving a token this long before it expires (default 30 s, at most a tenth of the lifetime). */
+  expirySkewMs?: number
+  /** First wait after a failed background refresh (default 2 s), doubled each time. */
+  retryBaseMs?: number
+  /** Longest wait between retries of a failed background refresh (default 60 s). */
+  retryMaxMs?: number
+}
+
+/** Counters of a token cache, for metrics. */
+export interface TokenCacheStats {
+  /** Tokens held in memory now. */
+  size: number
+  hits: number
+  misses: number
+  /** Calls to the token source (MSAL), i.e. token requests. */
+  requests: number
+  /** Background refreshes started. */
+  refreshes: number
+  refreshFailures: number
+  /** Tokens taken from the second-level cache. */
+  sharedHits: number
+  evictions: number
+}
+
+export interface TokenRequestContext {
+  key: string
+  tenantId: string
+  resource: string
+  reason: 'miss' | 'refresh'
+}
+
+export type TokenSource = (ctx: TokenRequestContext) => Promise<CachedToken>
+
+interface Entry {
+  readonly result: AccessToken
+  readonly token: CachedToken
+  readonly expiresOn: number
+  readonly usableUntil: number
+  readonly refreshAt: number
+  failures: number
+  nextAttemptAt: number
+}
+
+export interface TokenCacheOptions {
+  source: TokenSource
+  maxEntries?: number
+  store?: SecondLevelCache
+  refresh?: RefreshOptions
+  logger: Required<Logger>
+  now?: () => number
+}
+
+/**
+ * The multi-tenant token cache: O(1) LRU by key, single-flight per key, background refresh ahead of expiry, a
+ * failed refresh keeps serving the valid token and retries with back-off, optional shared second level.
+ */
+export class TokenCache {
+  readonly #entries: LruMap<string, Entry>
+  readonly #inflight = new Map<string, Promise<Entry>>()
+  readonly #source: TokenSource
+  readonly #store: SecondLevelCache | undefined
+  readonly #log: Required<Logger>
+  readonly #now: () => number
+  readonly #beforeExpiry: number
+  readonly #skew: number
+  readonly #retryBase: number
+  readonly #retryMax: number
+  readonly #stats: Omit<TokenCacheStats, 'size'> = {
+    hits: 0,
+    misses: 0,
+    requests: 0,
+    refreshes: 0,
+    refreshFailures: 0,
+    sharedHits: 0,
+    evictions: 0,
+  }
+
+  constructor(options: TokenCacheOptions) {
+    this.#entries = new LruMap(options.maxEntries ?? 10_000, () => {
+      this.#stats.evictions++
+    })
+    this.#source = options.source
+    this.#store = options.store
+    this.#log = options.logger
+    this.#now = options.now ?? Date.now
+    this.#beforeExpiry = options.refresh?.beforeExpiryMs ?? 5 * 60_000
+    this.#skew = options.refresh?.expirySkewMs ?? 30_000
+    this.#retryBase = options.refresh?.retryBaseMs ?? 2_000
+    this.#retryMax = options.refresh?.retryMaxMs ?? 60_000
+  }
+
+  stats(): TokenCacheStats {
+    return { size: this.#entries.size, ...this.#stats }
+  }
+
+  /** Serves from memory when valid (starting a background refresh when due), else joins or starts one request. */
+  get(key: string, tenantId: string, resource: string): AccessToken | Promise<AccessToken> {
+    const entry = this.#entries.get(key)
+    if (entry !== undefined) {
+      const now = this.#now()
+      if (now < entry.usableUntil) {
+        this.#stats.hits++
+        if (now >= entry.refreshAt && now >= entry.nextAttemptAt && !this.#inflight.has(key)) {
+          this.#refreshInBackground(key, tenantId, resource, entry)
+        }
+        return entry.result
+      }
+    }
+    this.#stats.misses++
+    const pending = this.#inflight.get(key)
+    if (pending) return pending.then((e) => e.result)
+    return this.#start(key, tenantId, resource, 'miss').then((e) => e.result)
+  }
+
+  invalidate(key: string): void {
+    this.#entries.delete(key)
+    try {
+      const r = this.#store?.delete?.(key)
+      if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch(() => {})
+    } catch {
+      // the shared store is best effort
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear()
+  }
+
+  #start(key: string, tenantId: string, resource: string, reason: 'miss' | 'refresh'): Promise<Entry> {
+    const p = this.#acquire(key, tenantId, resource, reason).finally(() => {
+      if (this.#inflight.get(key) === p) this.#inflight.delete(key)
+    })
+    this.#inflight.set(key, p)
+    return p
+  }
+
+  #refreshInBackground(key: string, tenantId: string, resource: string, entry: Entry): void {
+    this.#stats.refreshes++
+    this.#log.debug('refreshing token ahead of expiry', { tenantId, resource })
+    this.#start(key, tenantId, resource, 'refresh').catch((error: unknown) => {
+      this.#stats.refreshFailures++
+      entry.failures++
+      const wait = Math.min(this.#retryMax, this.#retryBase * 2 ** (entry.failures - 1))
+      const now = this.#now()
+      // retry at the latest shortly before the token stops being served, so it is renewed in time if possible
+      entry.nextAttemptAt = Math.min(now + wait, Math.max(now, entry.usableUntil - this.#retryBase))
+      this.#log.warn('background token refresh failed; still serving the valid token', {
+        tenantId,
+        resource,
+        code: (error as { code?: string }).code,
+        attempt: entry.failures,
+        retryInMs: entry.nextAttemptAt - now,
+      })
+    })
+  }
+
+  async #acquire(
+    key: string,
+    tenantId: string,
+    resource: string,
+    reason: 'miss' | 'refresh',
+  ): Promise<Entry> {
+    const shared = await this.#readStore(key)
+    if (shared) {
+      const e = this.#makeEntry(shared)
+      if (this.#now() < (reason === 'refresh' ? e.refreshAt : e.usableUntil)) {
+        this.#stats.sharedHits++
+        this.#entries.set(key, e)
+        return e
+      }
+    }
+    this.#stats.requests++
+    this.#log.debug(reason === 'miss' ? 'requesting token' : 'requesting fresh token', { tenantId, resource })
+    const token = await this.#source({ key, tenantId, resource, reason })
+    const e = this.#makeEntry(token)
+    this.#entries.set(key, e)
+    await this.#writeStore(key, token)
+    return e
+  }
+
+  #makeEntry(token: CachedToken): Entry {
+    const now = this.#now()
+    const lifetime = Math.max(0, token.expiresOn - now)
+    const usableUntil = token.expiresOn - Math.min(this.#skew, lifetime / 10)
+    let refreshAt = token.expiresOn - Math.min(this.#beforeExpiry, lifetime / 2)
+    if (token.refreshOn !== undefined && token.refreshOn < token.expiresOn) refreshAt = token.refreshOn
+    refreshAt = Math.min(refreshAt, usableUntil)
+    return {
+      result: Object.freeze({ token: token.token, expiresOn: new Date(token.expiresOn) }),
+      token,
+      expiresOn: token.expiresOn,
+      usableUntil,
+      refreshAt,
+      failures: 0,
+      nextAttemptAt: 0,
+    }
+  }
+
+  async #readStore(key: string): Promise<CachedToken | undefined> {
+    if (!this.#store) return undefined
+    try {
+      const v = await this.#store.get(key)
+      if (v && typeof v.token === 'string' && typeof v.expiresOn === 'number') return v
+    } catch (error) {
+      this.#log.warn('second-level token cache read failed; asking Entra ID instead', {
+        error: error instanceof Error ? error.name : 'unknown',
+      })
+    }
+    return undefined
+  }
+
+  async #writeStore(key: string, token: CachedToken): Promise<void> {
+    if (!this.#store) return
+    try {
+      await this.#store.set(key, token, Math.max(0, token.expiresOn - this.#now()))
+    } catch (error) {
+      this.#log.warn('second-level token cache write failed', {
+        error: error instanceof Error ? error.name : 'unknown',
+      })
+    }
+  }
+}
