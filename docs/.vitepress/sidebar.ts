@@ -1,0 +1,55 @@
+import type { DefaultTheme } from 'vitepress'
+
+// One sidebar for the whole site, so every page is one click away and the browser test can walk it.
+export const sidebar: DefaultTheme.SidebarItem[] = [
+  {
+    text: 'Start here',
+    items: [
+      { text: 'What is S2S authentication?', link: '/start/' },
+      { text: 'Multi-tenant or single-tenant?', link: '/start/choosing' },
+      { text: 'Quickstart on the emulator', link: '/start/quickstart' },
+    ],
+  },
+  {
+    text: 'Walkthroughs',
+    items: [
+      { text: 'Multi-tenant app', link: '/walkthroughs/multi-tenant' },
+      { text: 'Single-tenant app', link: '/walkthroughs/single-tenant' },
+    ],
+  },
+  {
+    text: 'Guides',
+    items: [
+      { text: 'Tokens and caching', link: '/guides/tokens-and-caching' },
+      { text: 'Clouds', link: '/guides/clouds' },
+      { text: 'Tenant discovery', link: '/guides/tenant-discovery' },
+      { text: 'Admin consent', link: '/guides/admin-consent' },
+      { text: 'Querying and paging', link: '/guides/querying-and-paging' },
+      { text: 'Batch', link: '/guides/batch' },
+      { text: 'Errors and retries', link: '/guides/errors-and-retries' },
+      { text: 'Service protection limits', link: '/guides/service-protection-limits' },
+      { text: 'Impersonation', link: '/guides/impersonation' },
+      { text: 'Provisioning the application user', link: '/guides/provisioning' },
+      { text: 'The emulator', link: '/guides/emulator' },
+      { text: 'Security checklist', link: '/guides/security-checklist' },
+    ],
+  },
+  {
+    text: 'Reference',
+    items: [
+      { text: 'Overview', link: '/reference/' },
+      { text: '@dataverse-s2s/core', link: '/reference/api/core' },
+      { text: '@dataverse-s2s/webapi', link: '/reference/api/webapi' },
+      { text: '@dataverse-s2s/hono', link: '/reference/api/hono' },
+      { text: '@dataverse-s2s/emulator', link: '/reference/api/emulator' },
+    ],
+  },
+  {
+    text: 'Troubleshooting',
+    items: [
+      { text: 'Overview', link: '/troubleshooting/' },
+      { text: 'Entra ID errors (AADSTS)', link: '/troubleshooting/entra-errors' },
+      { text: 'Dataverse errors', link: '/troubleshooting/dataverse-errors' },
+    ],
+  },
+]

@@ -1,0 +1,131 @@
+import { mkdirSync, readFileSync } from 'node:fs'
+import type { Server } from 'node:http'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../../scripts/browser.mjs'
+import { sidebar } from '../.vitepress/sidebar.ts'
+import { docsDir, expectedCodeBlocks, serveSite } from './site.ts'
+
+const resultsDir = join(docsDir, 'test-results')
+
+function sidebarLinks(items = sidebar): string[] {
+  return items.flatMap((item) => [...(item.link ? [item.link] : []), ...sidebarLinks(item.items ?? [])])
+}
+
+function sourceOf(link: string): string {
+  const path = link.endsWith('/') ? `${link}index.md` : `${link}.md`
+  return readFileSync(join(docsDir, path), 'utf8')
+}
+
+function pageUrl(base: string, link: string): string {
+  return link.endsWith('/') ? `${base}${link}` : `${base}${link}.html`
+}
+
+let server: Server
+let base: string
+let browser: Browser
+let page: Page
+const consoleErrors: string[] = []
+const outsideRequests: string[] = []
+
+beforeAll(async () => {
+  mkdirSync(resultsDir, { recursive: true })
+  const site = await serveSite()
+  server = site.server
+  base = site.url
+  browser = await launchChromium()
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1360, height: 900 },
+  })
+  page = await context.newPage()
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(`${page.url()}: ${message.text()}`)
+  })
+  page.on('request', (request) => {
+    if (!request.url().startsWith(base) && !request.url().startsWith('data:'))
+      outsideRequests.push(request.url())
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await new Promise((done) => server?.close(done))
+})
+
+describe('the built documentation site', () => {
+  it('renders the home page with its hero and links into the docs', async () => {
+    await page.goto(`${base}/`)
+    await expect.poll(() => page.locator('.VPHero .name').textContent()).toContain('Dataverse S2S')
+    expect(await page.title()).toContain('Dataverse S2S')
+    await expect.poll(() => page.locator('.VPFeature').count()).toBeGreaterThanOrEqual(4)
+    await page.screenshot({ path: join(resultsDir, 'home.png'), fullPage: true })
+  })
+
+  it('lists every page of the sidebar configuration in the rendered sidebar', async () => {
+    await page.goto(pageUrl(base, '/start/'))
+    await page.locator('.VPSidebar').waitFor()
+    const rendered = await page
+      .locator('.VPSidebar a.VPLink')
+      .evaluateAll((links) => links.map((a) => new URL((a as HTMLAnchorElement).href).pathname))
+    const expected = sidebarLinks().map((link) => (link.endsWith('/') ? link : `${link}.html`))
+    expect(rendered).toEqual(expected)
+  })
+
+  it('walks the sidebar: every page renders its title and all of its code blocks', async () => {
+    const links = sidebarLinks()
+    expect(links.length).toBeGreaterThan(2)
+    for (const link of links) {
+      // Navigate by clicking the sidebar entry, as a reader would.
+      await page.locator(`.VPSidebar a.VPLink[href="${link.endsWith('/') ? link : `${link}.html`}"]`).click()
+      await page.waitForURL((url) => url.pathname === (link.endsWith('/') ? link : `${link}.html`))
+      const source = sourceOf(link)
+      const title = /^# (.+)$/m.exec(source)?.[1]?.replace(/`/g, '').trim()
+      expect(title, `${link} has a # title in its markdown`).toBeTruthy()
+      const h1 = page.locator('.vp-doc h1').first()
+      const headingText = () =>
+        h1.evaluate((el) => {
+          const copy = el.cloneNode(true) as HTMLElement
+          for (const anchor of copy.querySelectorAll('.header-anchor')) anchor.remove()
+          return (copy.textContent ?? '').replace(/\u200b/g, '').trim()
+        })
+      // The router swaps the content after the URL changes: wait until this page's own title is on screen.
+      await expect.poll(headingText, { message: link }).toBe(title)
+      await expect.poll(() => page.title(), { message: link }).toBe(`${title} | Dataverse S2S`)
+      expect(await page.locator('.NotFound').count(), link).toBe(0)
+
+      const expectedBlocks = expectedCodeBlocks(source)
+      const blocks = page.locator('.vp-doc div[class*="language-"] pre code')
+      expect(await blocks.count(), `code blocks on ${link}`).toBe(expectedBlocks)
+      for (const text of await blocks.allInnerTexts()) {
+        expect(text.trim(), `an empty code block on ${link}`).not.toBe('')
+        expect(text, `a region marker leaked on ${link}`).not.toMatch(/#(end)?region/)
+      }
+    }
+  })
+
+  it('finds AADSTS700016 with the local search and leads to its troubleshooting entry', async () => {
+    await page.goto(`${base}/`)
+    await page.locator('.VPNavBarSearch button').click()
+    const input = page.locator('.VPLocalSearchBox input')
+    await input.fill('AADSTS700016')
+    const first = page.locator('.VPLocalSearchBox .result').first()
+    await first.waitFor()
+    expect(await first.getAttribute('href')).toContain('/troubleshooting/entra-errors')
+    await first.click()
+    await page.waitForURL(/troubleshooting\/entra-errors/)
+    expect(await page.locator('.vp-doc').textContent()).toContain('AADSTS700016')
+  })
+
+  it('screenshots the multi-tenant walkthrough', async () => {
+    await page.goto(pageUrl(base, '/walkthroughs/multi-tenant'))
+    await page.locator('.vp-doc h1').waitFor()
+    await page.screenshot({ path: join(resultsDir, 'walkthrough-multi-tenant.png'), fullPage: false })
+  })
+
+  it('stayed on loopback and logged no errors in the browser', () => {
+    expect(outsideRequests).toEqual([])
+    expect(consoleErrors).toEqual([])
+  })
+})
