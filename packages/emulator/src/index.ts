@@ -1,5 +1,19 @@
+export type { EmulatorAdmin } from './admin/admin.ts'
 export type { EmulatorErrorCode } from './errors.ts'
 export { EmulatorError } from './errors.ts'
+export type {
+  CounterSnapshot,
+  DataverseRequestCount,
+  FaultKind,
+  FaultRule,
+  InstalledFault,
+  TokenRequestCount,
+} from './faults.ts'
+export { Counters, Faults } from './faults.ts'
+export type { EmulatorHandle, EmulatorInfo, EmulatorTrust, StartEmulatorOptions } from './start.ts'
+export { startEmulator } from './start.ts'
+export type { TlsMaterial } from './tls.ts'
+export { createTrustingAgent, trustEmulatorGlobally } from './tls.ts'
 export { defaultIds, defaultSeed, sampleRedirectUris } from './world/default-seed.ts'
 export type { PublishedJwk, SigningKeyData, SigningKeys } from './world/signing-keys.ts'
 export type {

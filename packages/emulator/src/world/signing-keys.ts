@@ -139,6 +139,12 @@ export class SigningKeys {
     }
   }
 
+  /** Replaces every key with persisted ones (a reset or a restore). */
+  async replace(data: SigningKeyData[]): Promise<void> {
+    if (data.length === 0) throw new EmulatorError('STATE', 'At least one signing key is needed.')
+    this.#keys = await Promise.all(data.map(loadKey))
+  }
+
   /** The keys as PEMs, for persistence. */
   snapshot(): SigningKeyData[] {
     return this.#keys.map((k) => ({ certificatePem: k.certificatePem, privateKeyPem: k.privateKeyPem }))

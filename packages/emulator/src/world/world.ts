@@ -510,16 +510,31 @@ export class World {
     }
   }
 
+  /** Replaces this world's contents with a snapshot, in place (references to the world stay valid). */
+  async restore(snapshot: WorldSnapshot): Promise<void> {
+    if (snapshot?.version !== 1)
+      throw new EmulatorError('STATE', 'The saved world has an unknown format version.')
+    const copy = structuredClone(snapshot)
+    await this.signingKeys.replace(copy.signingKeys)
+    this.tenants.clear()
+    this.apps.clear()
+    this.users.clear()
+    this.servicePrincipals.clear()
+    this.orgs.clear()
+    for (const t of copy.tenants) this.tenants.set(t.id, t)
+    for (const a of copy.apps) this.apps.set(a.appId, a)
+    for (const u of copy.users) this.users.set(u.objectId, u)
+    for (const sp of copy.servicePrincipals) this.servicePrincipals.set(`${sp.tenantId}|${sp.appId}`, sp)
+    for (const o of copy.orgs) this.orgs.set(o.id, o)
+    this.changed()
+  }
+
   /** Rebuilds a world from {@link World.snapshot}'s JSON. */
   static async fromSnapshot(snapshot: WorldSnapshot, authorityUrl?: string): Promise<World> {
     if (snapshot?.version !== 1)
       throw new EmulatorError('STATE', 'The saved world has an unknown format version.')
     const world = new World(await SigningKeys.create(snapshot.signingKeys), authorityUrl)
-    for (const t of snapshot.tenants) world.tenants.set(t.id, t)
-    for (const a of snapshot.apps) world.apps.set(a.appId, a)
-    for (const u of snapshot.users) world.users.set(u.objectId, u)
-    for (const sp of snapshot.servicePrincipals) world.servicePrincipals.set(`${sp.tenantId}|${sp.appId}`, sp)
-    for (const o of snapshot.orgs) world.orgs.set(o.id, o)
+    await world.restore(snapshot)
     return world
   }
 }
