@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto'
+import { Hono } from 'hono'
+import type { Counters, Faults } from '../faults.ts'
+import type { OrgInfo } from '../world/types.ts'
+import type { World } from '../world/world.ts'
+import { callContext, type PrivilegeCache, resolveCaller, type TokenVerifier, Unauthorized } from './auth.ts'
+import { countRequests, executeBatch, parseBatch } from './batch.ts'
+import { DataverseFault, Fault } from './errors.ts'
+import type { Admission, Limiter } from './limits.ts'
+import { type ApiResponse, faultResponse, type OrgCore, parsePrefer } from './org-core.ts'
+
+/** The mutable state behind one org's app (the core is replaced on reset / restore). */
+export interface OrgState {
+  core: OrgCore
+  org: OrgInfo
+  world: World
+  verifier: TokenVerifier
+  privileges: PrivilegeCache
+  limiter: Limiter
+  faults: Faults
+  counters: Counters
+}
+
+function challenge(state: OrgState): string {
+  const url = state.org.url
+  // Dataverse's challenge, as the Dataverse ServiceClient's authority resolver parses it (DOMAIN.md §2.4).
+  return `Bearer authorization_uri=${state.world.authorityUrl}/${state.org.tenantId}/oauth2/authorize, resource_id=${url}/`
+}
+
+function toResponse(r: ApiResponse, extra: Record<string, string>): Response {
+  const headers = new Headers(extra)
+  for (const [k, v] of Object.entries(r.headers)) headers.set(k, v)
+  return new Response(r.status === 204 || r.status === 304 ? null : (r.body ?? null), {
+    status: r.status,
+    headers,
+  })
+}
+
+/** The Hono app of one org: the Web API under `/api/data/v9.x/`, a 401 challenge for unauthenticated calls. */
+export function createOrgApp(state: OrgState): Hono {
+  const app = new Hono()
+  app.use('/api/*', state.faults.middleware(state.org.id))
+  app.all('*', async (c) => {
+    const requestId = randomUUID()
+    const base: Record<string, string> = {
+      'OData-Version': '4.0',
+      'x-ms-service-request-id': requestId,
+      REQ_ID: requestId,
+    }
+    const url = new URL(c.req.url)
+    const count = (callerId: string, status: number) =>
+      state.counters.dataverseRequest(state.org.id, callerId, status)
+    if (!url.pathname.startsWith('/api/data/')) {
+      count('anonymous', 404)
+      return toResponse(faultResponse(Fault.noResource(url.href)), base)
+    }
+    const auth = c.req.header('authorization') ?? ''
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth)
+    const unauthorized = () => {
+      count('anonymous', 401)
+      return new Response(null, { status: 401, headers: { ...base, 'WWW-Authenticate': challenge(state) } })
+    }
+    if (!m) return unauthorized()
+    const token = m[1] as string
+    let claims: Awaited<ReturnType<TokenVerifier['verify']>>
+    try {
+      claims = state.verifier.cached(token) ?? (await state.verifier.verify(token))
+    } catch (e) {
+      if (e instanceof Unauthorized) return unauthorized()
+      throw e
+    }
+    const core = state.core
+    const principal = String(claims.appid ?? claims.azp ?? claims.oid ?? 'unknown')
+    let callerId = principal
+    let admission: Admission | undefined
+    try {
+      const caller = resolveCaller(core, claims)
+      callerId = core.table('systemuser').id(caller)
+      admission = state.limiter.admit(callerId)
+      const ctx = callContext(core, caller, c.req.raw.headers, state.privileges)
+      const method = c.req.method.toUpperCase()
+      const body = method === 'GET' || method === 'HEAD' ? undefined : await c.req.text()
+      let response: ApiResponse
+      if (method === 'POST' && /^\/api\/data\/v9\.[0-2]\/\$batch$/.test(url.pathname)) {
+        const items = parseBatch(body ?? '', c.req.header('content-type') ?? null)
+        state.limiter.charge(callerId, countRequests(items) - 1)
+        const root = core.serviceRoot(url, url.pathname.split('/')[3] as string)
+        response = executeBatch(core, ctx, items, root, parsePrefer(c.req.raw.headers).continueOnError)
+        if (parsePrefer(c.req.raw.headers).continueOnError)
+          response.headers['Preference-Applied'] = 'odata.continue-on-error'
+      } else {
+        response = core.execute(ctx, { method, url, headers: c.req.raw.headers, body })
+      }
+      count(callerId, response.status)
+      return toResponse(response, {
+        ...base,
+        ...admission.headers,
+        'x-ms-dop-hint': String(state.limiter.limits.recommendedDegreeOfParallelism),
+      })
+    } catch (e) {
+      const r = e instanceof DataverseFault ? faultResponse(e) : faultResponse(e)
+      count(callerId, r.status)
+      return toResponse(r, base)
+    } finally {
+      admission?.done()
+    }
+  })
+  app.onError((_e, c) => {
+    const r = faultResponse(new Error('unexpected'))
+    return toResponse(r, {
+      'OData-Version': '4.0',
+      'x-ms-service-request-id': randomUUID(),
+      ...(c ? {} : {}),
+    })
+  })
+  return app
+}

@@ -1,0 +1,301 @@
+import { Fault } from './errors.ts'
+import type { ColumnDef, TableDef } from './metadata.ts'
+import type { ApiResponse, CallContext, OrgCore, Preferences } from './org-core.ts'
+import { json } from './org-core.ts'
+import { category, compareNullable, type Predicate, resolveColumn, rowComparator } from './query.ts'
+import type { Row, Table } from './store.ts'
+import { parseDate } from './values.ts'
+
+interface XmlElement {
+  name: string
+  attrs: Map<string, string>
+  children: XmlElement[]
+  text: string
+}
+
+const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
+
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (m, e: string) => {
+    if (e.startsWith('#x')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16))
+    if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)))
+    return ENTITIES[e] ?? m
+  })
+}
+
+/** A small, strict XML reader for FetchXML: elements, attributes, text, comments; no DTDs. */
+export function parseXml(text: string): XmlElement {
+  let i = 0
+  const fail = (): never => {
+    throw Fault.syntax(`The fetchXml parameter is not well-formed XML (near position ${i}).`)
+  }
+  const skipMisc = () => {
+    for (;;) {
+      while (i < text.length && /\s/.test(text[i] as string)) i++
+      if (text.startsWith('<?', i)) {
+        const end = text.indexOf('?>', i)
+        if (end < 0) fail()
+        i = end + 2
+      } else if (text.startsWith('<!--', i)) {
+        const end = text.indexOf('-->', i)
+        if (end < 0) fail()
+        i = end + 3
+      } else return
+    }
+  }
+  const element = (depth: number): XmlElement => {
+    if (depth > 50 || text[i] !== '<') fail()
+    i++
+    const nm = /^[A-Za-z_][\w.-]*/.exec(text.slice(i, i + 200))
+    if (!nm) return fail()
+    const el: XmlElement = { name: nm[0], attrs: new Map(), children: [], text: '' }
+    i += nm[0].length
+    for (;;) {
+      while (/\s/.test(text[i] ?? '')) i++
+      if (text.startsWith('/>', i)) {
+        i += 2
+        return el
+      }
+      if (text[i] === '>') {
+        i++
+        break
+      }
+      const an = /^([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/.exec(text.slice(i, i + 100_000))
+      if (!an) return fail()
+      el.attrs.set(an[1] as string, decodeEntities(an[3] ?? an[4] ?? ''))
+      i += an[0].length
+    }
+    for (;;) {
+      const lt = text.indexOf('<', i)
+      if (lt < 0) fail()
+      el.text += decodeEntities(text.slice(i, lt))
+      i = lt
+      if (text.startsWith('<!--', i)) {
+        const end = text.indexOf('-->', i)
+        if (end < 0) fail()
+        i = end + 3
+      } else if (text.startsWith('</', i)) {
+        const close = `</${el.name}`
+        if (!text.startsWith(close, i)) fail()
+        i += close.length
+        while (/\s/.test(text[i] ?? '')) i++
+        if (text[i] !== '>') fail()
+        i++
+        return el
+      } else el.children.push(element(depth + 1))
+    }
+  }
+  skipMisc()
+  const root = element(0)
+  skipMisc()
+  if (i !== text.length) fail()
+  return root
+}
+
+const OPERATORS = new Set([
+  'eq',
+  'ne',
+  'neq',
+  'gt',
+  'ge',
+  'lt',
+  'le',
+  'like',
+  'not-like',
+  'null',
+  'not-null',
+  'in',
+  'not-in',
+  'begins-with',
+  'not-begin-with',
+  'ends-with',
+  'not-end-with',
+])
+
+function conditionValue(def: TableDef, col: ColumnDef, raw: string): unknown {
+  const cat = category(col.type)
+  if (cat === 'string') return raw.toLowerCase()
+  if (cat === 'guid') {
+    const v = raw.replace(/^\{|\}$/g, '').toLowerCase()
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v)) {
+      throw Fault.syntax(`'${raw}' is not a valid GUID for attribute '${col.name}' of '${def.logicalName}'.`)
+    }
+    return v
+  }
+  if (cat === 'boolean') return raw === '1' || raw.toLowerCase() === 'true'
+  if (cat === 'datetime') {
+    const t = parseDate(raw)
+    if (t === undefined) throw Fault.syntax(`'${raw}' is not a valid date for attribute '${col.name}'.`)
+    return t
+  }
+  const n = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(n))
+    throw Fault.syntax(`'${raw}' is not a number for attribute '${col.name}'.`)
+  return n
+}
+
+function likeToRegExp(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.*+?^${}()|\\]/g, '\\$&')
+    .replaceAll('%', '.*')
+    .replaceAll('_', '.')
+  return new RegExp(`^${body}$`, 'is')
+}
+
+function compileFilterElement(def: TableDef, el: XmlElement): Predicate {
+  const type = el.attrs.get('type') ?? 'and'
+  if (type !== 'and' && type !== 'or')
+    throw Fault.syntax(`Filter type '${type}' is not valid; use 'and' or 'or'.`)
+  const parts: Predicate[] = []
+  for (const child of el.children) {
+    if (child.name === 'filter') parts.push(compileFilterElement(def, child))
+    else if (child.name === 'condition') parts.push(compileCondition(def, child))
+    else throw Fault.syntax(`Unexpected element '${child.name}' in a FetchXML filter.`)
+  }
+  if (parts.length === 0) return () => true
+  return type === 'and' ? (r) => parts.every((p) => p(r)) : (r) => parts.some((p) => p(r))
+}
+
+function compileCondition(def: TableDef, el: XmlElement): Predicate {
+  const attr = el.attrs.get('attribute')
+  const op = el.attrs.get('operator')
+  if (!attr || !op) throw Fault.syntax('A FetchXML condition needs attribute and operator.')
+  if (!OPERATORS.has(op))
+    throw Fault.syntax(`The FetchXML condition operator '${op}' is not supported by the emulator.`)
+  const col = resolveColumn(def, attr)
+  const i = col.index
+  const cat = category(col.type)
+  if (op === 'null') return (r) => r[i] === null || r[i] === undefined
+  if (op === 'not-null') return (r) => r[i] !== null && r[i] !== undefined
+  const norm = (v: unknown) => (typeof v === 'string' && cat === 'string' ? v.toLowerCase() : v)
+  if (op === 'in' || op === 'not-in') {
+    const values = new Set(
+      el.children.filter((c) => c.name === 'value').map((c) => conditionValue(def, col, c.text)),
+    )
+    return op === 'in' ? (r) => values.has(norm(r[i])) : (r) => r[i] !== null && !values.has(norm(r[i]))
+  }
+  const raw = el.attrs.get('value')
+  if (raw === undefined) throw Fault.syntax(`The FetchXML condition on '${attr}' needs a value.`)
+  if (['like', 'not-like', 'begins-with', 'not-begin-with', 'ends-with', 'not-end-with'].includes(op)) {
+    if (cat !== 'string') throw Fault.syntax(`The operator '${op}' needs a text attribute.`)
+    const pattern = op.includes('begin') ? `${raw}%` : op.includes('end') ? `%${raw}` : raw
+    const re = likeToRegExp(pattern)
+    const negate = op.startsWith('not-')
+    return (r) => typeof r[i] === 'string' && re.test(r[i] as string) !== negate
+  }
+  const value = conditionValue(def, col, raw)
+  return (r) => {
+    const v = r[i]
+    if (v === null || v === undefined) return false
+    const c = compareNullable(v, value, cat)
+    switch (op) {
+      case 'eq':
+        return c === 0
+      case 'ne':
+      case 'neq':
+        return c !== 0
+      case 'gt':
+        return c > 0
+      case 'ge':
+        return c >= 0
+      case 'lt':
+        return c < 0
+      default:
+        return c <= 0
+    }
+  }
+}
+
+const positiveInt = (s: string | undefined, name: string): number | undefined => {
+  if (s === undefined) return undefined
+  if (!/^\d{1,9}$/.test(s) || Number(s) < 1)
+    throw Fault.syntax(`The FetchXML attribute '${name}' must be a positive integer.`)
+  return Number(s)
+}
+
+/**
+ * Run `?fetchXml=` on a table: attributes, all-attributes, order, nested and/or filters with the common operators,
+ * `top`, `count` + `page` + `paging-cookie` paging with `@Microsoft.Dynamics.CRM.fetchxmlpagingcookie` and
+ * `@Microsoft.Dynamics.CRM.morerecords` (Dataverse docs, "Page results using FetchXml"). Null values are omitted.
+ */
+export function runFetchXml(
+  core: OrgCore,
+  ctx: CallContext,
+  table: Table,
+  text: string,
+  root: string,
+  prefs: Preferences,
+): ApiResponse {
+  const def = table.def
+  const fetch = parseXml(text)
+  if (fetch.name !== 'fetch') throw Fault.syntax('The fetchXml parameter must have a <fetch> root element.')
+  const entity = fetch.children.find((c) => c.name === 'entity')
+  if (!entity || fetch.children.length !== 1)
+    throw Fault.syntax('A <fetch> needs exactly one <entity> element.')
+  if (entity.attrs.get('name') !== def.logicalName) {
+    throw Fault.syntax(
+      `The entity name '${entity.attrs.get('name') ?? ''}' in the FetchXML does not match the entity set '${def.entitySetName}'.`,
+    )
+  }
+  let columns: ColumnDef[] | undefined = []
+  const order: { col: ColumnDef; desc: boolean }[] = []
+  const predicates: Predicate[] = []
+  for (const child of entity.children) {
+    if (child.name === 'attribute') {
+      const n = child.attrs.get('name')
+      if (!n) throw Fault.syntax('An <attribute> needs a name.')
+      const col = resolveColumn(def, n)
+      if (columns && !columns.includes(col)) columns.push(col)
+    } else if (child.name === 'all-attributes') columns = undefined
+    else if (child.name === 'order') {
+      const n = child.attrs.get('attribute')
+      if (!n) throw Fault.syntax('An <order> needs an attribute.')
+      order.push({ col: resolveColumn(def, n), desc: child.attrs.get('descending') === 'true' })
+    } else if (child.name === 'filter') predicates.push(compileFilterElement(def, child))
+    else throw Fault.syntax(`The FetchXML element '${child.name}' is not supported by the emulator.`)
+  }
+  if (columns && columns.length === 0) columns = undefined
+  const top = positiveInt(fetch.attrs.get('top'), 'top')
+  const count = positiveInt(fetch.attrs.get('count'), 'count')
+  const page = positiveInt(fetch.attrs.get('page'), 'page') ?? 1
+  if (top !== undefined && (count !== undefined || fetch.attrs.has('page'))) {
+    throw Fault.syntax('The top attribute cannot be combined with count or page.')
+  }
+  const pageSize = Math.min(top ?? count ?? prefs.maxPageSize ?? 5000, 5000)
+  const cmp = rowComparator(order)
+  const rows: Row[] = []
+  for (const r of table.byId.values()) if (predicates.every((p) => p(r))) rows.push(r)
+  rows.sort(cmp)
+  const total = rows.length
+  let start = (page - 1) * pageSize
+  const cookie = fetch.attrs.get('paging-cookie')
+  if (cookie) {
+    const last = /<\w+ last="\{?([0-9a-fA-F-]{36})\}?"/.exec(cookie)
+    const lastRow = last ? table.get(last[1] as string) : undefined
+    if (lastRow) start = rows.findIndex((r) => cmp(r, lastRow) > 0)
+    if (start < 0) start = rows.length
+  }
+  const pageRows = top !== undefined ? rows.slice(0, top) : rows.slice(start, start + pageSize)
+  const more = top === undefined && start + pageSize < rows.length
+  const body: Record<string, unknown> = { '@odata.context': `${root}/$metadata#${def.entitySetName}` }
+  if (fetch.attrs.get('returntotalrecordcount') === 'true') {
+    body['@Microsoft.Dynamics.CRM.totalrecordcount'] = Math.min(total, 5000)
+    body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] = total > 5000
+  }
+  if (top === undefined) {
+    const first = pageRows[0]
+    const lastRow = pageRows[pageRows.length - 1]
+    if (first && lastRow) {
+      const inner = `<cookie page="${page}"><${def.primaryId} last="{${table.id(lastRow).toUpperCase()}}" first="{${table.id(first).toUpperCase()}}" /></cookie>`
+      body['@Microsoft.Dynamics.CRM.fetchxmlpagingcookie'] =
+        `<cookie pagenumber="${page + 1}" pagingcookie="${encodeURIComponent(encodeURIComponent(inner))}" istracking="False" />`
+    }
+    body['@Microsoft.Dynamics.CRM.morerecords'] = more
+  }
+  body.value = pageRows.map((r) => {
+    const o = core.serialize(table, r, columns, prefs, ctx)
+    for (const [k, v] of Object.entries(o)) if (v === null) delete o[k]
+    return o
+  })
+  return json(200, body)
+}

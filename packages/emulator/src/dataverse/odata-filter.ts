@@ -1,0 +1,275 @@
+import { parseDate } from './values.ts'
+
+/** A `$filter` (or other OData expression) that does not parse; `position` is the 0-based offset of the problem. */
+export class ODataParseError extends Error {
+  override name = 'ODataParseError'
+  constructor(
+    readonly position: number,
+    readonly text: string,
+  ) {
+    super(`Syntax error at position ${position} in '${text}'.`)
+  }
+}
+
+export type Literal =
+  | { type: 'string'; value: string }
+  | { type: 'number'; value: number }
+  | { type: 'boolean'; value: boolean }
+  | { type: 'null' }
+  | { type: 'guid'; value: string }
+  | { type: 'datetime'; value: number }
+
+export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le'
+export type StringFn = 'contains' | 'startswith' | 'endswith'
+
+export type FilterExpr =
+  | { kind: 'literal'; literal: Literal }
+  | { kind: 'property'; name: string; position: number }
+  | { kind: 'compare'; op: CompareOp; left: FilterExpr; right: FilterExpr }
+  | { kind: 'and' | 'or'; left: FilterExpr; right: FilterExpr }
+  | { kind: 'not'; operand: FilterExpr }
+  | { kind: 'call'; fn: StringFn; args: FilterExpr[] }
+  | { kind: 'in'; property: FilterExpr & { kind: 'property' }; values: Literal[] }
+
+type Token =
+  | { t: 'lparen' | 'rparen' | 'comma' | 'lbracket' | 'rbracket' | 'equals'; pos: number }
+  | { t: 'ident'; v: string; pos: number }
+  | { t: 'lit'; v: Literal; pos: number }
+  | { t: 'end'; pos: number }
+
+const GUID = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z_-])/y
+const DATETIME =
+  /\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})?)?(?![0-9A-Za-z_.:-])/y
+const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?(?![0-9A-Za-z_.])/y
+const IDENT = /[A-Za-z_][A-Za-z0-9_.]*/y
+
+function tokenize(text: string): Token[] {
+  const out: Token[] = []
+  let i = 0
+  const match = (re: RegExp): string | undefined => {
+    re.lastIndex = i
+    const m = re.exec(text)
+    return m ? m[0] : undefined
+  }
+  while (i < text.length) {
+    const c = text[i] as string
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++
+      continue
+    }
+    const single = {
+      '(': 'lparen',
+      ')': 'rparen',
+      ',': 'comma',
+      '[': 'lbracket',
+      ']': 'rbracket',
+      '=': 'equals',
+    }[c] as Exclude<Token['t'], 'ident' | 'lit' | 'end'> | undefined
+    if (single) {
+      out.push({ t: single, pos: i })
+      i++
+      continue
+    }
+    if (c === "'") {
+      const start = i
+      let value = ''
+      i++
+      for (;;) {
+        if (i >= text.length) throw new ODataParseError(start, text)
+        const ch = text[i] as string
+        if (ch === "'") {
+          if (text[i + 1] === "'") {
+            value += "'"
+            i += 2
+            continue
+          }
+          i++
+          break
+        }
+        value += ch
+        i++
+      }
+      out.push({ t: 'lit', v: { type: 'string', value }, pos: start })
+      continue
+    }
+    const guid = match(GUID)
+    if (guid) {
+      out.push({ t: 'lit', v: { type: 'guid', value: guid.toLowerCase() }, pos: i })
+      i += guid.length
+      continue
+    }
+    const date = match(DATETIME)
+    if (date) {
+      const value = parseDate(date)
+      if (value === undefined) throw new ODataParseError(i, text)
+      out.push({ t: 'lit', v: { type: 'datetime', value }, pos: i })
+      i += date.length
+      continue
+    }
+    const num = match(NUMBER)
+    if (num) {
+      const value = Number(num.replace(/[mMdDfFlL]$/, ''))
+      if (!Number.isFinite(value)) throw new ODataParseError(i, text)
+      out.push({ t: 'lit', v: { type: 'number', value }, pos: i })
+      i += num.length
+      continue
+    }
+    const id = match(IDENT)
+    if (id) {
+      const lit: Literal | undefined =
+        id === 'null'
+          ? { type: 'null' }
+          : id === 'true' || id === 'false'
+            ? { type: 'boolean', value: id === 'true' }
+            : undefined
+      out.push(lit ? { t: 'lit', v: lit, pos: i } : { t: 'ident', v: id, pos: i })
+      i += id.length
+      continue
+    }
+    throw new ODataParseError(i, text)
+  }
+  out.push({ t: 'end', pos: text.length })
+  return out
+}
+
+const COMPARE = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le'])
+const FUNCTIONS = new Set(['contains', 'startswith', 'endswith'])
+const MAX_DEPTH = 100
+
+/**
+ * Parse an OData `$filter` expression: comparisons, `and` / `or` / `not`, parentheses, `contains` / `startswith` /
+ * `endswith`, `Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=['a','b'])`, and literals (quoted strings
+ * with '' escaping, numbers, GUIDs, dates, true / false / null).
+ * @throws {ODataParseError} for any malformed input, and nothing else.
+ */
+export function parseFilter(text: string): FilterExpr {
+  const tokens = tokenize(text)
+  let p = 0
+  let depth = 0
+  const peek = () => tokens[p] as Token
+  const fail = (tok: Token = peek()): never => {
+    throw new ODataParseError(tok.pos, text)
+  }
+  const expect = (t: Token['t']): Token => {
+    const tok = peek()
+    if (tok.t !== t) fail(tok)
+    p++
+    return tok
+  }
+  const isWord = (w: string) => {
+    const tok = peek()
+    return tok.t === 'ident' && tok.v === w
+  }
+
+  const parseOr = (): FilterExpr => {
+    let left = parseAnd()
+    while (isWord('or')) {
+      p++
+      left = { kind: 'or', left, right: parseAnd() }
+    }
+    return left
+  }
+  const parseAnd = (): FilterExpr => {
+    let left = parseUnary()
+    while (isWord('and')) {
+      p++
+      left = { kind: 'and', left, right: parseUnary() }
+    }
+    return left
+  }
+  const parseUnary = (): FilterExpr => {
+    if (++depth > MAX_DEPTH) fail()
+    try {
+      if (isWord('not')) {
+        p++
+        return { kind: 'not', operand: parseUnary() }
+      }
+      return parseComparison()
+    } finally {
+      depth--
+    }
+  }
+  const parseComparison = (): FilterExpr => {
+    const left = parsePrimary()
+    const tok = peek()
+    if (tok.t === 'ident' && COMPARE.has(tok.v)) {
+      p++
+      const right = parsePrimary()
+      return { kind: 'compare', op: tok.v as CompareOp, left, right }
+    }
+    return left
+  }
+  const parseLiteral = (): Literal => {
+    const tok = peek()
+    if (tok.t !== 'lit') return fail(tok)
+    p++
+    return tok.v
+  }
+  const parsePrimary = (): FilterExpr => {
+    const tok = peek()
+    if (tok.t === 'lparen') {
+      p++
+      const inner = parseOr()
+      expect('rparen')
+      return inner
+    }
+    if (tok.t === 'lit') {
+      p++
+      return { kind: 'literal', literal: tok.v }
+    }
+    if (tok.t !== 'ident') return fail(tok)
+    p++
+    const next = peek()
+    if (next.t === 'lparen') {
+      if (FUNCTIONS.has(tok.v)) {
+        p++
+        const args = [parseOr()]
+        expect('comma')
+        args.push(parseOr())
+        expect('rparen')
+        return { kind: 'call', fn: tok.v as StringFn, args }
+      }
+      if (tok.v === 'Microsoft.Dynamics.CRM.In') return parseIn(tok.pos)
+      return fail(tok)
+    }
+    if (tok.v.includes('.') || COMPARE.has(tok.v) || tok.v === 'and' || tok.v === 'or' || tok.v === 'not')
+      fail(tok)
+    return { kind: 'property', name: tok.v, position: tok.pos }
+  }
+  const parseIn = (pos: number): FilterExpr => {
+    expect('lparen')
+    let property: (FilterExpr & { kind: 'property' }) | undefined
+    let values: Literal[] | undefined
+    for (let i = 0; i < 2; i++) {
+      const name = expect('ident') as Token & { t: 'ident' }
+      expect('equals')
+      if (name.v === 'PropertyName') {
+        const lit = parseLiteral()
+        if (lit.type !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(lit.value)) fail(name)
+        property = { kind: 'property', name: (lit as { value: string }).value, position: name.pos }
+      } else if (name.v === 'PropertyValues') {
+        expect('lbracket')
+        values = [parseLiteral()]
+        while (peek().t === 'comma') {
+          p++
+          values.push(parseLiteral())
+        }
+        expect('rbracket')
+      } else fail(name)
+      if (i === 0) expect('comma')
+    }
+    expect('rparen')
+    if (!property || !values) throw new ODataParseError(pos, text)
+    return { kind: 'in', property, values }
+  }
+
+  if (text.trim() === '') throw new ODataParseError(0, text)
+  const expr = parseOr()
+  if (peek().t !== 'end') fail()
+  return expr
+}
+
+/** Quote a string as an OData literal ('' escaping). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`
+}

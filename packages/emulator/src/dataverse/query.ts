@@ -1,0 +1,311 @@
+import { DataverseFault, Fault } from './errors.ts'
+import type { ColumnDef, ColumnType, NavigationDef, TableDef } from './metadata.ts'
+import {
+  type CompareOp,
+  type FilterExpr,
+  type Literal,
+  ODataParseError,
+  parseFilter,
+} from './odata-filter.ts'
+import type { Row } from './store.ts'
+
+type Category = 'guid' | 'string' | 'number' | 'boolean' | 'datetime' | 'null'
+const category = (t: ColumnType): Category =>
+  t === 'uniqueidentifier' || t === 'lookup'
+    ? 'guid'
+    : t === 'string' || t === 'memo'
+      ? 'string'
+      : t === 'boolean'
+        ? 'boolean'
+        : t === 'datetime'
+          ? 'datetime'
+          : 'number'
+const EDM: Record<Category, string> = {
+  guid: 'Edm.Guid',
+  string: 'Edm.String',
+  number: 'Edm.Decimal',
+  boolean: 'Edm.Boolean',
+  datetime: 'Edm.DateTimeOffset',
+  null: 'null',
+}
+
+/** Resolve a property name used in a query (`name`, `_primarycontactid_value`, a lookup's own name). */
+export function resolveColumn(def: TableDef, name: string): ColumnDef {
+  const col = def.byLookupValue.get(name) ?? def.byName.get(name)
+  if (!col) throw Fault.unknownProperty(name, def.logicalName)
+  return col
+}
+
+export type Predicate = (row: Row) => boolean
+type Operand = { get: (row: Row) => unknown; cat: Category }
+
+function literalValue(lit: Literal): { value: unknown; cat: Category } {
+  switch (lit.type) {
+    case 'null':
+      return { value: null, cat: 'null' }
+    case 'string':
+      return { value: lit.value.toLowerCase(), cat: 'string' }
+    default:
+      return { value: lit.value, cat: lit.type }
+  }
+}
+
+function compareValues(a: unknown, b: unknown, cat: Category): number {
+  if (cat === 'string') {
+    const x = (a as string).toLowerCase()
+    const y = b as string
+    return x < y ? -1 : x > y ? 1 : 0
+  }
+  if (cat === 'boolean') return Number(a) - Number(b)
+  if (cat === 'guid') return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
+  return (a as number) - (b as number)
+}
+
+const OP_NAMES: Record<CompareOp, string> = {
+  eq: 'Equal',
+  ne: 'NotEqual',
+  gt: 'GreaterThan',
+  ge: 'GreaterThanOrEqual',
+  lt: 'LessThan',
+  le: 'LessThanOrEqual',
+}
+
+/** Compile a parsed `$filter` into a row predicate for a table; unknown columns and type mismatches are faults. */
+export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
+  const operand = (e: FilterExpr): Operand => {
+    if (e.kind === 'property') {
+      const col = resolveColumn(def, e.name)
+      const i = col.index
+      return { get: (row) => row[i], cat: category(col.type) }
+    }
+    if (e.kind === 'literal') {
+      const { value, cat } = literalValue(e.literal)
+      return { get: () => value, cat }
+    }
+    throw Fault.syntax(
+      'The query specified in the URI is not valid. A comparison needs a property or a literal on each side.',
+    )
+  }
+  const bool = (e: FilterExpr): Predicate => {
+    switch (e.kind) {
+      case 'and': {
+        const l = bool(e.left)
+        const r = bool(e.right)
+        return (row) => l(row) && r(row)
+      }
+      case 'or': {
+        const l = bool(e.left)
+        const r = bool(e.right)
+        return (row) => l(row) || r(row)
+      }
+      case 'not': {
+        const o = bool(e.operand)
+        return (row) => !o(row)
+      }
+      case 'call': {
+        const [target, arg] = e.args.map(operand) as [Operand, Operand]
+        if (target.cat !== 'string' || arg.cat !== 'string') {
+          throw Fault.syntax(`The function '${e.fn}' takes a string property and a string literal.`)
+        }
+        const fn = e.fn
+        return (row) => {
+          const v = target.get(row)
+          const needle = arg.get(row)
+          if (typeof v !== 'string' || typeof needle !== 'string') return false
+          const hay = v.toLowerCase()
+          return fn === 'contains'
+            ? hay.includes(needle)
+            : fn === 'startswith'
+              ? hay.startsWith(needle)
+              : hay.endsWith(needle)
+        }
+      }
+      case 'in': {
+        const prop = operand(e.property)
+        const values = e.values.map((l) => {
+          const lv = literalValue(l)
+          if (lv.cat !== prop.cat && !(prop.cat === 'guid' && lv.cat === 'string')) {
+            throw Fault.syntax(`A value in PropertyValues does not match the type of '${e.property.name}'.`)
+          }
+          return typeof lv.value === 'string' ? lv.value.toLowerCase() : lv.value
+        })
+        const set = new Set(values)
+        return (row) => {
+          const v = prop.get(row)
+          return set.has(typeof v === 'string' ? v.toLowerCase() : v)
+        }
+      }
+      case 'compare': {
+        const l = operand(e.left)
+        const r = operand(e.right)
+        const cat = l.cat === 'null' ? r.cat : l.cat
+        if (l.cat !== 'null' && r.cat !== 'null' && l.cat !== r.cat) {
+          throw Fault.syntax(
+            `A binary operator with incompatible types was detected. Found operand types '${EDM[l.cat]}' and '${EDM[r.cat]}' for operator kind '${OP_NAMES[e.op]}'.`,
+          )
+        }
+        const op = e.op
+        return (row) => {
+          const a = l.get(row)
+          const b = r.get(row)
+          if (a === null || a === undefined || b === null || b === undefined) {
+            const an = a === null || a === undefined
+            const bn = b === null || b === undefined
+            return op === 'eq' ? an && bn : op === 'ne' ? an !== bn : false
+          }
+          const c = compareValues(a, b, cat)
+          switch (op) {
+            case 'eq':
+              return c === 0
+            case 'ne':
+              return c !== 0
+            case 'gt':
+              return c > 0
+            case 'ge':
+              return c >= 0
+            case 'lt':
+              return c < 0
+            case 'le':
+              return c <= 0
+          }
+        }
+      }
+      case 'property': {
+        const col = resolveColumn(def, e.name)
+        if (col.type !== 'boolean')
+          throw Fault.syntax(`The property '${e.name}' is not a boolean expression.`)
+        const i = col.index
+        return (row) => row[i] === true
+      }
+      case 'literal':
+        if (e.literal.type === 'boolean') {
+          const v = e.literal.value
+          return () => v
+        }
+        throw Fault.syntax('The $filter expression must evaluate to a boolean.')
+    }
+  }
+  return bool(expr)
+}
+
+/** Parse and compile `$filter` text, turning parse errors into Dataverse's 400. */
+export function filterFor(def: TableDef, text: string): Predicate {
+  try {
+    return compileFilter(def, parseFilter(text))
+  } catch (e) {
+    if (e instanceof ODataParseError) throw Fault.syntax(e.message)
+    throw e
+  }
+}
+
+export interface OrderBy {
+  col: ColumnDef
+  desc: boolean
+}
+
+export function parseOrderBy(def: TableDef, text: string): OrderBy[] {
+  return splitTop(text).map((part) => {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$/.exec(part)
+    if (!m) throw Fault.syntax(`Syntax error in $orderby '${text}'.`)
+    return { col: resolveColumn(def, m[1] as string), desc: m[2] === 'desc' }
+  })
+}
+
+export function parseSelect(def: TableDef, text: string): ColumnDef[] {
+  const cols = splitTop(text).map((s) => s.trim())
+  if (cols.some((c) => c === '')) throw Fault.syntax(`Syntax error in $select '${text}'.`)
+  if (cols.includes('*')) return def.columns
+  const out: ColumnDef[] = []
+  for (const c of cols) {
+    const col = resolveColumn(def, c)
+    if (!out.includes(col)) out.push(col)
+  }
+  return out
+}
+
+export interface ExpandItem {
+  nav: NavigationDef
+  select?: string
+  filter?: string
+  orderby?: string
+  top?: number
+}
+
+/** `$expand=nav($select=a,b;$filter=...;$orderby=...;$top=n),other` — one level deep. */
+export function parseExpand(def: TableDef, text: string): ExpandItem[] {
+  return splitTop(text).map((part) => {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$/s.exec(part)
+    if (!m) throw Fault.syntax(`Syntax error in $expand '${text}'.`)
+    const name = m[1] as string
+    const nav = def.navigations.get(name)
+    if (!nav) throw Fault.unknownProperty(name, def.logicalName)
+    const item: ExpandItem = { nav }
+    for (const opt of splitTop(m[2] ?? '', ';')) {
+      if (opt.trim() === '') continue
+      const eq = opt.indexOf('=')
+      const key = opt.slice(0, eq).trim()
+      const value = opt.slice(eq + 1)
+      if (eq < 0) throw Fault.syntax(`Syntax error in $expand '${text}'.`)
+      if (key === '$select') item.select = value
+      else if (key === '$filter') item.filter = value
+      else if (key === '$orderby') item.orderby = value
+      else if (key === '$top') item.top = parseTop(value)
+      else if (key === '$expand') throw Fault.syntax('Only one level of $expand is supported.')
+      else throw Fault.syntax(`The query option '${key}' is not supported inside $expand.`)
+    }
+    return item
+  })
+}
+
+export function parseTop(text: string): number {
+  if (!/^\d{1,9}$/.test(text.trim()))
+    throw Fault.syntax(`Invalid value '${text}' for $top query option found.`)
+  return Number(text)
+}
+
+/** Split on a separator outside parentheses and quotes. */
+export function splitTop(text: string, sep = ','): string[] {
+  const out: string[] = []
+  let depth = 0
+  let quoted = false
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === "'") quoted = !quoted
+    else if (!quoted && c === '(') depth++
+    else if (!quoted && c === ')') depth--
+    else if (!quoted && depth === 0 && c === sep) {
+      out.push(text.slice(start, i))
+      start = i + 1
+    }
+  }
+  if (depth !== 0 || quoted)
+    throw Fault.syntax(`Syntax error: unbalanced parentheses or quotes in '${text}'.`)
+  out.push(text.slice(start))
+  return out
+}
+
+/** Compare two rows by an `$orderby` (nulls first ascending, as SQL Server does), then by insertion order. */
+export function rowComparator(orderBy: OrderBy[]): (a: Row, b: Row) => number {
+  return (a, b) => {
+    for (const { col, desc } of orderBy) {
+      const c = compareNullable(a[col.index], b[col.index], category(col.type))
+      if (c !== 0) return desc ? -c : c
+    }
+    return (a[0] as number) - (b[0] as number)
+  }
+}
+
+export function compareNullable(a: unknown, b: unknown, cat: Category): number {
+  const an = a === null || a === undefined
+  const bn = b === null || b === undefined
+  if (an || bn) return an && bn ? 0 : an ? -1 : 1
+  if (cat === 'string') {
+    const x = (a as string).toLowerCase()
+    const y = (b as string).toLowerCase()
+    return x < y ? -1 : x > y ? 1 : 0
+  }
+  return compareValues(a, b, cat)
+}
+
+export { category, DataverseFault }

@@ -1,0 +1,51 @@
+import { Counters, Faults } from '../faults.ts'
+import { defaultIds, defaultSeed } from '../world/default-seed.ts'
+import type { WorldSeed } from '../world/types.ts'
+import { createWorld, type World } from '../world/world.ts'
+import { createOrg, type OrgRuntime, type OrgSeed } from './index.ts'
+
+export const ids = defaultIds
+
+/** A world with the default seed and one org runtime served (in process) at `https://localhost:8444`. */
+export async function setup(
+  options: { orgId?: string; seed?: OrgSeed; url?: string; world?: WorldSeed } = {},
+): Promise<{
+  world: World
+  org: OrgRuntime
+  url: string
+  counters: Counters
+  faults: Faults
+  appToken(tenantId?: string, appId?: string): Promise<string>
+  userToken(userObjectId: string): Promise<string>
+  request(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>
+}> {
+  const world = await createWorld(options.world ?? defaultSeed(), { authorityUrl: 'https://localhost:8443' })
+  const info = world.getOrg(options.orgId ?? ids.contosoOrgId)
+  if (!info) throw new Error('no such org in the seed')
+  const url = options.url ?? 'https://localhost:8444'
+  info.url = url
+  const faults = new Faults(7)
+  const counters = new Counters()
+  const org = createOrg({
+    world,
+    org: info,
+    faults,
+    counters,
+    ...(options.seed ? { seed: options.seed } : {}),
+  })
+  let defaultToken: string | undefined
+  const appToken = (tenantId: string = info.tenantId, appId: string = ids.multiTenantAppId) =>
+    world.mintAppToken({ tenantId, appId, resource: url })
+  const userToken = (userObjectId: string) =>
+    world.mintUserAccessToken({ userObjectId, appId: ids.multiTenantAppId, resource: url })
+  const request = async (path: string, init: RequestInit & { token?: string | null } = {}) => {
+    const { token, ...rest } = init
+    const headers = new Headers(rest.headers)
+    if (token !== null) {
+      defaultToken ??= await appToken()
+      headers.set('Authorization', `Bearer ${token ?? defaultToken}`)
+    }
+    return org.app.request(path.startsWith('http') ? path : `${url}${path}`, { ...rest, headers })
+  }
+  return { world, org, url, counters, faults, appToken, userToken, request }
+}
