@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsdown'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/cli.ts'],
   format: 'esm',
-  platform: 'neutral',
+  platform: 'node',
   dts: true,
   clean: true,
   fixedExtension: false,

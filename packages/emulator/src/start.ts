@@ -7,10 +7,10 @@ import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { Agent } from 'undici'
 import { createAdminApi, type EmulatorAdmin } from './admin/admin.ts'
+import { createOrg, type OrgRuntime } from './dataverse/index.ts'
 import { createEntraApp, createEntraState } from './entra/app.ts'
 import { EmulatorError } from './errors.ts'
 import { Counters, Faults } from './faults.ts'
-import { loadOrgFactory, type OrgRuntimeLike } from './org-host.ts'
 import { createTrustingAgent, loadOrCreateTls, type TlsMaterial, trustEmulatorGlobally } from './tls.ts'
 import { defaultSeed } from './world/default-seed.ts'
 import { SigningKeys } from './world/signing-keys.ts'
@@ -207,7 +207,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   const entraState = createEntraState()
   const servers: RunningServer[] = []
   const orgServers = new Map<string, RunningServer>()
-  const orgRuntimes = new Map<string, OrgRuntimeLike>()
+  const orgRuntimes = new Map<string, OrgRuntime>()
 
   // The Entra ID server (and the admin API under /_emulator/).
   const root = new Hono()
@@ -251,7 +251,6 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   async function serveOrg(org: OrgRecord): Promise<void> {
     if (orgServers.has(org.id)) return
     const wanted = random ? 0 : (org.port ?? nextPort++)
-    const factory = await loadOrgFactory()
     const app = new Hono()
     const running = await listen(app, tls, wanted, host)
     org.url = `https://localhost:${running.port}`
@@ -259,7 +258,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     let snapshot: unknown
     if (restored && orgDir && existsSync(orgSnapshotFile(org.id)))
       snapshot = JSON.parse(await readFile(orgSnapshotFile(org.id), 'utf8'))
-    const runtime = await factory({
+    const runtime = createOrg({
       world,
       org,
       ...(org.dataverse === undefined ? {} : { seed: org.dataverse }),
@@ -267,7 +266,6 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       counters,
       ...(snapshot === undefined ? {} : { snapshot }),
     })
-    if (snapshot !== undefined && runtime.restore) runtime.restore(snapshot)
     app.route('/', runtime.app)
     orgServers.set(org.id, running)
     orgRuntimes.set(org.id, runtime)

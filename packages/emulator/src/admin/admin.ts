@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { OrgRuntime, ServiceProtectionLimits } from '../dataverse/index.ts'
 import type { EntraState } from '../entra/app.ts'
 import { EmulatorError } from '../errors.ts'
 import type { CounterSnapshot, Counters, FaultRule, Faults, InstalledFault } from '../faults.ts'
-import type { OrgRuntimeLike } from '../org-host.ts'
 import type {
   AppRegistration,
   AppSeed,
@@ -39,9 +39,9 @@ export interface EmulatorAdmin {
   setApplicationUserDisabled(orgId: string, appId: string, disabled: boolean): void
   insertRows(orgId: string, table: string, rows: Record<string, unknown>[]): string[]
   /** Service protection limits of an org (see the Dataverse side's `ServiceProtectionLimits`). */
-  setLimits(orgId: string, limits: Record<string, unknown>): void
+  setLimits(orgId: string, limits: Partial<ServiceProtectionLimits>): void
   /** The Dataverse runtime of an org (its data API), for tests. */
-  org(orgId: string): OrgRuntimeLike
+  org(orgId: string): OrgRuntime
   injectFault(rule: FaultRule): string
   removeFault(id: string): boolean
   listFaults(): InstalledFault[]
@@ -62,7 +62,7 @@ export interface AdminOptions {
   faults: Faults
   counters: Counters
   entraState: EntraState
-  orgRuntimes: Map<string, OrgRuntimeLike>
+  orgRuntimes: Map<string, OrgRuntime>
   serveOrg(org: OrgRecord): Promise<void>
   stopOrg(id: string): Promise<void>
   initial: WorldSnapshot
@@ -72,7 +72,7 @@ export interface AdminOptions {
 export function createAdminApi(options: AdminOptions): { api: EmulatorAdmin; http: Hono } {
   const { world, faults, counters, entraState, orgRuntimes } = options
 
-  const runtime = (orgId: string): OrgRuntimeLike => {
+  const runtime = (orgId: string): OrgRuntime => {
     const rt = orgRuntimes.get(orgId.toLowerCase())
     if (!rt) throw new EmulatorError('NOT_FOUND', `Org ${orgId} does not exist (or is not served).`)
     return rt

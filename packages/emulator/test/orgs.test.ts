@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfidentialClientApplication } from '@azure/msal-node'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultIds, type EmulatorHandle, startEmulator } from '../src/index.ts'
+
+const ids = defaultIds
+let emulator: EmulatorHandle
+let restoreDispatcher: () => void
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 })
+  restoreDispatcher = emulator.trust.installGlobally()
+})
+afterAll(async () => {
+  restoreDispatcher?.()
+  await emulator?.stop()
+})
+
+const orgOf = (tenantId: string) => emulator.orgs.find((o) => o.tenantId === tenantId)!
+
+async function appToken(tenantId: string): Promise<string> {
+  const cca = new ConfidentialClientApplication({
+    auth: {
+      clientId: ids.multiTenantAppId,
+      clientSecret: ids.multiTenantAppSecret,
+      ...emulator.msalAuth(tenantId),
+    },
+  })
+  const result = await cca.acquireTokenByClientCredential({ scopes: [`${orgOf(tenantId).url}/.default`] })
+  return result!.accessToken
+}
+
+describe('orgs served by startEmulator', () => {
+  it('serves each org at the root of its own origin with the tenant challenge', async () => {
+    const contoso = orgOf(ids.contosoTenantId)
+    const fabrikam = orgOf(ids.fabrikamTenantId)
+    expect(contoso.url).toMatch(/^https:\/\/localhost:\d+$/)
+    expect(new URL(contoso.url).port).not.toBe(new URL(fabrikam.url).port)
+    const res = await fetch(`${contoso.url}/api/data/v9.2/`)
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toContain(
+      `authorization_uri=${emulator.url}/${ids.contosoTenantId}/oauth2/authorize`,
+    )
+  })
+
+  it('answers WhoAmI for the onboarded tenant with a token from msal-node', async () => {
+    const contoso = orgOf(ids.contosoTenantId)
+    const res = await fetch(`${contoso.url}/api/data/v9.2/WhoAmI`, {
+      headers: { authorization: `Bearer ${await appToken(ids.contosoTenantId)}` },
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { UserId: string; OrganizationId: string }
+    expect(body.OrganizationId).toBe(contoso.id)
+  })
+
+  it('onboards Fabrikam through the admin API: consent, then the application user', async () => {
+    const fabrikam = orgOf(ids.fabrikamTenantId)
+    emulator.admin.grantConsent(ids.fabrikamTenantId, ids.multiTenantAppId)
+    try {
+      const token = await appToken(ids.fabrikamTenantId)
+      const before = await fetch(`${fabrikam.url}/api/data/v9.2/WhoAmI`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(before.status).toBe(403)
+      expect(((await before.json()) as { error: { code: string } }).error.code).toBe('0x80072560')
+      emulator.admin.createApplicationUser(fabrikam.id, ids.multiTenantAppId, ['Dataverse S2S Connector'])
+      const after = await fetch(`${fabrikam.url}/api/data/v9.2/WhoAmI`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(after.status).toBe(200)
+      expect(
+        emulator.admin.counters().dataverseRequests.some((r) => r.orgId === fabrikam.id && r.status === 200),
+      ).toBe(true)
+    } finally {
+      await emulator.admin.reset()
+    }
+    expect(emulator.world.getServicePrincipal(ids.fabrikamTenantId, ids.multiTenantAppId)).toBeUndefined()
+  })
+
+  it('creates an org at run time on a new origin', async () => {
+    const tenant = emulator.admin.createTenant({ displayName: 'Northwind' })
+    emulator.admin.grantConsent(tenant.id, ids.multiTenantAppId)
+    const org = await emulator.admin.createOrg({ uniqueName: 'northwind', tenantId: tenant.id })
+    expect(emulator.orgs.map((o) => o.url)).toContain(org.url)
+    const token = await appToken(tenant.id)
+    const res = await fetch(`${org.url}/api/data/v9.2/WhoAmI`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(res.status).toBe(200)
+    await emulator.admin.reset()
+    expect(emulator.orgs.map((o) => o.url)).not.toContain(org.url)
+  })
+})
+
+describe('persistence', () => {
+  it('keeps the CA, the world and the data across a restart of the same state folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-state-'))
+    try {
+      const first = await startEmulator({ port: 0, stateDir: dir })
+      const contoso = first.orgs.find((o) => o.tenantId === ids.contosoTenantId)!
+      const before = first.admin.org(contoso.id).data.count('account')
+      first.admin.insertRows(contoso.id, 'account', [{ name: 'Persisted Ltd' }])
+      const tenant = first.admin.createTenant({ displayName: 'Tailspin' })
+      const ca = first.caCertPem
+      const kid = first.world.signingKeys.currentKid
+      await first.stop()
+
+      const second = await startEmulator({ port: 0, stateDir: dir })
+      try {
+        expect(second.caCertPem).toBe(ca)
+        expect(second.world.signingKeys.currentKid).toBe(kid)
+        expect(second.tenants.map((t) => t.id)).toContain(tenant.id)
+        const org = second.orgs.find((o) => o.tenantId === ids.contosoTenantId)!
+        expect(second.admin.org(org.id).data.count('account')).toBe(before + 1)
+        expect(second.trust.caBundlePath).toBe(join(dir, 'tls', 'ca-bundle.pem'))
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
