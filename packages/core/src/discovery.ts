@@ -66,7 +66,7 @@ export interface TenantDiscovery {
  * @param defaults - options applied to every call (a call's own options win)
  */
 export function createTenantDiscovery(defaults: DiscoverTenantOptions = {}): TenantDiscovery {
-  const cache = new LruMap<string, { value: DiscoveredTenant; until: number }>(10_000)
+  const cache = new LruMap<string, { value: DiscoveredTenant; until: number; lruReferenced: boolean }>(10_000)
   const pending = new Map<string, Promise<DiscoveredTenant>>()
   return {
     clear: () => cache.clear(),
@@ -81,7 +81,11 @@ export function createTenantDiscovery(defaults: DiscoverTenantOptions = {}): Ten
       if (inflight) return inflight
       const p = probe(url, cloud, options)
         .then((value) => {
-          cache.set(key, { value, until: Date.now() + (options.cacheTtlMs ?? 24 * 3_600_000) })
+          cache.set(key, {
+            value,
+            until: Date.now() + (options.cacheTtlMs ?? 24 * 3_600_000),
+            lruReferenced: false,
+          })
           return value
         })
         .finally(() => pending.delete(key))

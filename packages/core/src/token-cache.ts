@@ -1,4 +1,4 @@
-import { LruMap } from './internal/lru.ts'
+import { type LruEntry, LruMap } from './internal/lru.ts'
 import type { Logger } from './logger.ts'
 
 /** An app-only access token, as {@link TokenProvider.getToken} returns it. */
@@ -34,13 +34,13 @@ export interface SecondLevelCache {
  * @param maxEntries - bound of the store (default 100,000), least recently used first out
  */
 export function createMemoryTokenStore(maxEntries = 100_000): SecondLevelCache & { readonly size: number } {
-  const map = new LruMap<string, CachedToken>(maxEntries)
+  const map = new LruMap<string, LruEntry & { value: CachedToken }>(maxEntries)
   return {
     get size() {
       return map.size
     },
     get(key) {
-      const v = map.get(key)
+      const v = map.get(key)?.value
       if (v && v.expiresOn <= Date.now()) {
         map.delete(key)
         return undefined
@@ -48,7 +48,7 @@ export function createMemoryTokenStore(maxEntries = 100_000): SecondLevelCache &
       return v
     },
     set(key, value) {
-      map.set(key, { ...value })
+      map.set(key, { value: { ...value }, lruReferenced: false })
     },
     delete(key) {
       map.delete(key)
@@ -93,7 +93,7 @@ export interface TokenRequestContext {
 
 export type TokenSource = (ctx: TokenRequestContext) => Promise<CachedToken>
 
-interface Entry {
+interface Entry extends LruEntry {
   readonly result: AccessToken
   readonly token: CachedToken
   readonly expiresOn: number
@@ -255,6 +255,7 @@ export class TokenCache {
       refreshAt,
       failures: 0,
       nextAttemptAt: 0,
+      lruReferenced: false,
     }
   }
 

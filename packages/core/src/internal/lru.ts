@@ -1,8 +1,15 @@
+/** What {@link LruMap} keeps per entry: a flag it sets on every read. */
+export interface LruEntry {
+  lruReferenced: boolean
+}
+
 /**
- * A bounded map that forgets the least recently used entry first. A JavaScript `Map` keeps insertion order, so
- * moving a key to the end on every read (delete + set) and evicting from the front are both O(1).
+ * A bounded map that evicts the least recently used entries first, using the second-chance (CLOCK) approximation
+ * of LRU: a read only sets a flag on the value (no reordering, no allocation, so a hit costs the same at 10 or
+ * 100,000 entries); when the map is full, the oldest entry is evicted unless it was read since it was last
+ * considered, in which case it moves to the back and loses its flag. Every operation is O(1) amortised.
  */
-export class LruMap<K, V> {
+export class LruMap<K, V extends LruEntry> {
   readonly #map = new Map<K, V>()
   readonly #max: number
   readonly #onEvict: ((key: K, value: V) => void) | undefined
@@ -20,26 +27,29 @@ export class LruMap<K, V> {
 
   get(key: K): V | undefined {
     const value = this.#map.get(key)
-    if (value === undefined) return undefined
-    this.#map.delete(key)
-    this.#map.set(key, value)
+    if (value !== undefined) value.lruReferenced = true
     return value
   }
 
-  /** Reads without changing the order. */
-  peek(key: K): V | undefined {
-    return this.#map.get(key)
-  }
-
   set(key: K, value: V): void {
-    if (this.#map.has(key)) this.#map.delete(key)
+    if (this.#map.has(key)) {
+      value.lruReferenced = true
+      this.#map.set(key, value)
+      return
+    }
     this.#map.set(key, value)
     while (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next()
+      const oldest = this.#map.entries().next()
       if (oldest.done) break
-      const evicted = this.#map.get(oldest.value) as V
-      this.#map.delete(oldest.value)
-      this.#onEvict?.(oldest.value, evicted)
+      const [k, v] = oldest.value
+      this.#map.delete(k)
+      if (k === key || v.lruReferenced) {
+        // the entry just written is never the one evicted; a recently read one gets a second chance
+        if (k !== key) v.lruReferenced = false
+        this.#map.set(k, v)
+      } else {
+        this.#onEvict?.(k, v)
+      }
     }
   }
 
@@ -49,9 +59,5 @@ export class LruMap<K, V> {
 
   clear(): void {
     this.#map.clear()
-  }
-
-  keys(): IterableIterator<K> {
-    return this.#map.keys()
   }
 }
