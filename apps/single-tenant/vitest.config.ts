@@ -4,7 +4,7 @@ import { sharedConfig } from '../../vitest.shared.ts'
 export default mergeConfig(
   sharedConfig,
   defineProject({
-    test: { name: 'single-tenant', include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'] },
-    esbuild: { jsx: 'automatic', jsxImportSource: 'hono/jsx' },
+    test: { name: 'single-tenant' },
+    oxc: { jsx: { runtime: 'automatic', importSource: 'hono/jsx' } },
   }),
 )

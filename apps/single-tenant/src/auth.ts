@@ -1,11 +1,6 @@
 import { ConfidentialClientApplication, CryptoProvider, LogLevel } from '@azure/msal-node'
-import {
-  type CloudInput,
-  clientCertificate,
-  createUserTokenVerifier,
-  isCoreError,
-  prepareCertificate,
-} from '@dataverse-s2s/core'
+import { type CloudInput, createUserTokenVerifier, isCoreError } from '@dataverse-s2s/core'
+import { createCertificateAssertion, loadCertificate } from './assertion.ts'
 import type { AppConfig } from './config.ts'
 import { createMsalNetwork } from './http.ts'
 import { randomId, type SessionUser, safeEqual } from './session.ts'
@@ -50,21 +45,13 @@ export function safeReturnTo(value: string | undefined): string {
 export function createSignIn(config: AppConfig, fetcher: typeof fetch): SignIn {
   const authority = `${config.authorityHost}/${config.tenantId}`
   const host = new URL(config.authorityHost).host
-  const certificate = prepareCertificate(
-    clientCertificate({
-      certificate: config.certificatePem,
-      privateKey: config.privateKeyPem,
-      ...(config.privateKeyPassphrase ? { passphrase: config.privateKeyPassphrase } : {}),
-    }),
-  )
+  const assertion = createCertificateAssertion(config, loadCertificate(config))
   const msal = new ConfidentialClientApplication({
     auth: {
       clientId: config.clientId,
       authority,
-      clientCertificate: {
-        thumbprintSha256: certificate.thumbprintSha256,
-        privateKey: certificate.privateKeyPkcs8,
-      },
+      // The certificate, as a fresh signed assertion per request (see assertion.ts).
+      clientAssertion: (context) => assertion(context),
       // MSAL validates authorities against Microsoft's instance discovery; a host it does not know must be listed.
       ...(PUBLIC_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
     },

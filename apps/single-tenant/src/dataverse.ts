@@ -1,5 +1,6 @@
-import { clientCertificate, createTokenProvider, type TokenProvider } from '@dataverse-s2s/core'
+import { clientAssertion, createTokenProvider, type TokenProvider } from '@dataverse-s2s/core'
 import { createDataverseClient, type DataverseClient } from '@dataverse-s2s/webapi'
+import { createCertificateAssertion, loadCertificate } from './assertion.ts'
 import type { AppConfig, Environment } from './config.ts'
 
 export interface Environments {
@@ -24,11 +25,8 @@ export function createEnvironments(config: AppConfig, options: { userAgent?: str
   const tokens = createTokenProvider({
     clientId: config.clientId,
     tenantId: config.tenantId,
-    credential: clientCertificate({
-      certificate: config.certificatePem,
-      privateKey: config.privateKeyPem,
-      ...(config.privateKeyPassphrase ? { passphrase: config.privateKeyPassphrase } : {}),
-    }),
+    // The certificate credential, as private_key_jwt assertions signed per request (see assertion.ts).
+    credential: clientAssertion(createCertificateAssertion(config, loadCertificate(config))),
     ...(PUBLIC_HOSTS.has(host)
       ? {}
       : {

@@ -39,7 +39,11 @@ export async function runJob(
         ...(filters.length > 0 ? { filter: filters.join(' and ') } : {}),
       })
     },
-    total: () => client.count(options.table, options.filter ? { filter: options.filter } : {}),
+    // Dataverse's $count stops at 5,000: beyond that the total is unknown and progress shows rows only.
+    total: async () => {
+      const n = await client.count(options.table, options.filter ? { filter: options.filter } : {})
+      return n < 5_000 ? n : undefined
+    },
     onProgress: (p) => {
       const pct = p.total ? ` (${((100 * p.rows) / p.total).toFixed(1)}%)` : ''
       log.progress(
