@@ -395,7 +395,7 @@ export class OrgCore {
         continue
       }
       const nav = def.navigations.get(key)
-      if (nav && !def.byName.has(key)) {
+      if (nav && (!def.byName.has(key) || (typeof value === 'object' && value !== null))) {
         // deep insert
         if (!creating)
           throw Fault.badPayload(def.logicalName, `Deep insert through '${key}' is only allowed on create.`)
@@ -878,11 +878,13 @@ export class OrgCore {
     body.value = rows.map((r) => this.serialize(table, r, select, prefs, ctx, expand, root))
     const last = rows[rows.length - 1]
     if (more && last && (pageSize !== undefined || top === undefined)) {
-      const next = new URL(req.url.href)
-      next.searchParams.delete('$skiptoken')
+      const kept = req.url.search
+        .slice(1)
+        .split('&')
+        .filter((p) => p !== '' && !/^(\$|%24)skiptoken=/i.test(p))
       const token = encodeSkipToken(last, order, (cursor?.page ?? 1) + 1)
-      const search = `${next.search}${next.search ? '&' : '?'}$skiptoken=${encodeURIComponent(token)}`
-      body['@odata.nextLink'] = `${root}/${def.entitySetName}${search.replaceAll('+', '%20')}`
+      kept.push(`$skiptoken=${encodeURIComponent(token)}`)
+      body['@odata.nextLink'] = `${root}/${def.entitySetName}?${kept.join('&')}`
     }
     const headers: Record<string, string> = {}
     if (pageSize !== undefined) headers['Preference-Applied'] = `odata.maxpagesize=${pageSize}`

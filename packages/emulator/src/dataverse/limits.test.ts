@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { Limiter } from './limits.ts'
+import { ids, setup } from './test-support.ts'
+
+const API = '/api/data/v9.2'
+
+describe('service protection limits', () => {
+  it('answers 429 with Retry-After and 0x80072322 once a caller exceeds its requests per window', async () => {
+    const env = await setup({ seed: { sampleData: false } })
+    env.org.setLimits({ requestsPerWindow: 5, windowSeconds: 60 })
+    const remaining: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const res = await env.request(`${API}/WhoAmI`)
+      expect(res.status).toBe(200)
+      remaining.push(res.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests') as string)
+      expect(res.headers.get('x-ms-ratelimit-time-remaining-xrm-requests')).toMatch(/^\d+(\.\d+)?$/)
+      expect(res.headers.get('x-ms-dop-hint')).toBe('4')
+    }
+    expect(remaining).toEqual(['4', '3', '2', '1', '0'])
+    const throttled = await env.request(`${API}/WhoAmI`)
+    expect(throttled.status).toBe(429)
+    const retryAfter = Number(throttled.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    expect(await throttled.json()).toEqual({
+      error: {
+        code: '0x80072322',
+        message: 'Number of requests exceeded the limit of 5 over time window of 60 seconds.',
+      },
+    })
+    // limits are per caller: another user is not throttled
+    const admin = await env.userToken(ids.users.contosoAdmin)
+    expect((await env.request(`${API}/WhoAmI`, { token: admin })).status).toBe(200)
+    const counts = env.counters.read().dataverseRequests.filter((r) => r.status === 429)
+    expect(counts.reduce((n, r) => n + r.count, 0)).toBe(1)
+    env.org.reset()
+    expect((await env.request(`${API}/WhoAmI`)).status).toBe(200)
+  })
+
+  it('trips the concurrency limit immediately with 0x80072326', async () => {
+    let now = 0
+    const limiter = new Limiter(() => now)
+    limiter.set({ concurrentRequests: 2 })
+    const a = limiter.admit('u')
+    limiter.admit('u')
+    expect(() => limiter.admit('u')).toThrow(expect.objectContaining({ status: 429, code: '0x80072326' }))
+    a.done()
+    expect(() => limiter.admit('u')).not.toThrow()
+    now += 1
+  })
+
+  it('trips the execution-time limit with 0x80072321 and frees the window as it slides', () => {
+    let now = 0
+    const limiter = new Limiter(() => now)
+    limiter.set({ executionTimeMs: 1000, windowSeconds: 10, requestsPerWindow: 100 })
+    const slow = limiter.admit('u')
+    now += 1500
+    slow.done()
+    const fault = (() => {
+      try {
+        limiter.admit('u')
+      } catch (e) {
+        return e as { status: number; code: string; headers: Record<string, string> }
+      }
+    })()
+    expect(fault).toMatchObject({ status: 429, code: '0x80072321' })
+    expect(Number(fault?.headers['Retry-After'])).toBe(9)
+    now += 9000
+    expect(() => limiter.admit('u').done()).not.toThrow()
+  })
+
+  it('counts each request of a $batch against the limit', async () => {
+    const env = await setup({ seed: { sampleData: false } })
+    env.org.setLimits({ requestsPerWindow: 3 })
+    const part =
+      'Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET WhoAmI HTTP/1.1\r\n\r\n\r\n'
+    const body = `--b\r\n${part}--b\r\n${part}--b\r\n${part}--b\r\n${part}--b--\r\n`
+    const res = await env.request(`${API}/$batch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'multipart/mixed; boundary=b' },
+      body,
+    })
+    expect(res.status).toBe(429)
+    expect(() => env.org.setLimits({ requestsPerWindow: -1 })).toThrow()
+  })
+})

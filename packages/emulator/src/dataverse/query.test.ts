@@ -1,0 +1,180 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { setup } from './test-support.ts'
+
+const API = '/api/data/v9.2'
+type Env = Awaited<ReturnType<typeof setup>>
+type Page = {
+  value: Record<string, unknown>[]
+  '@odata.nextLink'?: string
+  '@odata.count'?: number
+} & Record<string, unknown>
+
+let env: Env
+beforeAll(async () => {
+  env = await setup({ seed: { sampleData: false } })
+  const accounts = Array.from({ length: 12_345 }, (_, i) => ({
+    name: `Account ${String(i).padStart(5, '0')}`,
+    accountnumber: `N-${i}`,
+    numberofemployees: i % 100,
+    revenue: i * 10,
+    address1_city: i % 2 === 0 ? 'Seattle' : 'Paris',
+  }))
+  env.org.data.insertRows('accounts', accounts)
+})
+
+async function get(path: string, headers: Record<string, string> = {}): Promise<Page> {
+  const res = await env.request(path, { headers })
+  expect(res.status, await res.clone().text()).toBe(200)
+  return (await res.json()) as Page
+}
+
+describe('queries', () => {
+  it('pages through 12,345 rows with odata.maxpagesize and @odata.nextLink, each row exactly once', async () => {
+    const seen = new Set<string>()
+    let url: string | undefined = `${API}/accounts?$select=name,accountnumber`
+    let pages = 0
+    while (url) {
+      const res = await env.request(url, { headers: { Prefer: 'odata.maxpagesize=1000' } })
+      expect(res.headers.get('preference-applied')).toBe('odata.maxpagesize=1000')
+      const page = (await res.json()) as Page
+      for (const r of page.value) {
+        expect(seen.has(r.accountid as string)).toBe(false)
+        seen.add(r.accountid as string)
+      }
+      url = page['@odata.nextLink']
+      if (url)
+        expect(url).toMatch(
+          /^https:\/\/localhost:8444\/api\/data\/v9\.2\/accounts\?\$select=name,accountnumber&\$skiptoken=/,
+        )
+      pages++
+    }
+    expect(seen.size).toBe(12_345)
+    expect(pages).toBe(13)
+  })
+
+  it('caps pages at 5,000 by default', async () => {
+    const page = await get(`${API}/accounts?$select=name`)
+    expect(page.value).toHaveLength(5000)
+    expect(page['@odata.nextLink']).toBeDefined()
+  })
+
+  it('keeps paging correct with $orderby while rows are inserted and deleted between pages', async () => {
+    const filter = "$filter=address1_city eq 'Paris'&$orderby=revenue desc&$select=revenue"
+    const first = await get(`${API}/accounts?${filter}`, { Prefer: 'odata.maxpagesize=2000' })
+    const last = first.value[first.value.length - 1]?.revenue as number
+    // a row that sorts before the cursor must not appear on later pages; one after it must
+    env.org.data.insertRows('account', [
+      { name: 'early', address1_city: 'Paris', revenue: 999_999_999 },
+      { name: 'late', address1_city: 'Paris', revenue: -1 },
+    ])
+    const values: number[] = first.value.map((r) => r.revenue as number)
+    let next = first['@odata.nextLink']
+    while (next) {
+      const page = await get(next, { Prefer: 'odata.maxpagesize=2000' })
+      values.push(...page.value.map((r) => r.revenue as number))
+      next = page['@odata.nextLink']
+    }
+    expect(values.filter((v) => v === 999_999_999)).toHaveLength(0)
+    expect(values).toContain(-1)
+    expect(values.length).toBe(6172 + 1)
+    for (let i = 1; i < values.length; i++)
+      expect(values[i - 1] as number).toBeGreaterThanOrEqual(values[i] as number)
+    expect(last).toBeGreaterThan(0)
+  })
+
+  it('filters, selects, orders, limits and counts', async () => {
+    const page = await get(
+      `${API}/accounts?$select=name,numberofemployees&$filter=numberofemployees eq 7 and startswith(name,'account 00')&$orderby=name desc&$top=3&$count=true`,
+    )
+    expect(page['@odata.count']).toBe(10)
+    expect(page.value.map((r) => r.name)).toEqual(['Account 00907', 'Account 00807', 'Account 00707'])
+    expect(Object.keys(page.value[0] ?? {}).sort()).toEqual([
+      '@odata.etag',
+      'accountid',
+      'name',
+      'numberofemployees',
+    ])
+    expect(page['@odata.context']).toBe(
+      'https://localhost:8444/api/data/v9.2/$metadata#accounts(name,numberofemployees)',
+    )
+    expect(page['@odata.nextLink']).toBeUndefined()
+  })
+
+  it('answers /$count as text', async () => {
+    const res = await env.request(`${API}/contacts/$count`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('0')
+  })
+
+  it('expands a single-valued lookup and a collection, one level deep', async () => {
+    const [accountId] = env.org.data.insertRows('account', [{ name: 'Parent Co', accountnumber: 'PARENT' }])
+    env.org.data.insertRows('contact', [
+      { firstname: 'Ann', lastname: 'One', 'parentcustomerid_account@odata.bind': `/accounts(${accountId})` },
+      {
+        firstname: 'Ben',
+        lastname: 'Two',
+        'parentcustomerid_account@odata.bind': `accounts(accountnumber='PARENT')`,
+      },
+    ])
+    const contacts = await get(
+      `${API}/contacts?$select=fullname,_parentcustomerid_value&$expand=parentcustomerid_account($select=name)&$orderby=fullname`,
+      { Prefer: 'odata.include-annotations="*"' },
+    )
+    expect(contacts.value[0]).toMatchObject({
+      fullname: 'Ann One',
+      _parentcustomerid_value: accountId,
+      '_parentcustomerid_value@OData.Community.Display.V1.FormattedValue': 'Parent Co',
+      '_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'account',
+      parentcustomerid_account: { name: 'Parent Co', accountid: accountId },
+    })
+    const account = (await (
+      await env.request(
+        `${API}/accounts(${accountId})?$select=name&$expand=contact_customer_accounts($select=fullname;$orderby=fullname desc)`,
+      )
+    ).json()) as Record<string, unknown>
+    expect((account.contact_customer_accounts as { fullname: string }[]).map((c) => c.fullname)).toEqual([
+      'Ben Two',
+      'Ann One',
+    ])
+  })
+
+  it('answers $top alone without a nextLink', async () => {
+    const page = await get(`${API}/accounts?$top=7&$select=name`)
+    expect(page.value).toHaveLength(7)
+    expect(page['@odata.nextLink']).toBeUndefined()
+  })
+
+  it('runs FetchXML with the paging cookie until morerecords is false', async () => {
+    const fetchXml = (page: number, cookie?: string) =>
+      `<fetch count="4000" page="${page}"${cookie ? ` paging-cookie="${cookie.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')}"` : ''}><entity name="account"><attribute name="name"/><attribute name="accountid"/><order attribute="name"/><filter type="or"><condition attribute="address1_city" operator="eq" value="Seattle"/><condition attribute="name" operator="like" value="Parent%"/></filter></entity></fetch>`
+    let page = 1
+    let cookie: string | undefined
+    const names: string[] = []
+    for (;;) {
+      const body = await get(`${API}/accounts?fetchXml=${encodeURIComponent(fetchXml(page, cookie))}`)
+      names.push(...body.value.map((r) => r.name as string))
+      if (!body['@Microsoft.Dynamics.CRM.morerecords']) break
+      const annotation = body['@Microsoft.Dynamics.CRM.fetchxmlpagingcookie'] as string
+      const m = /pagingcookie="([^"]+)"/.exec(annotation)
+      cookie = decodeURIComponent(decodeURIComponent(m?.[1] as string))
+      expect(cookie).toMatch(
+        /^<cookie page="\d+"><accountid last="\{[0-9A-F-]{36}\}" first="\{[0-9A-F-]{36}\}" \/><\/cookie>$/,
+      )
+      page++
+    }
+    expect(page).toBe(2)
+    expect(names).toHaveLength(6173 + 1)
+    expect(new Set(names).size).toBe(names.length)
+    expect([...names].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))).toEqual(names)
+  })
+
+  it('omits null attributes in FetchXML results and rejects a mismatched entity', async () => {
+    const xml =
+      '<fetch top="1"><entity name="account"><attribute name="name"/><attribute name="description"/><filter><condition attribute="accountnumber" operator="eq" value="N-1"/></filter></entity></fetch>'
+    const body = await get(`${API}/accounts?fetchXml=${encodeURIComponent(xml)}`)
+    expect(body.value).toHaveLength(1)
+    expect(body.value[0]).not.toHaveProperty('description')
+    const wrong = await env.request(`${API}/contacts?fetchXml=${encodeURIComponent(xml)}`)
+    expect(wrong.status).toBe(400)
+  })
+})
