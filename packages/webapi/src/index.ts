@@ -1,1 +1,31 @@
-export {}
+export type { Batch, BatchOptions, BatchRef, BatchResult, BatchWriter, ChangeSet } from './batch.ts'
+export type {
+  BoundTo,
+  CallOptions,
+  ConcurrencyOptions,
+  CreateOptions,
+  DataverseClient,
+  DataverseClientOptions,
+  DeleteOptions,
+  FetchXmlOptions,
+  FetchXmlPage,
+  Impersonation,
+  OperationOptions,
+  QueryCallOptions,
+  QueryPage,
+  RawResponse,
+  RetrieveOptions,
+  Row,
+  UpdateOptions,
+  UpsertOptions,
+  WhoAmIResult,
+} from './client.ts'
+export { createDataverseClient } from './client.ts'
+export type { DataverseErrorCode, DataverseErrorDetails } from './errors.ts'
+export { DataverseError, isDataverseError } from './errors.ts'
+export type { GuidLiteral, ODataExpression, ODataValue } from './filter.ts'
+export { and, formatLiteral, guid, not, odata, or } from './filter.ts'
+export type { RecordKey } from './internal/paths.ts'
+export { bind } from './internal/paths.ts'
+export type { GetToken, Logger, RetryOptions } from './internal/pipeline.ts'
+export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'

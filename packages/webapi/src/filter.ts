@@ -1,0 +1,133 @@
+import { DataverseError } from './errors.ts'
+
+const FILTER = Symbol.for('@dataverse-s2s/webapi.filter')
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** A piece of OData expression text whose values were all escaped. Build it with {@link odata}. */
+export interface ODataExpression {
+  readonly [FILTER]: true
+  /** The expression text, ready for `$filter` (before URL encoding). */
+  toString(): string
+}
+
+/** A GUID literal (`accountid eq 00000000-...`), written bare as OData expects. Build it with {@link guid}. */
+export interface GuidLiteral {
+  readonly guid: string
+}
+
+/** A value that can be interpolated into an {@link odata} expression. */
+export type ODataValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | Date
+  | GuidLiteral
+  | ODataExpression
+  | readonly ODataValue[]
+
+function expression(text: string): ODataExpression {
+  return { [FILTER]: true, toString: () => text }
+}
+
+export function isODataExpression(value: unknown): value is ODataExpression {
+  return typeof value === 'object' && value !== null && (value as { [FILTER]?: unknown })[FILTER] === true
+}
+
+/**
+ * Marks a string as a GUID literal. Throws if it is not a GUID, so it can never carry other syntax.
+ * @throws {DataverseError} `INVALID_ARGUMENT` when `value` is not a GUID.
+ */
+export function guid(value: string): GuidLiteral {
+  if (!GUID_RE.test(value)) {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      'guid() needs a GUID like 00000000-0000-0000-0000-000000000000.',
+    )
+  }
+  return { guid: value.toLowerCase() }
+}
+
+export function isGuid(value: string): boolean {
+  return GUID_RE.test(value)
+}
+
+/**
+ * Formats one value as an OData literal. Strings are quoted with `'` doubled, so a value can never end its
+ * literal early; numbers must be finite; dates become ISO 8601; arrays become `['a','b']` (for `In`).
+ * @throws {DataverseError} `INVALID_ARGUMENT` for values that have no literal (NaN, objects, undefined).
+ */
+export function formatLiteral(value: ODataValue): string {
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'string':
+      return `'${value.replaceAll("'", "''")}'`
+    case 'number':
+      if (!Number.isFinite(value)) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          `Cannot use ${value} in an OData expression; pass a finite number.`,
+        )
+      }
+      return String(value)
+    case 'bigint':
+      return value.toString()
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'object':
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) {
+          throw new DataverseError('INVALID_ARGUMENT', 'Cannot use an invalid Date in an OData expression.')
+        }
+        return value.toISOString()
+      }
+      if (Array.isArray(value)) return `[${value.map((v: ODataValue) => formatLiteral(v)).join(',')}]`
+      if (isODataExpression(value)) return `(${value.toString()})`
+      if ('guid' in value && typeof value.guid === 'string' && GUID_RE.test(value.guid)) return value.guid
+      break
+  }
+  throw new DataverseError(
+    'INVALID_ARGUMENT',
+    `Cannot use a value of type ${typeof value} in an OData expression; pass a string, number, boolean, null, Date, guid() or array.`,
+  )
+}
+
+/**
+ * Tagged template for `$filter` (and other OData expressions): every interpolated value becomes a literal.
+ * Nested `odata` expressions are inserted in parentheses.
+ * @example
+ * const filter = odata`name eq ${userInput} and revenue gt ${1000} and _parentaccountid_value eq ${guid(id)}`
+ * await client.query('accounts', { filter })
+ */
+export function odata(strings: TemplateStringsArray, ...values: ODataValue[]): ODataExpression {
+  let text = strings[0] ?? ''
+  for (let i = 0; i < values.length; i++) {
+    text += formatLiteral(values[i] as ODataValue) + (strings[i + 1] ?? '')
+  }
+  return expression(text)
+}
+
+function join(operator: 'and' | 'or', parts: (ODataExpression | undefined | false)[]): ODataExpression {
+  const present = parts.filter((p): p is ODataExpression => isODataExpression(p))
+  if (present.length === 0) {
+    throw new DataverseError('INVALID_ARGUMENT', `${operator}() needs at least one expression.`)
+  }
+  if (present.length === 1) return present[0] as ODataExpression
+  return expression(present.map((p) => `(${p.toString()})`).join(` ${operator} `))
+}
+
+/** Joins expressions with `and`, each in parentheses; `undefined`/`false` entries are skipped (optional filters). */
+export function and(...parts: (ODataExpression | undefined | false)[]): ODataExpression {
+  return join('and', parts)
+}
+
+/** Joins expressions with `or`, each in parentheses; `undefined`/`false` entries are skipped. */
+export function or(...parts: (ODataExpression | undefined | false)[]): ODataExpression {
+  return join('or', parts)
+}
+
+/** Negates an expression: `not (...)`. */
+export function not(part: ODataExpression): ODataExpression {
+  return expression(`not (${part.toString()})`)
+}

@@ -1,0 +1,48 @@
+import { DataverseError } from '../errors.ts'
+
+const FETCH_TAG_RE = /<fetch\b((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/
+
+function escapeXmlAttribute(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+}
+
+/** Sets (or replaces) attributes on the root `<fetch>` element. */
+export function setFetchAttributes(xml: string, attributes: Record<string, string | undefined>): string {
+  const match = FETCH_TAG_RE.exec(xml)
+  if (!match) {
+    throw new DataverseError('INVALID_ARGUMENT', 'fetchXml must contain a <fetch> root element.')
+  }
+  let attrs = match[1] ?? ''
+  for (const [name, value] of Object.entries(attributes)) {
+    attrs = attrs.replace(new RegExp(`\\s+${name}\\s*=\\s*("[^"]*"|'[^']*')`, 'g'), '')
+    if (value !== undefined) attrs += ` ${name}="${escapeXmlAttribute(value)}"`
+  }
+  return (
+    xml.slice(0, match.index) + `<fetch${attrs}${match[2] ?? ''}>` + xml.slice(match.index + match[0].length)
+  )
+}
+
+export function readFetchAttribute(xml: string, name: string): string | undefined {
+  const match = FETCH_TAG_RE.exec(xml)
+  if (!match) return undefined
+  const attr = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`).exec(match[1] ?? '')
+  return attr ? (attr[1] ?? attr[2]) : undefined
+}
+
+/**
+ * `@Microsoft.Dynamics.CRM.fetchxmlpagingcookie` is `<cookie pagenumber="2" pagingcookie="%253ccookie...">`:
+ * the `pagingcookie` attribute is URL-encoded twice; the decoded XML goes into `paging-cookie` (XML-escaped
+ * when written as an attribute). See powerapps-docs use-fetchxml-web-api / page-results.
+ */
+export function pagingCookieFrom(annotation: string | undefined): string | undefined {
+  if (!annotation) return undefined
+  const match = /pagingcookie\s*=\s*"([^"]*)"/.exec(annotation)
+  if (!match?.[1]) return undefined
+  let cookie = match[1]
+  for (let i = 0; i < 2 && /%[0-9a-f]{2}/i.test(cookie); i++) cookie = decodeURIComponent(cookie)
+  return cookie
+}

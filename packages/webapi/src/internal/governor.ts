@@ -1,0 +1,140 @@
+import { DataverseError } from '../errors.ts'
+
+/** Hard ceiling: Dataverse rejects more than 52 concurrent requests per user immediately (0x80072326). */
+export const MAX_CONCURRENCY = 52
+
+export interface GovernorOptions {
+  /** Starting limit before the first `x-ms-dop-hint` arrives. */
+  initial: number
+  /** Upper bound, at most 52. */
+  max: number
+  /** Adapt to `x-ms-dop-hint`, 429s and healthy responses; `false` keeps `initial` fixed. */
+  adaptive: boolean
+}
+
+interface Waiter {
+  resolve: () => void
+  reject: (error: unknown) => void
+  signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
+}
+
+/**
+ * Concurrency limiter and throttle gate for one org (one client and the clients derived from it).
+ * AIMD: +1 after `limit` healthy responses, halve on a 429 (once per throttle episode); seeded by `x-ms-dop-hint`.
+ * While a `Retry-After` is pending, nothing is sent (Dataverse extends the penalty otherwise).
+ */
+export class Governor {
+  limit: number
+  inFlight = 0
+  pausedUntil = 0
+  private readonly max: number
+  private readonly adaptive: boolean
+  private hinted = false
+  private healthy = 0
+  private readonly queue: (Waiter | undefined)[] = []
+  private head = 0
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(options: GovernorOptions) {
+    this.max = Math.max(1, Math.min(MAX_CONCURRENCY, Math.floor(options.max)))
+    this.limit = Math.max(1, Math.min(this.max, Math.floor(options.initial)))
+    this.adaptive = options.adaptive
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head
+  }
+
+  acquire(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (this.inFlight < this.limit && this.queued === 0 && Date.now() >= this.pausedUntil) {
+      this.inFlight++
+      return undefined
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
+      if (signal) {
+        if (signal.aborted) {
+          reject(signal.reason)
+          return
+        }
+        waiter.onAbort = () => {
+          const index = this.queue.indexOf(waiter, this.head)
+          if (index >= 0) this.queue[index] = undefined
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', waiter.onAbort, { once: true })
+      }
+      this.queue.push(waiter)
+      this.drain()
+    })
+  }
+
+  release(): void {
+    this.inFlight--
+    this.drain()
+  }
+
+  /** A response arrived; `dopHint` is the parsed `x-ms-dop-hint`. */
+  onResponse(dopHint: number | undefined): void {
+    if (!this.adaptive) return
+    if (dopHint !== undefined && !this.hinted && dopHint > 0) {
+      this.hinted = true
+      this.limit = Math.max(1, Math.min(this.max, dopHint))
+      this.healthy = 0
+      this.drain()
+      return
+    }
+    if (++this.healthy >= this.limit && this.limit < this.max) {
+      this.limit++
+      this.healthy = 0
+      this.drain()
+    }
+  }
+
+  /** A 429 arrived: pause everything for `retryAfterMs`, and back off the limit once per episode. */
+  onThrottle(retryAfterMs: number): void {
+    const now = Date.now()
+    if (this.adaptive && now >= this.pausedUntil) {
+      this.limit = Math.max(1, Math.floor(this.limit / 2))
+      this.healthy = 0
+    }
+    this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs)
+    this.drain()
+  }
+
+  private drain(): void {
+    const wait = this.pausedUntil - Date.now()
+    if (wait > 0) {
+      if (this.queued > 0 && !this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined
+          this.drain()
+        }, wait)
+      }
+      return
+    }
+    while (this.inFlight < this.limit && this.head < this.queue.length) {
+      const waiter = this.queue[this.head]
+      this.queue[this.head++] = undefined
+      if (!waiter) continue
+      if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort)
+      this.inFlight++
+      waiter.resolve()
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head)
+      this.head = 0
+    }
+  }
+}
+
+export function abortError(signal: AbortSignal, method: string, path: string): DataverseError {
+  const reason: unknown = signal.reason
+  if (reason instanceof DataverseError) return reason
+  return new DataverseError('ABORTED', `${method} ${path} was aborted by the caller.`, {
+    method,
+    path,
+    cause: reason,
+  })
+}

@@ -1,0 +1,55 @@
+/** What the client hands a transport: one HTTP exchange, body fully read by `text()`. */
+export interface HttpRequest {
+  method: string
+  /** Absolute URL. */
+  url: string
+  headers: Record<string, string>
+  body: string | undefined
+  signal: AbortSignal
+}
+
+export interface HttpResponse {
+  status: number
+  /** Lower-case header lookup. */
+  header(name: string): string | undefined
+  text(): Promise<string>
+  /** Drops the body without reading it (frees the connection). */
+  discard(): Promise<void>
+}
+
+export type HttpTransport = (request: HttpRequest) => Promise<HttpResponse>
+
+/** Options for the built-in transports. */
+export interface TransportOptions {
+  /** A `fetch` to use instead of the built-in transport (always wins). */
+  fetch?: typeof fetch | undefined
+  /**
+   * Node only: extra trusted CA certificates (PEM) for the undici transport, e.g. the emulator's CA.
+   * Ignored when `fetch` or `dispatcher` is given.
+   */
+  ca?: string | readonly string[] | undefined
+  /** Node only: an undici `Dispatcher` (Agent, Pool, ProxyAgent, MockAgent) to send through. */
+  dispatcher?: unknown
+  /** Node only: maximum sockets per origin for the built-in undici Agent. Default 64. */
+  connections?: number | undefined
+}
+
+export function fetchTransport(fetchImpl: typeof fetch | undefined): HttpTransport {
+  return async (request) => {
+    const f = fetchImpl ?? globalThis.fetch
+    const response = await f(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body ?? null,
+      signal: request.signal,
+    })
+    return {
+      status: response.status,
+      header: (name) => response.headers.get(name) ?? undefined,
+      text: () => response.text(),
+      discard: async () => {
+        await response.body?.cancel().catch(() => undefined)
+      },
+    }
+  }
+}

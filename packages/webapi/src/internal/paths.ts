@@ -1,0 +1,74 @@
+import { DataverseError } from '../errors.ts'
+import { formatLiteral, type GuidLiteral, isGuid } from '../filter.ts'
+
+/** A record key: its GUID, or an alternate key as `{ accountnumber: 'ABC' }` (composite keys: several members). */
+export type RecordKey = string | Readonly<Record<string, string | number | boolean | GuidLiteral | null>>
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+const QUALIFIED_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/
+
+export function checkName(name: string, what: string): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      `${what} ${JSON.stringify(String(name)).slice(0, 80)} is not a valid name; use the logical/entity set name (letters, digits, _).`,
+    )
+  }
+  return name
+}
+
+export function checkQualifiedName(name: string, what: string): string {
+  if (typeof name !== 'string' || !QUALIFIED_RE.test(name)) {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      `${what} ${JSON.stringify(String(name)).slice(0, 80)} is not a valid name.`,
+    )
+  }
+  return name
+}
+
+/** `guid` or `name='v',other=1`; throws on anything that could carry other syntax. */
+export function formatKey(key: RecordKey): string {
+  if (typeof key === 'string') {
+    if (isGuid(key)) return key
+    if (/^\$[0-9]+$/.test(key)) return key
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      'A record key string must be a GUID; pass an alternate key as an object, e.g. { accountnumber: "A-1" }.',
+    )
+  }
+  if (key === null || typeof key !== 'object') {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      'A record key must be a GUID string or an alternate-key object.',
+    )
+  }
+  const entries = Object.entries(key)
+  if (entries.length === 0)
+    throw new DataverseError('INVALID_ARGUMENT', 'An alternate key needs at least one property.')
+  return entries
+    .map(([name, value]) => `${checkName(name, 'Key property')}=${encodeKeyValue(formatLiteral(value))}`)
+    .join(',')
+}
+
+// Inside a path segment, percent-encode what URL parsers would treat as structure; the quotes stay.
+function encodeKeyValue(literal: string): string {
+  return literal.replace(/[%/?#&\\\s+]/g, (c) => encodeURIComponent(c))
+}
+
+/** `accounts(<key>)`, or `$1` when the key is a batch Content-ID reference. */
+export function recordPath(entitySet: string, key: RecordKey): string {
+  if (typeof key === 'string' && /^\$[0-9]+$/.test(key)) return key
+  return `${checkName(entitySet, 'Entity set')}(${formatKey(key)})`
+}
+
+/** `/contacts(<id>)` for `"primarycontactid@odata.bind"`. */
+export function bind(entitySet: string, key: RecordKey): string {
+  return `/${recordPath(entitySet, key)}`
+}
+
+export function idFromEntityId(entityId: string | undefined): string | undefined {
+  if (!entityId) return undefined
+  const match = /\(([^()]*)\)\s*$/.exec(entityId)
+  return match ? match[1] : undefined
+}

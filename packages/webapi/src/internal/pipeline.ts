@@ -1,0 +1,292 @@
+import { DataverseError, errorFromResponse, parseRetryAfter } from '../errors.ts'
+import { abortError, type Governor } from './governor.ts'
+import type { HttpTransport } from './http.ts'
+
+/** Receives diagnostics; never given a token or a request body. */
+export interface Logger {
+  debug?(message: string, fields: Record<string, unknown>): void
+  warn?(message: string, fields: Record<string, unknown>): void
+}
+
+/** Retry policy. Retries are on by default. */
+export interface RetryOptions {
+  /** Maximum attempts per operation, the first included. Default 10. */
+  maxAttempts?: number
+  /** Total time an operation may spend waiting and retrying, in ms. Default 120,000. */
+  budgetMs?: number
+  /** Base of the exponential full-jitter backoff for 502/503/504 and network errors, in ms. Default 250. */
+  baseDelayMs?: number
+  /** Cap of one backoff delay, in ms. Default 15,000. */
+  maxDelayMs?: number
+  /** Also retry creates (POST) after 5xx or network errors; they may then run twice. Default false. */
+  retryCreates?: boolean
+}
+
+export type ResolvedRetry = Required<RetryOptions> & { enabled: boolean }
+
+/** How the client obtains a bearer token for the org. `forceRefresh` is set once after a 401. */
+export type GetToken = (
+  resource: string,
+  options: { forceRefresh: boolean; signal?: AbortSignal | undefined },
+) => Promise<string | { accessToken: string } | { token: string }> | string
+
+export interface PipelineConfig {
+  baseUrl: string
+  origin: string
+  resource: string
+  getToken: GetToken
+  transport: HttpTransport
+  governor: Governor
+  retry: ResolvedRetry
+  timeoutMs: number
+  logger: Logger | undefined
+  baseHeaders: Record<string, string>
+}
+
+export interface SendSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
+  /** Relative to the Web API base (`accounts(…)`), or an absolute URL on the same origin (nextLink). */
+  path: string
+  query?: string
+  headers?: Record<string, string>
+  body?: string | undefined
+  /** Safe to repeat after a 5xx or network failure. */
+  idempotent: boolean
+  signal?: AbortSignal | undefined
+  timeoutMs?: number | undefined
+  retry?: boolean | undefined
+  /** Return (instead of throwing) a final error response this accepts, e.g. a `$batch` 400 carrying parts. */
+  acceptError?: ((status: number, header: (name: string) => string | undefined) => boolean) | undefined
+}
+
+export interface SendResult {
+  status: number
+  header(name: string): string | undefined
+  text: string
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+async function tokenFor(config: PipelineConfig, forceRefresh: boolean, spec: SendSpec, path: string) {
+  let value: Awaited<ReturnType<GetToken>>
+  try {
+    value = await config.getToken(config.resource, { forceRefresh, signal: spec.signal })
+  } catch (cause) {
+    throw new DataverseError('TOKEN', `getToken failed for ${config.resource}; see cause.`, {
+      method: spec.method,
+      path,
+      cause,
+    })
+  }
+  const token = typeof value === 'string' ? value : 'accessToken' in value ? value.accessToken : value.token
+  if (typeof token !== 'string' || token === '') {
+    throw new DataverseError('TOKEN', `getToken returned no token for ${config.resource}.`, {
+      method: spec.method,
+      path,
+    })
+  }
+  return token
+}
+
+export function resolveUrl(config: PipelineConfig, spec: SendSpec): { url: string; path: string } {
+  if (/^https?:\/\//i.test(spec.path)) {
+    const url = new URL(spec.path)
+    // Never send the org's token anywhere else (a forged nextLink must not exfiltrate it).
+    if (url.origin !== config.origin) {
+      throw new DataverseError(
+        'INVALID_RESPONSE',
+        `Refusing to follow a link to another origin (${url.origin}).`,
+        {
+          method: spec.method,
+        },
+      )
+    }
+    const base = new URL(config.baseUrl).pathname
+    return {
+      url: url.href,
+      path: url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname,
+    }
+  }
+  return { url: config.baseUrl + spec.path + (spec.query ?? ''), path: spec.path }
+}
+
+/**
+ * Sends one operation with the client's policies: throttle gate and concurrency limit, token (refreshed
+ * once on 401), per-attempt timeout, retries (429 for everything; 5xx/network only when idempotent).
+ */
+export async function send(config: PipelineConfig, spec: SendSpec): Promise<SendResult> {
+  const { url, path } = resolveUrl(config, spec)
+  const retry = config.retry
+  const retrying = retry.enabled && spec.retry !== false
+  const started = Date.now()
+  const deadline = started + retry.budgetMs
+  const timeoutMs = spec.timeoutMs ?? config.timeoutMs
+  const governor = config.governor
+  const signal = spec.signal
+  let forceRefresh = false
+  let refreshed = false
+  let attempt = 0
+  let backoffStep = 0
+
+  const fail = (error: DataverseError): never => {
+    throw error
+  }
+
+  for (;;) {
+    attempt++
+    if (signal?.aborted) fail(abortError(signal, spec.method, path))
+    const token = await tokenFor(config, forceRefresh, spec, path)
+    forceRefresh = false
+    const waiting = governor.acquire(signal)
+    if (waiting) {
+      try {
+        await waiting
+      } catch {
+        fail(abortError(signal as AbortSignal, spec.method, path))
+      }
+    }
+    const headers: Record<string, string> = {
+      ...config.baseHeaders,
+      ...spec.headers,
+      authorization: `Bearer ${token}`,
+    }
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, timeoutMs)
+    const onAbort = () => controller.abort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    let status: number
+    let header: (name: string) => string | undefined
+    let text: string
+    try {
+      const response = await config.transport({
+        method: spec.method,
+        url,
+        headers,
+        body: spec.body,
+        signal: controller.signal,
+      })
+      status = response.status
+      header = response.header
+      if (status === 204 || status === 304) {
+        await response.discard()
+        text = ''
+      } else {
+        text = await response.text()
+      }
+    } catch (cause) {
+      governor.release()
+      if (signal?.aborted) fail(abortError(signal, spec.method, path))
+      const error = timedOut
+        ? new DataverseError('TIMEOUT', `${spec.method} ${path} timed out after ${timeoutMs} ms.`, {
+            method: spec.method,
+            path,
+            attempts: attempt,
+            cause,
+          })
+        : new DataverseError(
+            'NETWORK',
+            `${spec.method} ${path} failed: the connection failed or was dropped.`,
+            {
+              method: spec.method,
+              path,
+              attempts: attempt,
+              cause,
+            },
+          )
+      const delay = backoff(retry, backoffStep++)
+      if (retrying && spec.idempotent && attempt < retry.maxAttempts && Date.now() + delay < deadline) {
+        config.logger?.warn?.('dataverse: retrying after a transport failure', {
+          method: spec.method,
+          path,
+          attempt,
+          delayMs: delay,
+          reason: error.code,
+        })
+        await sleepOrAbort(delay, signal, spec.method, path)
+        continue
+      }
+      throw error
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(header('retry-after')) ?? backoff(retry, backoffStep++) + 1000
+      governor.onThrottle(retryAfterMs)
+      governor.release()
+      if (retrying && attempt < retry.maxAttempts && Date.now() + retryAfterMs < deadline) {
+        config.logger?.warn?.('dataverse: throttled, pausing the client for this org', {
+          method: spec.method,
+          path,
+          attempt,
+          retryAfterMs,
+          requestId: header('x-ms-service-request-id'),
+        })
+        continue // the governor holds every request of this org until Retry-After elapses
+      }
+      throw errorFromResponse(status, text, header, { method: spec.method, path, attempts: attempt })
+    }
+
+    const dop = header('x-ms-dop-hint')
+    governor.onResponse(dop === undefined ? undefined : Number.parseInt(dop, 10) || undefined)
+    governor.release()
+
+    if (status < 400) {
+      config.logger?.debug?.('dataverse: response', { method: spec.method, path, status, attempt })
+      return { status, header, text }
+    }
+    if (status === 401 && !refreshed) {
+      refreshed = true
+      forceRefresh = true
+      config.logger?.debug?.('dataverse: 401, refreshing the token once', { method: spec.method, path })
+      continue
+    }
+    if ((status === 502 || status === 503 || status === 504) && retrying && spec.idempotent) {
+      const delay = parseRetryAfter(header('retry-after')) ?? backoff(retry, backoffStep++)
+      if (attempt < retry.maxAttempts && Date.now() + delay < deadline) {
+        config.logger?.warn?.('dataverse: retrying after a server error', {
+          method: spec.method,
+          path,
+          status,
+          attempt,
+          delayMs: delay,
+        })
+        await sleepOrAbort(delay, signal, spec.method, path)
+        continue
+      }
+    }
+    if (spec.acceptError?.(status, header)) return { status, header, text }
+    throw errorFromResponse(status, text, header, { method: spec.method, path, attempts: attempt })
+  }
+}
+
+async function sleepOrAbort(ms: number, signal: AbortSignal | undefined, method: string, path: string) {
+  try {
+    await sleep(ms, signal)
+  } catch {
+    throw abortError(signal as AbortSignal, method, path)
+  }
+}
+
+/** Full jitter: uniform in [0, min(max, base * 2^step)]. */
+function backoff(retry: ResolvedRetry, step: number): number {
+  return Math.floor(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** step))
+}
