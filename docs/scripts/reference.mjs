@@ -43,9 +43,10 @@ export async function generateReference() {
   await mkdir(outDir, { recursive: true })
 
   if (present.length > 0) {
+    // Static options live in typedoc.json; only the paths are decided here.
     const app = await Application.bootstrapWithPlugins({
+      options: join(docsDir, 'typedoc.json'),
       entryPoints: present.map((pkg) => join(repoDir, 'packages', pkg.dir)),
-      entryPointStrategy: 'packages',
       // Each package's own typecheck guards its types; the reference must not fail on a type error elsewhere.
       packageOptions: {
         entryPoints: ['src/index.ts'],
@@ -54,26 +55,10 @@ export async function generateReference() {
         disableSources: true,
         disableGit: true,
         skipErrorChecking: true,
+        validation: { notExported: false, invalidLink: true },
       },
-      skipErrorChecking: true,
-      plugin: ['typedoc-plugin-markdown'],
       out: tmpDir,
-      outputFileStrategy: 'modules',
-      readme: 'none',
-      entryFileName: 'index',
-      hidePageHeader: true,
-      hideBreadcrumbs: true,
-      disableSources: true,
-      disableGit: true,
-      excludeExternals: true,
-      useCodeBlocks: true,
-      parametersFormat: 'table',
-      interfacePropertiesFormat: 'table',
-      classPropertiesFormat: 'table',
-      typeDeclarationFormat: 'table',
-      enumMembersFormat: 'table',
       logLevel: LogLevel.Warn,
-      validation: { notExported: false, invalidLink: true, unusedMergeModuleWith: false },
     })
     const project = await app.convert()
     if (!project) throw new Error('typedoc could not convert the packages: see the messages above')
