@@ -1,0 +1,350 @@
+// Integration tests: the real @azure/msal-node, through our provider, against the emulator over real HTTPS.
+import { randomUUID } from 'node:crypto'
+import { createServer, type Server } from 'node:net'
+import { defaultIds, type EmulatorHandle, startEmulator } from '@dataverse-s2s/emulator'
+import { decodeJwt } from 'jose'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  type Cloud,
+  clientCertificate,
+  clientSecret,
+  createTenantDiscovery,
+  createTokenProvider,
+  createUserTokenVerifier,
+  defineCloud,
+  type Logger,
+  type TokenProviderOptions,
+} from '../src/index.ts'
+import { secretsSeen } from './helpers/leak-scan.ts'
+
+const ids = defaultIds
+let emu: EmulatorHandle
+let cloud: Cloud
+const logLines: string[] = []
+const logger: Logger = {
+  debug: (m, f) => logLines.push(`${m} ${JSON.stringify(f ?? {})}`),
+  info: (m, f) => logLines.push(`${m} ${JSON.stringify(f ?? {})}`),
+  warn: (m, f) => logLines.push(`${m} ${JSON.stringify(f ?? {})}`),
+  error: (m, f) => logLines.push(`${m} ${JSON.stringify(f ?? {})}`),
+}
+const errors: unknown[] = []
+
+beforeAll(async () => {
+  emu = await startEmulator({ port: 0 })
+  cloud = defineCloud({ name: 'emulator', authorityHost: emu.url })
+})
+afterAll(async () => {
+  await emu?.stop()
+})
+beforeEach(() => {
+  emu.admin.clearFaults()
+  emu.admin.resetCounters()
+})
+
+const org = (tenantId: string) => emu.orgs.find((o) => o.tenantId === tenantId)!.url
+const app = () => emu.apps.find((a) => a.appId === ids.multiTenantAppId)!
+const tokenRequests = () => emu.admin.counters().totals.tokenRequests
+
+function provider(extra: Partial<TokenProviderOptions> = {}) {
+  return createTokenProvider({
+    clientId: ids.multiTenantAppId,
+    credential: clientSecret(ids.multiTenantAppSecret),
+    cloud,
+    http: { ca: emu.caCertPem },
+    logger,
+    ...extra,
+  })
+}
+
+async function failure(p: Promise<unknown>) {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )
+  expect(e).toBeDefined()
+  errors.push(e)
+  return e as { code: string; message: string; details: Record<string, unknown>; cause: unknown }
+}
+
+describe('token provider against the emulator (real MSAL, HTTPS)', () => {
+  it('gets an app-only token with a client secret', async () => {
+    const { token, expiresOn } = await provider().getToken({
+      tenantId: ids.contosoTenantId,
+      resource: org(ids.contosoTenantId),
+    })
+    expect(decodeJwt(token)).toMatchObject({
+      aud: org(ids.contosoTenantId),
+      tid: ids.contosoTenantId,
+      appid: ids.multiTenantAppId,
+      appidacr: '1',
+      idtyp: 'app',
+    })
+    expect(expiresOn.getTime()).toBeGreaterThan(Date.now() + 3_000_000)
+    expect(tokenRequests()).toBe(1)
+  })
+
+  it('gets an app-only token with a certificate (thumbprint computed, key validated)', async () => {
+    const cert = app().certificates[0]!
+    const p = provider({
+      credential: clientCertificate({ certificate: cert.certificatePem, privateKey: cert.privateKeyPem! }),
+    })
+    const { token } = await p.getToken({ tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) })
+    expect(decodeJwt(token)).toMatchObject({ tid: ids.contosoTenantId, appidacr: '2' })
+  })
+
+  it('refuses a certificate the app registration does not have', async () => {
+    const other = emu.apps.find((a) => a.appId === ids.singleTenantAppId)!.certificates[0]!
+    const p = provider({
+      credential: clientCertificate({ certificate: other.certificatePem, privateKey: other.privateKeyPem! }),
+    })
+    const e = await failure(p.getToken({ tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) }))
+    expect(e.code).toBe('INVALID_CLIENT_ASSERTION')
+  })
+
+  it('serves two tenants, each from its own tenant, with one request each', async () => {
+    emu.admin.grantConsent(ids.fabrikamTenantId, ids.multiTenantAppId)
+    try {
+      const p = provider()
+      const a = await p.getToken({ tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) })
+      const b = await p.getToken({ tenantId: ids.fabrikamTenantId, resource: org(ids.fabrikamTenantId) })
+      expect(decodeJwt(a.token).tid).toBe(ids.contosoTenantId)
+      expect(decodeJwt(b.token).tid).toBe(ids.fabrikamTenantId)
+      expect(decodeJwt(b.token).aud).toBe(org(ids.fabrikamTenantId))
+      await p.getToken({ tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) })
+      await p.getToken({ tenantId: ids.fabrikamTenantId, resource: org(ids.fabrikamTenantId) })
+      expect(tokenRequests()).toBe(2)
+    } finally {
+      emu.admin.revokeConsent(ids.fabrikamTenantId, ids.multiTenantAppId)
+    }
+  })
+
+  it('explains a missing consent (AADSTS700016) with the admin-consent URL', async () => {
+    const e = await failure(
+      provider({ consentRedirectUri: 'http://localhost:3000/onboarding/callback' }).getToken({
+        tenantId: ids.fabrikamTenantId,
+        resource: org(ids.fabrikamTenantId),
+      }),
+    )
+    expect(e.code).toBe('APP_NOT_FOUND_IN_TENANT')
+    expect(e.details['aadsts']).toBe(700016)
+    expect(e.message).toContain(`no service principal in tenant ${ids.fabrikamTenantId}`)
+    const url = new URL(e.details['consentUrl'] as string)
+    expect(`${url.origin}${url.pathname}`).toBe(`${emu.url}/${ids.fabrikamTenantId}/v2.0/adminconsent`)
+    expect(url.searchParams.get('redirect_uri')).toBe('http://localhost:3000/onboarding/callback')
+    expect(e.cause).toBeInstanceOf(Error)
+  })
+
+  it('explains a wrong secret (AADSTS7000215)', async () => {
+    const e = await failure(
+      provider({ credential: clientSecret('Wrong~secret-value-000000') }).getToken({
+        tenantId: ids.contosoTenantId,
+        resource: org(ids.contosoTenantId),
+      }),
+    )
+    expect(e.code).toBe('INVALID_CLIENT_SECRET')
+    expect(e.details['aadsts']).toBe(7000215)
+  })
+
+  it('explains an unknown tenant (AADSTS90002)', async () => {
+    const tenantId = randomUUID()
+    const e = await failure(provider().getToken({ tenantId, resource: org(ids.contosoTenantId) }))
+    expect(e.code).toBe('TENANT_NOT_FOUND')
+    expect(e.message).toContain(tenantId)
+  })
+
+  it('refuses common/organizations before calling Entra ID', async () => {
+    const e = await failure(
+      provider().getToken({ tenantId: 'organizations', resource: org(ids.contosoTenantId) }),
+    )
+    expect(e.code).toBe('INVALID_TENANT')
+    expect(tokenRequests()).toBe(0)
+  })
+
+  it('sends one token request for 1,000 concurrent callers of a cold key', async () => {
+    const p = provider()
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        p.getToken({ tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) }),
+      ),
+    )
+    expect(new Set(results.map((r) => r.token)).size).toBe(1)
+    expect(tokenRequests()).toBe(1)
+  })
+
+  it('refreshes ahead of expiry in the background while callers get the valid token at once', async () => {
+    // The emulator issues 3599 s tokens (it has no lifetime option), so the provider's clock is moved instead.
+    let offset = 0
+    const p = provider({ now: () => Date.now() + offset })
+    const request = { tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) }
+    const first = await p.getToken(request)
+    offset = 3599_000 - 4 * 60_000 // 4 minutes before expiry: inside the refresh window, still valid
+    const served = await p.getToken(request)
+    expect(served.token).toBe(first.token)
+    expect(p.stats()).toMatchObject({ refreshes: 1, requests: 2 })
+    await waitFor(async () => (await p.getToken(request)).token !== first.token)
+    expect(tokenRequests()).toBe(2)
+  })
+
+  it('answers from the still-valid token when the refresh fails, then recovers', async () => {
+    let offset = 0
+    const p = provider({ now: () => Date.now() + offset, refresh: { retryBaseMs: 1_000 } })
+    const request = { tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) }
+    const first = await p.getToken(request)
+    emu.admin.injectFault({ scope: 'entra', kind: 'status', status: 503, path: '/token' })
+    offset = 3599_000 - 4 * 60_000
+    expect((await p.getToken(request)).token).toBe(first.token)
+    await waitFor(() => p.stats().refreshFailures === 1)
+    expect((await p.getToken(request)).token).toBe(first.token)
+    expect(logLines.some((l) => l.includes('background token refresh failed'))).toBe(true)
+    emu.admin.clearFaults()
+    offset += 1_500 // past the back-off
+    expect((await p.getToken(request)).token).toBe(first.token)
+    await waitFor(() => p.stats().requests >= 2 && p.stats().refreshFailures === 1 && p.stats().size === 1)
+    await waitFor(async () => (await p.getToken(request)).token !== first.token)
+  })
+})
+
+describe('tenant discovery against the emulator', () => {
+  it('finds the tenant of an org URL from its 401 challenge, and caches it', async () => {
+    const discovery = createTenantDiscovery({ clouds: [cloud], http: { ca: emu.caCertPem } })
+    const found = await discovery.discover(`${org(ids.contosoTenantId)}/main.aspx`)
+    expect(found).toMatchObject({
+      tenantId: ids.contosoTenantId,
+      orgUrl: org(ids.contosoTenantId),
+      authority: `${emu.url}/${ids.contosoTenantId}`,
+    })
+    expect(found.cloud.name).toBe('emulator')
+    const before = emu.admin.counters().totals.dataverseRequests
+    await discovery.discover(org(ids.contosoTenantId))
+    expect(emu.admin.counters().totals.dataverseRequests).toBe(before)
+    // discovered tenant + provider: the whole multi-tenant path from an org URL
+    const { token } = await provider().getToken({ tenantId: found.tenantId, resource: found.orgUrl })
+    expect(decodeJwt(token).aud).toBe(found.orgUrl)
+  })
+
+  it('refuses a challenge naming a login host that is not the cloud’s', async () => {
+    const elsewhere = defineCloud({
+      name: 'elsewhere',
+      authorityHost: 'https://login.elsewhere.example',
+      dataverseHosts: ['localhost'],
+    })
+    const discovery = createTenantDiscovery({ cloud: elsewhere, http: { ca: emu.caCertPem } })
+    const e = await failure(discovery.discover(org(ids.contosoTenantId)))
+    expect(e.code).toBe('UNTRUSTED_AUTHORITY')
+  })
+
+  it('gives up after its timeout', async () => {
+    const sockets: import('node:net').Socket[] = []
+    const silent: Server = createServer((s) => {
+      sockets.push(s)
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as import('node:net').AddressInfo).port
+    try {
+      const discovery = createTenantDiscovery({
+        clouds: [cloud],
+        http: { ca: emu.caCertPem, timeoutMs: 200 },
+      })
+      const e = await failure(discovery.discover(`https://localhost:${port}`))
+      expect(e.code).toBe('TIMEOUT')
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => silent.close(r))
+    }
+  })
+})
+
+describe('user-token verifier against the emulator’s keys', () => {
+  const apiUri = `api://${ids.multiTenantAppId}`
+  const audience = [ids.multiTenantAppId, apiUri]
+  const verifier = () =>
+    createUserTokenVerifier({
+      audience,
+      cloud,
+      http: { ca: emu.caCertPem },
+      isTenantAllowed: (t) => t === ids.contosoTenantId,
+      requiredScopes: ['access_as_user'],
+    })
+  const userToken = (user: string, extra: { lifetimeSeconds?: number; scp?: string } = {}) =>
+    emu.world.mintUserAccessToken({
+      userObjectId: user,
+      appId: ids.multiTenantAppId,
+      resource: apiUri,
+      ...extra,
+    })
+
+  it('accepts a good v2 token and returns the user', async () => {
+    const user = await verifier().verify(await userToken(ids.users.contosoAlice))
+    expect(user).toMatchObject({
+      tenantId: ids.contosoTenantId,
+      objectId: ids.users.contosoAlice,
+      name: 'Alice Anderson',
+      scopes: ['access_as_user'],
+    })
+  })
+
+  it('refuses a user of a tenant that is not onboarded', async () => {
+    const e = await failure(verifier().verify(await userToken(ids.users.fabrikamCarol)))
+    expect(e.code).toBe('TENANT_NOT_ALLOWED')
+  })
+
+  it('refuses an expired token, a token for an org (wrong audience) and a tampered one', async () => {
+    expect(
+      (await failure(verifier().verify(await userToken(ids.users.contosoAlice, { lifetimeSeconds: -600 }))))
+        .code,
+    ).toBe('TOKEN_EXPIRED')
+    const forOrg = await emu.world.mintUserAccessToken({
+      userObjectId: ids.users.contosoAlice,
+      appId: ids.multiTenantAppId,
+      resource: org(ids.contosoTenantId),
+    })
+    expect((await failure(verifier().verify(forOrg))).code).toBe('INVALID_AUDIENCE')
+    const good = await userToken(ids.users.contosoAlice)
+    const [h, p, s] = good.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString())
+    claims.oid = ids.users.contosoAdmin
+    const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`
+    expect((await failure(verifier().verify(tampered))).code).toBe('INVALID_SIGNATURE')
+  })
+
+  it('accepts tokens signed by a rolled-over key (JWKS refetched on the unknown kid)', async () => {
+    const v = createUserTokenVerifier({
+      audience,
+      cloud,
+      http: { ca: emu.caCertPem },
+      isTenantAllowed: () => true,
+      jwksCooldownMs: 0,
+    })
+    await v.verify(await userToken(ids.users.contosoAlice))
+    await emu.admin.rolloverSigningKey()
+    await expect(v.verify(await userToken(ids.users.contosoAlice))).resolves.toMatchObject({
+      objectId: ids.users.contosoAlice,
+    })
+  })
+})
+
+describe('no secret, assertion or token leaks', () => {
+  it('appears in no error message, cause or log line of the failure tests above', () => {
+    const cert = app().certificates[0]!
+    const other = emu.apps.find((a) => a.appId === ids.singleTenantAppId)!.certificates[0]!
+    const secrets = [
+      ids.multiTenantAppSecret,
+      'Wrong~secret-value-000000',
+      ...[cert.privateKeyPem!, other.privateKeyPem!].flatMap((k) =>
+        k.split('\n').filter((l) => l.length > 40),
+      ),
+    ]
+    expect(errors.length).toBeGreaterThanOrEqual(10)
+    expect(logLines.length).toBeGreaterThan(0)
+    const found = secretsSeen({ errors, logLines, secrets })
+    expect(found).toEqual([])
+  })
+})
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
