@@ -28,4 +28,13 @@ export { and, formatLiteral, guid, not, odata, or } from './filter.ts'
 export type { RecordKey } from './internal/paths.ts'
 export { bind } from './internal/paths.ts'
 export type { GetToken, Logger, RetryOptions } from './internal/pipeline.ts'
+export type {
+  AccessProblem,
+  BusinessUnit,
+  EnsureApplicationUserOptions,
+  EnsureApplicationUserResult,
+  VerifyAccessOptions,
+  VerifyAccessReport,
+} from './onboarding.ts'
+export { ensureApplicationUser, getRootBusinessUnit, verifyAccess } from './onboarding.ts'
 export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'
