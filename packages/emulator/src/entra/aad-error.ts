@@ -195,6 +195,32 @@ export const aad = {
       'consent_required',
     ),
   invalidGrant: (code: number, message: string) => new AadError(400, 'invalid_grant', code, message),
+  invalidRequest: (code: number, message: string) => new AadError(400, 'invalid_request', code, message),
+  loginRequired: () =>
+    new AadError(400, 'login_required', 50058, 'A silent sign-in request was sent but no user is signed in.'),
+  /** Sent to the redirect URI when a user flow needs consent that the user cannot give (or prompt=none). */
+  consentRequiredRedirect: (appId: string, appName: string) =>
+    new AadError(
+      400,
+      'consent_required',
+      65001,
+      `The user or administrator has not consented to use the application with ID '${appId}' named '${appName}'. Send an interactive authorization request for this user and resource.`,
+    ),
+  pkceRequired: () =>
+    new AadError(
+      400,
+      'invalid_request',
+      9002325,
+      'Proof Key for Code Exchange is required for cross-origin authorization code redemption.',
+    ),
+  declined: () => new AadError(400, 'access_denied', 65004, 'User declined to consent to access the app.'),
+  adminOnly: () =>
+    new AadError(
+      400,
+      'access_denied',
+      90093,
+      "This operation can only be performed by an administrator. Sign out and sign in as an administrator or contact one of your organization's administrators.",
+    ),
   redirectMismatch: (uri: string, appId: string) =>
     new AadError(
       400,
