@@ -126,7 +126,7 @@ function conditionValue(def: TableDef, col: ColumnDef, raw: string): unknown {
   if (cat === 'datetime') {
     const t = parseDate(raw)
     if (t === undefined) throw Fault.syntax(`'${raw}' is not a valid date for attribute '${col.name}'.`)
-    return t
+    return t / 1000
   }
   const n = Number(raw)
   if (raw.trim() === '' || !Number.isFinite(n))

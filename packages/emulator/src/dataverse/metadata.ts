@@ -81,7 +81,21 @@ export interface TableDef {
   navigations: Map<string, NavigationDef>
   /** Columns maintained by the emulator (audit, version, owner). */
   systemColumns: Set<string>
+  /** Row indexes of the system columns (-1 when the table has none, e.g. no ownerid). */
+  sys: Record<SystemColumn, number>
 }
+
+export type SystemColumn =
+  | 'createdon'
+  | 'modifiedon'
+  | 'createdby'
+  | 'modifiedby'
+  | 'createdonbehalfby'
+  | 'modifiedonbehalfby'
+  | 'ownerid'
+  | 'versionnumber'
+  | 'statecode'
+  | 'statuscode'
 
 /** Audit and system columns every table gets. */
 const SYSTEM_COLUMNS: ColumnSeed[] = [
@@ -157,6 +171,10 @@ export function defineTable(seed: TableSeed): TableDef {
     systemColumns: new Set(
       SYSTEM_COLUMNS.map((c) => c.name).filter((n) => !declared.some((d) => d.name === n)),
     ),
+    sys: Object.fromEntries(SYSTEM_COLUMNS.map((c) => [c.name, byName.get(c.name)?.index ?? -1])) as Record<
+      SystemColumn,
+      number
+    >,
   }
 }
 

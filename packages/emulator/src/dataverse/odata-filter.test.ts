@@ -185,7 +185,7 @@ describe('$filter evaluation', () => {
       numberofemployees: 7,
       creditonhold: true,
       primarycontactid: '6e2f8c4a-1d3b-4e5f-a6b7-c8d9e0f1a2b3',
-      founded: Date.UTC(2020, 5, 1),
+      founded: Date.UTC(2020, 5, 1) / 1000,
     }
     expect(matches('revenue ge 100 and numberofemployees lt 8', r)).toBe(true)
     expect(matches('creditonhold', r)).toBe(true)

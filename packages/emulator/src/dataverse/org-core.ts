@@ -253,44 +253,34 @@ export class OrgCore {
   ): Row {
     const def = table.def
     const row: Row = new Array(def.columns.length + 1).fill(null)
-    const now = Date.now()
-    const set = (name: string, value: unknown) => {
-      const col = def.byName.get(name)
-      if (col) row[col.index] = value
+    const now = nowSeconds()
+    const pending = this.applyBody(ctx, table, body, row, true)
+    if (fixed) {
+      for (const [k, v] of fixed) {
+        const col = def.byName.get(k)
+        if (col) row[col.index] = v
+      }
     }
-    const pending = this.applyBody(
-      ctx,
-      table,
-      body,
-      (col, value) => {
-        row[col.index] = value
-      },
-      true,
-    )
-    for (const [k, v] of fixed ?? []) set(k, v)
-    const idCol = def.byName.get(def.primaryId) as ColumnDef
-    if (row[idCol.index] === null) row[idCol.index] = randomUUID()
-    const userId = ctx?.userId ?? this.systemUserId
-    set('createdon', now)
-    set('modifiedon', now)
-    set('createdby', userId || null)
-    set('modifiedby', userId || null)
+    const idIndex = table.idIndex
+    if (row[idIndex] === null) row[idIndex] = randomUUID()
+    const userId = (ctx?.userId ?? this.systemUserId) || null
+    const sys = def.sys
+    row[sys.createdon] = now
+    row[sys.modifiedon] = now
+    row[sys.createdby] = userId
+    row[sys.modifiedby] = userId
     if (ctx?.onBehalfOf) {
-      set('createdonbehalfby', ctx.callerId)
-      set('modifiedonbehalfby', ctx.callerId)
+      row[sys.createdonbehalfby] = ctx.callerId
+      row[sys.modifiedonbehalfby] = ctx.callerId
     }
-    if (def.byName.has('ownerid') && row[(def.byName.get('ownerid') as ColumnDef).index] === null)
-      set('ownerid', userId || null)
-    if (
-      def.systemColumns.has('statecode') &&
-      row[(def.byName.get('statecode') as ColumnDef).index] === null
-    ) {
-      set('statecode', 0)
-      set('statuscode', 1)
+    if (sys.ownerid >= 0 && row[sys.ownerid] === null) row[sys.ownerid] = userId
+    if (def.systemColumns.has('statecode') && row[sys.statecode] === null) {
+      row[sys.statecode] = 0
+      row[sys.statuscode] = 1
     }
-    this.computeColumns(def, row)
+    if (def.logicalName === 'contact' || def.logicalName === 'systemuser') this.computeColumns(def, row)
     this.beforeCreate(table, row)
-    set('versionnumber', this.store.nextVersion())
+    row[sys.versionnumber] = this.store.nextVersion()
     this.store.insert(table, row)
     for (const p of pending) p(table.id(row))
     if (def.logicalName === 'businessunit' && this.rootBusinessUnitId !== '')
@@ -355,11 +345,18 @@ export class OrgCore {
     ctx: CallContext | undefined,
     table: Table,
     body: Record<string, unknown>,
-    assign: (col: ColumnDef, value: unknown) => void,
+    target: Row | Map<number, unknown>,
     creating: boolean,
   ): ((id: string) => void)[] {
     const def = table.def
     const pending: ((id: string) => void)[] = []
+    const assign = Array.isArray(target)
+      ? (col: ColumnDef, value: unknown) => {
+          target[col.index] = value
+        }
+      : (col: ColumnDef, value: unknown) => {
+          target.set(col.index, value)
+        }
     for (const [key, value] of Object.entries(body)) {
       if (key.startsWith('@')) continue
       const at = key.indexOf('@')
@@ -581,7 +578,7 @@ export class OrgCore {
   touch(ctx: CallContext | undefined, table: Table, row: Row, changes: Map<number, unknown>): void {
     const def = table.def
     const col = (n: string) => def.byName.get(n) as ColumnDef
-    changes.set(col('modifiedon').index, Date.now())
+    changes.set(col('modifiedon').index, nowSeconds())
     changes.set(col('modifiedby').index, ctx?.userId ?? this.systemUserId)
     changes.set(col('modifiedonbehalfby').index, ctx?.onBehalfOf ? ctx.callerId : null)
     changes.set(col('versionnumber').index, this.store.nextVersion())
@@ -980,7 +977,7 @@ export class OrgCore {
       this.checkPrivilege(ctx, 'Write', def)
       const row = ref.row
       const changes = new Map<number, unknown>()
-      const pending = this.applyBody(ctx, table, body, (col, value) => changes.set(col.index, value), false)
+      const pending = this.applyBody(ctx, table, body, changes, false)
       this.touch(ctx, table, row, changes)
       for (const p of pending) p(table.id(row))
       return this.written(ctx, req, table, row, root, prefs, 200)
@@ -1186,6 +1183,11 @@ class Rollback extends Error {
   constructor(readonly response: ApiResponse) {
     super('rolled back')
   }
+}
+
+/** Dataverse keeps date-times to the second; seconds since the epoch also fit V8's small integers. */
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000)
 }
 
 function edm(c: ColumnDef): string {

@@ -45,6 +45,9 @@ function literalValue(lit: Literal): { value: unknown; cat: Category } {
       return { value: null, cat: 'null' }
     case 'string':
       return { value: lit.value.toLowerCase(), cat: 'string' }
+    case 'datetime':
+      // stored date-times are seconds since the epoch
+      return { value: lit.value / 1000, cat: 'datetime' }
     default:
       return { value: lit.value, cat: lit.type }
   }

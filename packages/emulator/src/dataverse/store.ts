@@ -7,8 +7,16 @@ import type { ColumnDef, TableDef } from './metadata.ts'
  */
 export type Row = unknown[]
 
-const keyOf = (values: unknown[]): string =>
-  values.map((v) => (typeof v === 'string' ? v.toLowerCase() : String(v))).join('\u0000')
+function keyPart(v: unknown): string {
+  return typeof v === 'string' ? v.toLowerCase() : String(v)
+}
+
+function keyOf(values: unknown[]): string {
+  if (values.length === 1) return keyPart(values[0])
+  let out = keyPart(values[0])
+  for (let i = 1; i < values.length; i++) out += `\u0000${keyPart(values[i])}`
+  return out
+}
 
 /** One table: rows in insertion order, the primary key index, alternate-key indexes and lazy lookup indexes. */
 export class Table {
@@ -66,25 +74,44 @@ export class Table {
   }
 
   keyTuple(k: { columns: ColumnDef[] }, row: Row): string | undefined {
-    const vals = k.columns.map((c) => row[c.index])
-    return vals.some((v) => v === null || v === undefined) ? undefined : keyOf(vals)
+    const cols = k.columns
+    if (cols.length === 1) {
+      const v = row[(cols[0] as ColumnDef).index]
+      return v === null || v === undefined ? undefined : keyPart(v)
+    }
+    const vals: unknown[] = []
+    for (const c of cols) {
+      const v = row[c.index]
+      if (v === null || v === undefined) return undefined
+      vals.push(v)
+    }
+    return keyOf(vals)
   }
 
   /** @internal insert without journaling; throws a duplicate fault when the id or an alternate key is taken. */
   link(row: Row): void {
     const id = this.id(row)
     if (this.byId.has(id)) throw Fault.duplicate()
-    const keys = this.keyIndexes.map((k) => this.keyTuple(k, row))
-    this.keyIndexes.forEach((k, i) => {
-      const t = keys[i]
-      if (t !== undefined && k.index.has(t)) throw Fault.duplicateKey()
-    })
+    const indexes = this.keyIndexes
+    const n = indexes.length
+    let keys: (string | undefined)[] | undefined
+    if (n > 0) {
+      keys = new Array(n)
+      for (let i = 0; i < n; i++) {
+        const k = indexes[i] as (typeof indexes)[number]
+        const t = this.keyTuple(k, row)
+        if (t !== undefined && k.index.has(t)) throw Fault.duplicateKey()
+        keys[i] = t
+      }
+    }
     this.byId.set(id, row)
-    this.keyIndexes.forEach((k, i) => {
-      const t = keys[i]
-      if (t !== undefined) k.index.set(t, row)
-    })
-    for (const [ci, index] of this.lookupIndexes) addTo(index, row[ci], row)
+    if (keys) {
+      for (let i = 0; i < n; i++) {
+        const t = keys[i]
+        if (t !== undefined) (indexes[i] as (typeof indexes)[number]).index.set(t, row)
+      }
+    }
+    if (this.lookupIndexes.size > 0) for (const [ci, index] of this.lookupIndexes) addTo(index, row[ci], row)
     this.rows[row[0] as number] = row
   }
 
@@ -203,6 +230,21 @@ function addId(map: Map<string, Set<string>>, a: string, b: string): void {
   set.add(b)
 }
 
+const UNDO_INSERT = 0
+const UNDO_UPDATE = 1
+const UNDO_REMOVE = 2
+const UNDO_RELATE = 3
+const UNDO_UNRELATE = 4
+
+function undo(j: unknown[], i: number): void {
+  const kind = j[i]
+  if (kind === UNDO_INSERT) (j[i + 1] as Table).unlink(j[i + 2] as Row)
+  else if (kind === UNDO_UPDATE) (j[i + 1] as Table).assign(j[i + 2] as Row, j[i + 3] as Map<number, unknown>)
+  else if (kind === UNDO_REMOVE) (j[i + 1] as Table).link(j[i + 2] as Row)
+  else if (kind === UNDO_RELATE) (j[i + 1] as Relationship).delete(j[i + 2] as string, j[i + 3] as string)
+  else (j[i + 1] as Relationship).add(j[i + 2] as string, j[i + 3] as string)
+}
+
 /**
  * All tables of one org, with an undo journal: while a change set runs, every mutation records how to undo itself,
  * so a failed change set leaves no trace. Everything is synchronous, so a change set is never interleaved.
@@ -211,7 +253,8 @@ export class Store {
   readonly tables = new Map<string, Table>()
   readonly bySet = new Map<string, Table>()
   readonly relationships = new Map<string, Relationship>()
-  private journal: (() => void)[] | null = null
+  /** Undo records, flat: [kind, a, b, c, kind, a, b, c, ...]. */
+  private journal: unknown[] | null = null
   private nextSeq = new Map<string, number>()
   /** Monotonic row version, shared by all tables like Dataverse's rowversion. */
   version = 1_000_000
@@ -240,41 +283,41 @@ export class Store {
     row[0] = seq
     table.link(row)
     this.nextSeq.set(table.def.logicalName, seq + 1)
-    this.journal?.push(() => table.unlink(row))
+    this.journal?.push(UNDO_INSERT, table, row, null)
   }
 
   update(table: Table, row: Row, changes: Map<number, unknown>): void {
     const before = table.assign(row, changes)
-    this.journal?.push(() => table.assign(row, before))
+    this.journal?.push(UNDO_UPDATE, table, row, before)
   }
 
   remove(table: Table, row: Row): void {
     table.unlink(row)
-    this.journal?.push(() => table.link(row))
+    this.journal?.push(UNDO_REMOVE, table, row, null)
   }
 
   relate(rel: Relationship, leftId: string, rightId: string): void {
     if (rel.has(leftId, rightId)) return
     rel.add(leftId, rightId)
-    this.journal?.push(() => rel.delete(leftId, rightId))
+    this.journal?.push(UNDO_RELATE, rel, leftId, rightId)
   }
 
   unrelate(rel: Relationship, leftId: string, rightId: string): void {
     if (!rel.has(leftId, rightId)) return
     rel.delete(leftId, rightId)
-    this.journal?.push(() => rel.add(leftId, rightId))
+    this.journal?.push(UNDO_UNRELATE, rel, leftId, rightId)
   }
 
   /** Run `fn` atomically: if it throws, every mutation it made is undone and the error rethrown. */
   atomically<T>(fn: () => T): T {
     if (this.journal) return fn()
-    const journal: (() => void)[] = []
+    const journal: unknown[] = []
     this.journal = journal
     const version = this.version
     try {
       return fn()
     } catch (e) {
-      for (let i = journal.length - 1; i >= 0; i--) journal[i]?.()
+      for (let i = journal.length - 4; i >= 0; i -= 4) undo(journal, i)
       this.version = version
       throw e
     } finally {

@@ -11,27 +11,29 @@ export function parseDate(s: string): number | undefined {
   return Number.isNaN(t) ? undefined : t
 }
 
-/** Format a stored date the way Dataverse does: UTC, seconds precision, `Z`. */
-export function formatDate(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`
+/** Format a stored date (seconds since the epoch) the way Dataverse does: UTC, seconds precision, `Z`. */
+export function formatDate(seconds: number): string {
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`
+}
+
+function badValue(def: TableDef, col: ColumnDef, value: unknown, expected: string) {
+  return Fault.badPayload(
+    def.logicalName,
+    `Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${expected}' for property '${col.name}'.`,
+  )
 }
 
 /** Convert a JSON body value to the stored representation of a column, or throw a payload fault. */
 export function coerce(def: TableDef, col: ColumnDef, value: unknown): unknown {
   if (value === null) return null
-  const bad = (expected: string) =>
-    Fault.badPayload(
-      def.logicalName,
-      `Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${expected}' for property '${col.name}'.`,
-    )
   switch (col.type) {
     case 'uniqueidentifier':
     case 'lookup':
-      if (typeof value !== 'string' || !GUID_RE.test(value)) throw bad('Edm.Guid')
+      if (typeof value !== 'string' || !GUID_RE.test(value)) throw badValue(def, col, value, 'Edm.Guid')
       return value.toLowerCase()
     case 'string':
     case 'memo':
-      if (typeof value !== 'string') throw bad('Edm.String')
+      if (typeof value !== 'string') throw badValue(def, col, value, 'Edm.String')
       if (value.length > col.maxLength) {
         throw Fault.validation(
           `A validation error occurred. The length of the '${col.name}' attribute of the '${def.logicalName}' entity exceeded the maximum allowed length of '${col.maxLength}'.`,
@@ -41,21 +43,22 @@ export function coerce(def: TableDef, col: ColumnDef, value: unknown): unknown {
     case 'integer':
     case 'picklist':
     case 'bigint':
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw bad('Edm.Int32')
-      if (col.type !== 'bigint' && (value > 2_147_483_647 || value < -2_147_483_648)) throw bad('Edm.Int32')
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw badValue(def, col, value, 'Edm.Int32')
+      if (col.type !== 'bigint' && (value > 2_147_483_647 || value < -2_147_483_648))
+        throw badValue(def, col, value, 'Edm.Int32')
       return value
     case 'decimal':
     case 'money':
     case 'double':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw bad('Edm.Decimal')
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw badValue(def, col, value, 'Edm.Decimal')
       return value
     case 'boolean':
-      if (typeof value !== 'boolean') throw bad('Edm.Boolean')
+      if (typeof value !== 'boolean') throw badValue(def, col, value, 'Edm.Boolean')
       return value
     case 'datetime': {
       const t = typeof value === 'string' ? parseDate(value) : undefined
-      if (t === undefined) throw bad('Edm.DateTimeOffset')
-      return t
+      if (t === undefined) throw badValue(def, col, value, 'Edm.DateTimeOffset')
+      return Math.floor(t / 1000)
     }
   }
 }
