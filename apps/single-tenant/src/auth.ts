@@ -122,16 +122,24 @@ export function createSignIn(config: AppConfig, fetcher: typeof fetch): SignIn {
       if (!code) return { ok: false, reason: 'failed', message: 'The sign-in response carries no code.' }
       let idToken: string
       try {
-        const result = await msal.acquireTokenByCode({
-          code,
-          scopes,
-          redirectUri,
-          codeVerifier: flow.codeVerifier,
-        })
+        // With `state` and `nonce` in the request, MSAL also compares them (its nonce check is strict).
+        const result = await msal.acquireTokenByCode(
+          {
+            code,
+            scopes,
+            redirectUri,
+            codeVerifier: flow.codeVerifier,
+            state: flow.state,
+            nonce: flow.nonce,
+          },
+          { code, state },
+        )
         idToken = result.idToken
         // This app keeps no user tokens (Dataverse is called with the app's own token): keep MSAL's cache empty.
         if (result.account) await msal.getTokenCache().removeAccount(result.account)
       } catch (cause) {
+        // The error code only: MSAL's messages can quote server responses, and logs must never hold tokens.
+        console.warn(`sign-in: code redemption failed (${errorCode(cause)})`)
         const aadsts = /AADSTS\d{5,8}/.exec(cause instanceof Error ? cause.message : '')?.[0]
         return {
           ok: false,
@@ -178,6 +186,11 @@ export function createSignIn(config: AppConfig, fetcher: typeof fetch): SignIn {
       return url.toString()
     },
   }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { errorCode?: unknown })?.errorCode
+  return typeof code === 'string' ? code.replace(/[^\w.-]/g, '').slice(0, 60) : 'unknown'
 }
 
 function stringClaim(claims: Record<string, unknown>, name: string): string | undefined {
