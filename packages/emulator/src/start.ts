@@ -212,8 +212,15 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   // The Entra ID server (and the admin API under /_emulator/).
   const root = new Hono()
   const entra = createEntraApp({ world, faults, counters, state: entraState })
-  const adminRoute = new Hono()
-  root.route('/_emulator', adminRoute)
+  let adminHttp: Hono | undefined
+  const toAdmin = (c: import('hono').Context) => {
+    if (!adminHttp) return c.json({ error: { code: 'STOPPED', message: 'The emulator is starting.' } }, 503)
+    const url = new URL(c.req.url)
+    url.pathname = url.pathname.slice('/_emulator'.length) || '/'
+    return adminHttp.fetch(new Request(url, c.req.raw))
+  }
+  root.all('/_emulator', toAdmin)
+  root.all('/_emulator/*', toAdmin)
   root.route('/', entra)
   const entraServer = await listen(root, tls, requestedPort, host)
   servers.push(entraServer)
@@ -300,7 +307,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     initial,
     save: saveNow,
   })
-  adminRoute.route('/', admin.http)
+  adminHttp = admin.http
 
   const trustInstructions = [
     `The emulator's HTTPS certificate is issued by its own CA${tls.files ? ` (${tls.files.caCert})` : ''}.`,

@@ -65,15 +65,6 @@ function singleTenantClient() {
     },
   })
 }
-function multiTenantClient() {
-  return new ConfidentialClientApplication({
-    auth: {
-      clientId: ids.multiTenantAppId,
-      clientSecret: ids.multiTenantAppSecret,
-      ...emulator.msalAuth('organizations'),
-    },
-  })
-}
 
 describe('authorization code + PKCE with msal-node, driven over HTTP', () => {
   it('signs a seeded user in, redeems the code, and refreshes', async () => {

@@ -1,0 +1,292 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfidentialClientApplication } from '@azure/msal-node'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultIds, type EmulatorHandle, type EmulatorInfo, startEmulator } from '../src/index.ts'
+
+const ids = defaultIds
+let emulator: EmulatorHandle
+let restoreDispatcher: () => void
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, faultSeed: 3 })
+  restoreDispatcher = emulator.trust.installGlobally()
+})
+afterAll(async () => {
+  restoreDispatcher?.()
+  await emulator?.stop()
+})
+
+const admin = (path: string, init: RequestInit = {}) =>
+  fetch(`${emulator.url}/_emulator${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...init.headers },
+  })
+const orgOf = (tenantId: string) => emulator.orgs.find((o) => o.tenantId === tenantId)!
+
+async function contosoToken(): Promise<string> {
+  const res = await fetch(`${emulator.url}/${ids.contosoTenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: ids.multiTenantAppId,
+      client_secret: ids.multiTenantAppSecret,
+      scope: `${orgOf(ids.contosoTenantId).url}/.default`,
+    }),
+  })
+  return ((await res.json()) as { access_token: string }).access_token
+}
+
+describe('admin API over HTTP', () => {
+  it('creates a tenant, an app, a user and consent, and counts token requests', async () => {
+    const tenant = (await (
+      await admin('/tenants', { method: 'POST', body: JSON.stringify({ displayName: 'Adatum' }) })
+    ).json()) as { id: string; domain: string }
+    expect(tenant.domain).toBe('adatum.onmicrosoft.com')
+    const created = await admin('/apps', {
+      method: 'POST',
+      body: JSON.stringify({
+        homeTenantId: tenant.id,
+        displayName: 'Adatum Daemon',
+        signInAudience: 'AzureADMultipleOrgs',
+        secrets: ['s3cret-value'],
+        certificates: [{ generate: true }],
+      }),
+    })
+    expect(created.status).toBe(201)
+    const app = (await created.json()) as { appId: string; certificates: { privateKeyPem: string }[] }
+    expect(app.certificates[0]!.privateKeyPem).toContain('PRIVATE KEY')
+    const user = await admin('/users', {
+      method: 'POST',
+      body: JSON.stringify({
+        tenantId: tenant.id,
+        userPrincipalName: 'ann@adatum.onmicrosoft.com',
+        isTenantAdmin: true,
+      }),
+    })
+    expect(user.status).toBe(201)
+    const dup = await admin('/users', {
+      method: 'POST',
+      body: JSON.stringify({ tenantId: tenant.id, userPrincipalName: 'ann@adatum.onmicrosoft.com' }),
+    })
+    expect(dup.status).toBe(409)
+    const bad = await admin('/tenants', { method: 'POST', body: '{nope' })
+    expect(bad.status).toBe(400)
+
+    expect(
+      (
+        await admin('/consents', {
+          method: 'POST',
+          body: JSON.stringify({ tenantId: ids.contosoTenantId, appId: app.appId }),
+        })
+      ).status,
+    ).toBe(201)
+    const cca = new ConfidentialClientApplication({
+      auth: { clientId: app.appId, clientSecret: 's3cret-value', ...emulator.msalAuth(ids.contosoTenantId) },
+    })
+    await cca.acquireTokenByClientCredential({ scopes: [`${orgOf(ids.contosoTenantId).url}/.default`] })
+    expect((await admin(`/consents/${ids.contosoTenantId}/${app.appId}`, { method: 'DELETE' })).status).toBe(
+      204,
+    )
+    const counters = (await (await admin('/counters')).json()) as {
+      tokenRequests: { tenantId: string; grantType: string; outcome: string; count: number }[]
+    }
+    expect(counters.tokenRequests).toContainEqual({
+      tenantId: ids.contosoTenantId,
+      grantType: 'client_credentials',
+      outcome: 'success',
+      count: 1,
+    })
+  })
+
+  it('injects faults: Entra 503 for the next 2 requests, then Dataverse 429 with Retry-After, then a dropped connection', async () => {
+    const fault = await admin('/faults', {
+      method: 'POST',
+      body: JSON.stringify({ scope: 'entra', kind: 'status', status: 503, next: 2, path: '/token' }),
+    })
+    expect(fault.status).toBe(201)
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (
+          await fetch(`${emulator.url}/${ids.contosoTenantId}/oauth2/v2.0/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              grant_type: 'client_credentials',
+              client_id: ids.multiTenantAppId,
+              client_secret: ids.multiTenantAppSecret,
+              scope: `${orgOf(ids.contosoTenantId).url}/.default`,
+            }),
+          })
+        ).status,
+      )
+    expect(statuses).toEqual([503, 503, 200])
+
+    const token = await contosoToken()
+    const org = orgOf(ids.contosoTenantId)
+    emulator.admin.injectFault({ scope: org.id, kind: '429', next: 1, retryAfterSeconds: 7 })
+    const throttled = await fetch(`${org.url}/api/data/v9.2/WhoAmI`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(throttled.status).toBe(429)
+    expect(throttled.headers.get('retry-after')).toBe('7')
+    expect(((await throttled.json()) as { error: { code: string } }).error.code).toBe('0x80072322')
+
+    emulator.admin.injectFault({ scope: 'dataverse', kind: 'drop', next: 1 })
+    await expect(
+      fetch(`${org.url}/api/data/v9.2/WhoAmI`, { headers: { authorization: `Bearer ${token}` } }),
+    ).rejects.toThrow()
+    const ok = await fetch(`${org.url}/api/data/v9.2/WhoAmI`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(ok.status).toBe(200)
+    expect((await admin('/faults', { method: 'DELETE' })).status).toBe(204)
+  })
+
+  it('rolls the signing key over: old tokens stay valid while the previous key is published', async () => {
+    const org = orgOf(ids.contosoTenantId)
+    const before = await contosoToken()
+    const keysUrl = `${emulator.url}/common/discovery/v2.0/keys`
+    expect(((await (await fetch(keysUrl)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
+    const rolled = await admin('/signing-keys/rollover', { method: 'POST' })
+    expect(rolled.status).toBe(201)
+    const jwks = (await (await fetch(keysUrl)).json()) as {
+      keys: { kid: string; x5c: string[]; issuer: string }[]
+    }
+    expect(jwks.keys).toHaveLength(2)
+    expect(jwks.keys[0]!.issuer).toBe(`${emulator.url}/{tenantid}/v2.0`)
+    expect(
+      (await fetch(`${org.url}/api/data/v9.2/WhoAmI`, { headers: { authorization: `Bearer ${before}` } }))
+        .status,
+    ).toBe(200)
+    await emulator.admin.rolloverSigningKey({ retainPrevious: false })
+    await expect(emulator.world.verifyJwt(before)).rejects.toThrow(/not signed by a published key/)
+    expect(((await (await fetch(keysUrl)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
+    expect(
+      (
+        await fetch(`${org.url}/api/data/v9.2/WhoAmI`, {
+          headers: { authorization: `Bearer ${await contosoToken()}` },
+        })
+      ).status,
+    ).toBe(200)
+  })
+
+  it('resets to the state right after start', async () => {
+    emulator.admin.createTenant({ displayName: 'Temporary' })
+    expect((await admin('/reset', { method: 'POST' })).status).toBe(204)
+    expect(emulator.tenants.map((t) => t.displayName)).not.toContain('Temporary')
+    expect(emulator.admin.counters().totals.tokenRequests).toBe(0)
+  })
+})
+
+describe('seed files and the CLI', () => {
+  it('builds the world from a --seed JSON file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-seed-'))
+    const seed = {
+      tenants: [
+        {
+          id: '11111111-2222-4333-8444-000000000001',
+          displayName: 'Woodgrove',
+          domain: 'woodgrove.onmicrosoft.com',
+        },
+      ],
+      apps: [
+        {
+          appId: '11111111-2222-4333-8444-000000000002',
+          homeTenantId: '11111111-2222-4333-8444-000000000001',
+          displayName: 'Woodgrove Sync',
+          secrets: ['wg-secret'],
+        },
+      ],
+      users: [
+        {
+          tenantId: '11111111-2222-4333-8444-000000000001',
+          userPrincipalName: 'it@woodgrove.onmicrosoft.com',
+          isTenantAdmin: true,
+        },
+      ],
+      orgs: [{ uniqueName: 'woodgrove', tenantId: '11111111-2222-4333-8444-000000000001' }],
+    }
+    const file = join(dir, 'seed.json')
+    await writeFile(file, JSON.stringify(seed))
+    const custom = await startEmulator({ port: 0, seed: file })
+    try {
+      expect(custom.tenants.map((t) => t.displayName)).toEqual(['Woodgrove'])
+      const org = custom.orgs[0]!
+      const cca = new ConfidentialClientApplication({
+        auth: {
+          clientId: '11111111-2222-4333-8444-000000000002',
+          clientSecret: 'wg-secret',
+          authority: custom.authority('woodgrove.onmicrosoft.com'),
+          knownAuthorities: [custom.authorityHost],
+        },
+      })
+      const restore = custom.trust.installGlobally()
+      try {
+        const r = await cca.acquireTokenByClientCredential({ scopes: [`${org.url}/.default`] })
+        const who = await fetch(`${org.url}/api/data/v9.2/WhoAmI`, {
+          headers: { authorization: `Bearer ${r!.accessToken}` },
+        })
+        expect(who.status).toBe(200)
+      } finally {
+        restore()
+      }
+    } finally {
+      await custom.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+    await expect(startEmulator({ port: 0, seed: join(dir, 'missing.json') })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
+  })
+
+  it('prints one JSON line with --json and stops on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-cli-'))
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=@dataverse-s2s/source',
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        '--port',
+        '0',
+        '--json',
+        '--state',
+        dir,
+      ],
+      {
+        cwd: join(import.meta.dirname, '..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString()
+          const nl = out.indexOf('\n')
+          if (nl >= 0) resolve(out.slice(0, nl))
+        })
+        child.once('exit', (code) => reject(new Error(`CLI exited with ${code}`)))
+      })
+      const info = JSON.parse(line) as EmulatorInfo
+      expect(info.url).toMatch(/^https:\/\/localhost:\d+$/)
+      expect(info.caCertPath).toBe(join(dir, 'tls', 'ca.pem'))
+      expect(info.orgs).toHaveLength(2)
+      expect(info.apps.find((a) => a.appId === ids.multiTenantAppId)?.secrets[0]?.value).toBe(
+        ids.multiTenantAppSecret,
+      )
+      const exit = new Promise<number | null>((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      expect(await exit).toBe(0)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
