@@ -81,9 +81,9 @@ export function createApp(options: AppOptions) {
     const session = c.get('session')
     if (!session?.user) {
       const rejected = c.get('sessionRejected')
-      const notice =
-        rejected && rejected !== 'missing' ? 'Your session has ended. Please sign in again.' : undefined
-      return c.html(<SignedOutPage organization={organization} notice={notice} />, rejected ? 401 : 200)
+      const ended = rejected !== undefined && rejected !== 'missing'
+      const notice = ended ? 'Your session has ended. Please sign in again.' : undefined
+      return c.html(<SignedOutPage organization={organization} notice={notice} />, ended ? 401 : 200)
     }
     const current = environments.list.find((e) => e.name === session.environment) ?? defaultEnvironment
     const base = environments.client(current.name)!

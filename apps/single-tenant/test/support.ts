@@ -40,7 +40,7 @@ export function swapIdToken(
   return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const response = await fetcher(input, init)
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-    if (!url.endsWith('/oauth2/v2.0/token') || !response.ok) return response
+    if (!new URL(url).pathname.endsWith('/oauth2/v2.0/token') || !response.ok) return response
     const body = (await response.json()) as Record<string, unknown>
     if (typeof body['id_token'] === 'string') {
       const claims = JSON.parse(
