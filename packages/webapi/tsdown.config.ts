@@ -1,10 +1,13 @@
 import { defineConfig } from 'tsdown'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The two transports are separate files chosen at run time through the `#transport` import map
+  // (`node` condition: undici; everything else: global fetch), so the default entry never loads `node:` modules.
+  entry: ['src/index.ts', 'src/transport/node.ts', 'src/transport/default.ts'],
   format: 'esm',
   platform: 'neutral',
   dts: true,
   clean: true,
   fixedExtension: false,
+  external: ['#transport', 'undici'],
 })

@@ -4,5 +4,3 @@ import { fetchTransport, type HttpTransport, type TransportOptions } from '../in
 export function createTransport(options: TransportOptions): HttpTransport {
   return fetchTransport(options.fetch)
 }
-
-export const transportKind: 'fetch' | 'undici' = 'fetch'

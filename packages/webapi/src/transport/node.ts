@@ -53,5 +53,3 @@ export function createTransport(options: TransportOptions): HttpTransport {
     }
   }
 }
-
-export const transportKind: 'fetch' | 'undici' = 'undici'
