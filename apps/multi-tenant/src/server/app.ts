@@ -1,0 +1,134 @@
+import { relative } from 'node:path'
+import {
+  apiSecureHeaders,
+  dataverseClient,
+  dataverseErrorResponse,
+  errorResponse,
+  resolveTenant,
+  verifyUser,
+} from '@dataverse-s2s/hono'
+import { serveStatic } from '@hono/node-server/serve-static'
+import { Hono } from 'hono'
+import { secureHeaders } from 'hono/secure-headers'
+import { adminRoutes, canAdminister } from './routes/admin.ts'
+import { dataRoutes } from './routes/data.ts'
+import { onboardingRoutes } from './routes/onboarding.ts'
+import type { Services } from './services.ts'
+
+/** Options of {@link createApp}. */
+export interface CreateAppOptions {
+  /** Folder of the built SPA (`vite build`), served at `/`. Without it only the API is served. */
+  staticRoot?: string
+}
+
+/**
+ * The whole server: the SPA, its configuration, onboarding, tenant admin and the data API. Each request's Dataverse
+ * client comes from the verified token's tenant through `@dataverse-s2s/hono`.
+ */
+export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
+  const app = new Hono()
+  const https = s.config.publicUrl.startsWith('https:')
+
+  app.use('*', async (c, next) => {
+    const started = performance.now()
+    await next()
+    s.logger.info('request', {
+      method: c.req.method,
+      path: c.req.path.slice(0, 200),
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+      tenantId: c.get('user')?.tenantId,
+      actor: c.get('actor'),
+    })
+  })
+  app.use('/api/*', apiSecureHeaders({ hsts: https }))
+  app.use('/onboarding/*', apiSecureHeaders({ hsts: https }))
+
+  // What the SPA needs to sign users in (public values only).
+  app.get('/api/config', (c) =>
+    c.json({
+      clientId: s.clientId,
+      authority: `${s.cloud.authorityHost}/organizations`,
+      authorityHost: s.cloud.authorityHost,
+      knownAuthorities: [new URL(s.cloud.authorityHost).host],
+      apiScope: s.apiScopeUri,
+      redirectUri: s.config.publicUrl,
+      mode: s.config.mode,
+    }),
+  )
+
+  app.route('/', onboardingRoutes(s))
+  app.route('/', adminRoutes(s))
+
+  const data = [
+    verifyUser({
+      verifier: s.verifier,
+      onDenied: (e) => s.logger.warn('request refused', { code: e.code, status: e.status, path: e.path }),
+    }),
+    resolveTenant({
+      lookup: async (tid, c) => {
+        const t = await s.registry.get(tid)
+        if (!t) return undefined
+        return {
+          tenantId: t.tenantId,
+          orgUrl: t.orgUrl,
+          active: t.status === 'verified',
+          reason:
+            t.status === 'offboarded'
+              ? 'Your organization was offboarded from this app: an administrator can connect it again.'
+              : 'Your organization’s onboarding is not finished: an administrator must complete the set-up and verify the connection.',
+          canAdminister: canAdminister(c.var.user, t),
+        }
+      },
+      onDenied: (e) => s.logger.warn('request refused', { code: e.code, tenantId: e.tenantId, path: e.path }),
+    }),
+    dataverseClient({
+      tokens: s.tokens,
+      client: s.ca ? { ca: s.ca } : {},
+      // The impersonation switch: "act as me" sends CallerObjectId = the verified user's oid.
+      impersonate: (c) => c.req.header('X-Act-As') === 'me',
+    }),
+  ] as const
+  app.use('/api/me', ...data)
+  app.use('/api/tables/*', ...data)
+  app.route('/', dataRoutes(s))
+
+  app.all('/api/*', (c) => errorResponse(c, 404, 'not_found', 'No such API route.'))
+
+  if (options.staticRoot) {
+    const root = relative(process.cwd(), options.staticRoot) || '.'
+    const authority = s.cloud.authorityHost
+    app.use(
+      '*',
+      secureHeaders({
+        contentSecurityPolicy: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'", authority],
+          frameSrc: [authority],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'", authority],
+          objectSrc: ["'none'"],
+        },
+        referrerPolicy: 'no-referrer',
+        strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
+      }),
+    )
+    app.use('*', serveStatic({ root }))
+    app.get('*', serveStatic({ root, path: 'index.html' }))
+  }
+
+  app.onError((error, c) => {
+    const handled = dataverseErrorResponse(error, c)
+    if (handled) {
+      s.logger.warn('dataverse call failed', { status: handled.status, tenantId: c.get('user')?.tenantId })
+      return handled
+    }
+    s.logger.error('unexpected error', { name: error.name, message: error.message })
+    return errorResponse(c, 500, 'internal', 'Something went wrong on our side: try again.')
+  })
+  return app
+}

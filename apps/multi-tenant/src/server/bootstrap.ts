@@ -1,0 +1,125 @@
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import type { Hono } from 'hono'
+import { createApp } from './app.ts'
+import { type AppConfig, loadConfig } from './config.ts'
+import { openPgliteRegistry } from './registry/pglite.ts'
+import type { TenantRegistry } from './registry/types.ts'
+import { runCheck } from './routes/onboarding.ts'
+import {
+  createServices,
+  emulatorCloud,
+  entraIdentity,
+  type IdentitySettings,
+  type Services,
+} from './services.ts'
+
+type Emulator = Awaited<ReturnType<typeof import('@dataverse-s2s/emulator').startEmulator>>
+
+/** Options of {@link startApp}; every field overrides the configuration read from the environment. */
+export interface StartAppOptions {
+  config?: Partial<AppConfig>
+  /** Emulator mode: its Entra ID port (default 8443; 0 for random ports in tests). */
+  emulatorPort?: number
+  /** Keep the emulator's state (CA, consents, rows) in `{dataDir}/emulator` (default true). */
+  persistEmulator?: boolean
+  /** Registry in memory instead of `{dataDir}/registry` (tests). */
+  inMemoryRegistry?: boolean
+  /** Built SPA to serve. */
+  staticRoot?: string
+  /** Listen on `config.port` (default true); false for `app.request` tests. */
+  listen?: boolean
+  logSink?: (line: string) => void
+  quiet?: boolean
+}
+
+/** A running app. */
+export interface RunningApp {
+  url: string
+  app: Hono
+  services: Services
+  registry: TenantRegistry
+  emulator: Emulator | undefined
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the sample: reads the configuration, starts the embedded emulator when no Entra ID app is configured,
+ * opens the tenant registry (PGlite, migrated), and serves the SPA and the API on one origin.
+ */
+export async function startApp(options: StartAppOptions = {}): Promise<RunningApp> {
+  const config = { ...loadConfig(), ...options.config }
+  let emulator: Emulator | undefined
+  let identity: IdentitySettings
+  if (config.mode === 'emulator') {
+    const { startEmulator, defaultIds } = await import('@dataverse-s2s/emulator')
+    emulator = await startEmulator({
+      port: options.emulatorPort ?? 8443,
+      ...(options.persistEmulator === false ? {} : { stateDir: join(config.dataDir, 'emulator') }),
+    })
+    identity = {
+      clientId: defaultIds.multiTenantAppId,
+      credential: { secret: defaultIds.multiTenantAppSecret },
+      cloud: emulatorCloud(emulator.url),
+      ca: emulator.caCertPem,
+    }
+  } else {
+    identity = entraIdentity(config)
+  }
+  // Listen first (port 0 picks one), so the public URL is known before the services are built.
+  let handler: Hono['fetch'] | undefined
+  let server: ReturnType<typeof serve> | undefined
+  if (options.listen !== false) {
+    server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve(
+        {
+          fetch: (req, env) => (handler ? handler(req, env) : new Response('Starting', { status: 503 })),
+          port: config.port,
+          hostname: '127.0.0.1',
+        },
+        () => resolve(s),
+      )
+      s.once('error', reject)
+    })
+    if (config.port === 0 && !options.config?.publicUrl) {
+      config.publicUrl = `http://localhost:${(server.address() as AddressInfo).port}`
+    }
+  }
+  const url = config.publicUrl
+  const registry = await openPgliteRegistry(
+    options.inMemoryRegistry ? undefined : join(config.dataDir, 'registry'),
+  )
+  const services = createServices(config, identity, registry, {
+    ...(options.logSink ? { logSink: options.logSink } : {}),
+    ...(options.quiet ? { quiet: true } : {}),
+  })
+  if (emulator) await seedEmulatorTenants(services, emulator)
+  const app = createApp(services, options.staticRoot ? { staticRoot: options.staticRoot } : {})
+  handler = app.fetch
+  return {
+    url,
+    app,
+    services,
+    registry,
+    emulator,
+    async stop() {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+      await registry.close()
+      await emulator?.stop()
+    },
+  }
+}
+
+/** In the emulator's world Contoso is already onboarded (consent, application user, role): record it as such. */
+async function seedEmulatorTenants(s: Services, emulator: Emulator): Promise<void> {
+  const { defaultIds } = await import('@dataverse-s2s/emulator')
+  const contoso = emulator.orgs.find((o) => o.tenantId === defaultIds.contosoTenantId)
+  if (!contoso || (await s.registry.get(contoso.tenantId))) return
+  await s.registry.recordConsent({ tenantId: contoso.tenantId, orgUrl: contoso.url })
+  await s.registry.markProvisioned(contoso.tenantId, {
+    objectId: defaultIds.users.contosoAdmin,
+    name: 'Megan Bowen',
+  })
+  await runCheck(s, contoso.tenantId)
+}

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+/** Everything the server needs, read from the environment (and `.env`). */
+export interface AppConfig {
+  port: number
+  /** The one URL people open: the SPA and the API share this origin. */
+  publicUrl: string
+  dataDir: string
+  /** HMAC key for consent state and paging cursors. */
+  stateSecret: string
+  /** `emulator`: the embedded emulator; `entra`: a real tenant. */
+  mode: 'emulator' | 'entra'
+  entra?: {
+    clientId: string
+    clientSecret?: string
+    certificatePem?: string
+    authorityHost: string
+  }
+  apiScope: string
+  roleName: string
+}
+
+const bool = (v: string | undefined, d: boolean) =>
+  v === undefined || v === '' ? d : /^(1|true|yes|on)$/i.test(v)
+
+/**
+ * Reads the configuration from `env` (after loading `.env` from `cwd` when present).
+ * @throws Error naming the setting to fix
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const envFile = resolve(cwd, '.env')
+  if (env === process.env && existsSync(envFile)) process.loadEnvFile(envFile)
+  const dataDir = resolve(cwd, env.DATA_DIR || '.data')
+  const port = Number(env.PORT || 5173)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('PORT must be a port number')
+  const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, '')
+  const clientId = env.ENTRA_CLIENT_ID?.trim()
+  let entra: AppConfig['entra']
+  if (clientId) {
+    const certPath = env.ENTRA_CERTIFICATE_PATH?.trim()
+    const secret = env.ENTRA_CLIENT_SECRET?.trim()
+    if (!certPath && !secret) {
+      throw new Error('ENTRA_CLIENT_ID is set: also set ENTRA_CLIENT_SECRET or ENTRA_CERTIFICATE_PATH')
+    }
+    entra = {
+      clientId,
+      authorityHost: (env.ENTRA_AUTHORITY_HOST || 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+      ...(certPath
+        ? { certificatePem: readFileSync(resolve(cwd, certPath), 'utf8') }
+        : { clientSecret: secret }),
+    } as NonNullable<AppConfig['entra']>
+  } else if (!bool(env.EMULATOR, true)) {
+    throw new Error(
+      'Set ENTRA_CLIENT_ID (and a secret or certificate), or leave EMULATOR on to use the emulator',
+    )
+  }
+  return {
+    port,
+    publicUrl,
+    dataDir,
+    stateSecret: env.STATE_SECRET || persistentSecret(dataDir),
+    mode: entra ? 'entra' : 'emulator',
+    ...(entra ? { entra } : {}),
+    apiScope: env.API_SCOPE || 'access_as_user',
+    roleName: env.DATAVERSE_ROLE || 'Dataverse S2S Connector',
+  }
+}
+
+function persistentSecret(dataDir: string): string {
+  const file = resolve(dataDir, 'state-secret')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  mkdirSync(dataDir, { recursive: true })
+  const secret = randomBytes(32).toString('base64url')
+  writeFileSync(file, secret, { mode: 0o600 })
+  return secret
+}

@@ -1,0 +1,146 @@
+import {
+  type Cloud,
+  type ConsentStateManager,
+  clientCertificate,
+  clientSecret,
+  createConsentStateManager,
+  createTenantDiscovery,
+  createTokenProvider,
+  createUserTokenVerifier,
+  defineCloud,
+  publicCloud,
+  resolveCloud,
+  type TenantDiscovery,
+  type TokenProvider,
+  type UserTokenVerifier,
+} from '@dataverse-s2s/core'
+import { createClientCache, type DataverseClientCache } from '@dataverse-s2s/hono'
+import type { AppConfig } from './config.ts'
+import { type AppLogger, createLogger } from './log.ts'
+import type { TenantRegistry } from './registry/types.ts'
+
+/** Where the identity platform is: a real cloud, or the emulator (its URL and CA). */
+export interface IdentitySettings {
+  clientId: string
+  credential: { secret: string } | { certificatePem: string }
+  cloud: Cloud
+  /** Extra CA to trust (the emulator's). */
+  ca?: string
+}
+
+/** Everything the routes use, built once per process. */
+export interface Services {
+  config: Pick<AppConfig, 'publicUrl' | 'apiScope' | 'roleName' | 'mode'>
+  clientId: string
+  cloud: Cloud
+  /** `api://<clientId>/<scope>`: the scope the SPA requests for this API. */
+  apiScopeUri: string
+  ca: string | undefined
+  registry: TenantRegistry
+  tokens: TokenProvider
+  verifier: UserTokenVerifier
+  discovery: TenantDiscovery
+  states: ConsentStateManager
+  clients: DataverseClientCache
+  stateSecret: string
+  logger: AppLogger
+  /** Literal secrets the logger must never print. */
+  secrets: readonly string[]
+}
+
+/** Reads the identity settings from the configuration (real Entra ID). */
+export function entraIdentity(config: AppConfig): IdentitySettings {
+  const entra = config.entra
+  if (!entra) throw new Error('No Entra settings: set ENTRA_CLIENT_ID')
+  const cloud =
+    entra.authorityHost === publicCloud.authorityHost
+      ? publicCloud
+      : resolveCloud(entra.authorityHost.endsWith('.us') ? 'gcc-high' : 'public')
+  return {
+    clientId: entra.clientId,
+    credential: entra.certificatePem
+      ? { certificatePem: entra.certificatePem }
+      : { secret: entra.clientSecret ?? '' },
+    cloud,
+  }
+}
+
+/** The emulator as a custom cloud: its Entra ID host, orgs on localhost. */
+export function emulatorCloud(url: string): Cloud {
+  return defineCloud({ name: 'emulator', authorityHost: url, dataverseHosts: ['localhost'] })
+}
+
+/** Builds the services from the configuration, the identity settings and an opened registry. */
+export function createServices(
+  config: Pick<AppConfig, 'publicUrl' | 'apiScope' | 'roleName' | 'mode' | 'stateSecret'>,
+  identity: IdentitySettings,
+  registry: TenantRegistry,
+  options: { logger?: AppLogger; logSink?: (line: string) => void; quiet?: boolean } = {},
+): Services {
+  const http = identity.ca ? { ca: identity.ca } : {}
+  const secretValue = 'secret' in identity.credential ? identity.credential.secret : undefined
+  const secrets = [config.stateSecret, ...(secretValue ? [secretValue] : [])]
+  const logger =
+    options.logger ??
+    createLogger({
+      secrets: () => secrets,
+      ...(options.logSink ? { sink: options.logSink } : {}),
+      ...(options.quiet ? { quiet: true } : {}),
+    })
+  const credential =
+    'secret' in identity.credential
+      ? clientSecret(identity.credential.secret)
+      : clientCertificate(splitPem(identity.credential.certificatePem))
+  const tokens = createTokenProvider({
+    clientId: identity.clientId,
+    credential,
+    cloud: identity.cloud,
+    http,
+    consentRedirectUri: `${config.publicUrl}/onboarding/callback`,
+    logger: {
+      warn: (m, f) => logger.warn(m, f),
+      error: (m, f) => logger.error(m, f),
+    },
+  })
+  const apiScopeUri = `api://${identity.clientId}/${config.apiScope}`
+  const verifier = createUserTokenVerifier({
+    audience: [identity.clientId, `api://${identity.clientId}`],
+    cloud: identity.cloud,
+    requiredScopes: [config.apiScope],
+    http,
+    // Only tenants the registry knows may call the API at all; which of them get data is decided per route.
+    isTenantAllowed: async (tid) => (await registry.get(tid)) !== undefined,
+  })
+  return {
+    config,
+    clientId: identity.clientId,
+    cloud: identity.cloud,
+    apiScopeUri,
+    ca: identity.ca,
+    registry,
+    tokens,
+    verifier,
+    discovery: createTenantDiscovery({ clouds: [identity.cloud], http }),
+    states: createConsentStateManager({ secret: config.stateSecret }),
+    clients: createClientCache({
+      tokens,
+      client: { ...(identity.ca ? { ca: identity.ca } : {}), userAgent: 'dataverse-s2s-multi-tenant-sample' },
+    }),
+    stateSecret: config.stateSecret,
+    logger,
+    secrets,
+  }
+}
+
+function splitPem(pem: string): { certificate: string; privateKey: string } {
+  const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0]
+  const key = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(
+    pem,
+  )?.[0]
+  if (!cert || !key) {
+    throw new Error(
+      'ENTRA_CERTIFICATE_PATH must be a PEM file holding both the private key and the certificate',
+    )
+  }
+  return { certificate: cert, privateKey: key }
+}

@@ -1,0 +1,74 @@
+/** A table the app shows: what it lists, searches, and lets users write. Anything else in a body is refused. */
+export interface TableSpec {
+  entitySet: 'accounts' | 'contacts'
+  id: string
+  title: string
+  /** Columns users may write, with their maximum length. */
+  writable: Record<string, number>
+  required: string
+  /** Columns read for lists and views. */
+  select: string[]
+  orderBy: string
+  /** Columns searched with `contains`. */
+  search: string[]
+}
+
+export const tables: Record<string, TableSpec> = {
+  accounts: {
+    entitySet: 'accounts',
+    id: 'accountid',
+    title: 'name',
+    writable: { name: 160, telephone1: 50, emailaddress1: 100, websiteurl: 200, address1_city: 80 },
+    required: 'name',
+    select: ['accountid', 'name', 'telephone1', 'emailaddress1', 'websiteurl', 'address1_city', 'modifiedon'],
+    orderBy: 'name',
+    search: ['name'],
+  },
+  contacts: {
+    entitySet: 'contacts',
+    id: 'contactid',
+    title: 'fullname',
+    writable: { firstname: 50, lastname: 50, emailaddress1: 100, jobtitle: 100, telephone1: 50 },
+    required: 'lastname',
+    select: [
+      'contactid',
+      'fullname',
+      'firstname',
+      'lastname',
+      'emailaddress1',
+      'jobtitle',
+      'telephone1',
+      'modifiedon',
+    ],
+    orderBy: 'lastname',
+    search: ['fullname', 'emailaddress1'],
+  },
+}
+
+/** Audit columns shown on a record (Dataverse fills them; with impersonation `createdby` is the user). */
+export const auditColumns = ['_createdby_value', '_createdonbehalfby_value', '_modifiedby_value', 'createdon']
+
+/** Checks a create/update body against the table's writable columns. Returns the clean row or a message. */
+export function cleanBody(
+  spec: TableSpec,
+  body: unknown,
+  mode: 'create' | 'update',
+): { row: Record<string, string | null> } | { error: string } {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return { error: 'Send a JSON object of columns.' }
+  const row: Record<string, string | null> = {}
+  for (const [key, value] of Object.entries(body)) {
+    const max = spec.writable[key]
+    if (max === undefined) return { error: `"${key.slice(0, 40)}" cannot be written here.` }
+    if (value !== null && typeof value !== 'string') return { error: `"${key}" must be text.` }
+    if (typeof value === 'string' && value.length > max)
+      return { error: `"${key}" is longer than ${max} characters.` }
+    row[key] = value === null || value.trim() === '' ? null : value.trim()
+  }
+  if (mode === 'create' && !row[spec.required]) return { error: `"${spec.required}" is required.` }
+  if (mode === 'update' && spec.required in row && !row[spec.required]) {
+    return { error: `"${spec.required}" cannot be empty.` }
+  }
+  if (Object.keys(row).length === 0) return { error: 'Nothing to save.' }
+  return { row }
+}

@@ -1,0 +1,123 @@
+import { actAsMe, api, setActAsMe } from './api.ts'
+import { account, initAuth, type SpaConfig, signIn, signOut } from './auth.ts'
+import { errorBox, h, route, show } from './dom.ts'
+import { adminView } from './views/admin.ts'
+import { connectView, onboardingView } from './views/onboarding.ts'
+import { listView, recordView } from './views/records.ts'
+
+interface Me {
+  name: string | null
+  orgUrl: string
+  actor: 'app' | 'user'
+  canAdminister: boolean
+}
+
+let me: Me | undefined
+
+function header(): void {
+  const top = document.getElementById('top') as HTMLElement
+  const user = account()
+  const actAs = h('input', {
+    type: 'checkbox',
+    id: 'act-as-me',
+    checked: actAsMe(),
+    onchange: (e) => {
+      setActAsMe((e.target as HTMLInputElement).checked)
+      void render()
+    },
+  })
+  top.replaceChildren(
+    h('a', { class: 'brand', href: '#/' }, 'Litware for Dataverse'),
+    ...(user
+      ? [
+          h('a', { href: '#/accounts' }, 'Accounts'),
+          h('a', { href: '#/contacts' }, 'Contacts'),
+          me?.canAdminister ? h('a', { href: '#/admin' }, 'Connection') : '',
+          h(
+            'label',
+            { title: 'Send requests as yourself (CallerObjectId): Dataverse applies your own privileges' },
+            actAs,
+            'Act as me',
+          ),
+          h('span', { id: 'who' }, user.name ?? user.username),
+          h('button', { class: 'secondary', onclick: () => signOut() }, 'Sign out'),
+        ]
+      : [
+          h('a', { href: '#/connect' }, 'Connect your organization'),
+          h('button', { onclick: () => signIn('#/accounts') }, 'Sign in'),
+        ]),
+  )
+}
+
+async function home(): Promise<void> {
+  if (!account()) {
+    return show(
+      h('h1', {}, 'Your Dataverse accounts and contacts, anywhere'),
+      h(
+        'div',
+        { class: 'card' },
+        h(
+          'p',
+          {},
+          'Sign in with your work account. Your organization must be connected once by an administrator.',
+        ),
+        h(
+          'div',
+          { class: 'toolbar' },
+          h('button', { onclick: () => signIn('#/accounts') }, 'Sign in'),
+          h('a', { href: '#/connect' }, 'Connect your organization'),
+        ),
+      ),
+    )
+  }
+  location.hash = '#/accounts'
+}
+
+async function render(): Promise<void> {
+  const { path, query } = route()
+  const [first, second] = path
+  if (account() && !me && first !== 'onboarding' && first !== 'connect') {
+    try {
+      me = await api<Me>('/api/me')
+    } catch (error) {
+      header()
+      return show(
+        errorBox(error instanceof Error ? error.message : String(error)),
+        h('p', {}, h('a', { href: '#/connect' }, 'Connect your organization')),
+      )
+    }
+  }
+  header()
+  switch (first) {
+    case undefined:
+      return home()
+    case 'connect':
+      return connectView()
+    case 'onboarding':
+      return onboardingView(query)
+    case 'admin':
+      return adminView()
+    case 'accounts':
+    case 'contacts':
+      if (!account()) return signIn(`#/${first}`)
+      return second ? recordView(first, second) : listView(first, query)
+    default:
+      show(errorBox('Page not found.'))
+  }
+}
+
+async function start(): Promise<void> {
+  const config = (await (await fetch('/api/config')).json()) as SpaConfig
+  await initAuth(config)
+  const returnTo = sessionStorage.getItem('returnTo')
+  if (returnTo && account()) {
+    sessionStorage.removeItem('returnTo')
+    history.replaceState(null, '', returnTo)
+  }
+  window.addEventListener('hashchange', () => void render())
+  await render()
+}
+
+start().catch((error: unknown) =>
+  show(errorBox(`The app could not start: ${error instanceof Error ? error.message : String(error)}`)),
+)
