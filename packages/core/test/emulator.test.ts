@@ -5,16 +5,20 @@ import { defaultIds, type EmulatorHandle, startEmulator } from '@dataverse-s2s/e
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
+  buildAdminConsentUrl,
   type Cloud,
   clientCertificate,
   clientSecret,
+  createConsentStateManager,
   createTenantDiscovery,
   createTokenProvider,
   createUserTokenVerifier,
   defineCloud,
   type Logger,
+  parseAdminConsentRedirect,
   type TokenProviderOptions,
 } from '../src/index.ts'
+import { send } from '../src/internal/http.ts'
 import { secretsSeen } from './helpers/leak-scan.ts'
 
 const ids = defaultIds
@@ -307,6 +311,46 @@ describe('user-token verifier against the emulator’s keys', () => {
     expect((await failure(verifier().verify(tampered))).code).toBe('INVALID_SIGNATURE')
   })
 
+  it('refuses a forged token, alg none and HS256 signed with the emulator’s public key', async () => {
+    const good = await userToken(ids.users.contosoAlice)
+    const [h, p] = good.split('.') as [string, string, string]
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { kid: string }
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    // forged: same kid and claims, signed by a key of our own
+    const { generateKeyPair, SignJWT } = await import('jose')
+    const mine = await generateKeyPair('RS256')
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: header.kid })
+      .sign(mine.privateKey)
+    expect((await failure(verifier().verify(forged))).code).toBe('INVALID_SIGNATURE')
+    // alg none
+    expect((await failure(verifier().verify(`${b64({ alg: 'none', kid: header.kid })}.${p}.`))).code).toBe(
+      'UNSUPPORTED_ALGORITHM',
+    )
+    // HS256 keyed with the emulator's published public key (the classic key-confusion attack)
+    const jwks = JSON.parse(
+      (await send(`${emu.url}/common/discovery/v2.0/keys`, {}, { ca: emu.caCertPem })).text,
+    ) as {
+      keys: import('node:crypto').JsonWebKey[]
+    }
+    const { createHmac, createPublicKey } = await import('node:crypto')
+    const jwk = jwks.keys.find((k) => (k as { kid?: string }).kid === header.kid)!
+    const pem = createPublicKey({ key: jwk, format: 'jwk' })
+      .export({ format: 'pem', type: 'spki' })
+      .toString()
+    const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: header.kid })}.${p}`
+    const hs = `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`
+    expect((await failure(verifier().verify(hs))).code).toBe('UNSUPPORTED_ALGORITHM')
+    // wrong tenant: validly signed, but issued by Fabrikam's issuer while claiming Contoso's tid
+    const crossTenant = await emu.world.signingKeys.signJwt({
+      ...claims,
+      iss: `${emu.url}/${ids.fabrikamTenantId}/v2.0`,
+      tid: ids.contosoTenantId,
+    })
+    expect((await failure(verifier().verify(crossTenant))).code).toBe('INVALID_ISSUER')
+  })
+
   it('accepts tokens signed by a rolled-over key (JWKS refetched on the unknown kid)', async () => {
     const v = createUserTokenVerifier({
       audience,
@@ -320,6 +364,115 @@ describe('user-token verifier against the emulator’s keys', () => {
     await expect(v.verify(await userToken(ids.users.contosoAlice))).resolves.toMatchObject({
       objectId: ids.users.contosoAlice,
     })
+  })
+})
+
+describe('admin consent round trip through the emulator’s consent page', () => {
+  const redirectUri = 'http://localhost:3000/onboarding/callback'
+  const unescape = (v: string) =>
+    v
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&')
+  const hiddenFields = (html: string) => {
+    const out = new URLSearchParams()
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g))
+      out.set(unescape(m[1]!), unescape(m[2]!))
+    return out
+  }
+  const formAction = (html: string) => unescape(/<form method="post" action="([^"]*)"/.exec(html)![1]!)
+
+  /** Plays the administrator in the browser: sign in as `login`, then press Accept or Cancel. */
+  async function adminClicks(
+    consentUrl: string,
+    login: string,
+    button: 'accept' | 'cancel',
+  ): Promise<string> {
+    const http = { ca: emu.caCertPem }
+    const signIn = await send(consentUrl, { method: 'GET' }, http)
+    expect(signIn.status).toBe(200)
+    const fields = hiddenFields(signIn.text)
+    fields.set('login', login)
+    const consentPage = await send(
+      `${emu.url}${formAction(signIn.text)}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: fields.toString(),
+      },
+      http,
+    )
+    expect(consentPage.status).toBe(200)
+    const cookie = (consentPage.headers['set-cookie'] ?? '').split(';')[0] ?? ''
+    const answer = hiddenFields(consentPage.text)
+    answer.set('consent', button)
+    const back = await send(
+      `${emu.url}${formAction(consentPage.text)}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+        body: answer.toString(),
+      },
+      http,
+    )
+    expect(back.status).toBe(302)
+    return back.headers['location']!
+  }
+
+  it('consents as Fabrikam’s admin, verifies the state, and the tenant then gets tokens', async () => {
+    const states = createConsentStateManager({ secret: 'a-32-byte-secret-for-consent-tests!' })
+    const fabrikamOrg = org(ids.fabrikamTenantId)
+    const url = buildAdminConsentUrl({
+      clientId: ids.multiTenantAppId,
+      cloud,
+      redirectUri,
+      state: states.create('browser-session-1', fabrikamOrg),
+      resource: fabrikamOrg,
+    })
+    try {
+      const location = await adminClicks(url, 'admin@fabrikam.onmicrosoft.com', 'accept')
+      expect(location.startsWith(`${redirectUri}?`)).toBe(true)
+      // the same redirect replayed from another browser session is refused
+      const other = createConsentStateManager({ secret: 'a-32-byte-secret-for-consent-tests!' })
+      expect(
+        (
+          await failure(
+            parseAdminConsentRedirect(location, { states: other, sessionId: 'browser-session-2' }),
+          )
+        ).code,
+      ).toBe('STATE_SESSION_MISMATCH')
+      const result = await parseAdminConsentRedirect(location, { states, sessionId: 'browser-session-1' })
+      expect(result).toMatchObject({
+        tenantId: ids.fabrikamTenantId,
+        data: fabrikamOrg,
+        scopes: [`${fabrikamOrg}/.default`],
+      })
+      expect(
+        (await failure(parseAdminConsentRedirect(location, { states, sessionId: 'browser-session-1' }))).code,
+      ).toBe('STATE_REUSED')
+      // the tenant in the redirect is only a hint: a token for it proves the service principal now exists
+      const { token } = await provider().getToken({ tenantId: result.tenantId, resource: fabrikamOrg })
+      expect(decodeJwt(token).tid).toBe(ids.fabrikamTenantId)
+    } finally {
+      emu.admin.revokeConsent(ids.fabrikamTenantId, ids.multiTenantAppId)
+    }
+  })
+
+  it('turns a declined consent into CONSENT_DENIED', async () => {
+    const states = createConsentStateManager({ secret: 'a-32-byte-secret-for-consent-tests!' })
+    const url = buildAdminConsentUrl({
+      clientId: ids.multiTenantAppId,
+      cloud,
+      redirectUri,
+      state: states.create('s'),
+      resource: org(ids.fabrikamTenantId),
+    })
+    const location = await adminClicks(url, 'admin@fabrikam.onmicrosoft.com', 'cancel')
+    const e = await failure(parseAdminConsentRedirect(location, { states, sessionId: 's' }))
+    expect(e.code).toBe('CONSENT_DENIED')
+    expect(emu.world.getServicePrincipal(ids.fabrikamTenantId, ids.multiTenantAppId)).toBeUndefined()
   })
 })
 
