@@ -369,7 +369,7 @@ describe('user-token verifier against the emulator’s keys', () => {
 
 describe('admin consent round trip through the emulator’s consent page', () => {
   const redirectUri = 'http://localhost:3000/onboarding/callback'
-  const unescape = (v: string) =>
+  const unescapeHtml = (v: string) =>
     v
       .replace(/&quot;/g, '"')
       .replace(/&#39;/g, "'")
@@ -379,10 +379,10 @@ describe('admin consent round trip through the emulator’s consent page', () =>
   const hiddenFields = (html: string) => {
     const out = new URLSearchParams()
     for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g))
-      out.set(unescape(m[1]!), unescape(m[2]!))
+      out.set(unescapeHtml(m[1]!), unescapeHtml(m[2]!))
     return out
   }
-  const formAction = (html: string) => unescape(/<form method="post" action="([^"]*)"/.exec(html)![1]!)
+  const formAction = (html: string) => unescapeHtml(/<form method="post" action="([^"]*)"/.exec(html)![1]!)
 
   /** Plays the administrator in the browser: sign in as `login`, then press Accept or Cancel. */
   async function adminClicks(
