@@ -3,6 +3,10 @@ export interface HttpRequest {
   method: string
   /** Absolute URL. */
   url: string
+  /** `https://host[:port]` of `url`. */
+  origin: string
+  /** Path and query of `url`. */
+  path: string
   headers: Record<string, string>
   body: string | undefined
   signal: AbortSignal

@@ -178,6 +178,8 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       const response = await config.transport({
         method: spec.method,
         url,
+        origin: config.origin,
+        path: url.slice(config.origin.length),
         headers,
         body: spec.body,
         signal: controller.signal,

@@ -35,10 +35,9 @@ export function createTransport(options: TransportOptions): HttpTransport {
   const ca = options.ca === undefined ? undefined : typeof options.ca === 'string' ? [options.ca] : options.ca
   const dispatcher = (options.dispatcher as Dispatcher | undefined) ?? agentFor(ca, options.connections ?? 64)
   return async (request): Promise<HttpResponse> => {
-    const url = new URL(request.url)
     const response = await dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
+      origin: request.origin,
+      path: request.path,
       method: request.method as Dispatcher.HttpMethod,
       headers: request.headers,
       body: request.body ?? null,
