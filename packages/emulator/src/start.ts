@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
@@ -11,7 +12,13 @@ import { createOrg, type OrgRuntime } from './dataverse/index.ts'
 import { createEntraApp, createEntraState } from './entra/app.ts'
 import { EmulatorError } from './errors.ts'
 import { Counters, Faults } from './faults.ts'
-import { createTrustingAgent, loadOrCreateTls, type TlsMaterial, trustEmulatorGlobally } from './tls.ts'
+import {
+  createTrustingAgent,
+  defaultCaBundle,
+  loadOrCreateTls,
+  type TlsMaterial,
+  trustEmulatorGlobally,
+} from './tls.ts'
 import { defaultSeed } from './world/default-seed.ts'
 import { SigningKeys } from './world/signing-keys.ts'
 import type { AppRegistration, OrgInfo, Tenant, User, WorldSeed } from './world/types.ts'
@@ -44,10 +51,10 @@ export interface EmulatorTrust {
   agent: Agent
   /** Installs {@link EmulatorTrust.agent} as the global dispatcher (global `fetch`, msal-node); returns the undo. */
   installGlobally(): () => void
-  /** The CA certificate file (when there is a state folder). */
-  caCertPath?: string
-  /** Default roots + `NODE_EXTRA_CA_CERTS` + the emulator's CA: point `NODE_EXTRA_CA_CERTS` of a child process here. */
-  caBundlePath?: string
+  /** The CA certificate file (in the state folder, or a temporary folder removed on stop). */
+  caCertPath: string
+  /** Default roots + the current `NODE_EXTRA_CA_CERTS` + the emulator's CA: point a child process's `NODE_EXTRA_CA_CERTS` here. */
+  caBundlePath: string
   /** Human-readable instructions. */
   instructions: string
 }
@@ -84,8 +91,8 @@ export interface EmulatorInfo {
   url: string
   authorityHost: string
   caCertPem: string
-  caCertPath?: string
-  caBundlePath?: string
+  caCertPath: string
+  caBundlePath: string
   tenants: Tenant[]
   orgs: OrgInfo[]
   apps: AppRegistration[]
@@ -180,6 +187,17 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   const orgDir = stateDir ? join(stateDir, 'orgs') : undefined
 
   const [tls, seed] = await Promise.all([loadOrCreateTls(stateDir), loadSeed(options.seed)])
+  // Without a state folder, the CA still goes to files (removed on stop) so child processes can trust it.
+  let tempDir: string | undefined
+  if (!tls.files) {
+    tempDir = await mkdtemp(join(tmpdir(), 'dataverse-s2s-emulator-'))
+    const caCert = join(tempDir, 'ca.pem')
+    const caBundle = join(tempDir, 'ca-bundle.pem')
+    await writeFile(caCert, tls.ca.certificatePem)
+    await writeFile(caBundle, [...defaultCaBundle(), tls.ca.certificatePem].join('\n'))
+    tls.files = { caCert, caBundle }
+  }
+  const files = tls.files
 
   // The world: restored from the state folder, or built from the seed.
   let world: World
@@ -283,6 +301,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     for (const org of world.orgs.values()) await serveOrg(org)
   } catch (err) {
     await Promise.all(servers.map(close))
+    if (tempDir) await rm(tempDir, { recursive: true, force: true })
     throw err
   }
 
@@ -310,11 +329,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   adminHttp = admin.http
 
   const trustInstructions = [
-    `The emulator's HTTPS certificate is issued by its own CA${tls.files ? ` (${tls.files.caCert})` : ''}.`,
+    `The emulator's HTTPS certificate is issued by its own CA (${files.caCert}).`,
     'In this process: emulator.trust.installGlobally() (global fetch and @azure/msal-node then trust it).',
-    tls.files
-      ? `Another Node process: NODE_EXTRA_CA_CERTS=${tls.files.caBundle} (the default roots, NODE_EXTRA_CA_CERTS and the emulator CA in one file).`
-      : 'Another Node process: write caCertPem (plus any bundle already in NODE_EXTRA_CA_CERTS) to a file and point NODE_EXTRA_CA_CERTS at it.',
+    `Another Node process: NODE_EXTRA_CA_CERTS=${files.caBundle} (the default roots, the current NODE_EXTRA_CA_CERTS and the emulator CA in one file).`,
     'A browser: import the CA into its trust store, or run it with certificate errors ignored (tests).',
   ].join('\n')
 
@@ -323,7 +340,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     url: world.authorityUrl,
     authorityHost: new URL(world.authorityUrl).host,
     caCertPem: tls.ca.certificatePem,
-    ...(tls.files ? { caCertPath: tls.files.caCert, caBundlePath: tls.files.caBundle } : {}),
+    caCertPath: files.caCert,
+    caBundlePath: files.caBundle,
     tenants: [...world.tenants.values()],
     orgs: [...world.orgs.values()].map(({ id, uniqueName, tenantId, displayName, url }) => ({
       id,
@@ -363,7 +381,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     trust: {
       agent,
       installGlobally: () => trustEmulatorGlobally(tls.ca.certificatePem),
-      ...(tls.files ? { caCertPath: tls.files.caCert, caBundlePath: tls.files.caBundle } : {}),
+      caCertPath: files.caCert,
+      caBundlePath: files.caBundle,
       instructions: trustInstructions,
     },
     authority: (tenant: string) => `${world.authorityUrl}/${tenant}`,
@@ -380,6 +399,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       if (persist) await saveNow()
       await Promise.all(servers.map(close))
       await agent.close().catch(() => undefined)
+      if (tempDir) await rm(tempDir, { recursive: true, force: true })
     },
   }
   return handle

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { promisify } from 'node:util'
 import { ConfidentialClientApplication } from '@azure/msal-node'
 import { decodeJwt, importPKCS8, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -136,6 +138,18 @@ describe('client credentials with @azure/msal-node', () => {
     expect(v1.status).toBe(200)
     expect(body).toMatchObject({ token_type: 'Bearer', resource: org.url, expires_in: '3599' })
     expect(decodeJwt(body.access_token!).aud).toBe(org.url)
+  })
+})
+
+describe('trust', () => {
+  it('lets another Node process trust the emulator through NODE_EXTRA_CA_CERTS=caBundlePath', async () => {
+    const url = `${emulator.url}/${ids.contosoTenantId}/v2.0/.well-known/openid-configuration`
+    const script = `fetch(${JSON.stringify(url)}).then(async (r) => console.log(r.status, (await r.json()).issuer), (e) => console.log('failed', e.cause?.code))`
+    const run = (env: NodeJS.ProcessEnv) => promisify(execFile)(process.execPath, ['-e', script], { env })
+    const trusted = await run({ ...process.env, NODE_EXTRA_CA_CERTS: emulator.trust.caBundlePath })
+    expect(trusted.stdout.trim()).toBe(`200 ${emulator.url}/${ids.contosoTenantId}/v2.0`)
+    const untrusted = await run({ ...process.env, NODE_EXTRA_CA_CERTS: '' })
+    expect(untrusted.stdout.trim()).toMatch(/^failed/)
   })
 })
 
