@@ -883,9 +883,10 @@ export class OrgCore {
       kept.push(`$skiptoken=${encodeURIComponent(token)}`)
       body['@odata.nextLink'] = `${root}/${def.entitySetName}?${kept.join('&')}`
     }
-    const headers: Record<string, string> = {}
-    if (pageSize !== undefined) headers['Preference-Applied'] = `odata.maxpagesize=${pageSize}`
-    return json(200, body, headers)
+    const applied: string[] = []
+    if (pageSize !== undefined) applied.push(`odata.maxpagesize=${pageSize}`)
+    if (prefs.annotations) applied.push(`odata.include-annotations="${prefs.annotations.join(',')}"`)
+    return json(200, body, applied.length ? { 'Preference-Applied': applied.join(',') } : {})
   }
 
   private retrieve(
