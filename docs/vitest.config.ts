@@ -7,7 +7,6 @@ export default mergeConfig(
     test: {
       name: 'docs',
       include: ['test/**/*.test.ts'],
-      globalSetup: ['test/global-setup.ts'],
       // The browser test and the walkthrough's commands are heavy on this 2-core machine: one file at a time.
       fileParallelism: false,
     },

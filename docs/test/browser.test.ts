@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../../scripts/browser.mjs'
 import { sidebar } from '../.vitepress/sidebar.ts'
-import { docsDir, expectedCodeBlocks, serveSite } from './site.ts'
+import { docsDir, ensureBuilt, expectedCodeBlocks, serveSite } from './site.ts'
 
 const resultsDir = join(docsDir, 'test-results')
 
@@ -30,6 +30,9 @@ const consoleErrors: string[] = []
 const outsideRequests: string[] = []
 
 beforeAll(async () => {
+  // The site is built here when it is missing or older than any source (a fresh clone has none, and turbo's
+  // build task does not keep .vitepress/dist as an output).
+  ensureBuilt()
   mkdirSync(resultsDir, { recursive: true })
   const site = await serveSite()
   server = site.server
@@ -47,7 +50,7 @@ beforeAll(async () => {
     if (!request.url().startsWith(base) && !request.url().startsWith('data:'))
       outsideRequests.push(request.url())
   })
-})
+}, 300_000)
 
 afterAll(async () => {
   await browser?.close()
