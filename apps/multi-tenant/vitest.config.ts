@@ -3,5 +3,7 @@ import { sharedConfig } from '../../vitest.shared.ts'
 
 export default mergeConfig(
   sharedConfig,
-  defineProject({ test: { name: 'multi-tenant', testTimeout: 60_000, hookTimeout: 180_000, fileParallelism: false } }),
+  defineProject({
+    test: { name: 'multi-tenant', testTimeout: 60_000, hookTimeout: 180_000, fileParallelism: false },
+  }),
 )

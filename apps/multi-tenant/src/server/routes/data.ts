@@ -1,5 +1,5 @@
 import { errorResponse } from '@dataverse-s2s/hono'
-import { formatLiteral, type QueryPage, type Row } from '@dataverse-s2s/webapi'
+import { type DataverseClient, formatLiteral, type QueryPage, type Row } from '@dataverse-s2s/webapi'
 import { Hono } from 'hono'
 import { openCursor, signCursor } from '../cursor.ts'
 import type { Services } from '../services.ts'
@@ -16,6 +16,14 @@ function toDto(spec: TableSpec, row: Row) {
     if (col in row) out[col.replace(/^_|_value$/g, '')] = row[`${col}${FORMATTED}`] ?? row[col] ?? null
   }
   return out
+}
+
+/** One row with its etag and the display names of its audit lookups. */
+function read(client: DataverseClient, spec: TableSpec, id: string): Promise<Row> {
+  return client.retrieve(spec.entitySet, id, {
+    select: [...spec.select, ...auditColumns],
+    formattedValues: true,
+  })
 }
 
 /**
@@ -80,11 +88,7 @@ export function dataRoutes(s: Services): Hono {
     const spec = tables[c.req.param('table')]
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
-    const row = await c.var.dataverse.retrieve(spec.entitySet, id, {
-      select: [...spec.select, ...auditColumns],
-      formattedValues: true,
-    })
-    return c.json(toDto(spec, row))
+    return c.json(toDto(spec, await read(c.var.dataverse, spec, id)))
   })
 
   app.post('/api/tables/:table', async (c) => {
@@ -92,11 +96,8 @@ export function dataRoutes(s: Services): Hono {
     if (!spec) return errorResponse(c, 404, 'unknown_table', 'This app shows accounts and contacts only.')
     const clean = cleanBody(spec, await c.req.json().catch(() => undefined), 'create')
     if ('error' in clean) return errorResponse(c, 400, 'invalid_body', clean.error)
-    const row = await c.var.dataverse.create<Row>(spec.entitySet, clean.row, {
-      returnRepresentation: true,
-      select: [...spec.select, ...auditColumns],
-    })
-    return c.json(toDto(spec, row), 201)
+    const id = await c.var.dataverse.create(spec.entitySet, clean.row)
+    return c.json(toDto(spec, await read(c.var.dataverse, spec, id)), 201)
   })
 
   app.patch('/api/tables/:table/:id', async (c) => {
@@ -114,12 +115,8 @@ export function dataRoutes(s: Services): Hono {
     }
     const clean = cleanBody(spec, await c.req.json().catch(() => undefined), 'update')
     if ('error' in clean) return errorResponse(c, 400, 'invalid_body', clean.error)
-    const row = await c.var.dataverse.update<Row>(spec.entitySet, id, clean.row, {
-      ifMatch,
-      returnRepresentation: true,
-      select: [...spec.select, ...auditColumns],
-    })
-    return c.json(toDto(spec, row))
+    await c.var.dataverse.update(spec.entitySet, id, clean.row, { ifMatch })
+    return c.json(toDto(spec, await read(c.var.dataverse, spec, id)))
   })
 
   app.delete('/api/tables/:table/:id', async (c) => {
