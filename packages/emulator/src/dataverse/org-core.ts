@@ -12,6 +12,7 @@ import {
   type TableDef,
   type TableSeed,
 } from './metadata.ts'
+import { type FilterExpr, parseFilter } from './odata-filter.ts'
 import {
   type ExpandItem,
   filterFor,
@@ -847,6 +848,7 @@ export class OrgCore {
     const select = selectText === null ? undefined : parseSelect(def, selectText)
     const filterText = params.get('$filter')
     const predicate: Predicate | undefined = filterText === null ? undefined : filterFor(def, filterText)
+    const indexed = filterText === null ? undefined : indexedCandidates(table, filterText)
     const orderText = params.get('$orderby')
     const order: OrderBy[] = orderText === null ? [] : parseOrderBy(def, orderText)
     const expandText = params.get('$expand')
@@ -863,7 +865,15 @@ export class OrgCore {
     // $top and odata.maxpagesize together: $top is ignored (Dataverse docs, "Page results").
     const limit = pageSize ?? (top !== undefined ? Math.min(top, MAX_PAGE) : MAX_PAGE)
     const cursor = decodeSkipToken(params.get('$skiptoken'))
-    const { rows, more, total } = selectPage(table, predicate, order, limit, cursor, countText === 'true')
+    const { rows, more, total } = selectPage(
+      table,
+      predicate,
+      order,
+      limit,
+      cursor,
+      countText === 'true',
+      indexed,
+    )
     const body: Record<string, unknown> = {
       '@odata.context': `${root}/$metadata#${def.entitySetName}${selectText ? `(${selectText})` : ''}`,
     }
@@ -1275,6 +1285,49 @@ function decodeSkipToken(token: string | null): Cursor | undefined {
   }
 }
 
+/**
+ * Rows that can satisfy a `$filter` whose top-level conjunction has `column eq literal` on the primary id, a
+ * single-column key, or a lookup (`_x_value`): taken from an index instead of a scan. The full predicate still runs.
+ */
+function indexedCandidates(table: Table, text: string): Row[] | undefined {
+  let expr: FilterExpr
+  try {
+    expr = parseFilter(text)
+  } catch {
+    return undefined
+  }
+  const def = table.def
+  const conjuncts: FilterExpr[] = []
+  const walk = (e: FilterExpr) => {
+    if (e.kind === 'and') {
+      walk(e.left)
+      walk(e.right)
+    } else conjuncts.push(e)
+  }
+  walk(expr)
+  for (const c of conjuncts) {
+    if (c.kind !== 'compare' || c.op !== 'eq') continue
+    const [prop, lit] = c.left.kind === 'property' ? [c.left, c.right] : [c.right, c.left]
+    if (prop.kind !== 'property' || lit.kind !== 'literal') continue
+    const col = def.byLookupValue.get(prop.name) ?? def.byName.get(prop.name)
+    const l = lit.literal
+    if (!col || (l.type !== 'string' && l.type !== 'guid')) continue
+    if (col.name === def.primaryId && l.type === 'guid') {
+      const r = table.get(l.value)
+      return r ? [r] : []
+    }
+    if (col.type === 'lookup' && l.type === 'guid') {
+      return [...(table.referencing(col.index, l.value) ?? [])]
+    }
+    const key = table.keyIndexes.find((k) => k.columns.length === 1 && k.columns[0] === col)
+    if (key) {
+      const r = key.index.get(l.value.toLowerCase())
+      return r ? [r] : []
+    }
+  }
+  return undefined
+}
+
 /** One page of rows in order, after `cursor`. Without `$orderby` this walks insertion order and stops early. */
 function selectPage(
   table: Table,
@@ -1283,20 +1336,23 @@ function selectPage(
   limit: number,
   cursor: Cursor | undefined,
   wantTotal: boolean,
+  indexed?: Row[],
 ): { rows: Row[]; more: boolean; total?: number } {
   const out: Row[] = []
   let total: number | undefined
+  const all: Iterable<Row> = indexed ?? table.byId.values()
   if (wantTotal) {
     total = 0
     if (!predicate) total = table.size
-    else for (const r of table.byId.values()) if (predicate(r)) total++
+    else for (const r of all) if (predicate(r)) total++
   }
   if (order.length === 0) {
-    const rows = table.rows
+    const rows = indexed ? [...indexed].sort((a, b) => (a[0] as number) - (b[0] as number)) : table.rows
     let more = false
-    for (let i = cursor ? cursor.seq + 1 : 0; i < rows.length; i++) {
+    const from = cursor ? cursor.seq + 1 : 0
+    for (let i = indexed ? 0 : from; i < rows.length; i++) {
       const r = rows[i]
-      if (!r || (predicate && !predicate(r))) continue
+      if (!r || (indexed && (r[0] as number) < from) || (predicate && !predicate(r))) continue
       if (out.length === limit) {
         more = true
         break
@@ -1307,7 +1363,7 @@ function selectPage(
   }
   const cmp = rowComparator(order)
   let candidates: Row[] = []
-  for (const r of table.byId.values()) if (!predicate || predicate(r)) candidates.push(r)
+  for (const r of indexed ?? table.byId.values()) if (!predicate || predicate(r)) candidates.push(r)
   if (cursor) {
     const probe: Row = []
     probe[0] = cursor.seq

@@ -177,4 +177,39 @@ describe('queries', () => {
     const wrong = await env.request(`${API}/contacts?fetchXml=${encodeURIComponent(xml)}`)
     expect(wrong.status).toBe(400)
   })
+
+  it('answers key and lookup equality from indexes, with paging and later changes', async () => {
+    const exact = await get(
+      `${API}/accounts?$select=name&$filter=accountnumber eq 'n-42' and numberofemployees eq 42`,
+    )
+    expect(exact.value.map((r) => r.name)).toEqual(['Account 00042'])
+    expect(
+      (await get(`${API}/accounts?$filter=accountnumber eq 'N-42' and numberofemployees eq 41`)).value,
+    ).toHaveLength(0)
+    const [parent] = env.org.data.insertRows('account', [{ name: 'Indexed parent' }])
+    const bind = { 'parentcustomerid_account@odata.bind': `/accounts(${parent})` }
+    env.org.data.insertRows(
+      'contact',
+      Array.from({ length: 7 }, (_, i) => ({ firstname: `I${i}`, ...bind })),
+    )
+    const pageOf = async (url: string) => {
+      const names: string[] = []
+      let next: string | undefined = url
+      while (next) {
+        const page = await get(next, { Prefer: 'odata.maxpagesize=3' })
+        names.push(...page.value.map((r) => r.fullname as string))
+        next = page['@odata.nextLink']
+      }
+      return names
+    }
+    const url = `${API}/contacts?$select=fullname&$filter=_parentcustomerid_value eq ${parent}`
+    expect(await pageOf(url)).toEqual(['I0', 'I1', 'I2', 'I3', 'I4', 'I5', 'I6'])
+    // the lookup index built by that query follows inserts, updates and deletes
+    env.org.data.insertRows('contact', [{ firstname: 'I7', ...bind }])
+    const moved = (await get(`${API}/contacts?$select=fullname&$filter=firstname eq 'I0'`)).value[0]
+      ?.contactid
+    await env.request(`${API}/contacts(${moved})/parentcustomerid_account/$ref`, { method: 'DELETE' })
+    expect(await pageOf(`${url}&$orderby=fullname desc`)).toEqual(['I7', 'I6', 'I5', 'I4', 'I3', 'I2', 'I1'])
+    expect((await get(`${url}&$count=true&$top=1`))['@odata.count']).toBe(7)
+  })
 })
