@@ -64,6 +64,9 @@ export function createApp(options: AppOptions) {
         frameAncestors: ["'none'"],
       },
       strictTransportSecurity: secure ? 'max-age=31536000' : false,
+      // Not hono's default `no-referrer`: with it, browsers send `Origin: null` on our own form posts, which the
+      // CSRF check must refuse. `same-origin` keeps the referrer inside the app and the Origin header intact.
+      referrerPolicy: 'same-origin',
     }),
   )
   app.use(sessions.middleware)

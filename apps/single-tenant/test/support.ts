@@ -22,11 +22,15 @@ export async function startHarness(publicUrl = 'http://localhost:3001'): Promise
 }
 
 /** The app as `pnpm start` builds it, with hooks for tests (a clock, a fetch between the app and Entra ID). */
-export function buildApp(h: Harness, options: { fetcher?: typeof fetch; now?: () => number } = {}) {
+export function buildApp(
+  h: Harness,
+  options: { fetcher?: typeof fetch; now?: () => number; publicUrl?: string } = {},
+) {
+  const config = options.publicUrl ? { ...h.config, publicUrl: options.publicUrl } : h.config
   return createApp({
-    config: h.config,
-    signIn: createSignIn(h.config, options.fetcher ?? h.fetcher),
-    environments: createEnvironments(h.config),
+    config,
+    signIn: createSignIn(config, options.fetcher ?? h.fetcher),
+    environments: createEnvironments(config),
     organization: 'Contoso',
     ...(options.now ? { now: options.now } : {}),
   })
