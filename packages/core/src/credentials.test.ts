@@ -1,13 +1,12 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { makeCertificate } from '../test/helpers/certs.ts'
+import { ecKey, encryptKey, makeCertificates } from '../test/helpers/certs.ts'
 import { clientCertificate, prepareCertificate } from './credentials.ts'
 import { TokenError } from './errors.ts'
 
-describe('prepareCertificate', () => {
-  const good = makeCertificate()
-  const other = makeCertificate()
+const [good, other] = await makeCertificates()
 
+describe('prepareCertificate', () => {
   it('computes the SHA-256 thumbprint of the DER certificate and a PKCS#8 key', () => {
     const p = prepareCertificate(
       clientCertificate({ certificate: good.certificatePem, privateKey: good.privateKeyPem }),
@@ -16,7 +15,7 @@ describe('prepareCertificate', () => {
     expect(p.thumbprintSha256).toBe(createHash('sha256').update(der).digest('hex'))
     expect(p.privateKeyPkcs8).toContain('BEGIN PRIVATE KEY')
     expect(p.x5c).toBeUndefined()
-    expect(p.subject).toContain('core-test')
+    expect(p.subject).toContain('Litware Connector')
   })
 
   it('sends x5c only when asked', () => {
@@ -32,7 +31,10 @@ describe('prepareCertificate', () => {
       prepareCertificate(clientCertificate({ certificate: good.certificatePem, privateKey: pkcs1 }))
         .thumbprintSha256,
     ).toHaveLength(64)
-    const enc = makeCertificate({ encryptWith: 'pass-word-1' })
+    const enc = {
+      certificatePem: good.certificatePem,
+      privateKeyPem: encryptKey(good.privateKeyPem, 'pass-word-1'),
+    }
     expect(
       prepareCertificate(
         clientCertificate({
@@ -88,7 +90,7 @@ describe('prepareCertificate', () => {
       () =>
         prepareCertificate(
           clientCertificate({ certificate: good.certificatePem, privateKey: good.privateKeyPem }),
-          new Date(Date.now() + 40 * 86_400_000),
+          new Date(Date.now() + 3 * 365 * 86_400_000),
         ),
       /expired on/,
     ],
@@ -120,9 +122,8 @@ describe('prepareCertificate', () => {
   })
 
   it('refuses a non-RSA key', () => {
-    const ec = makeCertificate({ ec: true })
     expect(() =>
-      prepareCertificate(clientCertificate({ certificate: ec.certificatePem, privateKey: ec.privateKeyPem })),
+      prepareCertificate(clientCertificate({ certificate: good.certificatePem, privateKey: ecKey() })),
     ).toThrow(/RSA/)
   })
 })

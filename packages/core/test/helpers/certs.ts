@@ -1,56 +1,31 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
+import { createWorld, defaultIds, defaultSeed } from '@dataverse-s2s/emulator'
 
 export interface TestCertificate {
   certificatePem: string
   privateKeyPem: string
 }
 
-/** A self-signed certificate + key made with the system's openssl (`rsa` by default, or an EC key). */
-export function makeCertificate(
-  options: { ec?: boolean; days?: number; encryptWith?: string } = {},
-): TestCertificate {
-  const dir = mkdtempSync(join(tmpdir(), 'core-cert-'))
-  try {
-    const key = join(dir, 'key.pem')
-    const cert = join(dir, 'cert.pem')
-    const newkey = options.ec
-      ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']
-      : ['-newkey', 'rsa:2048']
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        ...newkey,
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-subj',
-        '/CN=core-test',
-        '-days',
-        String(options.days ?? 30),
-      ],
-      { stdio: 'ignore' },
-    )
-    let privateKeyPem = readFileSync(key, 'utf8')
-    if (options.encryptWith) {
-      const enc = join(dir, 'enc.pem')
-      execFileSync(
-        'openssl',
-        ['pkcs8', '-topk8', '-in', key, '-out', enc, '-passout', `pass:${options.encryptWith}`],
-        {
-          stdio: 'ignore',
-        },
-      )
-      privateKeyPem = readFileSync(enc, 'utf8')
-    }
-    return { certificatePem: readFileSync(cert, 'utf8'), privateKeyPem }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
+/** Two RSA certificates with their keys (the emulator generates the sample apps' credentials). */
+export async function makeCertificates(): Promise<[TestCertificate, TestCertificate]> {
+  const world = await createWorld(defaultSeed())
+  const pick = (appId: string): TestCertificate => {
+    const c = world.getApp(appId)!.certificates[0]!
+    return { certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem! }
   }
+  return [pick(defaultIds.multiTenantAppId), pick(defaultIds.singleTenantAppId)]
+}
+
+/** The key encrypted (PKCS#8, AES-256-CBC) with `passphrase`. */
+export function encryptKey(privateKeyPem: string, passphrase: string): string {
+  return createPrivateKey(privateKeyPem)
+    .export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase })
+    .toString()
+}
+
+/** An EC P-256 private key (not usable for Entra ID certificate credentials). */
+export function ecKey(): string {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ format: 'pem', type: 'pkcs8' })
+    .toString()
 }
