@@ -1,4 +1,15 @@
 export type { EmulatorAdmin } from './admin/admin.ts'
+export type {
+  ColumnSeed,
+  ColumnType,
+  OrgData,
+  OrgRuntime,
+  OrgSeed,
+  RoleSeed,
+  ServiceProtectionLimits,
+  SystemUserSeed,
+  TableSeed,
+} from './dataverse/index.ts'
 export type { EmulatorErrorCode } from './errors.ts'
 export { EmulatorError } from './errors.ts'
 export type {

@@ -1,3 +1,5 @@
+import type { OrgSeed } from '../dataverse/index.ts'
+
 /** An Entra ID directory (tenant). */
 export interface Tenant {
   /** Tenant id (GUID), the `tid` claim. */
@@ -91,7 +93,8 @@ export interface OrgSeedEntry {
   displayName?: string
   /** Fixed port for the org's origin; 0 or absent picks one (from the emulator's base port + 1 up, or random when the emulator's port is 0). */
   port?: number
-  dataverse?: unknown
+  /** The org's Dataverse seed: business units, roles, system users, custom tables, rows, sample data, limits. */
+  dataverse?: OrgSeed
 }
 
 /** A certificate credential in a seed: either PEMs, or `generate: true` to have the emulator create a key pair. */
