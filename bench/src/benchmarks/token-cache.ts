@@ -55,6 +55,26 @@ function ours(network: INetworkModule, maxEntries = 200_000) {
   })
 }
 
+/**
+ * Puts `tenants` tokens into MSAL's cache. Filling it through 10,000 acquisitions is quadratic (each write scans the
+ * cache) and takes minutes, so one real acquisition is made and its cache entry, in MSAL's own serialized form,
+ * is cloned per tenant and loaded with `deserialize`; the hits measured afterwards prove the entries are used.
+ */
+async function fillMsalCache(cca: ConfidentialClientApplication, tenants: number) {
+  await cca.acquireTokenByClientCredential(msalRequest(0))
+  const cache = JSON.parse(cca.getTokenCache().serialize()) as {
+    AccessToken: Record<string, Record<string, string>>
+  }
+  const [key, entry] = Object.entries(cache.AccessToken)[0] as [string, Record<string, string>]
+  const realm = entry['realm'] as string
+  const all: Record<string, Record<string, string>> = {}
+  for (let i = 0; i < tenants; i++) {
+    const tid = tenantId(i)
+    all[key.replace(realm, tid)] = { ...entry, realm: tid, secret: `${entry['secret']}${i}` }
+  }
+  cca.getTokenCache().deserialize(JSON.stringify({ ...cache, AccessToken: all }))
+}
+
 function msal(network: INetworkModule) {
   return new ConfidentialClientApplication({
     auth: { clientId, clientSecret: secret, authority: 'https://login.microsoftonline.com/organizations' },
@@ -128,7 +148,7 @@ export async function run(): Promise<BenchmarkResult> {
     const cca = msal(netMsal.module)
     const fillStart = Date.now()
     const msalRequests = ids.map((_, i) => msalRequest(i))
-    for (const r of msalRequests) await cca.acquireTokenByClientCredential(r)
+    await fillMsalCache(cca, tenants)
     const fillMs = Date.now() - fillStart
     const before = netMsal.requests()
     const m = await measure(
@@ -152,6 +172,7 @@ export async function run(): Promise<BenchmarkResult> {
         iterations: m.iterations,
         'token requests during hits': misses,
         'fill ms': fillMs,
+        'token requests to fill': before,
       },
     )
     ratios[`msal / ours at ${tenants.toLocaleString('en')} tenants`] = m.us / o.us
@@ -213,6 +234,8 @@ export async function run(): Promise<BenchmarkResult> {
     },
     notes: [
       'Both sides use the real @azure/msal-node 7.2.3 over the same in-process network module (no sockets); ours calls MSAL only on a miss.',
+      'MSAL’s cache is filled by cloning one real entry per tenant in its own serialized form (10,000 real acquisitions take minutes: each write scans the cache); "token requests during hits" = 0 shows the measured calls were cache hits.',
+      'Ours is the best of 5 rounds (shared machine); µs/call includes the await of the returned promise.',
       `msal-node storm: ${stormMsal.requests()} token requests for 1,000 concurrent cold callers (msal does not coalesce client-credential requests, #6566).`,
     ],
   }
