@@ -49,8 +49,33 @@ function header(): void {
   )
 }
 
+let mode: SpaConfig['mode'] = 'entra'
+
 async function home(): Promise<void> {
   if (!account()) {
+    const demo =
+      mode === 'emulator'
+        ? h(
+            'div',
+            { class: 'card muted' },
+            h('p', {}, 'Running on the local emulator. Try:'),
+            h(
+              'ul',
+              {},
+              h(
+                'li',
+                {},
+                'Connect your organization as admin@fabrikam.onmicrosoft.com, with the Fabrikam org URL printed by pnpm start;',
+              ),
+              h(
+                'li',
+                {},
+                'then sign in as carol@fabrikam.onmicrosoft.com (a user) or dave@fabrikam.onmicrosoft.com (no Dataverse role);',
+              ),
+              h('li', {}, 'Contoso is already connected: sign in as alice@contoso.onmicrosoft.com.'),
+            ),
+          )
+        : null
     return show(
       h('h1', {}, 'Your Dataverse accounts and contacts, anywhere'),
       h(
@@ -108,7 +133,31 @@ async function render(): Promise<void> {
 
 async function start(): Promise<void> {
   const config = (await (await fetch('/api/config')).json()) as SpaConfig
-  await initAuth(config)
+  mode = config.mode
+  try {
+    await initAuth(config)
+  } catch (error) {
+    header()
+    return show(
+      errorBox(`Sign-in could not start: ${error instanceof Error ? error.message : String(error)}`),
+      config.mode === 'emulator'
+        ? h(
+            'p',
+            {},
+            'Your browser may not trust the emulator’s certificate yet: open ',
+            h(
+              'a',
+              {
+                href: `${config.authorityHost}/common/v2.0/.well-known/openid-configuration`,
+                target: '_blank',
+              },
+              config.authorityHost,
+            ),
+            ', accept the certificate, then reload this page.',
+          )
+        : null,
+    )
+  }
   const returnTo = sessionStorage.getItem('returnTo')
   if (returnTo && account()) {
     sessionStorage.removeItem('returnTo')

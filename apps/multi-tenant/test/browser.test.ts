@@ -1,0 +1,140 @@
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Browser, Page } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../../../scripts/browser.mjs'
+import { appId, ids, startTestApp } from './helpers.ts'
+
+const appDir = fileURLToPath(new URL('..', import.meta.url))
+const shots = fileURLToPath(new URL('../test-results/', import.meta.url))
+let t: Awaited<ReturnType<typeof startTestApp>>
+let browser: Browser
+let page: Page
+let step = 0
+
+async function shot(name: string) {
+  step += 1
+  await page.screenshot({ path: `${shots}${String(step).padStart(2, '0')}-${name}.png`, fullPage: true })
+}
+
+/** On the emulator's sign-in page, pick the account (the page lists the tenant's users). */
+async function pickAccount(upn: string) {
+  await page.waitForSelector(`button[data-upn="${upn}"]`, { timeout: 20_000 })
+  await page.click(`button[data-upn="${upn}"]`)
+}
+
+async function signInAs(upn: string) {
+  await page.click('header button:has-text("Sign in")')
+  await pickAccount(upn)
+  await page.waitForSelector('#who', { timeout: 20_000 })
+}
+
+async function signOut() {
+  await page.click('header button:has-text("Sign out")')
+  await page.waitForURL((u) => u.origin === t.running.url, { timeout: 20_000 }).catch(() => undefined)
+  if (!page.url().startsWith(t.running.url)) await page.goto(t.running.url)
+  await page.waitForSelector('header button:has-text("Sign in")', { timeout: 20_000 })
+}
+
+async function accountNames(): Promise<string[]> {
+  await page.waitForSelector('table[aria-label="Accounts"]', { timeout: 20_000 })
+  return page.$$eval('table[aria-label="Accounts"] tbody tr td:first-child', (tds) =>
+    tds.map((td) => td.textContent ?? ''),
+  )
+}
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true })
+  await build({ configFile: `${appDir}vite.config.ts`, logLevel: 'warn' })
+  t = await startTestApp({ listen: true, staticRoot: `${appDir}dist` })
+  // The emulator registers the sample's redirect URIs on port 5173; this run listens on a random port.
+  const registration = t.emulator.world.getApp(appId)
+  registration?.redirectUris.spa.push(t.running.url)
+  registration?.redirectUris.web.push(`${t.running.url}/onboarding/callback`)
+  browser = await launchChromium()
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1100, height: 800 },
+  })
+  page = await context.newPage()
+  page.on('dialog', (d) => void d.accept())
+}, 240_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await t?.running.stop()
+})
+
+describe('the multi-tenant sample in Chromium', () => {
+  it('onboards Fabrikam, serves its data to its users, impersonates, and keeps Contoso’s users on Contoso’s data', async () => {
+    const fabrikamOrg = t.org(ids.fabrikamTenantId).url
+    await page.goto(t.running.url)
+    await page.waitForSelector('text=Connect your organization')
+    await shot('home')
+
+    // Onboarding as Fabrikam's admin: org URL → admin consent → sign in → automatic set-up.
+    await page.click('header a:has-text("Connect your organization")')
+    await page.fill('input[name=orgUrl]', fabrikamOrg)
+    await shot('connect')
+    await page.click('button:has-text("Continue to admin consent")')
+    await pickAccount('admin@fabrikam.onmicrosoft.com')
+    await page.waitForSelector('button[value=accept]')
+    await shot('admin-consent')
+    await page.click('button[value=accept]')
+    await page.waitForSelector('text=Admin consent recorded')
+    await page.click('button:has-text("Sign in as administrator")')
+    await pickAccount('admin@fabrikam.onmicrosoft.com')
+    await page.waitForSelector('#provision', { timeout: 20_000 })
+    await shot('finish-set-up')
+    await page.click('#provision')
+    await page.waitForSelector('.ok:has-text("Connected")', { timeout: 30_000 })
+    await shot('connected')
+    expect((await t.running.registry.get(ids.fabrikamTenantId))?.status).toBe('verified')
+    await signOut()
+
+    // A Fabrikam user: list, create, edit, delete an account.
+    await signInAs('carol@fabrikam.onmicrosoft.com')
+    const fabrikamNames = await accountNames()
+    expect(fabrikamNames.length).toBeGreaterThan(0)
+    await shot('fabrikam-accounts')
+    await page.click('button:has-text("New")')
+    await page.fill('input[name=name]', 'Browser Test Ltd')
+    await page.fill('input[name=address1_city]', 'Lille')
+    await page.click('button:has-text("Create")')
+    await page.waitForSelector('h1:has-text("Browser Test Ltd")')
+    await shot('account-created')
+    await page.fill('input[name=name]', 'Browser Test Renamed')
+    await page.click('button:has-text("Save")')
+    await page.waitForSelector('.ok:has-text("Saved")')
+    await shot('account-edited')
+    await page.click('button:has-text("Delete")')
+    await page.waitForSelector('table[aria-label="Accounts"]')
+    expect(await accountNames()).not.toContain('Browser Test Renamed')
+    await shot('account-deleted')
+
+    // Impersonation on: the new account is created as Carol herself.
+    await page.check('#act-as-me')
+    await page.click('button:has-text("New")')
+    await page.fill('input[name=name]', 'Created As Carol')
+    await page.click('button:has-text("Create")')
+    await page.waitForSelector('h1:has-text("Created As Carol")')
+    expect(await page.textContent('[data-field=createdby]')).toBe('Carol Clark')
+    expect(await page.textContent('[data-field=createdonbehalfby]')).not.toBe('—')
+    await shot('impersonation-on')
+    await page.uncheck('#act-as-me')
+    await signOut()
+
+    // A Contoso user sees Contoso's accounts only.
+    await signInAs('alice@contoso.onmicrosoft.com')
+    const contosoNames = await accountNames()
+    await shot('contoso-accounts')
+    const contosoRows = await t.running.services.clients
+      .get(ids.contosoTenantId, t.org(ids.contosoTenantId).url)
+      .query<{ name: string }>('accounts', { select: ['name'] })
+    const contosoAll = new Set(contosoRows.value.map((r) => r.name))
+    expect(contosoNames.length).toBeGreaterThan(0)
+    for (const name of contosoNames) expect(contosoAll.has(name)).toBe(true)
+    expect(contosoNames).not.toContain('Created As Carol')
+  })
+})
