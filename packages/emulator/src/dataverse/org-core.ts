@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
+import { parseApply, runApply } from './apply.ts'
 import { DataverseFault, Fault } from './errors.ts'
 import { runFetchXml } from './fetchxml.ts'
 import {
@@ -838,12 +839,24 @@ export class OrgCore {
       if (key === '$skip') throw new DataverseFault(400, '0x0', 'The query parameter $skip is not supported')
       if (
         key.startsWith('$') &&
-        !['$select', '$filter', '$orderby', '$top', '$count', '$expand', '$skiptoken'].includes(key)
+        !['$select', '$filter', '$orderby', '$top', '$count', '$expand', '$skiptoken', '$apply'].includes(key)
       ) {
         throw Fault.syntax(`The query parameter ${key} is not supported`)
       }
     }
     const def = table.def
+    const applyText = params.get('$apply')
+    if (applyText !== null) {
+      if (params.has('$orderby'))
+        throw Fault.syntax('The query node SingleValueOpenPropertyAccess is not supported.')
+      const plan = parseApply(def, applyText)
+      const extra = params.get('$filter')
+      if (extra !== null) plan.filters.unshift(filterFor(def, extra))
+      return json(200, {
+        '@odata.context': `${root}/$metadata#${def.entitySetName}`,
+        value: runApply(def, table.byId.values(), plan),
+      })
+    }
     const selectText = params.get('$select')
     const select = selectText === null ? undefined : parseSelect(def, selectText)
     const filterText = params.get('$filter')

@@ -212,4 +212,30 @@ describe('queries', () => {
     expect(await pageOf(`${url}&$orderby=fullname desc`)).toEqual(['I7', 'I6', 'I5', 'I4', 'I3', 'I2', 'I1'])
     expect((await get(`${url}&$count=true&$top=1`))['@odata.count']).toBe(7)
   })
+
+  it('aggregates with $apply: groupby with $count, sum/average/min/max/countdistinct, filter first', async () => {
+    const grouped = await get(
+      `${API}/accounts?$apply=groupby((address1_city),aggregate($count as count))&$filter=startswith(name,'Account ')`,
+    )
+    expect(grouped.value).toEqual([
+      { address1_city: 'Paris', count: 6172 },
+      { address1_city: 'Seattle', count: 6173 },
+    ])
+    const totals = await get(
+      `${API}/accounts?$apply=filter(numberofemployees eq 1)/aggregate(revenue with sum as total,revenue with average as mean,revenue with max as top,numberofemployees with countdistinct as kinds)`,
+    )
+    const revenues = Array.from({ length: 124 }, (_, k) => (k * 100 + 1) * 10).filter((r) => r / 10 < 12_345)
+    expect(totals.value).toEqual([
+      {
+        total: revenues.reduce((a, b) => a + b, 0),
+        mean: revenues.reduce((a, b) => a + b, 0) / revenues.length,
+        top: Math.max(...revenues),
+        kinds: 1,
+      },
+    ])
+    const res = await env.request(`${API}/accounts?$apply=groupby((createdon))`)
+    expect(res.status).toBe(400)
+    expect((await env.request(`${API}/accounts?$apply=aggregate(name with sum as x)`)).status).toBe(400)
+    expect((await env.request(`${API}/accounts?$apply=groupby((name))&$orderby=name`)).status).toBe(400)
+  })
 })
