@@ -3,7 +3,7 @@ import { defineConfig } from 'tsdown'
 export default defineConfig({
   entry: ['src/index.ts'],
   format: 'esm',
-  platform: 'neutral',
+  platform: 'node',
   dts: true,
   clean: true,
   fixedExtension: false,
