@@ -1,0 +1,174 @@
+// `pnpm bench sample-load`: the multi-tenant sample's authenticated list endpoint (verify the user's token →
+// registry → app-only token → the same Dataverse query) at 50 connections, beside the emulator answering that very
+// Dataverse query directly. The servers (app + emulator) run in a child process, autocannon in this one.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import type { BenchmarkResult, BenchmarkRow } from '../report.ts'
+
+// autocannon ships no types; this is the part of its API used here.
+interface AutocannonResult {
+  requests: { average: number; total: number }
+  latency: { p50: number; p99: number }
+  non2xx: number
+  errors: number
+  timeouts: number
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (options: {
+  url: string
+  connections: number
+  duration: number
+  headers: Record<string, string>
+  tlsOptions?: { ca: string }
+}) => Promise<AutocannonResult>
+
+const CONNECTIONS = 50
+const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 20)
+const PAGE_SIZE = 10
+
+interface ServerInfo {
+  apiUrl: string
+  apiToken: string
+  orgQueryUrl: string
+  orgHeaders: Record<string, string>
+  caCertPem: string
+}
+
+/** Child: the sample on an emulator with random ports, an in-memory registry, no request logging. */
+async function serve(): Promise<void> {
+  const { startApp } = await import('../../../apps/multi-tenant/src/server/bootstrap.ts')
+  const { defaultIds } = await import('@dataverse-s2s/emulator')
+  const running = await startApp({
+    config: {
+      port: 0,
+      dataDir: '/tmp/sample-load-bench',
+      stateSecret: 'bench-state-secret-0123456789-abcdefghij',
+    },
+    emulatorPort: 0,
+    persistEmulator: false,
+    inMemoryRegistry: true,
+    logSink: () => {},
+    quiet: true,
+  })
+  const emulator = running.emulator
+  const org = emulator?.orgs.find((o) => o.tenantId === defaultIds.contosoTenantId)
+  if (!emulator || !org) throw new Error('the benchmark runs on the emulator’s Contoso org')
+  // A load test must not hit the service-protection limits; the hint lets the client's limiter open up to 50.
+  emulator.admin.setLimits(org.id, {
+    requestsPerWindow: 1_000_000_000,
+    executionTimeMs: 1_000_000_000,
+    concurrentRequests: 10_000,
+    recommendedDegreeOfParallelism: 50,
+  })
+  const apiToken = await emulator.world.mintUserAccessToken({
+    userObjectId: defaultIds.users.contosoAlice,
+    appId: defaultIds.multiTenantAppId,
+    resource: `api://${defaultIds.multiTenantAppId}`,
+  })
+  const appToken = await emulator.world.mintAppToken({
+    tenantId: defaultIds.contosoTenantId,
+    appId: defaultIds.multiTenantAppId,
+    resource: org.url,
+  })
+  // The query the API sends for a first page (see apps/multi-tenant/src/server/routes/data.ts and tables.ts).
+  const select =
+    'accountid,name,telephone1,emailaddress1,websiteurl,address1_city,modifiedon,_createdby_value,_createdonbehalfby_value,_modifiedby_value,createdon'
+  const info: ServerInfo = {
+    apiUrl: `${running.url}/api/tables/accounts?pageSize=${PAGE_SIZE}`,
+    apiToken,
+    orgQueryUrl: `${org.url}/api/data/v9.2/accounts?$select=${select}&$orderby=name,accountid`,
+    orgHeaders: {
+      Authorization: `Bearer ${appToken}`,
+      Accept: 'application/json',
+      'OData-Version': '4.0',
+      'OData-MaxVersion': '4.0',
+      Prefer: `odata.maxpagesize=${PAGE_SIZE},odata.include-annotations="OData.Community.Display.V1.FormattedValue"`,
+    },
+    caCertPem: emulator.caCertPem,
+  }
+  process.stdout.write(`${JSON.stringify(info)}\n`)
+  process.on('SIGTERM', () => void running.stop().finally(() => process.exit(0)))
+}
+
+function child(): { proc: ChildProcess; line: Promise<string> } {
+  const proc = spawn(
+    process.execPath,
+    ['--conditions=@dataverse-s2s/source', '--import', 'tsx', fileURLToPath(import.meta.url)],
+    { env: { ...process.env, SAMPLE_LOAD_ROLE: 'serve' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  const line = new Promise<string>((resolve, reject) => {
+    let buffer = ''
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const nl = buffer.indexOf('\n')
+      if (nl >= 0) resolve(buffer.slice(0, nl))
+    })
+    proc.on('exit', (code) => reject(new Error(`benchmark child exited with ${code}`)))
+  })
+  return { proc, line }
+}
+
+async function load(url: string, headers: Record<string, string>, ca?: string) {
+  const options = { url, connections: CONNECTIONS, headers, ...(ca ? { tlsOptions: { ca } } : {}) }
+  await autocannon({ ...options, duration: 2 }) // warm-up: JIT, connections, token caches
+  const r = await autocannon({ ...options, duration: DURATION_SECONDS })
+  return {
+    rps: Math.round(r.requests.average),
+    total: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  }
+}
+
+export async function run(): Promise<BenchmarkResult> {
+  const server = child()
+  try {
+    const info = JSON.parse(await server.line) as ServerInfo
+    const api = await load(info.apiUrl, {
+      Authorization: `Bearer ${info.apiToken}`,
+      Accept: 'application/json',
+    })
+    const direct = await load(info.orgQueryUrl, info.orgHeaders, info.caCertPem)
+    const row = (name: string, r: typeof api): BenchmarkRow => ({
+      case: name,
+      'req/s': r.rps,
+      requests: r.total,
+      'p50 ms': r.p50,
+      'p99 ms': r.p99,
+      'non-2xx': r.non2xx,
+      errors: r.errors,
+    })
+    const apiFailures = api.non2xx + api.errors
+    return {
+      rows: [
+        row(
+          'sample API GET /api/tables/accounts (user token verified, tenant resolved, app-only token)',
+          api,
+        ),
+        row('emulator: the same Dataverse query, direct (app-only token)', direct),
+      ],
+      ratios: {
+        'sample API req/s / emulator direct req/s': api.rps / direct.rps,
+        'sample API p99 / emulator direct p99': api.p99 / Math.max(direct.p99, 1),
+      },
+      targets: {
+        'sample API errors + non-2xx at 50 connections': {
+          target: '0',
+          value: apiFailures,
+          met: apiFailures === 0,
+        },
+      },
+      notes: [
+        `${CONNECTIONS} connections, ${DURATION_SECONDS} s per case after a 2 s warm-up; app + emulator in one child process, autocannon in the parent`,
+        'each API request: RS256 verification of the user token, registry lookup (cached), Dataverse query over HTTPS through @dataverse-s2s/webapi with formatted values',
+        'the API answers over plain http on loopback; the emulator over https',
+      ],
+    }
+  } finally {
+    server.proc.kill('SIGTERM')
+  }
+}
+
+if (process.env.SAMPLE_LOAD_ROLE === 'serve') await serve()
