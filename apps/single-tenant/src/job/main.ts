@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError, loadConfig, wantsEmulator } from '../config.ts'
 import { createEnvironments } from '../dataverse.ts'
 import { parseJobArgs, UsageError, usage } from './options.ts'
 import { ReportError } from './report.ts'
 import { type JobLog, runJob } from './run.ts'
+import { runOnSchedule } from './schedule.ts'
 
 const log: JobLog = {
   progress: (line) => process.stderr.write(`${line}\n`),
@@ -60,24 +60,14 @@ async function main(): Promise<number> {
 
   try {
     log.info(`report: ${job.table} from ${environment} (${client.url}) to ${job.output}`)
-    for (;;) {
-      const startedAt = Date.now()
-      try {
-        await runJob(client, job, log, controller.signal)
-      } catch (error) {
-        if (error instanceof ReportError && error.code === 'ABORTED') return 130
-        if (job.everyMs === undefined) throw error
-        log.warn(`run failed: ${describe(error)}; next run resumes from its checkpoint`)
-      }
-      if (job.everyMs === undefined) return 0
-      const wait = Math.max(0, startedAt + job.everyMs - Date.now())
-      log.info(`next run at ${new Date(Date.now() + wait).toISOString()}`)
-      try {
-        await sleep(wait, undefined, { signal: controller.signal })
-      } catch {
-        return 130
-      }
-    }
+    return await runOnSchedule(() => runJob(client, job, log, controller.signal), {
+      everyMs: job.everyMs,
+      signal: controller.signal,
+      isStop: (error) => error instanceof ReportError && error.code === 'ABORTED',
+      onError: (error) =>
+        log.warn(`run failed: ${describe(error)}; the next run resumes from its checkpoint`),
+      onWait: (next) => log.info(`next run at ${next.toISOString()}`),
+    })
   } finally {
     await stopEmulator?.()
   }
