@@ -32,6 +32,8 @@ export class Governor {
   private readonly adaptive: boolean
   private hinted = false
   private healthy = 0
+  /** Until the first concurrency-related throttle, grow by one per healthy response (slow start). */
+  private slowStart = true
   private readonly queue: (Waiter | undefined)[] = []
   private head = 0
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -46,7 +48,8 @@ export class Governor {
     return this.queue.length - this.head
   }
 
-  acquire(signal: AbortSignal | undefined): Promise<void> | undefined {
+  /** Takes a slot, or waits for one; `first` puts the waiter at the front (retries go before new work). */
+  acquire(signal: AbortSignal | undefined, first = false): Promise<void> | undefined {
     if (this.inFlight < this.limit && this.queued === 0 && Date.now() >= this.pausedUntil) {
       this.inFlight++
       return undefined
@@ -65,7 +68,9 @@ export class Governor {
         }
         signal.addEventListener('abort', waiter.onAbort, { once: true })
       }
-      this.queue.push(waiter)
+      if (!first) this.queue.push(waiter)
+      else if (this.head > 0) this.queue[--this.head] = waiter
+      else this.queue.unshift(waiter)
       this.drain()
     })
   }
@@ -85,19 +90,24 @@ export class Governor {
       this.drain()
       return
     }
-    if (++this.healthy >= this.limit && this.limit < this.max) {
+    if (this.limit >= this.max) return
+    if (this.slowStart || ++this.healthy >= this.limit) {
       this.limit++
       this.healthy = 0
       this.drain()
     }
   }
 
-  /** A 429 arrived: pause everything for `retryAfterMs`, and back off the limit once per episode. */
-  onThrottle(retryAfterMs: number): void {
+  /**
+   * A 429 arrived: pause everything for `retryAfterMs`. When the limit hit is about concurrency or execution time
+   * (`concurrencyRelated`), also halve the limit, once per episode; the request-count limit only needs the pause.
+   */
+  onThrottle(retryAfterMs: number, concurrencyRelated: boolean): void {
     const now = Date.now()
-    if (this.adaptive && now >= this.pausedUntil) {
+    if (this.adaptive && concurrencyRelated && now >= this.pausedUntil) {
       this.limit = Math.max(1, Math.floor(this.limit / 2))
       this.healthy = 0
+      this.slowStart = false
     }
     this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs)
     this.drain()

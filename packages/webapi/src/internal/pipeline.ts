@@ -131,8 +131,8 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
   const { url, path } = resolveUrl(config, spec)
   const retry = config.retry
   const retrying = retry.enabled && spec.retry !== false
-  const started = Date.now()
-  const deadline = started + retry.budgetMs
+  // The budget starts when the first attempt is sent: time queued behind the limiter is the caller's choice.
+  let deadline = Number.POSITIVE_INFINITY
   const timeoutMs = spec.timeoutMs ?? config.timeoutMs
   const governor = config.governor
   const signal = spec.signal
@@ -150,7 +150,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     if (signal?.aborted) fail(abortError(signal, spec.method, path))
     const token = await tokenFor(config, forceRefresh, spec, path)
     forceRefresh = false
-    const waiting = governor.acquire(signal)
+    const waiting = governor.acquire(signal, attempt > 1)
     if (waiting) {
       try {
         await waiting
@@ -158,6 +158,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
         fail(abortError(signal as AbortSignal, spec.method, path))
       }
     }
+    if (attempt === 1) deadline = Date.now() + retry.budgetMs
     const headers: Record<string, string> = {
       ...config.baseHeaders,
       ...spec.headers,
@@ -232,7 +233,9 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
 
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(header('retry-after')) ?? backoff(retry, backoffStep++) + 1000
-      governor.onThrottle(retryAfterMs)
+      // 0x80072322 is the request-count limit: waiting is the cure. Concurrency (0x80072326), execution time
+      // (0x80072321) or an unknown throttle also need fewer requests in flight. (Microsoft Learn: api-limits.)
+      governor.onThrottle(retryAfterMs, !/0x80072322/i.test(text))
       governor.release()
       if (retrying && attempt < retry.maxAttempts && Date.now() + retryAfterMs < deadline) {
         config.logger?.warn?.('dataverse: throttled, pausing the client for this org', {
