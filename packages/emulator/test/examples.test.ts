@@ -10,14 +10,10 @@ describe('README examples', () => {
     timeout: 120_000,
   }, async () => {
     const vitest = join(root, '..', '..', 'node_modules', '.bin', 'vitest')
-    const { stdout } = await promisify(execFile)(
-      vitest,
-      ['run', '--config', 'examples/vitest/vitest.config.ts'],
-      {
-        cwd: root,
-        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-      },
-    )
+    const { stdout } = await promisify(execFile)(vitest, ['run', '--config', 'examples/vitest.config.ts'], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    })
     expect(stdout).toMatch(/Tests\s+1 passed/)
   })
 })

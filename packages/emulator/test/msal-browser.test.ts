@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import type { Configuration } from '@azure/msal-browser'
 import { decodeJwt } from 'jose'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,14 +18,14 @@ let appUrl: string
 let browser: Browser
 
 // The SPA under test: msal-browser's own browser build, configured only with the emulator's authority.
-function page(config: Record<string, unknown>): string {
+function page(config: { auth: Configuration['auth']; scope: string }): string {
   return `<!doctype html><html><head><title>loading</title><script src="/msal-browser.min.js"></script></head><body>
 <script type="application/json" id="cfg">${JSON.stringify(config)}</script>
 <script>
 (async () => {
   const cfg = JSON.parse(document.getElementById('cfg').textContent)
   const pca = new msal.PublicClientApplication({
-    auth: { clientId: cfg.clientId, authority: cfg.authority, knownAuthorities: cfg.knownAuthorities, redirectUri: cfg.redirectUri },
+    auth: cfg.auth,
     cache: { cacheLocation: 'sessionStorage' },
   })
   await pca.initialize()
@@ -51,10 +52,12 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
     res.end(
       page({
-        clientId: ids.multiTenantAppId,
-        authority: emulator.authority('organizations'),
-        knownAuthorities: [emulator.authorityHost],
-        redirectUri: appUrl,
+        auth: {
+          clientId: ids.multiTenantAppId,
+          authority: emulator.authority('organizations'),
+          knownAuthorities: [emulator.authorityHost],
+          redirectUri: appUrl,
+        },
         scope: apiScope,
       }),
     )

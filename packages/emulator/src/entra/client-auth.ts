@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { compactVerify, decodeJwt, decodeProtectedHeader, importX509, type JWTPayload } from 'jose'
 import type { AppRegistration, CertificateCredential, Tenant } from '../world/types.ts'
-import type { World } from '../world/world.ts'
 import { aad } from './aad-error.ts'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -198,9 +197,4 @@ export async function authenticateConfidentialClient(
     return { method: 'secret', acr: 1 }
   }
   throw aad.missingCredential()
-}
-
-/** Whether a tenant has the app: its service principal (consent) exists there. */
-export function appInTenant(world: World, app: AppRegistration | undefined, tenant: Tenant): boolean {
-  return app !== undefined && world.getServicePrincipal(tenant.id, app.appId) !== undefined
 }
