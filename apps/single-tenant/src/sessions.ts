@@ -27,8 +27,6 @@ export interface SessionVariables {
   sessionRejected: CookieRejection | undefined
 }
 
-export type Sessions = ReturnType<typeof createSessions>
-
 /**
  * Cookie sessions kept on the server: the cookie holds a random id and an expiry, signed with HMAC-SHA-256.
  * A cookie is refused when its signature does not match (tampered), its expiry has passed (expired), or the
