@@ -1,0 +1,156 @@
+import type * as HttpsModule from 'node:https'
+import { createRequire, syncBuiltinESMExports } from 'node:module'
+import { ConfidentialClientApplication } from '@azure/msal-node'
+import { DynamicsWebApi } from 'dynamics-web-api'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultIds, type EmulatorHandle, startEmulator } from '../index.ts'
+
+// Fidelity: dynamics-web-api (a Dataverse Web API client we did not write), configured only with the org URL and an
+// msal-node token callback, runs its CRUD, paging, FetchXML, batch and impersonation against the emulator.
+const ids = defaultIds
+let emulator: EmulatorHandle
+let restoreFetch: () => void
+const https = createRequire(import.meta.url)('node:https') as typeof HttpsModule
+const OriginalAgent = https.Agent
+let client: DynamicsWebApi
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 })
+  restoreFetch = emulator.trust.installGlobally()
+  // dynamics-web-api makes its own https.Agent; trusting the emulator's CA there is the Node configuration it needs
+  // (the same as NODE_EXTRA_CA_CERTS for a separate process)
+  const ca = emulator.caCertPem
+  ;(https as { Agent: typeof HttpsModule.Agent }).Agent = class extends OriginalAgent {
+    constructor(options?: HttpsModule.AgentOptions) {
+      super({ ...options, ca })
+    }
+  }
+  syncBuiltinESMExports()
+  const org = emulator.orgs.find((o) => o.id === ids.contosoOrgId)
+  if (!org) throw new Error('no Contoso org')
+  const cca = new ConfidentialClientApplication({
+    auth: {
+      clientId: ids.multiTenantAppId,
+      clientSecret: ids.multiTenantAppSecret,
+      ...emulator.msalAuth(ids.contosoTenantId),
+    },
+  })
+  client = new DynamicsWebApi({
+    serverUrl: org.url,
+    dataApi: { version: '9.2' },
+    onTokenRefresh: async () =>
+      (await cca.acquireTokenByClientCredential({ scopes: [`${org.url}/.default`] }))?.accessToken ?? null,
+  })
+})
+
+afterAll(async () => {
+  ;(https as { Agent: typeof HttpsModule.Agent }).Agent = OriginalAgent
+  syncBuiltinESMExports()
+  restoreFetch?.()
+  await emulator?.stop()
+})
+
+describe('dynamics-web-api against the emulator', () => {
+  it('creates, retrieves, updates, upserts and deletes', async () => {
+    const id = await client.create<Record<string, unknown>, string>({
+      collection: 'accounts',
+      data: { name: 'DWA Ltd', accountnumber: 'DWA-1' },
+    })
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    const read = await client.retrieve<{ name: string }>({
+      collection: 'accounts',
+      key: id,
+      select: ['name'],
+    })
+    expect(read.name).toBe('DWA Ltd')
+    const updated = await client.update<Record<string, unknown>, { telephone1: string }>({
+      collection: 'accounts',
+      key: id,
+      data: { telephone1: '123' },
+      returnRepresentation: true,
+      select: ['telephone1'],
+    })
+    expect(updated.telephone1).toBe('123')
+    await client.upsert({
+      collection: 'accounts',
+      key: "accountnumber='DWA-2'",
+      data: { name: 'Upserted by key' },
+    })
+    const byKey = await client.retrieve<{ name: string }>({
+      collection: 'accounts',
+      key: "accountnumber='DWA-2'",
+      select: ['name'],
+    })
+    expect(byKey.name).toBe('Upserted by key')
+    await client.deleteRecord({ collection: 'accounts', key: id })
+    await expect(client.retrieve({ collection: 'accounts', key: id })).rejects.toMatchObject({
+      status: 404,
+      code: '0x80040217',
+    })
+  })
+
+  it('pages with retrieveAll and counts', async () => {
+    emulator.admin.insertRows(
+      ids.contosoOrgId,
+      'contact',
+      Array.from({ length: 6_000 }, (_, i) => ({ firstname: 'Dwa', lastname: `N${i}` })),
+    )
+    const all = await client.retrieveAll<{ fullname: string }>({
+      collection: 'contacts',
+      select: ['fullname'],
+      filter: "firstname eq 'Dwa'",
+      maxPageSize: 2_500,
+    })
+    expect(all.value).toHaveLength(6_000)
+    expect(await client.count({ collection: 'contacts', filter: "firstname eq 'Dwa'" })).toBe(5_000)
+  })
+
+  it('pages FetchXML with fetchAll and its paging cookie', async () => {
+    const fetchXml =
+      '<fetch count="2000"><entity name="contact"><attribute name="fullname"/><order attribute="lastname"/><filter><condition attribute="firstname" operator="eq" value="Dwa"/></filter></entity></fetch>'
+    const result = await client.fetchAll<{ fullname: string }>({ collection: 'contacts', fetchXml })
+    expect(result.value).toHaveLength(6_000)
+  })
+
+  it('runs a batch with a change set, and reports the failure of a rolled-back one', async () => {
+    client.startBatch()
+    client.create<Record<string, unknown>, string>({
+      collection: 'accounts',
+      data: { name: 'batched 1' },
+      contentId: '1',
+    })
+    client.create<Record<string, unknown>, string>({
+      collection: 'contacts',
+      data: { firstname: 'batched', 'parentcustomerid_account@odata.bind': '$1' },
+    })
+    const results = await client.executeBatch()
+    expect(results).toHaveLength(2)
+    expect(results[0]).toMatch(/^[0-9a-f-]{36}$/)
+
+    const before = emulator.admin.org(ids.contosoOrgId).data.count('account')
+    client.startBatch()
+    client.create<Record<string, unknown>, string>({ collection: 'accounts', data: { name: 'rolled back' } })
+    client.create<Record<string, unknown>, string>({ collection: 'accounts', data: { notacolumn: true } })
+    await expect(client.executeBatch()).rejects.toBeDefined()
+    expect(emulator.admin.org(ids.contosoOrgId).data.count('account')).toBe(before)
+  })
+
+  it('impersonates with CallerObjectId', async () => {
+    const id = await client.create<Record<string, unknown>, string>({
+      collection: 'accounts',
+      data: { name: 'for alice' },
+      impersonateAAD: ids.users.contosoAlice,
+    })
+    const row = await client.retrieve<{ _createdby_value: string; _createdonbehalfby_value: string }>({
+      collection: 'accounts',
+      key: id,
+      select: ['_createdby_value', '_createdonbehalfby_value'],
+    })
+    expect(row._createdby_value).not.toBe(row._createdonbehalfby_value)
+    const who = await client.callFunction<{ UserId: string }>({
+      name: 'WhoAmI',
+      impersonateAAD: ids.users.contosoAlice,
+    })
+    expect(who.UserId).toBe(row._createdby_value)
+  })
+})
