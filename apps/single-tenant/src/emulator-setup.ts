@@ -48,12 +48,19 @@ export async function prepareEmulator(handle: EmulatorHandle): Promise<EmulatorW
     }
   }
   if (devIsNew) {
+    // A few accounts owned by people, so "accounts by owner" has more than SYSTEM to show.
+    const data = handle.admin.org(dev.id).data
+    const owners = handle.users
+      .filter((u) => u.tenantId === contoso.id)
+      .slice(0, 3)
+      .map((u) => data.ensureSystemUserForUser(u, [])) // the users the seed created, roles unchanged
     handle.admin.insertRows(
       dev.id,
       'accounts',
-      Array.from({ length: 6 }, (_, i) => ({
+      Array.from({ length: 12 }, (_, i) => ({
         name: `Dev sandbox account ${i + 1}`,
         accountnumber: `DEV-${i + 1}`,
+        ...(owners.length ? { 'ownerid@odata.bind': `/systemusers(${owners[i % owners.length]})` } : {}),
       })),
     )
     handle.admin.insertRows(dev.id, 'contacts', [

@@ -72,6 +72,7 @@ describe('in headless Chromium', () => {
     const devCount = h.handle.admin.org(h.world.orgs.dev.id).data.count('accounts')
     expect(await page.getByTestId('accounts-read').textContent()).toBe(`${devCount} accounts`)
     expect(await page.locator('[data-testid="contacts"] tbody tr').count()).toBe(10)
+    expect(await page.locator('[data-testid="owners"]').textContent()).toContain('Alice Anderson')
 
     await page.getByTestId('environment').selectOption('prod')
     await page.getByRole('button', { name: 'Switch' }).click()
