@@ -6,6 +6,8 @@ import { createOrg, type OrgRuntime, type OrgSeed } from './index.ts'
 
 export const ids = defaultIds
 
+let sharedWorld: Promise<World> | undefined
+
 /** A world with the default seed and one org runtime served (in process) at `https://localhost:8444`. */
 export async function setup(
   options: { orgId?: string; seed?: OrgSeed; url?: string; world?: WorldSeed } = {},
@@ -19,7 +21,10 @@ export async function setup(
   userToken(userObjectId: string): Promise<string>
   request(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>
 }> {
-  const world = await createWorld(options.world ?? defaultSeed(), { authorityUrl: 'https://localhost:8443' })
+  // building a world generates keys and certificates; tests in one file share the default one
+  const world = options.world
+    ? await createWorld(options.world, { authorityUrl: 'https://localhost:8443' })
+    : await (sharedWorld ??= createWorld(defaultSeed(), { authorityUrl: 'https://localhost:8443' }))
   const info = world.getOrg(options.orgId ?? ids.contosoOrgId)
   if (!info) throw new Error('no such org in the seed')
   const url = options.url ?? 'https://localhost:8444'
