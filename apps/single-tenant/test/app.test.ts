@@ -154,6 +154,28 @@ describe('sign-in against the emulator', () => {
     }
   })
 
+  it('turns an error redirect from Entra ID into a refusal or failure page, without echoing its text', async () => {
+    const app = buildApp(h)
+    for (const [description, status, text] of [
+      ['AADSTS50020: User account from another tenant <script>alert(1)</script>', 403, 'Access refused'],
+      ['AADSTS65004: User declined to consent <script>alert(1)</script>', 400, 'AADSTS65004'],
+    ] as const) {
+      const cookies = jar()
+      const start = await app.request(`${base}/auth/signin`)
+      cookies.store(start)
+      const state = new URL(start.headers.get('location')!).searchParams.get('state')!
+      const query = new URLSearchParams({ state, error: 'access_denied', error_description: description })
+      const res = await app.request(`${base}/auth/callback?${query}`, {
+        headers: { cookie: cookies.cookie() },
+      })
+      expect(res.status).toBe(status)
+      const html = await res.text()
+      expect(html).toContain(text)
+      expect(html).not.toContain('<script>')
+      expect(html).not.toContain('alert(1)')
+    }
+  })
+
   it('uses a sign-in flow once: a replayed callback, or one without its cookie, is refused', async () => {
     const app = buildApp(h)
     const first = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
