@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { fakeEntra } from '../test/helpers/fake-entra.ts'
 import { clientSecret } from './credentials.ts'
 import { TokenError } from './errors.ts'
+import { createMemoryTokenStore } from './token-cache.ts'
 import { createTokenProvider } from './token-provider.ts'
 
 const clientId = '00000000-0000-0000-0000-0000000000aa'
@@ -125,5 +126,42 @@ describe('createTokenProvider (real MSAL, in-process Entra)', () => {
     for (let i = 0; i < 3; i++)
       await provider.getToken({ tenantId: t1, resource: `https://org${i}.crm.dynamics.com` })
     expect(provider.stats()).toMatchObject({ size: 3, requests: 3 })
+  })
+
+  it('honours refresh_in from Entra ID (MSAL’s refreshOn) for the background refresh', async () => {
+    const entra = fakeEntra({ clientId, secret, consented: [t1], refreshInSeconds: 600 })
+    let offset = 0
+    const provider = createTokenProvider({
+      clientId,
+      credential: clientSecret(secret),
+      networkClient: entra.module,
+      now: () => Date.now() + offset,
+    })
+    const first = await provider.getToken({ tenantId: t1, resource: org })
+    offset = 590_000
+    await provider.getToken({ tenantId: t1, resource: org })
+    expect(entra.tokenRequests()).toBe(1)
+    offset = 605_000
+    expect((await provider.getToken({ tenantId: t1, resource: org })).token).toBe(first.token)
+    expect(provider.stats().refreshes).toBe(1)
+    for (let i = 0; i < 100 && entra.tokenRequests() < 2; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(entra.tokenRequests()).toBe(2)
+  })
+
+  it('shares tokens between instances through a second-level cache', async () => {
+    const entra = fakeEntra({ clientId, secret, consented: [t1] })
+    const store = createMemoryTokenStore()
+    const make = () =>
+      createTokenProvider({
+        clientId,
+        credential: clientSecret(secret),
+        networkClient: entra.module,
+        cache: { store },
+      })
+    const a = await make().getToken({ tenantId: t1, resource: org })
+    const b = await make().getToken({ tenantId: t1, resource: org })
+    expect(b.token).toBe(a.token)
+    expect(entra.tokenRequests()).toBe(1)
+    expect(store.size).toBe(1)
   })
 })

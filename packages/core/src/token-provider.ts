@@ -142,6 +142,15 @@ function authorityMetadata(cloud: Cloud): string {
   })
 }
 
+function transportErrorOf(
+  error: unknown,
+  network: { takeError(id: string | undefined): Error | undefined } | undefined,
+): { transportError?: Error } {
+  const id = (error as { correlationId?: string } | undefined)?.correlationId
+  const found = network?.takeError(id)
+  return found ? { transportError: found } : {}
+}
+
 interface Source {
   acquire: TokenSource
   secrets: () => readonly string[]
@@ -188,7 +197,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const secretList = (): readonly string[] =>
     credential.kind === 'secret' ? [credential.secret, ...recentAssertions] : recentAssertions
   const log = safeLogger(options.logger, secretList)
-  const networkClient = options.networkClient ?? createMsalNetworkModule(options.http ?? {})
+  const ownNetwork = options.networkClient ? undefined : createMsalNetworkModule(options.http ?? {})
+  const networkClient = options.networkClient ?? (ownNetwork as INetworkModule)
   const loggerOptions = {
     piiLoggingEnabled: false,
     logLevel: LogLevel.Warning,
@@ -321,6 +331,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           consentUrl: (t) => consentUrl(t, ctx.resource),
           secrets: source.secrets(),
           managedIdentity: isMi,
+          ...transportErrorOf(error, ownNetwork),
         })
         log.warn('token request failed', {
           code: mapped.code,

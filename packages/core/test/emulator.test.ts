@@ -156,6 +156,17 @@ describe('token provider against the emulator (real MSAL, HTTPS)', () => {
     expect(e.message).toContain(tenantId)
   })
 
+  it('gives up on a token request after the time limit', async () => {
+    emu.admin.injectFault({ scope: 'entra', kind: 'latency', latencyMs: 3_000, path: '/token' })
+    const e = await failure(
+      provider({ http: { ca: emu.caCertPem, timeoutMs: 300 } }).getToken({
+        tenantId: ids.contosoTenantId,
+        resource: org(ids.contosoTenantId),
+      }),
+    )
+    expect(e.code).toBe('TIMEOUT')
+  })
+
   it('refuses common/organizations before calling Entra ID', async () => {
     const e = await failure(
       provider().getToken({ tenantId: 'organizations', resource: org(ids.contosoTenantId) }),

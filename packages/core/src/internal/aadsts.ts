@@ -11,7 +11,11 @@ export interface MappingContext {
   /** Literal secrets to strip from any text taken from the cause. */
   secrets: readonly string[]
   managedIdentity: boolean
+  /** The transport error behind MSAL's bare network_error, when known. */
+  transportError?: Error
 }
+
+const transport = (ctx: MappingContext) => ctx.transportError
 
 interface MsalLikeError {
   name?: string
@@ -97,11 +101,12 @@ export function toTokenError(error: unknown, ctx: MappingContext): TokenError {
   let code: TokenErrorCode | undefined = n !== undefined ? byNumber[n] : undefined
   const chain = causes(error)
   if (!code) {
-    if (chain.some((c) => c instanceof HttpTimeoutError || /timeout|timed out/i.test(c.message)))
+    if (chain.some((c) => c instanceof HttpTimeoutError) || transport(ctx) instanceof HttpTimeoutError)
       code = 'TIMEOUT'
     else if (e.status === 429 || e.errorCode === 'temporarily_unavailable') code = 'THROTTLED'
     else if (
       chain.some((c) => c instanceof HttpNetworkError) ||
+      transport(ctx) instanceof HttpNetworkError ||
       e.errorCode === 'network_error' ||
       e.name === 'NetworkError'
     )
