@@ -460,6 +460,71 @@ describe('onboarding', () => {
   })
 })
 
+describe('connection failures tell the admin the next step', () => {
+  const verify = async () => {
+    const admin = keep(await t.userToken(ids.users.fabrikamAdmin))
+    return (await (await call('/api/admin/verify', admin, { method: 'POST' })).json()) as {
+      ok: boolean
+      code: string
+      detail: string
+    }
+  }
+
+  it('no (enabled) application user', async () => {
+    const orgId = t.org(ids.fabrikamTenantId).id
+    t.emulator.admin.setApplicationUserDisabled(orgId, appId, true)
+    try {
+      const r = await verify()
+      expect(r).toMatchObject({ ok: false, code: 'application_user_missing' })
+      expect(r.detail).toMatch(/set it up automatically, or create it by hand/)
+    } finally {
+      t.emulator.admin.setApplicationUserDisabled(orgId, appId, false)
+    }
+    expect((await verify()).ok).toBe(true)
+  })
+
+  it('consent removed from the tenant', async () => {
+    const orgUrl = t.org(ids.fabrikamTenantId).url
+    t.emulator.world.revokeConsent(ids.fabrikamTenantId, appId)
+    t.running.services.tokens.invalidate({ tenantId: ids.fabrikamTenantId, resource: orgUrl })
+    try {
+      const r = await verify()
+      expect(r).toMatchObject({ ok: false, code: 'consent_missing' })
+      expect(r.detail).toMatch(/admin consent/)
+    } finally {
+      t.emulator.world.grantConsent(ids.fabrikamTenantId, appId)
+    }
+  })
+
+  it('the security role is not in the org', async () => {
+    const config = t.running.services.config
+    const role = config.roleName
+    config.roleName = 'Role From A Solution Not Imported'
+    try {
+      const orgUrl = t.org(ids.fabrikamTenantId).url
+      const res = await call('/api/onboarding/provision', keep(await t.userToken(ids.users.fabrikamAdmin)), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          dataverseToken: keep(
+            await t.emulator.world.mintUserAccessToken({
+              userObjectId: ids.users.fabrikamAdmin,
+              appId,
+              resource: orgUrl,
+            }),
+          ),
+        }),
+      })
+      expect(res.status).toBe(409)
+      const body = (await res.json()) as { error: { code: string; message: string } }
+      expect(body.error.code).toBe('role_missing')
+      expect(body.error.message).toMatch(/import the app's solution/)
+    } finally {
+      config.roleName = role
+    }
+  })
+})
+
 describe('headers and logs', () => {
   it('sends security headers on API answers', async () => {
     const res = await call('/api/tables/accounts', keep(await t.userToken(ids.users.fabrikamCarol)))
