@@ -7,7 +7,10 @@ import {
   sign,
   X509Certificate,
 } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { CertificateCredential } from './world/types.ts'
 
@@ -120,6 +123,86 @@ export interface CertificateAndKey {
 }
 
 const pkcs8 = (k: KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }).toString()
+
+// RSA key generation dominates start-up on a busy machine, so in-memory emulators share the key material of their
+// initial world and TLS: within a process, and across processes through a per-user cache folder in the temp
+// directory (files 0600; set DATAVERSE_S2S_EMULATOR_KEY_CACHE=off to disable). Rollovers and credentials added later
+// always get fresh keys; emulators with a state folder keep their own keys there.
+const shared = new Map<string, Promise<unknown>>()
+
+function cacheDir(): string | undefined {
+  if (process.env.DATAVERSE_S2S_EMULATOR_KEY_CACHE === 'off') return undefined
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user'
+  return join(tmpdir(), `dataverse-s2s-emulator-keys-${uid}`)
+}
+
+function stillValid(pem: string): boolean {
+  try {
+    return new Date(new X509Certificate(pem).validTo).getTime() - Date.now() > 30 * 86_400_000
+  } catch {
+    return false
+  }
+}
+
+async function cached<T extends object>(
+  key: string,
+  valid: (value: T) => boolean,
+  make: () => Promise<T>,
+): Promise<T> {
+  let pending = shared.get(key) as Promise<T> | undefined
+  if (pending) return pending
+  pending = (async () => {
+    const dir = cacheDir()
+    const file = dir
+      ? join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`)
+      : undefined
+    if (file) {
+      try {
+        const value = JSON.parse(await readFile(file, 'utf8')) as T
+        if (valid(value)) return value
+      } catch {
+        // Not cached yet (or unreadable): generate below.
+      }
+    }
+    const value = await make()
+    if (dir && file) {
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o700 })
+        const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
+        await writeFile(tmp, JSON.stringify(value), { mode: 0o600 })
+        await rename(tmp, file)
+      } catch {
+        // A cache that cannot be written only costs time.
+      }
+    }
+    return value
+  })()
+  pending.catch(() => shared.delete(key))
+  shared.set(key, pending)
+  return pending
+}
+
+/** Like {@link generateSelfSignedCertificate}, but one certificate per `key`, shared as described above. */
+export function sharedSelfSignedCertificate(key: string, subject: string): Promise<CertificateAndKey> {
+  return cached(
+    `self-signed|${key}|${subject}`,
+    (v: CertificateAndKey) => stillValid(v.certificatePem),
+    () => generateSelfSignedCertificate(subject),
+  )
+}
+
+/** A CA and a localhost server certificate shared by in-memory emulators, as described above. */
+export function sharedTlsMaterial(): Promise<{ ca: CertificateAndKey; server: CertificateAndKey }> {
+  return cached(
+    'tls',
+    (v: { ca: CertificateAndKey; server: CertificateAndKey }) =>
+      stillValid(v.ca.certificatePem) && stillValid(v.server.certificatePem),
+    async () => {
+      const ca = await generateCa('Dataverse S2S Emulator CA')
+      return { ca, server: await generateServerCertificate(ca) }
+    },
+  )
+}
 
 /** A self-signed RSA-2048 certificate (an app's client credential, or a JWT signing key's `x5c`). */
 export async function generateSelfSignedCertificate(subject: string, years = 2): Promise<CertificateAndKey> {

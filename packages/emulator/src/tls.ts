@@ -4,7 +4,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici'
-import { type CertificateAndKey, generateCa, generateServerCertificate } from './certificates.ts'
+import {
+  type CertificateAndKey,
+  generateCa,
+  generateServerCertificate,
+  sharedTlsMaterial,
+} from './certificates.ts'
 import { EmulatorError } from './errors.ts'
 
 /** The emulator's TLS material: its CA (trust this) and the `localhost` server certificate it issued. */
@@ -36,15 +41,12 @@ export function defaultCaBundle(): string[] {
 
 /**
  * Loads the CA and server certificate from `stateDir/tls/`, creating them on first use (and renewing the server
- * certificate 30 days before it expires). Without `stateDir` the material is generated in memory.
+ * certificate 30 days before it expires). Without `stateDir` the material lives in memory (one CA per process).
  * Also writes `tls/ca-bundle.pem`: the default bundle plus the emulator's CA, ready for `NODE_EXTRA_CA_CERTS`.
  * @throws {EmulatorError} 'TLS' when stored files cannot be read or written.
  */
 export async function loadOrCreateTls(stateDir?: string): Promise<TlsMaterial> {
-  if (stateDir === undefined) {
-    const ca = await generateCa('Dataverse S2S Emulator CA')
-    return { ca, server: await generateServerCertificate(ca) }
-  }
+  if (stateDir === undefined) return { ...(await sharedTlsMaterial()) }
   const dir = join(stateDir, 'tls')
   const paths = {
     caCert: join(dir, 'ca.pem'),

@@ -9,7 +9,11 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose'
-import { certificateCredential, generateSelfSignedCertificate } from '../certificates.ts'
+import {
+  certificateCredential,
+  generateSelfSignedCertificate,
+  sharedSelfSignedCertificate,
+} from '../certificates.ts'
 import { EmulatorError } from '../errors.ts'
 
 type Key = Awaited<ReturnType<typeof importPKCS8>>
@@ -65,7 +69,9 @@ export class SigningKeys {
   /** Loads persisted keys, or generates one when `data` is empty. */
   static async create(data: SigningKeyData[] = []): Promise<SigningKeys> {
     if (data.length === 0)
-      return new SigningKeys([await loadKey(await generateSelfSignedCertificate('accounts.localhost'))])
+      return new SigningKeys([
+        await loadKey(await sharedSelfSignedCertificate('signing-key', 'accounts.localhost')),
+      ])
     return new SigningKeys(await Promise.all(data.map(loadKey)))
   }
 

@@ -1,6 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { JWTPayload } from 'jose'
-import { certificateCredential, generateSelfSignedCertificate } from '../certificates.ts'
+import {
+  certificateCredential,
+  generateSelfSignedCertificate,
+  sharedSelfSignedCertificate,
+} from '../certificates.ts'
 import { EmulatorError } from '../errors.ts'
 import { type SigningKeyData, SigningKeys } from './signing-keys.ts'
 import type {
@@ -171,8 +175,11 @@ export class World {
     return tenant
   }
 
-  /** Registers an app in its home tenant and creates its service principal there. Generates requested certificates. */
-  async addApp(input: AppSeed): Promise<AppRegistration> {
+  /**
+   * Registers an app in its home tenant and creates its service principal there. Generates requested certificates
+   * (with `sharedKeys`, the seed's generated certificates are shared by the emulators of this process).
+   */
+  async addApp(input: AppSeed, options: { sharedKeys?: boolean } = {}): Promise<AppRegistration> {
     const home = this.#requireTenant(input.homeTenantId)
     const appId = guidOrNew(input.appId, 'appId')
     if (this.apps.has(appId))
@@ -181,7 +188,9 @@ export class World {
       typeof s === 'string' ? { id: randomUUID(), value: s } : { ...s },
     )
     const certificates = await Promise.all(
-      (input.certificates ?? []).map((c) => this.#certificate(c, input.displayName)),
+      (input.certificates ?? []).map((c, i) =>
+        this.#certificate(c, input.displayName, options.sharedKeys ? `${appId}#${i}` : undefined),
+      ),
     )
     const app: AppRegistration = {
       appId,
@@ -200,9 +209,16 @@ export class World {
     return app
   }
 
-  async #certificate(seed: CertificateSeed, appName: string): Promise<CertificateCredential> {
+  async #certificate(
+    seed: CertificateSeed,
+    appName: string,
+    shareKey?: string,
+  ): Promise<CertificateCredential> {
     if ('generate' in seed) {
-      const pair = await generateSelfSignedCertificate(seed.subject ?? appName)
+      const subject = seed.subject ?? appName
+      const pair = shareKey
+        ? await sharedSelfSignedCertificate(shareKey, subject)
+        : await generateSelfSignedCertificate(subject)
       return certificateCredential(pair.certificatePem, pair.privateKeyPem)
     }
     try {
@@ -554,7 +570,18 @@ export async function applySeed(world: World, seed: WorldSeed): Promise<void> {
       'A seed needs a `tenants` array (and optionally apps, users, consents, orgs).',
     )
   for (const t of seed.tenants) world.addTenant(t)
-  for (const a of seed.apps ?? []) await world.addApp(a)
+  const apps = (seed.apps ?? []).map((a) => ({ ...a, appId: guidOrNew(a.appId, 'appId') }))
+  // Generate the seed's certificates in parallel first (key generation is the slow part of a start).
+  await Promise.all(
+    apps.flatMap((a) =>
+      (a.certificates ?? []).map((c, i) =>
+        'generate' in c
+          ? sharedSelfSignedCertificate(`${a.appId}#${i}`, c.subject ?? a.displayName)
+          : undefined,
+      ),
+    ),
+  )
+  for (const a of apps) await world.addApp(a, { sharedKeys: true })
   for (const u of seed.users ?? []) world.addUser(u)
   for (const c of seed.consents ?? []) world.grantConsent(c.tenantId, c.appId, c.objectId)
   for (const o of seed.orgs ?? []) world.addOrg(o)
