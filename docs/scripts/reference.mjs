@@ -50,6 +50,8 @@ export async function generateReference() {
       // Each package's own typecheck guards its types; the reference must not fail on a type error elsewhere.
       packageOptions: {
         entryPoints: ['src/index.ts'],
+        // The packages' READMEs link to files of the repository; the reference is the API only.
+        readme: 'none',
         excludeInternal: true,
         excludePrivate: true,
         disableSources: true,

@@ -1,0 +1,42 @@
+import type { DataverseClient } from '@dataverse-s2s/webapi'
+
+export async function atomic(client: DataverseClient) {
+  // #region change-set
+  const batch = client.batch()
+  batch.changeSet((changes) => {
+    // Content-ID references: the contact links to the account created just before, in the same transaction.
+    const account = changes.create('accounts', { name: 'Coho Winery' })
+    changes.create('contacts', {
+      firstname: 'Ana',
+      lastname: 'Trujillo',
+      'parentcustomerid_account@odata.bind': account.ref, // "$1"
+    })
+  })
+  batch.query('accounts', { select: ['name'], top: 1 }) // reads go outside change sets
+
+  const results = await batch.execute()
+  for (const result of results) {
+    if (result.ok) console.log(result.index, result.status, result.id ?? '')
+    else console.log(result.index, result.error.code, result.error.message)
+  }
+  // #endregion change-set
+  return results
+}
+
+export async function rolledBack(client: DataverseClient, missingAccountId: string) {
+  // #region rollback
+  const batch = client.batch({ continueOnError: true })
+  batch.changeSet((changes) => {
+    changes.create('accounts', { name: 'Tailspin Toys' })
+    // This one fails (the account does not exist), so the create above is rolled back too.
+    changes.update('accounts', missingAccountId, { name: 'nobody' })
+  })
+  batch.create('accounts', { name: 'Wingtip Toys' }) // outside the change set: runs anyway
+
+  const [created, failed, independent] = await batch.execute()
+  // created:     { ok: false, error.code: 'BATCH_ROLLED_BACK' }
+  // failed:      { ok: false, error.code: 'NOT_FOUND', error.status: 404 }
+  // independent: { ok: true, status: 204, id: '…' }
+  // #endregion rollback
+  return { created, failed, independent }
+}

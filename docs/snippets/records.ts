@@ -1,0 +1,52 @@
+import { bind, type DataverseClient, isDataverseError } from '@dataverse-s2s/webapi'
+
+export async function records(client: DataverseClient) {
+  // #region create
+  const accountId = await client.create('accounts', { name: 'Fourth Coffee', address1_city: 'Seattle' })
+
+  // A lookup is set with @odata.bind; bind() writes the `/accounts(<id>)` path for you.
+  const contact = await client.create<{ contactid: string; fullname: string }>(
+    'contacts',
+    { firstname: 'Rene', lastname: 'Valdes', 'parentcustomerid_account@odata.bind': bind('accounts', accountId) },
+    { returnRepresentation: true, select: ['contactid', 'fullname'] },
+  )
+  // #endregion create
+
+  // #region retrieve
+  const account = await client.retrieve<{ name: string; '@odata.etag': string }>('accounts', accountId, {
+    select: ['name', 'address1_city'],
+    expand: [{ property: 'contact_customer_accounts', select: ['fullname'] }],
+  })
+  // #endregion retrieve
+
+  // #region update
+  // Optimistic concurrency: the update succeeds only if nobody changed the row since we read it.
+  await client.update('accounts', accountId, { telephone1: '555-0100' }, { ifMatch: account['@odata.etag'] })
+
+  try {
+    // The etag is stale now: Dataverse answers 412 and nothing is written.
+    await client.update('accounts', accountId, { telephone1: '555-0199' }, { ifMatch: account['@odata.etag'] })
+  } catch (error) {
+    if (!isDataverseError(error) || error.code !== 'PRECONDITION_FAILED') throw error
+    // Read the row again, reapply the change, try again.
+  }
+  // #endregion update
+
+  // #region upsert
+  // An alternate key makes writes idempotent: run this twice and there is still one row.
+  const key = { accountnumber: 'LTW-0001' }
+  const first = await client.upsert('accounts', key, { name: 'Litware, Inc.' })
+  const again = await client.upsert('accounts', key, { name: 'Litware, Inc.', address1_city: 'Redmond' })
+  // first === again
+
+  // createOnly refuses to overwrite (412), updateOnly refuses to create (404).
+  await client.upsert('accounts', { accountnumber: 'LTW-0002' }, { name: 'Litware Labs' }, { mode: 'createOnly' })
+  // #endregion upsert
+
+  // #region delete
+  await client.delete('contacts', contact.contactid)
+  await client.delete('accounts', accountId)
+  // #endregion delete
+
+  return { accountId, contact, account, first, again }
+}
