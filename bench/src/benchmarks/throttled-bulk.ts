@@ -2,7 +2,7 @@
 // from Dataverse's 6,000 per 300 s): ours (every create handed to the client at once; it paces itself on
 // Retry-After and its limiter) beside a naive Promise.all over node:https (keep-alive) with no retry logic.
 import { type ChildProcess, spawn } from 'node:child_process'
-import https from 'node:https'
+import * as https from 'node:https'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { clientSecret, createTokenProvider, defineCloud } from '@dataverse-s2s/core'
