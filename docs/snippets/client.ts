@@ -6,7 +6,12 @@ import type { Customer, Setup } from './setup.ts'
 export function clientFor(setup: Setup, customer: Customer): DataverseClient {
   const { clientId, cloud, ca } = setup
   // #region wiring
-  const tokens = createTokenProvider({ clientId, credential: clientSecret(setup.clientSecret), cloud, http: { ca } })
+  const tokens = createTokenProvider({
+    clientId,
+    credential: clientSecret(setup.clientSecret),
+    cloud,
+    http: { ca },
+  })
 
   const client = createDataverseClient({
     url: customer.orgUrl,

@@ -6,9 +6,13 @@ export async function asUser(client: DataverseClient, userObjectId: string) {
   const asAlice = client.as({ callerObjectId: userObjectId })
 
   const id = await asAlice.create('accounts', { name: 'Created by Alice through the app' })
-  const row = await client.retrieve<{ _createdby_value: string; _createdonbehalfby_value: string }>('accounts', id, {
-    select: ['_createdby_value', '_createdonbehalfby_value'],
-  })
+  const row = await client.retrieve<{ _createdby_value: string; _createdonbehalfby_value: string }>(
+    'accounts',
+    id,
+    {
+      select: ['_createdby_value', '_createdonbehalfby_value'],
+    },
+  )
   // row._createdby_value        → Alice's systemuserid
   // row._createdonbehalfby_value → the application user's systemuserid
   // #endregion derived

@@ -28,8 +28,14 @@ export async function filters(client: DataverseClient, search: string, ownerId: 
 export async function paging(client: DataverseClient) {
   // #region pages
   // One page at a time, for a UI with a "Next" button: keep `nextLink` and pass it back.
-  const firstPage = await client.query<Account>('accounts', { select: ['name'], orderBy: 'name', maxPageSize: 50 })
-  const secondPage = firstPage.nextLink ? await client.queryNext<Account>(firstPage.nextLink, { maxPageSize: 50 }) : undefined
+  const firstPage = await client.query<Account>('accounts', {
+    select: ['name'],
+    orderBy: 'name',
+    maxPageSize: 50,
+  })
+  const secondPage = firstPage.nextLink
+    ? await client.queryNext<Account>(firstPage.nextLink, { maxPageSize: 50 })
+    : undefined
   // #endregion pages
   return { firstPage, secondPage }
 }
@@ -57,7 +63,8 @@ export async function fetchXml(client: DataverseClient) {
   </fetch>`
   // The client follows the paging cookie from page to page.
   const names: string[] = []
-  for await (const row of client.fetchXml<{ name: string }>('accounts', fetch, { pageSize: 25 })) names.push(row.name)
+  for await (const row of client.fetchXml<{ name: string }>('accounts', fetch, { pageSize: 25 }))
+    names.push(row.name)
   // #endregion fetchxml
   return names
 }

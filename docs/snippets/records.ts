@@ -7,7 +7,11 @@ export async function records(client: DataverseClient) {
   // A lookup is set with @odata.bind; bind() writes the `/accounts(<id>)` path for you.
   const contact = await client.create<{ contactid: string; fullname: string }>(
     'contacts',
-    { firstname: 'Rene', lastname: 'Valdes', 'parentcustomerid_account@odata.bind': bind('accounts', accountId) },
+    {
+      firstname: 'Rene',
+      lastname: 'Valdes',
+      'parentcustomerid_account@odata.bind': bind('accounts', accountId),
+    },
     { returnRepresentation: true, select: ['contactid', 'fullname'] },
   )
   // #endregion create
@@ -25,7 +29,12 @@ export async function records(client: DataverseClient) {
 
   try {
     // The etag is stale now: Dataverse answers 412 and nothing is written.
-    await client.update('accounts', accountId, { telephone1: '555-0199' }, { ifMatch: account['@odata.etag'] })
+    await client.update(
+      'accounts',
+      accountId,
+      { telephone1: '555-0199' },
+      { ifMatch: account['@odata.etag'] },
+    )
   } catch (error) {
     if (!isDataverseError(error) || error.code !== 'PRECONDITION_FAILED') throw error
     // Read the row again, reapply the change, try again.
@@ -40,7 +49,12 @@ export async function records(client: DataverseClient) {
   // first === again
 
   // createOnly refuses to overwrite (412), updateOnly refuses to create (404).
-  await client.upsert('accounts', { accountnumber: 'LTW-0002' }, { name: 'Litware Labs' }, { mode: 'createOnly' })
+  await client.upsert(
+    'accounts',
+    { accountnumber: 'LTW-0002' },
+    { name: 'Litware Labs' },
+    { mode: 'createOnly' },
+  )
   // #endregion upsert
 
   // #region delete
