@@ -22,6 +22,8 @@ describe('service protection limits', () => {
     const retryAfter = Number(throttled.headers.get('retry-after'))
     expect(retryAfter).toBeGreaterThan(0)
     expect(retryAfter).toBeLessThanOrEqual(60)
+    expect(throttled.headers.get('x-ms-ratelimit-burst-remaining-xrm-requests')).toBe('0')
+    expect(throttled.headers.get('x-ms-service-request-id')).toMatch(/^[0-9a-f-]{36}$/)
     expect(await throttled.json()).toEqual({
       error: {
         code: '0x80072322',

@@ -87,6 +87,8 @@ export class Limiter {
         '0x80072322',
         `Number of requests exceeded the limit of ${requestsPerWindow} over time window of ${windowSeconds} seconds.`,
         Math.max(1, Math.ceil((oldest + windowSeconds * 1000 - this.now()) / 1000)),
+        this.limits,
+        w,
       )
     }
     const now = this.now()
@@ -119,6 +121,8 @@ export class Limiter {
         '0x80072326',
         `Number of concurrent requests exceeded the limit of ${concurrentRequests}.`,
         1,
+        this.limits,
+        w,
       )
     }
     if (w.count + weight > requestsPerWindow) {
@@ -126,6 +130,8 @@ export class Limiter {
         '0x80072322',
         `Number of requests exceeded the limit of ${requestsPerWindow} over time window of ${windowSeconds} seconds.`,
         retryAfter(),
+        this.limits,
+        w,
       )
     }
     if (w.totalMs > executionTimeMs) {
@@ -133,6 +139,8 @@ export class Limiter {
         '0x80072321',
         `Combined execution time of incoming requests exceeded limit of ${executionTimeMs} milliseconds over time window of ${windowSeconds} seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.`,
         retryAfter(),
+        this.limits,
+        w,
       )
     }
     const absolute = w.base + w.times.length
@@ -167,6 +175,16 @@ export class Limiter {
   }
 }
 
-function throttled(code: string, message: string, retryAfterSeconds: number): DataverseFault {
-  return new DataverseFault(429, code, message, { 'Retry-After': String(retryAfterSeconds) })
+function throttled(
+  code: string,
+  message: string,
+  retryAfterSeconds: number,
+  limits: ServiceProtectionLimits,
+  w: CallerWindow,
+): DataverseFault {
+  return new DataverseFault(429, code, message, {
+    'Retry-After': String(retryAfterSeconds),
+    'x-ms-ratelimit-burst-remaining-xrm-requests': String(Math.max(0, limits.requestsPerWindow - w.count)),
+    'x-ms-ratelimit-time-remaining-xrm-requests': Math.max(0, limits.executionTimeMs - w.totalMs).toFixed(2),
+  })
 }
