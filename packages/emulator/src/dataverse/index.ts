@@ -124,7 +124,8 @@ export function createOrg(options: CreateOrgOptions): OrgRuntime {
     insertRows: (table, rows) => insertRows(state.core, table, rows),
     count: (table) => tableByName(state.core, table).size,
     listTables: () => [...state.core.store.tables.keys()],
-    createApplicationUser: (appId, roleNames) => ensureApplicationUser(state.core, appId, roleNames),
+    createApplicationUser: (appId, roleNames) =>
+      state.core.store.atomically(() => ensureApplicationUser(state.core, appId, roleNames)),
     setApplicationUserDisabled: (appId, disabled) => {
       const users = state.core.table('systemuser')
       const row = users.getByKey(new Map([['applicationid', appId.toLowerCase()]]))
@@ -137,7 +138,8 @@ export function createOrg(options: CreateOrgOptions): OrgRuntime {
         new Map([[(users.def.byName.get('isdisabled') as ColumnDef).index, disabled]]),
       )
     },
-    ensureSystemUserForUser: (user, roleNames) => ensureUser(state.core, user, roleNames),
+    ensureSystemUserForUser: (user, roleNames) =>
+      state.core.store.atomically(() => ensureUser(state.core, user, roleNames)),
   }
   return {
     app,

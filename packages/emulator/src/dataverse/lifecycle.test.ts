@@ -81,6 +81,11 @@ describe('org lifecycle', () => {
     expect(
       ((await (await env.request(`${API}/WhoAmI`, { token: bobToken })).json()) as { UserId: string }).UserId,
     ).toBe(bob)
+    const usersBefore = env.org.data.count('systemuser')
+    expect(() => env.org.data.createApplicationUser(ids.singleTenantAppId, ['No Such Role'])).toThrow(
+      /No Such Role/,
+    )
+    expect(env.org.data.count('systemuser')).toBe(usersBefore)
     expect(() => env.org.data.ensureSystemUserForUser(user, ['No Such Role'])).toThrow(/No Such Role/)
     expect(() => env.org.data.insertRows('nope', [{}])).toThrow(/no table/)
     expect(() => env.org.data.insertRows('account', [{ name: 1 }])).toThrow(/Edm.String/)
