@@ -5,6 +5,7 @@ import {
   generateCa,
   generateSelfSignedCertificate,
   generateServerCertificate,
+  sharedSelfSignedCertificate,
 } from './certificates.ts'
 
 describe('certificates', () => {
@@ -34,5 +35,17 @@ describe('certificates', () => {
       cred.thumbprintSha1Hex,
     )
     expect(cert.verify(cert.publicKey)).toBe(true)
+  })
+
+  it('shares initial key material per key (and never across keys)', async () => {
+    const a = await sharedSelfSignedCertificate('test-key-a', 'A')
+    const again = await sharedSelfSignedCertificate('test-key-a', 'A')
+    const b = await sharedSelfSignedCertificate('test-key-b', 'B')
+    expect(again.certificatePem).toBe(a.certificatePem)
+    expect(b.certificatePem).not.toBe(a.certificatePem)
+    expect(new X509Certificate(a.certificatePem).subject).toBe('CN=A')
+    expect(new X509Certificate(a.certificatePem).checkPrivateKey(createPrivateKey(a.privateKeyPem))).toBe(
+      true,
+    )
   })
 })

@@ -151,9 +151,9 @@ function defaultBody(scope: string): (status: number, kind: '429' | 'status') =>
       error: kind === '429' ? 'temporarily_unavailable' : 'server_error',
       error_description:
         kind === '429'
-          ? 'AADSTS50196: The server terminated an operation because it encountered a client request loop. (injected fault)'
+          ? 'AADSTS90055: There are too many incoming requests. Retry after the interval in Retry-After. (injected fault)'
           : `AADSTS90033: A transient error has occurred. Please try again. (injected fault, HTTP ${status})`,
-      error_codes: [kind === '429' ? 50196 : 90033],
+      error_codes: [kind === '429' ? 90055 : 90033],
       timestamp: new Date()
         .toISOString()
         .replace('T', ' ')

@@ -125,6 +125,13 @@ describe('admin API over HTTP', () => {
         ).status,
       )
     expect(statuses).toEqual([503, 503, 200])
+    emulator.admin.injectFault({ scope: 'entra', kind: '429', next: 1, retryAfterSeconds: 3 })
+    const entra429 = await fetch(
+      `${emulator.url}/${ids.contosoTenantId}/v2.0/.well-known/openid-configuration`,
+    )
+    expect(entra429.status).toBe(429)
+    expect(entra429.headers.get('retry-after')).toBe('3')
+    expect(((await entra429.json()) as { error_codes: number[] }).error_codes).toEqual([90055])
 
     const token = await contosoToken()
     const org = orgOf(ids.contosoTenantId)

@@ -261,6 +261,9 @@ describe('Entra errors', () => {
     expectAadBody(scope.body, 'invalid_scope', 1002012)
     const missing = await rawToken(ids.contosoTenantId, { client_id: ids.multiTenantAppId })
     expectAadBody(missing.body, 'invalid_request', 900144)
+    const get = await fetch(`${emulator.url}/${ids.contosoTenantId}/oauth2/v2.0/token`)
+    expect(get.status).toBe(405)
+    expectAadBody((await get.json()) as Record<string, unknown>, 'invalid_request', 900561)
   })
 })
 

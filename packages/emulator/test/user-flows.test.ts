@@ -146,6 +146,17 @@ describe('authorization code + PKCE with msal-node, driven over HTTP', () => {
     expect(err.get('state')).toBe('s3')
   })
 
+  it('offers the accounts of every tenant at /organizations, narrowed by domain_hint', async () => {
+    const url = (extra: Record<string, string>) =>
+      `${emulator.url}/organizations/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: ids.multiTenantAppId, response_type: 'code', redirect_uri: 'http://localhost:3000/auth/callback', scope: 'openid', ...extra })}`
+    const all = await (await fetch(url({}))).text()
+    expect(all).toContain('data-upn="alice@contoso.onmicrosoft.com"')
+    expect(all).toContain('data-upn="carol@fabrikam.onmicrosoft.com"')
+    const fabrikam = await (await fetch(url({ domain_hint: 'fabrikam.onmicrosoft.com' }))).text()
+    expect(fabrikam).not.toContain('data-upn="alice@contoso.onmicrosoft.com"')
+    expect(fabrikam).toContain('data-upn="carol@fabrikam.onmicrosoft.com"')
+  })
+
   it('refuses a wrong code_verifier (AADSTS501481) and a reused code (AADSTS54005)', async () => {
     const cca = singleTenantClient()
     const { verifier, challenge } = await new CryptoProvider().generatePkceCodes()

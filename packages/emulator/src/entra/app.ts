@@ -322,6 +322,15 @@ export function createEntraApp(options: EntraAppOptions): Hono {
 
   app.post('/:tenant/oauth2/v2.0/token', token('v2'))
   app.post('/:tenant/oauth2/token', token('v1'))
+  const postOnly = (c: import('hono').Context) =>
+    new AadError(
+      405,
+      'invalid_request',
+      900561,
+      'The endpoint only accepts POST requests. Received a GET request.',
+    ).respond(c, A())
+  app.get('/:tenant/oauth2/v2.0/token', postOnly)
+  app.get('/:tenant/oauth2/token', postOnly)
 
   const userFlows = registerUserFlows(app, { world, state, resolveTenant: (s) => resolveTenant(world, s) })
 

@@ -216,9 +216,16 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
     }
   }
 
-  const signInUsers = (ref: TenantRef) =>
+  /** Accounts offered on the sign-in page: the tenant's, or everyone's for common/organizations (narrowed by domain_hint). */
+  const signInUsers = (ref: TenantRef, domainHint?: string) =>
     [...world.users.values()]
       .filter((u) => ref.kind !== 'tenant' || u.tenantId === ref.tenant.id)
+      .filter(
+        (u) =>
+          !domainHint ||
+          u.userPrincipalName.toLowerCase().endsWith(`@${domainHint.toLowerCase()}`) ||
+          world.getTenant(domainHint)?.id === u.tenantId,
+      )
       .map((u) => ({ ...u, tenantName: tenantName(u.tenantId) }))
 
   /** Finds the user a sign-in form names, or explains why it cannot be used here. */
@@ -309,7 +316,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
         signInPage({
           action,
           fields: { ...carry, __step: 'signin' },
-          users: signInUsers(ref),
+          users: signInUsers(ref, p.get('domain_hint') ?? undefined),
           appName: registration.displayName,
           ...(loginHint === undefined ? {} : { loginHint }),
           ...(error === undefined ? {} : { error }),
