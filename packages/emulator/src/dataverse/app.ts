@@ -21,6 +21,20 @@ export interface OrgState {
   counters: Counters
 }
 
+const EXPOSED_HEADERS = [
+  'OData-EntityId',
+  'OData-Version',
+  'ETag',
+  'Location',
+  'Preference-Applied',
+  'Retry-After',
+  'WWW-Authenticate',
+  'x-ms-ratelimit-burst-remaining-xrm-requests',
+  'x-ms-ratelimit-time-remaining-xrm-requests',
+  'x-ms-service-request-id',
+  'x-ms-dop-hint',
+].join(', ')
+
 function challenge(state: OrgState): string {
   const url = state.org.url
   // Dataverse's challenge, as the Dataverse ServiceClient's authority resolver parses it (DOMAIN.md §2.4).
@@ -46,6 +60,27 @@ export function createOrgApp(state: OrgState): Hono {
       'OData-Version': '4.0',
       'x-ms-service-request-id': requestId,
       REQ_ID: requestId,
+    }
+    // Dataverse allows cross-origin calls from single-page apps that bring their own OAuth token
+    // (Dataverse docs, "Use OAuth with Cross-Origin Resource Sharing to connect a Single-Page Application").
+    const origin = c.req.header('origin')
+    if (origin) {
+      base['Access-Control-Allow-Origin'] = origin
+      base['Access-Control-Expose-Headers'] = EXPOSED_HEADERS
+      base.Vary = 'Origin'
+      if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-method')) {
+        return new Response(null, {
+          status: 200,
+          headers: {
+            ...base,
+            'Access-Control-Allow-Methods': 'GET, POST, PATCH, PUT, DELETE, OPTIONS',
+            'Access-Control-Allow-Headers':
+              c.req.header('access-control-request-headers') ??
+              'Authorization, Content-Type, Accept, OData-Version, OData-MaxVersion, Prefer, If-Match, If-None-Match',
+            'Access-Control-Max-Age': '3600',
+          },
+        })
+      }
     }
     const url = new URL(c.req.url)
     const count = (callerId: string, status: number) =>

@@ -105,4 +105,34 @@ describe('org lifecycle', () => {
       '<NavigationProperty Name="systemuserroles_association" Type="Collection(mscrm.role)"/>',
     )
   })
+
+  it('answers CORS preflights and exposes the Dataverse headers to a single-page app', async () => {
+    const env = await setup({ seed: { sampleData: false } })
+    const preflight = await env.request(`${API}/accounts`, {
+      method: 'OPTIONS',
+      token: null,
+      headers: {
+        Origin: 'http://localhost:5173',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type,prefer',
+      },
+    })
+    expect(preflight.status).toBe(200)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization,content-type,prefer')
+    const res = await env.request(`${API}/accounts`, {
+      method: 'POST',
+      headers: { ...json, Origin: 'http://localhost:5173' },
+      body: '{"name":"spa"}',
+    })
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
+    expect(res.headers.get('access-control-expose-headers')).toContain('OData-EntityId')
+    const unauth = await env.request(`${API}/WhoAmI`, {
+      token: null,
+      headers: { Origin: 'http://localhost:5173' },
+    })
+    expect(unauth.status).toBe(401)
+    expect(unauth.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate')
+  })
 })
