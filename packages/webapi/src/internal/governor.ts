@@ -34,6 +34,8 @@ export class Governor {
   private healthy = 0
   /** Until the first concurrency-related throttle, grow by one per healthy response (slow start). */
   private slowStart = true
+  /** After a pause, one request probes alone until a response other than 429 arrives. */
+  private probing = false
   private readonly queue: (Waiter | undefined)[] = []
   private head = 0
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -50,7 +52,7 @@ export class Governor {
 
   /** Takes a slot, or waits for one; `first` puts the waiter at the front (retries go before new work). */
   acquire(signal: AbortSignal | undefined, first = false): Promise<void> | undefined {
-    if (this.inFlight < this.limit && this.queued === 0 && Date.now() >= this.pausedUntil) {
+    if (this.inFlight < this.cap() && this.queued === 0 && Date.now() >= this.pausedUntil) {
       this.inFlight++
       return undefined
     }
@@ -82,6 +84,10 @@ export class Governor {
 
   /** A response arrived; `dopHint` is the parsed `x-ms-dop-hint`. */
   onResponse(dopHint: number | undefined): void {
+    if (this.probing) {
+      this.probing = false
+      this.drain()
+    }
     if (!this.adaptive) return
     if (dopHint !== undefined && !this.hinted && dopHint > 0) {
       this.hinted = true
@@ -110,7 +116,12 @@ export class Governor {
       this.slowStart = false
     }
     this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs)
+    this.probing = true
     this.drain()
+  }
+
+  private cap(): number {
+    return this.probing ? 1 : this.limit
   }
 
   private drain(): void {
@@ -124,7 +135,7 @@ export class Governor {
       }
       return
     }
-    while (this.inFlight < this.limit && this.head < this.queue.length) {
+    while (this.inFlight < this.cap() && this.head < this.queue.length) {
       const waiter = this.queue[this.head]
       this.queue[this.head++] = undefined
       if (!waiter) continue

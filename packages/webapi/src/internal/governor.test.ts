@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { Governor } from './governor.ts'
+
+const tick = () => new Promise((r) => setTimeout(r, 0))
+
+describe('Governor', () => {
+  it('caps the limit at 52 and at least 1', () => {
+    expect(new Governor({ initial: 500, max: 500, adaptive: true }).limit).toBe(52)
+    expect(new Governor({ initial: 0, max: 0, adaptive: true }).limit).toBe(1)
+  })
+
+  it('queues beyond the limit, in order, and lets retries go first', async () => {
+    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    expect(g.acquire(undefined)).toBeUndefined()
+    const order: string[] = []
+    void g.acquire(undefined)?.then(() => order.push('new'))
+    void g.acquire(undefined, true)?.then(() => order.push('retry'))
+    g.release()
+    await tick()
+    g.release()
+    await tick()
+    expect(order).toEqual(['retry', 'new'])
+  })
+
+  it('a throttle pauses everything, then one request probes alone until a healthy response', async () => {
+    const g = new Governor({ initial: 4, max: 4, adaptive: true })
+    g.onThrottle(50, false)
+    expect(g.limit).toBe(4) // request-count throttles only pause
+    let started = 0
+    for (let i = 0; i < 3; i++) void g.acquire(undefined)?.then(() => started++)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(started).toBe(0)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(started).toBe(1) // the probe
+    g.onResponse(undefined)
+    await tick()
+    expect(started).toBe(3)
+  })
+
+  it('halves the limit once per episode on concurrency throttles and follows x-ms-dop-hint', () => {
+    const g = new Governor({ initial: 8, max: 52, adaptive: true })
+    g.onResponse(20)
+    expect(g.limit).toBe(20)
+    g.onThrottle(10, true)
+    g.onThrottle(10, true)
+    expect(g.limit).toBe(10)
+  })
+
+  it('an aborted waiter leaves the queue', async () => {
+    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    g.acquire(undefined)
+    const controller = new AbortController()
+    const waiting = g.acquire(controller.signal)
+    controller.abort(new Error('stop'))
+    await expect(waiting).rejects.toThrow('stop')
+    g.release()
+    expect(g.inFlight).toBe(0)
+  })
+})
