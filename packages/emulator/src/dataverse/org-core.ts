@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { parseApply, runApply } from './apply.ts'
@@ -242,6 +242,28 @@ export class OrgCore {
       for (const p of this.rolePrivileges.get(roleId) ?? []) out.add(p)
     }
     return out
+  }
+
+  /** The privileges a user holds, as RetrieveUserPrivileges answers them (organization depth = 'Global'). */
+  userPrivileges(
+    userId: string,
+  ): { Depth: string; PrivilegeId: string; BusinessUnitId: string; PrivilegeName: string }[] {
+    const held = this.privilegesOf(userId)
+    const names = new Set<string>()
+    if (held.has('*')) {
+      for (const def of this.defs.values()) {
+        for (const verb of ['Create', 'Read', 'Write', 'Delete', 'Append', 'AppendTo'])
+          names.add(`prv${verb}${def.schemaName}`)
+      }
+      names.add('prvActOnBehalfOfAnotherUser')
+    }
+    for (const p of held) if (p !== '*') names.add(p)
+    return [...names].sort().map((name) => ({
+      Depth: 'Global',
+      PrivilegeId: privilegeId(name),
+      BusinessUnitId: this.rootBusinessUnitId,
+      PrivilegeName: name,
+    }))
   }
 
   // ---------------------------------------------------------------- rows
@@ -1045,6 +1067,19 @@ export class OrgCore {
     const def = table.def
     const method = req.method.toUpperCase()
     const seg = parseSegment(rest[0] as string)
+    if (
+      def.logicalName === 'systemuser' &&
+      rest.length === 1 &&
+      /^(Microsoft\.Dynamics\.CRM\.)?RetrieveUserPrivileges$/.test(seg.name)
+    ) {
+      if (method !== 'GET' || (seg.key !== undefined && seg.key.trim() !== ''))
+        throw Fault.noResource(req.url.href)
+      this.checkPrivilege(ctx, 'Read', def)
+      return json(200, {
+        '@odata.context': `${root}/$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse`,
+        RolePrivileges: this.userPrivileges(table.id(this.requireRow(ref))),
+      })
+    }
     const nav = def.navigations.get(seg.name)
     if (nav) {
       const isRef = rest[1] === '$ref'
@@ -1201,6 +1236,12 @@ export class OrgCore {
     }
     return `<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices><Schema Namespace="Microsoft.Dynamics.CRM" Alias="mscrm" xmlns="http://docs.oasis-open.org/odata/ns/edm">${types.join('')}<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/><Property Name="UserId" Type="Edm.Guid" Nullable="false"/><Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/></ComplexType><Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function><EntityContainer Name="System">${sets.join('')}<FunctionImport Name="WhoAmI" Function="mscrm.WhoAmI"/></EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`
   }
+}
+
+/** A stable GUID for a privilege name (Dataverse's are fixed per privilege too). */
+function privilegeId(name: string): string {
+  const h = createHash('sha1').update(`privilege:${name}`).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
 class Rollback extends Error {

@@ -301,4 +301,23 @@ describe('security entities', () => {
     })
     expect(res.status).toBe(403)
   })
+
+  it("answers RetrieveUserPrivileges with the privileges of the user's roles", async () => {
+    const who = ((await (await env.request(`${API}/WhoAmI`)).json()) as { UserId: string }).UserId
+    const res = await env.request(
+      `${API}/systemusers(${who})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()`,
+    )
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      RolePrivileges: { PrivilegeName: string; Depth: string; PrivilegeId: string }[]
+    }
+    const names = body.RolePrivileges.map((p) => p.PrivilegeName)
+    expect(names).toContain('prvActOnBehalfOfAnotherUser')
+    expect(names).toContain('prvDeleteAccount')
+    expect(names).not.toContain('prvReadRole')
+    expect(body.RolePrivileges[0]?.Depth).toBe('Global')
+    expect(body.RolePrivileges[0]?.PrivilegeId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/,
+    )
+  })
 })
