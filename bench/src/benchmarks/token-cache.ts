@@ -135,19 +135,72 @@ export async function run(): Promise<BenchmarkResult> {
   const ratios: Record<string, number> = {}
   const at: Record<number, { ours: number; msal: number }> = {}
 
-  for (const tenants of [1, 1_000, 10_000]) {
-    // callers hold their tenants' ids (from configuration), so the strings are built once, outside the timing
-    const ids = Array.from({ length: tenants }, (_, i) => tenantId(i))
-    const requests = ids.map((id) => ({ tenantId: id, resource }))
-    const netOurs = entra()
-    const provider = ours(netOurs.module)
+  const sizes = [1, 1_000, 10_000] as const
+  // ours: one provider per size, measured in interleaved rounds so that load from elsewhere on a shared machine
+  // hits every size alike; the best round of each size is kept
+  const oursBySize = new Map<
+    number,
+    { run: (i: number) => Promise<unknown>; best: { us: number; iterations: number } }
+  >()
+  for (const tenants of sizes) {
+    const requests = Array.from({ length: tenants }, (_, i) => ({ tenantId: tenantId(i), resource }))
+    const provider = ours(entra().module)
     for (const r of requests) await provider.getToken(r)
-    const o = await measure((i) => provider.getToken(requests[i]!), tenants, 100_000, 200, 5)
+    oursBySize.set(tenants, {
+      run: (i) => provider.getToken(requests[i]!),
+      best: { us: Number.POSITIVE_INFINITY, iterations: 0 },
+    })
+  }
+  // the memory floor: a bare two-level Map lookup (tenant -> resource -> entry) over the same number of entries,
+  // each next to a 1.3 KB token, measured the same way; no cache can do a hit with fewer memory accesses
+  const floorBySize = new Map<
+    number,
+    { run: (i: number) => Promise<unknown>; best: { us: number; iterations: number } }
+  >()
+  for (const tenants of sizes) {
+    const index = new Map<string, Map<string, { token: string; until: number; promise: Promise<string> }>>()
+    const keys = Array.from({ length: tenants }, (_, i) => tenantId(i))
+    for (const k of keys) {
+      const token = `${'x'.repeat(1300)}${k}`
+      index.set(
+        k,
+        new Map([[resource, { token, until: Number.POSITIVE_INFINITY, promise: Promise.resolve(token) }]]),
+      )
+    }
+    floorBySize.set(tenants, {
+      run: (i) => {
+        const e = index.get(keys[i]!)!.get(resource)!
+        return Date.now() < e.until ? e.promise : Promise.reject(new Error('expired'))
+      },
+      best: { us: Number.POSITIVE_INFINITY, iterations: 0 },
+    })
+  }
+  for (let round = 0; round < 8; round++) {
+    for (const tenants of sizes) {
+      for (const target of [oursBySize.get(tenants)!, floorBySize.get(tenants)!]) {
+        const m = await measureOnce(target.run, tenants, 50_000, 100)
+        if (m.us < target.best.us) target.best = m
+      }
+    }
+  }
+  for (const tenants of sizes) {
+    const f = floorBySize.get(tenants)!.best
+    rows.push({
+      case: `floor: bare Map lookup, ${tenants.toLocaleString('en')} tenants`,
+      'µs/call': +f.us.toFixed(3),
+    })
+  }
+  const floor1 = floorBySize.get(1)!.best.us
+  const floor10k = floorBySize.get(10_000)!.best.us
+  ratios['floor (bare Map) at 10,000 / at 1 tenant'] = floor10k / floor1
+  ratios['ours / floor at 10,000 tenants'] = oursBySize.get(10_000)!.best.us / floor10k
 
+  for (const tenants of sizes) {
+    const o = oursBySize.get(tenants)!.best
     const netMsal = entra()
     const cca = msal(netMsal.module)
     const fillStart = Date.now()
-    const msalRequests = ids.map((_, i) => msalRequest(i))
+    const msalRequests = Array.from({ length: tenants }, (_, i) => msalRequest(i))
     await fillMsalCache(cca, tenants)
     const fillMs = Date.now() - fillStart
     const before = netMsal.requests()
@@ -235,7 +288,8 @@ export async function run(): Promise<BenchmarkResult> {
     notes: [
       'Both sides use the real @azure/msal-node 7.2.3 over the same in-process network module (no sockets); ours calls MSAL only on a miss.',
       'MSAL’s cache is filled by cloning one real entry per tenant in its own serialized form (10,000 real acquisitions take minutes: each write scans the cache); "token requests during hits" = 0 shows the measured calls were cache hits.',
-      'Ours is the best of 5 rounds (shared machine); µs/call includes the await of the returned promise.',
+      'Ours: best of 8 interleaved rounds per size (shared machine); µs/call includes the await of the returned promise.',
+      'The "floor" rows time a bare two-level Map lookup over the same number of entries: on this shared 2-core machine memory latency alone makes a hit at 10,000 tenants several times slower than at 1, so "ours at 10,000 / ours at 1" is bounded by "floor at 10,000 / floor at 1"; "ours / floor" is our own overhead.',
       `msal-node storm: ${stormMsal.requests()} token requests for 1,000 concurrent cold callers (msal does not coalesce client-credential requests, #6566).`,
     ],
   }

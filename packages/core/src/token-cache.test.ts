@@ -30,6 +30,7 @@ function setup(
   }
   const cache = new TokenCache({
     source,
+    keyOf: (t, r) => `k:${t}:${r}`,
     logger: safeLogger(logger, () => []),
     now: () => now,
     ...(opts.maxEntries ? { maxEntries: opts.maxEntries } : {}),
@@ -41,7 +42,7 @@ function setup(
     advance: (ms: number) => {
       now += ms
     },
-    get: (tenant: string) => Promise.resolve(cache.get(`k:${tenant}`, tenant, 'https://org')),
+    get: (tenant: string) => cache.get(tenant, 'https://org'),
   }
 }
 
@@ -146,6 +147,7 @@ describe('TokenCache', () => {
     let requests = 0
     const make = () =>
       new TokenCache({
+        keyOf: (t, r) => `k:${t}:${r}`,
         source: async () => {
           requests++
           return { token: `shared-${requests}`, expiresOn: Date.now() + 3_600_000 }
@@ -155,8 +157,8 @@ describe('TokenCache', () => {
       })
     const one = make()
     const two = make()
-    expect((await one.get('k', 't', 'r')).token).toBe('shared-1')
-    expect((await two.get('k', 't', 'r')).token).toBe('shared-1')
+    expect((await one.get('t', 'r')).token).toBe('shared-1')
+    expect((await two.get('t', 'r')).token).toBe('shared-1')
     expect(requests).toBe(1)
     expect(two.stats().sharedHits).toBe(1)
   })
@@ -164,6 +166,7 @@ describe('TokenCache', () => {
   it('bypasses a failing second-level cache', async () => {
     const lines: string[] = []
     const cache = new TokenCache({
+      keyOf: (t, r) => `k:${t}:${r}`,
       source: async () => ({ token: 'x', expiresOn: Date.now() + 3_600_000 }),
       store: {
         get: () => Promise.reject(new Error('redis down')),
@@ -171,14 +174,14 @@ describe('TokenCache', () => {
       },
       logger: safeLogger({ warn: (m) => lines.push(m) }, () => []),
     })
-    expect((await cache.get('k', 't', 'r')).token).toBe('x')
+    expect((await cache.get('t', 'r')).token).toBe('x')
     expect(lines).toHaveLength(2)
   })
 
   it('invalidate forgets a key', async () => {
     const t = setup()
     await t.get('a')
-    t.cache.invalidate('k:a')
+    t.cache.invalidate('a', 'https://org')
     await t.get('a')
     expect(t.calls).toHaveLength(2)
   })

@@ -94,7 +94,11 @@ export interface TokenRequestContext {
 export type TokenSource = (ctx: TokenRequestContext) => Promise<CachedToken>
 
 interface Entry extends LruEntry {
+  readonly tenantId: string
+  readonly resource: string
   readonly result: AccessToken
+  /** Resolved with `result`, returned to every hit: a hit allocates nothing. */
+  readonly promise: Promise<AccessToken>
   readonly token: CachedToken
   readonly expiresOn: number
   readonly usableUntil: number
@@ -105,6 +109,8 @@ interface Entry extends LruEntry {
 
 export interface TokenCacheOptions {
   source: TokenSource
+  /** The full key (also the second-level cache key) of a tenant + resource; built on misses only. */
+  keyOf: (tenantId: string, resource: string) => string
   maxEntries?: number
   store?: SecondLevelCache
   refresh?: RefreshOptions
@@ -118,6 +124,9 @@ export interface TokenCacheOptions {
  */
 export class TokenCache {
   readonly #entries: LruMap<string, Entry>
+  // tenant -> resource -> entry: hits look up the caller's own strings, so they build no key and allocate nothing
+  readonly #index = new Map<string, Map<string, Entry>>()
+  readonly #keyOf: (tenantId: string, resource: string) => string
   readonly #inflight = new Map<string, Promise<Entry>>()
   readonly #source: TokenSource
   readonly #store: SecondLevelCache | undefined
@@ -138,9 +147,11 @@ export class TokenCache {
   }
 
   constructor(options: TokenCacheOptions) {
-    this.#entries = new LruMap(options.maxEntries ?? 10_000, () => {
+    this.#entries = new LruMap(options.maxEntries ?? 10_000, (_key, evicted) => {
       this.#stats.evictions++
+      this.#unindex(evicted)
     })
+    this.#keyOf = options.keyOf
     this.#source = options.source
     this.#store = options.store
     this.#log = options.logger
@@ -156,25 +167,28 @@ export class TokenCache {
   }
 
   /** Serves from memory when valid (starting a background refresh when due), else joins or starts one request. */
-  get(key: string, tenantId: string, resource: string): AccessToken | Promise<AccessToken> {
-    const entry = this.#entries.get(key)
+  get(tenantId: string, resource: string): Promise<AccessToken> {
+    const entry = this.#index.get(tenantId)?.get(resource)
     if (entry !== undefined) {
+      entry.lruReferenced = true
       const now = this.#now()
       if (now < entry.usableUntil) {
         this.#stats.hits++
-        if (now >= entry.refreshAt && now >= entry.nextAttemptAt && !this.#inflight.has(key)) {
-          this.#refreshInBackground(key, tenantId, resource, entry)
-        }
-        return entry.result
+        if (now >= entry.refreshAt && now >= entry.nextAttemptAt) this.#maybeRefresh(entry)
+        return entry.promise
       }
     }
     this.#stats.misses++
+    const key = this.#keyOf(tenantId, resource)
     const pending = this.#inflight.get(key)
     if (pending) return pending.then((e) => e.result)
     return this.#start(key, tenantId, resource, 'miss').then((e) => e.result)
   }
 
-  invalidate(key: string): void {
+  invalidate(tenantId: string, resource: string): void {
+    const key = this.#keyOf(tenantId, resource)
+    const entry = this.#index.get(tenantId)?.get(resource)
+    if (entry) this.#unindex(entry)
     this.#entries.delete(key)
     try {
       const r = this.#store?.delete?.(key)
@@ -186,6 +200,31 @@ export class TokenCache {
 
   clear(): void {
     this.#entries.clear()
+    this.#index.clear()
+  }
+
+  #maybeRefresh(entry: Entry): void {
+    const key = this.#keyOf(entry.tenantId, entry.resource)
+    if (!this.#inflight.has(key)) this.#refreshInBackground(key, entry.tenantId, entry.resource, entry)
+  }
+
+  #put(key: string, entry: Entry): void {
+    const old = this.#index.get(entry.tenantId)?.get(entry.resource)
+    if (old && old !== entry) this.#unindex(old)
+    let byResource = this.#index.get(entry.tenantId)
+    if (!byResource) {
+      byResource = new Map()
+      this.#index.set(entry.tenantId, byResource)
+    }
+    byResource.set(entry.resource, entry)
+    this.#entries.set(key, entry)
+  }
+
+  #unindex(entry: Entry): void {
+    const byResource = this.#index.get(entry.tenantId)
+    if (byResource?.get(entry.resource) !== entry) return
+    byResource.delete(entry.resource)
+    if (byResource.size === 0) this.#index.delete(entry.tenantId)
   }
 
   #start(key: string, tenantId: string, resource: string, reason: 'miss' | 'refresh'): Promise<Entry> {
@@ -224,31 +263,36 @@ export class TokenCache {
   ): Promise<Entry> {
     const shared = await this.#readStore(key)
     if (shared) {
-      const e = this.#makeEntry(shared)
+      const e = this.#makeEntry(shared, tenantId, resource)
       if (this.#now() < (reason === 'refresh' ? e.refreshAt : e.usableUntil)) {
         this.#stats.sharedHits++
-        this.#entries.set(key, e)
+        this.#put(key, e)
         return e
       }
     }
     this.#stats.requests++
     this.#log.debug(reason === 'miss' ? 'requesting token' : 'requesting fresh token', { tenantId, resource })
     const token = await this.#source({ key, tenantId, resource, reason })
-    const e = this.#makeEntry(token)
-    this.#entries.set(key, e)
+    const e = this.#makeEntry(token, tenantId, resource)
+    this.#put(key, e)
     await this.#writeStore(key, token)
     return e
   }
 
-  #makeEntry(token: CachedToken): Entry {
+  #makeEntry(token: CachedToken, tenantId: string, resource: string): Entry {
     const now = this.#now()
     const lifetime = Math.max(0, token.expiresOn - now)
     const usableUntil = token.expiresOn - Math.min(this.#skew, lifetime / 10)
     let refreshAt = token.expiresOn - Math.min(this.#beforeExpiry, lifetime / 2)
     if (token.refreshOn !== undefined && token.refreshOn < token.expiresOn) refreshAt = token.refreshOn
     refreshAt = Math.min(refreshAt, usableUntil)
+    const result: AccessToken = Object.freeze({ token: token.token, expiresOn: new Date(token.expiresOn) })
+    const promise = Promise.resolve(result)
     return {
-      result: Object.freeze({ token: token.token, expiresOn: new Date(token.expiresOn) }),
+      tenantId,
+      resource,
+      result,
+      promise,
       token,
       expiresOn: token.expiresOn,
       usableUntil,

@@ -319,7 +319,27 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   }
 
   const isMi = credential.kind === 'managedIdentity'
+  const prefix = `dvs2s:v1:${cloud.name}:`
+  const resourceMemo = new Map<string, string>()
+  const parts = (request: TokenRequest): [string, string] => {
+    if (!request || typeof request !== 'object') {
+      throw new TokenError('INVALID_RESOURCE', 'getToken needs { tenantId, resource }')
+    }
+    const tenant = isMi
+      ? 'managed-identity'
+      : request.tenantId !== undefined
+        ? checkTenant(request.tenantId)
+        : checkTenant(defaultTenant)
+    let resource = resourceMemo.get(request.resource)
+    if (resource === undefined) {
+      resource = normaliseResource(request.resource)
+      if (resourceMemo.size >= 1024) resourceMemo.clear()
+      resourceMemo.set(request.resource, resource)
+    }
+    return [tenant, resource]
+  }
   const cache = new TokenCache({
+    keyOf: (tenant, resource) => `${prefix}${tenant}:${clientId}:${resource}`,
     source: async (ctx) => {
       try {
         return await source.acquire(ctx)
@@ -350,39 +370,20 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     now,
   })
 
-  const resourceMemo = new Map<string, string>()
-  const prefix = `dvs2s:v1:${cloud.name}:`
-  const keyOf = (request: TokenRequest): [string, string, string] => {
-    if (!request || typeof request !== 'object')
-      throw new TokenError('INVALID_RESOURCE', 'getToken needs { tenantId, resource }')
-    const tenant = isMi
-      ? 'managed-identity'
-      : request.tenantId !== undefined
-        ? checkTenant(request.tenantId)
-        : checkTenant(defaultTenant)
-    let resource = resourceMemo.get(request.resource)
-    if (resource === undefined) {
-      resource = normaliseResource(request.resource)
-      if (resourceMemo.size >= 1024) resourceMemo.clear()
-      resourceMemo.set(request.resource, resource)
-    }
-    return [`${prefix}${tenant}:${clientId}:${resource}`, tenant, resource]
-  }
-
   return {
     clientId,
     cloud,
     getToken(request) {
       try {
-        const [key, tenant, resource] = keyOf(request)
-        const r = cache.get(key, tenant, resource)
-        return r instanceof Promise ? r : Promise.resolve(r)
+        const [tenant, resource] = parts(request)
+        return cache.get(tenant, resource)
       } catch (error) {
         return Promise.reject(error)
       }
     },
     invalidate(request) {
-      cache.invalidate(keyOf(request)[0])
+      const [tenant, resource] = parts(request)
+      cache.invalidate(tenant, resource)
     },
     stats: () => cache.stats(),
   }

@@ -1,10 +1,5 @@
-import {
-  AuthError,
-  type INetworkModule,
-  type NetworkRequestOptions,
-  type NetworkResponse,
-} from '@azure/msal-node'
-import { type HttpOptions, HttpTimeoutError, send } from './http.ts'
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node'
+import { type HttpOptions, send } from './http.ts'
 
 /**
  * MSAL's transport on node:https, so an extra CA (the emulator's) can be trusted per provider without touching
