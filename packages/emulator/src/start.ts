@@ -276,25 +276,44 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   async function serveOrg(org: OrgRecord): Promise<void> {
     if (orgServers.has(org.id)) return
     const wanted = random ? 0 : (org.port ?? nextPort++)
-    const app = new Hono()
-    const running = await listen(app, tls, wanted, host)
-    org.url = `https://localhost:${running.port}`
-    if (!random && org.port === undefined) org.port = running.port
-    let snapshot: unknown
-    if (restored && orgDir && existsSync(orgSnapshotFile(org.id)))
-      snapshot = JSON.parse(await readFile(orgSnapshotFile(org.id), 'utf8'))
-    const runtime = createOrg({
-      world,
-      org,
-      ...(org.dataverse === undefined ? {} : { seed: org.dataverse }),
-      faults,
-      counters,
-      ...(snapshot === undefined ? {} : { snapshot }),
-    })
-    app.route('/', runtime.app)
-    orgServers.set(org.id, running)
-    orgRuntimes.set(org.id, runtime)
-    servers.push(running)
+    // Listen first (the org URL is the token audience, so the port must be known), then build the org.
+    let handler: ((req: Request, env: never) => Response | Promise<Response>) | undefined
+    const running = await listen(
+      {
+        fetch: (req, env) =>
+          handler
+            ? handler(req, env)
+            : Response.json(
+                { error: { code: '0x80040216', message: 'The organization is starting.' } },
+                { status: 503 },
+              ),
+      },
+      tls,
+      wanted,
+      host,
+    )
+    try {
+      org.url = `https://localhost:${running.port}`
+      if (!random && org.port === undefined) org.port = running.port
+      let snapshot: unknown
+      if (restored && orgDir && existsSync(orgSnapshotFile(org.id)))
+        snapshot = JSON.parse(await readFile(orgSnapshotFile(org.id), 'utf8'))
+      const runtime = createOrg({
+        world,
+        org,
+        ...(org.dataverse === undefined ? {} : { seed: org.dataverse }),
+        faults,
+        counters,
+        ...(snapshot === undefined ? {} : { snapshot }),
+      })
+      handler = runtime.app.fetch as typeof handler
+      orgServers.set(org.id, running)
+      orgRuntimes.set(org.id, runtime)
+      servers.push(running)
+    } catch (err) {
+      await close(running)
+      throw err
+    }
   }
 
   try {

@@ -249,6 +249,27 @@ describe('seed files and the CLI', () => {
     await expect(startEmulator({ port: 0, seed: join(dir, 'missing.json') })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     })
+    await expect(
+      startEmulator({
+        port: 0,
+        seed: {
+          tenants: [{ displayName: 'X' }],
+          orgs: [{ uniqueName: 'x', tenantId: 'missing.onmicrosoft.com' }],
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await expect(
+      startEmulator({
+        port: 0,
+        seed: {
+          tenants: [{ displayName: 'Y' }],
+          orgs: [{ uniqueName: 'y', tenantId: 'y.onmicrosoft.com', dataverse: 'nonsense' as never }],
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(startEmulator({ port: 0, seed: { tenants: 'nope' } as never })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
   })
 
   it('prints one JSON line with --json and stops on SIGTERM', async () => {
