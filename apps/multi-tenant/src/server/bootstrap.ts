@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
@@ -24,7 +25,7 @@ export interface StartAppOptions {
   emulatorPort?: number
   /** Keep the emulator's state (CA, consents, rows) in `{dataDir}/emulator` (default true). */
   persistEmulator?: boolean
-  /** Registry in memory instead of `{dataDir}/registry` (tests). */
+  /** Registry in memory instead of `{dataDir}/registry` (tests and benchmarks; starts from a cached template). */
   inMemoryRegistry?: boolean
   /** Built SPA to serve. */
   staticRoot?: string
@@ -88,7 +89,9 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
   }
   const url = config.publicUrl
   const registry = await openPgliteRegistry(
-    options.inMemoryRegistry ? undefined : join(config.dataDir, 'registry'),
+    options.inMemoryRegistry
+      ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') }
+      : { dataDir: join(config.dataDir, 'registry') },
   )
   const services = createServices(config, identity, registry, {
     ...(options.logSink ? { logSink: options.logSink } : {}),

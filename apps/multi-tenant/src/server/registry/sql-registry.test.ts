@@ -1,5 +1,8 @@
-import { PGlite } from '@electric-sql/pglite'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { PGlite } from '@electric-sql/pglite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openPglite } from './pglite.ts'
 import { createSqlRegistry, migrate } from './sql-registry.ts'
 import type { TenantRegistry } from './types.ts'
 
@@ -9,8 +12,8 @@ const tid = '11111111-2222-4333-8444-555555555555'
 const admin = { objectId: '99999999-8888-4777-8666-555555555555', name: 'Ada Admin' }
 
 beforeAll(async () => {
-  db = new PGlite()
-  await db.waitReady
+  // a template without the schema: this suite checks the migrations themselves
+  db = await openPglite({ template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') })
   expect(await migrate(db)).toEqual([1])
   registry = createSqlRegistry(db, { cacheTtlMs: 0 })
 }, 180_000)
