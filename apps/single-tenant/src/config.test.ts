@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, parseEnvironments, wantsEmulator } from './config.ts'
+import { ConfigError, loadConfig, loadEnvFile, parseEnvironments, wantsEmulator } from './config.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -73,5 +73,21 @@ describe('configuration', () => {
   it('parses environment lists', () => {
     expect(parseEnvironments('a=https://a.example')).toEqual([{ name: 'a', url: 'https://a.example' }])
     expect(() => parseEnvironments('bad name=https://a.example')).toThrow(/not name=url/)
+  })
+
+  it('reads .env without overriding variables already set', async () => {
+    const file = join(dir, 'test.env')
+    await writeFile(file, 'ST_TEST_NEW=from-file\nST_TEST_SET=from-file\n')
+    process.env['ST_TEST_SET'] = 'from-environment'
+    try {
+      expect(loadEnvFile({ ENV_FILE: file })).toBe(file)
+      expect(process.env['ST_TEST_NEW']).toBe('from-file')
+      expect(process.env['ST_TEST_SET']).toBe('from-environment')
+      expect(loadEnvFile({ ENV_FILE: 'none' })).toBeUndefined()
+      expect(loadEnvFile({ ENV_FILE: join(dir, 'missing.env') })).toBeUndefined()
+    } finally {
+      delete process.env['ST_TEST_NEW']
+      delete process.env['ST_TEST_SET']
+    }
   })
 })

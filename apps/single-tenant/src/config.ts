@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 
 /** One Dataverse environment of the tenant, e.g. `dev` → `https://contoso-dev.crm.dynamics.com`. */
 export interface Environment {
@@ -141,4 +141,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { purpose?: 'web' | 
   if (env['CLIENT_PRIVATE_KEY_PASSPHRASE']) config.privateKeyPassphrase = env['CLIENT_PRIVATE_KEY_PASSPHRASE']
   if (env['EXTRA_CA_CERTS_PATH']) config.caPem = readPem(env['EXTRA_CA_CERTS_PATH'], 'EXTRA_CA_CERTS_PATH')
   return config
+}
+
+/**
+ * Loads `.env` from the working folder when there is one (variables already set win), so that `cp .env.example
+ * .env` and `pnpm start` is all it takes. `ENV_FILE` names another file; `ENV_FILE=none` skips loading.
+ */
+export function loadEnvFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const path = env['ENV_FILE'] ?? '.env'
+  if (path === 'none' || !existsSync(path)) return undefined
+  process.loadEnvFile(path)
+  return path
 }

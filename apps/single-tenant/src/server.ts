@@ -1,11 +1,13 @@
 import { serve } from '@hono/node-server'
 import { createApp } from './app.tsx'
 import { createSignIn } from './auth.ts'
-import { type AppConfig, ConfigError, loadConfig, wantsEmulator } from './config.ts'
+import { type AppConfig, ConfigError, loadConfig, loadEnvFile, wantsEmulator } from './config.ts'
 import { createEnvironments } from './dataverse.ts'
 import { createFetch } from './http.ts'
 
 async function main() {
+  const envFile = loadEnvFile()
+  if (envFile) console.log(`configuration: read ${envFile}`)
   const env = process.env
   const port = Number(env['PORT'] ?? 3001)
   let config: AppConfig

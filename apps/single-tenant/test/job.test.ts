@@ -41,6 +41,7 @@ beforeAll(async () => {
   childEnv = {
     PATH: process.env['PATH'],
     USE_EMULATOR: 'false',
+    ENV_FILE: 'none',
     TENANT_ID: config.tenantId,
     CLIENT_ID: config.clientId,
     AUTHORITY_HOST: config.authorityHost,

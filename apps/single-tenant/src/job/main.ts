@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, wantsEmulator } from '../config.ts'
+import { ConfigError, loadConfig, loadEnvFile, wantsEmulator } from '../config.ts'
 import { createEnvironments } from '../dataverse.ts'
 import { parseJobArgs, UsageError, usage } from './options.ts'
 import { ReportError } from './report.ts'
@@ -12,6 +12,7 @@ const log: JobLog = {
 }
 
 async function main(): Promise<number> {
+  loadEnvFile()
   let options: ReturnType<typeof parseJobArgs>
   try {
     options = parseJobArgs(process.argv.slice(2))
