@@ -127,7 +127,8 @@ export interface UserSeed {
 
 /** A whole world in one JSON document (the `--seed` file). */
 export interface WorldSeed {
-  tenants: (Omit<Tenant, 'id'> & { id?: string })[]
+  /** Tenants; a missing `id` is generated, a missing `domain` is `<displayname>.onmicrosoft.com`. */
+  tenants: { id?: string; displayName: string; domain?: string }[]
   apps?: AppSeed[]
   users?: UserSeed[]
   /** Tenants that consented to an app (a service principal is created there). `objectId` fixes the SP's id. */
