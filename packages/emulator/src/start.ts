@@ -326,6 +326,17 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
   const initial = structuredClone(world.snapshot())
   const unsubscribe = world.onChange(scheduleSave)
+  // Web API writes change org data without touching the world: save every 30 s while Dataverse traffic flows.
+  let seenRequests = 0
+  const periodic = persist
+    ? setInterval(() => {
+        const total = counters.read().totals.dataverseRequests
+        if (total !== seenRequests) {
+          seenRequests = total
+          scheduleSave()
+        }
+      }, 30_000).unref()
+    : undefined
 
   const admin = createAdminApi({
     world,
@@ -414,6 +425,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       if (stopped) return
       stopped = true
       clearTimeout(saveTimer)
+      clearInterval(periodic)
       unsubscribe()
       if (persist) await saveNow()
       await Promise.all(servers.map(close))
