@@ -98,7 +98,8 @@ export function createServices(
     http,
     consentRedirectUri: `${config.publicUrl}/onboarding/callback`,
     logger: {
-      warn: (m, f) => logger.warn(m, f),
+      // MSAL's own warnings are diagnostics ("No client info in response"): info level, hidden unless LOG_REQUESTS.
+      warn: (m, f) => (m.startsWith('msal:') ? logger.info(m, f) : logger.warn(m, f)),
       error: (m, f) => logger.error(m, f),
     },
   })
