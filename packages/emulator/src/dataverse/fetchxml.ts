@@ -4,7 +4,7 @@ import type { ApiResponse, CallContext, OrgCore, Preferences } from './org-core.
 import { json } from './org-core.ts'
 import { category, compareNullable, type Predicate, resolveColumn, rowComparator } from './query.ts'
 import type { Row, Table } from './store.ts'
-import { parseDate } from './values.ts'
+import { output, parseDate } from './values.ts'
 
 interface XmlElement {
   name: string
@@ -206,6 +206,65 @@ function compileCondition(def: TableDef, el: XmlElement): Predicate {
   }
 }
 
+interface Link {
+  alias: string
+  inner: boolean
+  columns: ColumnDef[]
+  /** The first related row that passes the link's filters, or undefined. */
+  match(row: Row): Row | undefined
+}
+
+/**
+ * `<link-entity name from to link-type alias>`: many-to-one joins add the linked row's attributes as `alias.attribute`;
+ * a one-to-many link acts on the first matching row (inner = the row must have one).
+ */
+function parseLink(core: OrgCore, ctx: CallContext, parent: TableDef, el: XmlElement, n: number): Link {
+  const name = el.attrs.get('name')
+  const fromName = el.attrs.get('from')
+  const toName = el.attrs.get('to')
+  if (!name || !fromName || !toName) throw Fault.syntax('A <link-entity> needs name, from and to.')
+  const linked = core.store.tables.get(name)
+  if (!linked) throw Fault.syntax(`The FetchXML link-entity '${name}' is not a table of this org.`)
+  core.checkPrivilege(ctx, 'Read', linked.def)
+  const linkType = el.attrs.get('link-type') ?? 'inner'
+  if (linkType !== 'inner' && linkType !== 'outer')
+    throw Fault.syntax(`The link-type '${linkType}' is not supported.`)
+  const from = resolveColumn(linked.def, fromName)
+  const to = resolveColumn(parent, toName)
+  const columns: ColumnDef[] = []
+  const filters: Predicate[] = []
+  for (const child of el.children) {
+    if (child.name === 'attribute') {
+      const a = child.attrs.get('name')
+      if (!a) throw Fault.syntax('An <attribute> needs a name.')
+      columns.push(resolveColumn(linked.def, a))
+    } else if (child.name === 'all-attributes') columns.push(...linked.def.columns)
+    else if (child.name === 'filter') filters.push(compileFilterElement(linked.def, child))
+    else
+      throw Fault.syntax(
+        `The FetchXML element '${child.name}' inside link-entity is not supported by the emulator.`,
+      )
+  }
+  const pass = (r: Row) => filters.every((f) => f(r))
+  const match = (row: Row): Row | undefined => {
+    const v = row[to.index]
+    if (v === null || v === undefined) return undefined
+    if (from.name === linked.def.primaryId) {
+      const r = linked.get(String(v))
+      return r && pass(r) ? r : undefined
+    }
+    if (from.type === 'lookup') {
+      for (const r of linked.referencing(from.index, String(v)) ?? []) if (pass(r)) return r
+      return undefined
+    }
+    const cat = category(from.type)
+    for (const r of linked.byId.values())
+      if (compareNullable(r[from.index], v, cat) === 0 && pass(r)) return r
+    return undefined
+  }
+  return { alias: el.attrs.get('alias') ?? `${name}${n}`, inner: linkType === 'inner', columns, match }
+}
+
 const positiveInt = (s: string | undefined, name: string): number | undefined => {
   if (s === undefined) return undefined
   if (!/^\d{1,9}$/.test(s) || Number(s) < 1)
@@ -240,6 +299,7 @@ export function runFetchXml(
   let columns: ColumnDef[] | undefined = []
   const order: { col: ColumnDef; desc: boolean }[] = []
   const predicates: Predicate[] = []
+  const links: Link[] = []
   for (const child of entity.children) {
     if (child.name === 'attribute') {
       const n = child.attrs.get('name')
@@ -252,8 +312,10 @@ export function runFetchXml(
       if (!n) throw Fault.syntax('An <order> needs an attribute.')
       order.push({ col: resolveColumn(def, n), desc: child.attrs.get('descending') === 'true' })
     } else if (child.name === 'filter') predicates.push(compileFilterElement(def, child))
+    else if (child.name === 'link-entity') links.push(parseLink(core, ctx, def, child, links.length + 1))
     else throw Fault.syntax(`The FetchXML element '${child.name}' is not supported by the emulator.`)
   }
+  for (const link of links) if (link.inner) predicates.push((r) => link.match(r) !== undefined)
   if (columns && columns.length === 0) columns = undefined
   const top = positiveInt(fetch.attrs.get('top'), 'top')
   const count = positiveInt(fetch.attrs.get('count'), 'count')
@@ -294,6 +356,11 @@ export function runFetchXml(
   }
   body.value = pageRows.map((r) => {
     const o = core.serialize(table, r, columns, prefs, ctx)
+    for (const link of links) {
+      const m = link.match(r)
+      if (!m) continue
+      for (const col of link.columns) o[`${link.alias}.${col.name}`] = output(col, m[col.index])
+    }
     for (const [k, v] of Object.entries(o)) if (v === null) delete o[k]
     return o
   })

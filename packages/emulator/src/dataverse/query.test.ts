@@ -238,4 +238,36 @@ describe('queries', () => {
     expect((await env.request(`${API}/accounts?$apply=aggregate(name with sum as x)`)).status).toBe(400)
     expect((await env.request(`${API}/accounts?$apply=groupby((name))&$orderby=name`)).status).toBe(400)
   })
+
+  it('joins with FetchXML link-entity: many-to-one attributes, inner and outer', async () => {
+    const [acc] = env.org.data.insertRows('account', [{ name: 'Linked Co', address1_city: 'Oslo' }])
+    env.org.data.insertRows('contact', [
+      { firstname: 'Linked', lastname: 'Yes', 'parentcustomerid_account@odata.bind': `/accounts(${acc})` },
+      { firstname: 'Linked', lastname: 'No' },
+    ])
+    const xml = (type: string, filter = '') =>
+      `<fetch><entity name="contact"><attribute name="fullname"/><order attribute="lastname"/><filter><condition attribute="firstname" operator="eq" value="Linked"/></filter><link-entity name="account" from="accountid" to="parentcustomerid" link-type="${type}" alias="acc"><attribute name="name"/><attribute name="address1_city"/>${filter}</link-entity></entity></fetch>`
+    const inner = await get(`${API}/contacts?fetchXml=${encodeURIComponent(xml('inner'))}`)
+    expect(inner.value).toEqual([
+      expect.objectContaining({
+        fullname: 'Linked Yes',
+        'acc.name': 'Linked Co',
+        'acc.address1_city': 'Oslo',
+      }),
+    ])
+    const outer = await get(`${API}/contacts?fetchXml=${encodeURIComponent(xml('outer'))}`)
+    expect(outer.value.map((r) => [r.fullname, r['acc.name']])).toEqual([
+      ['Linked No', undefined],
+      ['Linked Yes', 'Linked Co'],
+    ])
+    const filtered = await get(
+      `${API}/contacts?fetchXml=${encodeURIComponent(xml('inner', '<filter><condition attribute="address1_city" operator="eq" value="Bergen"/></filter>'))}`,
+    )
+    expect(filtered.value).toHaveLength(0)
+    // one-to-many: accounts that have a contact named Linked Yes
+    const reverse = `<fetch><entity name="account"><attribute name="name"/><link-entity name="contact" from="parentcustomerid" to="accountid"><filter><condition attribute="lastname" operator="eq" value="Yes"/></filter></link-entity></entity></fetch>`
+    expect(
+      (await get(`${API}/accounts?fetchXml=${encodeURIComponent(reverse)}`)).value.map((r) => r.name),
+    ).toEqual(['Linked Co'])
+  })
 })
