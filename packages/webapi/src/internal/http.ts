@@ -9,7 +9,8 @@ export interface HttpRequest {
   path: string
   headers: Record<string, string>
   body: string | undefined
-  signal: AbortSignal
+  /** Only present when the caller can cancel; the client enforces timeouts itself. */
+  signal: AbortSignal | undefined
 }
 
 export interface HttpResponse {
@@ -45,7 +46,7 @@ export function fetchTransport(fetchImpl: typeof fetch | undefined): HttpTranspo
       method: request.method,
       headers: request.headers,
       body: request.body ?? null,
-      signal: request.signal,
+      ...(request.signal ? { signal: request.signal } : {}),
     })
     return {
       status: response.status,

@@ -164,35 +164,36 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       ...spec.headers,
       authorization: `Bearer ${token}`,
     }
-    const controller = new AbortController()
+    // An AbortSignal is only handed to the transport when the caller gave one: with fetch, a signal per request
+    // is a measurable cost. The timeout races the exchange instead; a timed-out exchange without a signal is left
+    // to finish in the background and its body is discarded.
+    const controller = signal ? new AbortController() : undefined
+    const onAbort = controller ? () => controller.abort(signal?.reason) : undefined
+    if (onAbort) signal?.addEventListener('abort', onAbort, { once: true })
     let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, timeoutMs)
-    const onAbort = () => controller.abort()
-    signal?.addEventListener('abort', onAbort, { once: true })
+    let timer: ReturnType<typeof setTimeout> | undefined
     let status: number
     let header: (name: string) => string | undefined
     let text: string
     try {
-      const response = await config.transport({
+      const exchange = exchangeOnce(config, {
         method: spec.method,
         url,
         origin: config.origin,
         path: url.slice(config.origin.length),
         headers,
         body: spec.body,
-        signal: controller.signal,
+        signal: controller?.signal,
       })
-      status = response.status
-      header = response.header
-      if (status === 204 || status === 304) {
-        await response.discard()
-        text = ''
-      } else {
-        text = await response.text()
-      }
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true
+          controller?.abort()
+          exchange.catch(() => undefined)
+          reject(new Error('timeout'))
+        }, timeoutMs)
+      })
+      ;({ status, header, text } = await Promise.race([exchange, timeout]))
     } catch (cause) {
       governor.release()
       if (signal?.aborted) fail(abortError(signal, spec.method, path))
@@ -228,7 +229,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       throw error
     } finally {
       clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
+      if (onAbort) signal?.removeEventListener('abort', onAbort)
     }
 
     if (status === 429) {
@@ -281,6 +282,18 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     if (spec.acceptError?.(status, header)) return { status, header, text }
     throw errorFromResponse(status, text, header, { method: spec.method, path, attempts: attempt })
   }
+}
+
+async function exchangeOnce(
+  config: PipelineConfig,
+  request: Parameters<HttpTransport>[0],
+): Promise<{ status: number; header: (name: string) => string | undefined; text: string }> {
+  const response = await config.transport(request)
+  if (response.status === 204 || response.status === 304) {
+    await response.discard()
+    return { status: response.status, header: response.header, text: '' }
+  }
+  return { status: response.status, header: response.header, text: await response.text() }
 }
 
 async function sleepOrAbort(ms: number, signal: AbortSignal | undefined, method: string, path: string) {

@@ -41,7 +41,7 @@ export function createTransport(options: TransportOptions): HttpTransport {
       method: request.method as Dispatcher.HttpMethod,
       headers: request.headers,
       body: request.body ?? null,
-      signal: request.signal,
+      signal: request.signal ?? null,
     })
     const headers = response.headers
     return {
