@@ -84,6 +84,7 @@ export interface TokenProvider {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i
 const MULTI = new Set(['common', 'organizations', 'consumers'])
+const HAS_UPPER = /[A-Z]/
 
 function checkTenant(tenantId: string | undefined): string {
   if (tenantId === undefined || tenantId === '') {
@@ -92,7 +93,8 @@ function checkTenant(tenantId: string | undefined): string {
       'No tenant: pass the tenantId of the customer that owns the org (discoverTenant(orgUrl) finds it), or set a default tenantId on the provider',
     )
   }
-  const t = tenantId.toLowerCase()
+  // lower-case only when needed: keeps the caller's string, whose hash V8 has cached, as the lookup key
+  const t = HAS_UPPER.test(tenantId) ? tenantId.toLowerCase() : tenantId
   if (MULTI.has(t)) {
     // msal #5567: client credentials against common/organizations give a token for no tenant in particular.
     throw new TokenError(
