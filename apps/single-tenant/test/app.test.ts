@@ -1,6 +1,6 @@
 import { defaultIds } from '@dataverse-s2s/emulator'
 import { generateKeyPair, SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildApp, type Harness, jar, signInOverHttp, startHarness, swapIdToken } from './support.ts'
 
 let h: Harness
@@ -146,12 +146,27 @@ describe('sign-in against the emulator', () => {
         },
       ],
     ]
-    for (const [name, replace] of cases) {
-      const app = buildApp(h, { fetcher: swapIdToken(h.fetcher, replace) })
-      const { response } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
-      expect(response.status, name).toBe(400)
-      expect(await response.text(), name).toContain('Sign-in failed')
+    const logged: string[] = []
+    const spies = (['log', 'warn', 'error'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        logged.push(args.map(String).join(' '))
+      }),
+    )
+    try {
+      for (const [name, replace] of cases) {
+        const app = buildApp(h, { fetcher: swapIdToken(h.fetcher, replace) })
+        const { response } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
+        expect(response.status, name).toBe(400)
+        const html = await response.text()
+        expect(html, name).toContain('Sign-in failed')
+        // Neither the page nor the log quotes a token (JWTs start with a base64url '{"').
+        expect(html, name).not.toContain('eyJ')
+      }
+    } finally {
+      for (const spy of spies) spy.mockRestore()
     }
+    expect(logged.some((line) => line.includes('nonce_mismatch'))).toBe(true)
+    expect(logged.join('\n')).not.toContain('eyJ')
   })
 
   it('turns an error redirect from Entra ID into a refusal or failure page, without echoing its text', async () => {
