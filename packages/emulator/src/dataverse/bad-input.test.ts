@@ -116,6 +116,12 @@ describe('bad input gets a Dataverse-shaped 4xx', () => {
     ],
     ['an unknown navigation in $expand', `${API}/accounts?$expand=nothing`, {}, 400],
     ['a forged $skiptoken', `${API}/accounts?$skiptoken=abc`, {}, 400],
+    [
+      'a well-formed $skiptoken for another $orderby',
+      `${API}/accounts?$orderby=name&$skiptoken=${encodeURIComponent(`<cookie pagenumber="2" pagingcookie="${encodeURIComponent(encodeURIComponent(`<cookie page="1" emulator="${Buffer.from(JSON.stringify([1, [42]])).toString('base64url')}" />`))}" istracking="False" />`)}`,
+      {},
+      400,
+    ],
     ['a malformed GUID key', `${API}/accounts(1234)`, {}, 400],
     ['an unknown alternate key', `${API}/accounts(name='x')`, {}, 400],
     ['an unterminated key', `${API}/accounts(accountnumber='x)`, {}, 400],

@@ -15,6 +15,7 @@ import {
 } from './metadata.ts'
 import { type FilterExpr, parseFilter } from './odata-filter.ts'
 import {
+  category,
   type ExpandItem,
   filterFor,
   type OrderBy,
@@ -900,6 +901,11 @@ export class OrgCore {
     // $top and odata.maxpagesize together: $top is ignored (Dataverse docs, "Page results").
     const limit = pageSize ?? (top !== undefined ? Math.min(top, MAX_PAGE) : MAX_PAGE)
     const cursor = decodeSkipToken(params.get('$skiptoken'))
+    if (cursor && !cursorFits(cursor, order)) {
+      throw Fault.syntax(
+        'The $skiptoken does not belong to this query. Follow @odata.nextLink exactly as returned.',
+      )
+    }
     const { rows, more, total } = selectPage(
       table,
       predicate,
@@ -1380,6 +1386,19 @@ function indexedCandidates(table: Table, text: string): Row[] | undefined {
     }
   }
   return undefined
+}
+
+/** A cursor's values must match the query's `$orderby` columns in number and type (a forged token must not crash). */
+function cursorFits(cursor: Cursor, order: OrderBy[]): boolean {
+  if (cursor.values.length !== order.length || !Number.isInteger(cursor.seq) || cursor.seq < -1) return false
+  return order.every((o, i) => {
+    const v = cursor.values[i]
+    if (v === null) return true
+    const cat = category(o.col.type)
+    if (cat === 'string' || cat === 'guid') return typeof v === 'string'
+    if (cat === 'boolean') return typeof v === 'boolean'
+    return typeof v === 'number' && Number.isFinite(v)
+  })
 }
 
 /** One page of rows in order, after `cursor`. Without `$orderby` this walks insertion order and stops early. */
