@@ -231,4 +231,22 @@ describe('bad input gets a Dataverse-shaped 4xx', () => {
       { numRuns: 400 },
     )
   })
+
+  it('never answers 5xx to skiptokens carrying arbitrary cursor state', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.jsonValue(),
+        fc.constantFrom('', '&$orderby=name', '&$orderby=revenue desc,name', '&$orderby=createdon'),
+        async (state, order) => {
+          const inner = `<cookie page="1" emulator="${Buffer.from(JSON.stringify(state)).toString('base64url')}" />`
+          const token = `<cookie pagenumber="2" pagingcookie="${encodeURIComponent(encodeURIComponent(inner))}" istracking="False" />`
+          const res = await env.request(
+            `${API}/accounts?$select=name${order}&$skiptoken=${encodeURIComponent(token)}`,
+          )
+          expect(res.status).toBeLessThan(500)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
 })
