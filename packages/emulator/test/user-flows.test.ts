@@ -303,6 +303,83 @@ describe('authorization code + PKCE with msal-node, driven over HTTP', () => {
   })
 })
 
+describe('sign-in page and v1 endpoints', () => {
+  const authorizeUrl = (
+    tenant: string,
+    clientId: string,
+    redirectUri: string,
+    extra: Record<string, string> = {},
+  ) =>
+    `${emulator.url}/${tenant}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid', ...extra })}`
+
+  it('refuses unknown users and users of another tenant on the page itself', async () => {
+    const browser = new Browser()
+    const page = () => browser.request(authorizeUrl(ids.contosoTenantId, ids.singleTenantAppId, webRedirect))
+    const unknown = await browser.submit(await page(), { typed: 'nobody@contoso.onmicrosoft.com' })
+    expect(unknown.status).toBe(400)
+    expect(await unknown.text()).toContain('AADSTS50034')
+    const foreign = await browser.submit(await page(), { typed: 'carol@fabrikam.onmicrosoft.com' })
+    expect(foreign.status).toBe(400)
+    expect(await foreign.text()).toContain('AADSTS50020')
+    const typed = await browser.submit(await page(), { typed: 'ALICE@contoso.onmicrosoft.com' })
+    expect(new URL(typed.headers.get('location')!).searchParams.get('code')).toBeTruthy()
+    // With a session, prompt=login and prompt=select_account still show the page.
+    for (const prompt of ['login', 'select_account']) {
+      const again = await browser.request(
+        authorizeUrl(ids.contosoTenantId, ids.singleTenantAppId, webRedirect, { prompt }),
+      )
+      expect(again.status).toBe(200)
+      expect(await again.text()).toContain('data-upn="alice@contoso.onmicrosoft.com"')
+    }
+  })
+
+  it('keeps a single-tenant app to its home tenant (AADSTS50194 on /common, AADSTS700016 elsewhere)', async () => {
+    const common = await fetch(authorizeUrl('common', ids.singleTenantAppId, webRedirect), {
+      redirect: 'manual',
+    })
+    expect(common.status).toBe(400)
+    expect(await common.text()).toContain('AADSTS50194')
+    const other = await fetch(authorizeUrl(ids.fabrikamTenantId, ids.singleTenantAppId, webRedirect), {
+      redirect: 'manual',
+    })
+    expect(other.status).toBe(400)
+    expect(await other.text()).toContain('AADSTS700016')
+  })
+
+  it('runs the v1 flow: /oauth2/authorize with resource, /oauth2/token with resource', async () => {
+    const org = orgOf(ids.contosoTenantId)
+    const browser = new Browser()
+    const start = await browser.request(
+      `${emulator.url}/${ids.contosoTenantId}/oauth2/authorize?${new URLSearchParams({ client_id: ids.singleTenantAppId, response_type: 'code', redirect_uri: webRedirect, resource: org.url })}`,
+    )
+    const code = new URL(
+      (await browser.submit(start, { login: 'alice@contoso.onmicrosoft.com' })).headers.get('location')!,
+    ).searchParams.get('code')!
+    const res = await fetch(`${emulator.url}/${ids.contosoTenantId}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: ids.singleTenantAppId,
+        client_secret: ids.singleTenantAppSecret,
+        code,
+        redirect_uri: webRedirect,
+        resource: org.url,
+      }),
+    })
+    const body = (await res.json()) as Record<string, string>
+    expect(res.status).toBe(200)
+    expect(body).toMatchObject({ resource: org.url, expires_in: '3599' })
+    expect(decodeJwt(body.access_token!)).toMatchObject({
+      aud: org.url,
+      scp: 'user_impersonation',
+      ver: '1.0',
+    })
+    expect(body.refresh_token).toBeTruthy()
+    expect(body.id_token).toBeTruthy()
+  })
+})
+
 describe('consent in user flows', () => {
   const fabrikamAuthorize = (browser: Browser, extra: Record<string, string> = {}) =>
     browser.request(
