@@ -27,6 +27,7 @@ const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 20)
 const PAGE_SIZE = 10
 
 interface ServerInfo {
+  configUrl: string
   apiUrl: string
   apiToken: string
   orgQueryUrl: string
@@ -74,6 +75,7 @@ async function serve(): Promise<void> {
   const select =
     'accountid,name,telephone1,emailaddress1,websiteurl,address1_city,modifiedon,_createdby_value,_createdonbehalfby_value,_modifiedby_value,createdon'
   const info: ServerInfo = {
+    configUrl: `${running.url}/api/config`,
     apiUrl: `${running.url}/api/tables/accounts?pageSize=${PAGE_SIZE}`,
     apiToken,
     orgQueryUrl: `${org.url}/api/data/v9.2/accounts?$select=${select}&$orderby=name,accountid`,
@@ -131,6 +133,7 @@ export async function run(): Promise<BenchmarkResult> {
       Accept: 'application/json',
     })
     const direct = await load(info.orgQueryUrl, info.orgHeaders, info.caCertPem)
+    const floor = await load(info.configUrl, { Accept: 'application/json' })
     const row = (name: string, r: typeof api): BenchmarkRow => ({
       case: name,
       'req/s': r.rps,
@@ -148,10 +151,12 @@ export async function run(): Promise<BenchmarkResult> {
           api,
         ),
         row('emulator: the same Dataverse query, direct (app-only token)', direct),
+        row('sample API GET /api/config (no auth, no Dataverse: the server’s floor)', floor),
       ],
       ratios: {
         'sample API req/s / emulator direct req/s': api.rps / direct.rps,
         'sample API p99 / emulator direct p99': api.p99 / Math.max(direct.p99, 1),
+        'sample API list req/s / sample API floor req/s': api.rps / floor.rps,
       },
       targets: {
         'sample API errors + non-2xx at 50 connections': {
