@@ -45,6 +45,13 @@ describe('orgs served by startEmulator', () => {
     )
   })
 
+  it('lists tenants, orgs, users and apps on the home page', async () => {
+    const html = await (await fetch(`${emulator.url}/`)).text()
+    expect(html).toContain(orgOf(ids.contosoTenantId).url)
+    expect(html).toContain('alice@contoso.onmicrosoft.com')
+    expect(html).toContain('Litware Connector')
+  })
+
   it('answers WhoAmI for the onboarded tenant with a token from msal-node', async () => {
     const contoso = orgOf(ids.contosoTenantId)
     const res = await fetch(`${contoso.url}/api/data/v9.2/WhoAmI`, {

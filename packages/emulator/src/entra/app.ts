@@ -11,6 +11,7 @@ import {
   presentedCredentials,
   ReplayCache,
 } from './client-auth.ts'
+import { homePage } from './pages.ts'
 import { registerUserFlows, type UserFlowState } from './user-flows.ts'
 
 /** A tenant path segment: a real tenant, or one of Entra's multi-tenant aliases. */
@@ -87,6 +88,18 @@ export function createEntraApp(options: EntraAppOptions): Hono {
     if (!ref) throw aad.unknownTenant(segment)
     return ref
   }
+
+  app.get('/', (c) =>
+    c.html(
+      homePage({
+        authorityUrl: A(),
+        tenants: [...world.tenants.values()],
+        orgs: [...world.orgs.values()],
+        apps: [...world.apps.values()],
+        users: [...world.users.values()],
+      }),
+    ),
+  )
 
   // ---- instance discovery (MSAL calls it only for unknown hosts; served for completeness and for other clients)
   app.get('/common/discovery/instance', (c) => {

@@ -90,3 +90,32 @@ export function signedOutPage(): string {
     '<h1>You signed out of your account</h1><p class="sub">It’s a good idea to close all browser windows.</p>',
   )
 }
+
+/** The emulator's home page: what is running and where. */
+export function homePage(options: {
+  authorityUrl: string
+  tenants: { id: string; displayName: string; domain: string }[]
+  orgs: { uniqueName: string; tenantId: string; url: string }[]
+  apps: { appId: string; displayName: string; signInAudience: string; homeTenantId: string }[]
+  users: { userPrincipalName: string; tenantId: string; isTenantAdmin: boolean }[]
+}): string {
+  const e = escapeHtml
+  const rows = options.tenants
+    .map((t) => {
+      const orgs = options.orgs
+        .filter((o) => o.tenantId === t.id)
+        .map((o) => `${e(o.uniqueName)}: <a href="${e(o.url)}/api/data/v9.2/">${e(o.url)}</a>`)
+      const users = options.users
+        .filter((u) => u.tenantId === t.id)
+        .map((u) => e(u.userPrincipalName) + (u.isTenantAdmin ? ' (admin)' : ''))
+      return `<li><strong>${e(t.displayName)}</strong> <small>${e(t.id)} · ${e(t.domain)} · <a href="${e(options.authorityUrl)}/${e(t.id)}/v2.0/.well-known/openid-configuration">metadata</a></small><br>Orgs: ${orgs.join(', ') || 'none'}<br><small>Users: ${users.join(', ') || 'none'}</small></li>`
+    })
+    .join('')
+  const apps = options.apps
+    .map((a) => `<li>${e(a.displayName)} <small>${e(a.appId)} · ${e(a.signInAudience)}</small></li>`)
+    .join('')
+  return page(
+    'Dataverse S2S emulator',
+    `<h1>Dataverse S2S emulator</h1><p class="sub">Entra ID at ${e(options.authorityUrl)} · admin API at <a href="${e(options.authorityUrl)}/_emulator/">/_emulator/</a></p><h2>Tenants</h2><ul>${rows}</ul><h2>App registrations</h2><ul>${apps}</ul>`,
+  )
+}
