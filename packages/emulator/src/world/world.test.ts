@@ -92,5 +92,14 @@ describe('world', () => {
     expect(() => world.addUser({ tenantId: 'missing.onmicrosoft.com', userPrincipalName: 'a@b' })).toThrow(
       /does not exist/,
     )
+    const t = world.addTenant({ displayName: 'T' })
+    await world.addApp({ homeTenantId: t.id, displayName: 'A', identifierUri: 'api://a' })
+    await expect(
+      world.addApp({ homeTenantId: t.id, displayName: 'B', identifierUri: 'api://a/' }),
+    ).rejects.toThrow(/already used/)
+    await expect(
+      world.addApp({ homeTenantId: t.id, displayName: 'C', identifierUri: 'not a uri' }),
+    ).rejects.toThrow(/not a URI/)
+    expect(world.apps.size).toBe(1)
   })
 })

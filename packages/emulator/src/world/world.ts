@@ -184,6 +184,20 @@ export class World {
     const appId = guidOrNew(input.appId, 'appId')
     if (this.apps.has(appId))
       throw new EmulatorError('CONFLICT', `An app with appId ${appId} already exists.`)
+    if (input.identifierUri !== undefined) {
+      const uri = trimSlash(input.identifierUri).toLowerCase()
+      if (!/^[a-z][a-z0-9+.-]*:\/\/?\S+$/.test(uri))
+        throw new EmulatorError(
+          'INVALID_ARGUMENT',
+          `The identifierUri '${input.identifierUri}' is not a URI (e.g. api://<appId>).`,
+        )
+      for (const other of this.apps.values())
+        if (other.identifierUri && trimSlash(other.identifierUri).toLowerCase() === uri)
+          throw new EmulatorError(
+            'CONFLICT',
+            `The identifierUri ${input.identifierUri} is already used by app ${other.appId}.`,
+          )
+    }
     const secrets: ClientSecret[] = (input.secrets ?? []).map((s) =>
       typeof s === 'string' ? { id: randomUUID(), value: s } : { ...s },
     )
