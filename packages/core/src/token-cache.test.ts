@@ -185,4 +185,25 @@ describe('TokenCache', () => {
     await t.get('a')
     expect(t.calls).toHaveLength(2)
   })
+
+  it('keeps several resources of one tenant apart, through eviction and invalidation', async () => {
+    let n = 0
+    const cache = new TokenCache({
+      keyOf: (t, r) => `k:${t}:${r}`,
+      source: async (ctx) => ({ token: `${ctx.resource}#${++n}`, expiresOn: Date.now() + 3_600_000 }),
+      logger: safeLogger(undefined, () => []),
+      maxEntries: 2,
+    })
+    expect((await cache.get('t', 'r1')).token).toBe('r1#1')
+    expect((await cache.get('t', 'r2')).token).toBe('r2#2')
+    expect((await cache.get('t', 'r1')).token).toBe('r1#1')
+    expect((await cache.get('t', 'r2')).token).toBe('r2#2')
+    cache.invalidate('t', 'r1')
+    expect((await cache.get('t', 'r2')).token).toBe('r2#2')
+    expect((await cache.get('t', 'r1')).token).toBe('r1#3')
+    expect((await cache.get('t', 'r3')).token).toBe('r3#4') // evicts one of r1/r2 (both read: second chance)
+    expect(cache.stats()).toMatchObject({ size: 2, evictions: 1 })
+    const again = [await cache.get('t', 'r1'), await cache.get('t', 'r2'), await cache.get('t', 'r3')]
+    expect(again.map((a) => a.token).filter((t) => t.endsWith('#5'))).toHaveLength(1)
+  })
 })

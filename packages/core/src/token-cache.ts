@@ -124,8 +124,9 @@ export interface TokenCacheOptions {
  */
 export class TokenCache {
   readonly #entries: LruMap<string, Entry>
-  // tenant -> resource -> entry: hits look up the caller's own strings, so they build no key and allocate nothing
-  readonly #index = new Map<string, Map<string, Entry>>()
+  // tenant -> entry (the usual case: one resource per tenant) or tenant -> resource -> entry: hits look up the
+  // caller's own strings, so they build no key, allocate nothing and touch as little memory as possible
+  readonly #index = new Map<string, Entry | Map<string, Entry>>()
   readonly #keyOf: (tenantId: string, resource: string) => string
   readonly #inflight = new Map<string, Promise<Entry>>()
   readonly #source: TokenSource
@@ -168,7 +169,7 @@ export class TokenCache {
 
   /** Serves from memory when valid (starting a background refresh when due), else joins or starts one request. */
   get(tenantId: string, resource: string): Promise<AccessToken> {
-    const entry = this.#index.get(tenantId)?.get(resource)
+    const entry = this.#lookup(tenantId, resource)
     if (entry !== undefined) {
       entry.lruReferenced = true
       const now = this.#now()
@@ -187,7 +188,7 @@ export class TokenCache {
 
   invalidate(tenantId: string, resource: string): void {
     const key = this.#keyOf(tenantId, resource)
-    const entry = this.#index.get(tenantId)?.get(resource)
+    const entry = this.#lookup(tenantId, resource)
     if (entry) this.#unindex(entry)
     this.#entries.delete(key)
     try {
@@ -208,23 +209,37 @@ export class TokenCache {
     if (!this.#inflight.has(key)) this.#refreshInBackground(key, entry.tenantId, entry.resource, entry)
   }
 
+  #lookup(tenantId: string, resource: string): Entry | undefined {
+    const slot = this.#index.get(tenantId)
+    if (slot === undefined) return undefined
+    if (slot instanceof Map) return slot.get(resource)
+    return slot.resource === resource ? slot : undefined
+  }
+
   #put(key: string, entry: Entry): void {
-    const old = this.#index.get(entry.tenantId)?.get(entry.resource)
+    const old = this.#lookup(entry.tenantId, entry.resource)
     if (old && old !== entry) this.#unindex(old)
-    let byResource = this.#index.get(entry.tenantId)
-    if (!byResource) {
-      byResource = new Map()
+    const slot = this.#index.get(entry.tenantId)
+    if (slot === undefined) this.#index.set(entry.tenantId, entry)
+    else if (slot instanceof Map) slot.set(entry.resource, entry)
+    else {
+      // a second resource for this tenant: switch to a map of its resources
+      const byResource = new Map<string, Entry>([[slot.resource, slot]])
+      byResource.set(entry.resource, entry)
       this.#index.set(entry.tenantId, byResource)
     }
-    byResource.set(entry.resource, entry)
     this.#entries.set(key, entry)
   }
 
   #unindex(entry: Entry): void {
-    const byResource = this.#index.get(entry.tenantId)
-    if (byResource?.get(entry.resource) !== entry) return
-    byResource.delete(entry.resource)
-    if (byResource.size === 0) this.#index.delete(entry.tenantId)
+    const slot = this.#index.get(entry.tenantId)
+    if (slot === entry) {
+      this.#index.delete(entry.tenantId)
+      return
+    }
+    if (!(slot instanceof Map) || slot.get(entry.resource) !== entry) return
+    slot.delete(entry.resource)
+    if (slot.size === 0) this.#index.delete(entry.tenantId)
   }
 
   #start(key: string, tenantId: string, resource: string, reason: 'miss' | 'refresh'): Promise<Entry> {
