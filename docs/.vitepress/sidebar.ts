@@ -51,6 +51,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Overview', link: '/troubleshooting/' },
       { text: 'Entra ID errors (AADSTS)', link: '/troubleshooting/entra-errors' },
       { text: 'Dataverse errors', link: '/troubleshooting/dataverse-errors' },
+      { text: 'Error codes of the packages', link: '/troubleshooting/error-codes' },
     ],
   },
 ]
