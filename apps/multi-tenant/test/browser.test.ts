@@ -91,6 +91,16 @@ describe('the multi-tenant sample in Chromium', () => {
     await page.waitForSelector('.ok:has-text("Connected")', { timeout: 30_000 })
     await shot('connected')
     expect((await t.running.registry.get(ids.fabrikamTenantId))?.status).toBe('verified')
+
+    // Tenant admin: the connection's status and a re-verification.
+    await page.click('a:has-text("Open your accounts")')
+    await page.waitForSelector('header a:has-text("Connection")')
+    await page.click('header a:has-text("Connection")')
+    await page.waitForSelector('[data-field=Status]')
+    expect(await page.textContent('[data-field=Status]')).toBe('verified')
+    await page.click('#reverify')
+    await page.waitForSelector('.ok:has-text("application user")')
+    await shot('connection-admin')
     await signOut()
 
     // A Fabrikam user: list, create, edit, delete an account.
@@ -104,6 +114,16 @@ describe('the multi-tenant sample in Chromium', () => {
     await page.click('button:has-text("Create")')
     await page.waitForSelector('h1:has-text("Browser Test Ltd")')
     await shot('account-created')
+    await page.click('a:has-text("← Accounts")')
+    await page.fill('input[name=search]', 'Browser Test')
+    await page.click('button:has-text("Search")')
+    await page.waitForFunction(
+      () => document.querySelectorAll('table[aria-label="Accounts"] tbody tr').length === 1,
+    )
+    expect(await accountNames()).toEqual(['Browser Test Ltd'])
+    await shot('account-search')
+    await page.click('table[aria-label="Accounts"] tbody tr')
+    await page.waitForSelector('h1:has-text("Browser Test Ltd")')
     await page.fill('input[name=name]', 'Browser Test Renamed')
     await page.click('button:has-text("Save")')
     await page.waitForSelector('.ok:has-text("Saved")')

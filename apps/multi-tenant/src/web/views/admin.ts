@@ -20,14 +20,14 @@ interface Connection {
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /** Tenant admin: the connection's status, re-verify, offboard. */
-export async function adminView(): Promise<void> {
+export async function adminView(notice?: { ok: boolean; text: string }): Promise<void> {
   let c: Connection
   try {
     c = await api<Connection>('/api/admin/connection')
   } catch (error) {
     return show(h('h1', {}, 'Connection'), errorBox(message(error)))
   }
-  const status = h('div', {})
+  const status = h('div', {}, notice ? (notice.ok ? okBox(notice.text) : errorBox(notice.text)) : null)
   const t = c.tenant
   const item = (label: string, value: string) => [h('dt', {}, label), h('dd', { 'data-field': label }, value)]
   show(
