@@ -145,15 +145,17 @@ export class Faults {
   }
 }
 
+// Entra throttles with 429 + Retry-After, and names AADSTS50196 ("client request loop") in user flows
+// (AzureAD/microsoft-authentication-library-for-dotnet wiki, "Client Throttling").
 function defaultBody(scope: string): (status: number, kind: '429' | 'status') => unknown {
   if (scope === 'entra')
     return (status, kind) => ({
       error: kind === '429' ? 'temporarily_unavailable' : 'server_error',
       error_description:
         kind === '429'
-          ? 'AADSTS90055: There are too many incoming requests. Retry after the interval in Retry-After. (injected fault)'
+          ? 'AADSTS50196: The server terminated an operation because it encountered a client request loop. Retry after the interval in Retry-After. (injected fault)'
           : `AADSTS90033: A transient error has occurred. Please try again. (injected fault, HTTP ${status})`,
-      error_codes: [kind === '429' ? 90055 : 90033],
+      error_codes: [kind === '429' ? 50196 : 90033],
       timestamp: new Date()
         .toISOString()
         .replace('T', ' ')

@@ -131,7 +131,7 @@ describe('admin API over HTTP', () => {
     )
     expect(entra429.status).toBe(429)
     expect(entra429.headers.get('retry-after')).toBe('3')
-    expect(((await entra429.json()) as { error_codes: number[] }).error_codes).toEqual([90055])
+    expect(((await entra429.json()) as { error_codes: number[] }).error_codes).toEqual([50196])
 
     const token = await contosoToken()
     const org = orgOf(ids.contosoTenantId)

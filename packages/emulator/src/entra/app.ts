@@ -340,7 +340,7 @@ export function createEntraApp(options: EntraAppOptions): Hono {
       405,
       'invalid_request',
       900561,
-      'The endpoint only accepts POST requests. Received a GET request.',
+      'The endpoint only accepts POST, OPTIONS requests. Received a GET request.',
     ).respond(c, A())
   app.get('/:tenant/oauth2/v2.0/token', postOnly)
   app.get('/:tenant/oauth2/token', postOnly)
