@@ -83,8 +83,3 @@ export const Fault = {
       `Principal user (Id=${userId}, type=8) is missing ${privilege} privilege${logicalName ? ` on entity '${logicalName}'` : ''}. Consult an administrator or grant the role that holds it.`,
     ),
 } as const
-
-/** The JSON body of an OData error. */
-export function errorBody(fault: DataverseFault): { error: { code: string; message: string } } {
-  return { error: { code: fault.code, message: fault.message } }
-}

@@ -27,7 +27,7 @@ import {
   rowComparator,
 } from './query.ts'
 import { Relationship, type Row, Store, type Table } from './store.ts'
-import { coerce, GUID_RE, output, propertyName } from './values.ts'
+import { coerce, edmType, GUID_RE, output, propertyName } from './values.ts'
 
 /** Who a request runs as. */
 export interface CallContext {
@@ -56,8 +56,6 @@ export interface ApiResponse {
 
 const MAX_PAGE = 5000
 const VERSION_RE = /^v9\.[0-2]$/
-
-export const ALL_PRIVILEGES = '*'
 
 /** Parsed `Prefer` request header(s). */
 export interface Preferences {
@@ -1226,7 +1224,7 @@ export class OrgCore {
     for (const t of this.store.tables.values()) {
       const d = t.def
       const props = d.columns
-        .map((c) => `<Property Name="${esc(propertyName(c))}" Type="${edm(c)}"/>`)
+        .map((c) => `<Property Name="${esc(propertyName(c))}" Type="${edmType(c)}"/>`)
         .join('')
       const navs = [...d.navigations.values()]
         .map((n) =>
@@ -1259,31 +1257,6 @@ class Rollback extends Error {
 /** Dataverse keeps date-times to the second; seconds since the epoch also fit V8's small integers. */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000)
-}
-
-function edm(c: ColumnDef): string {
-  switch (c.type) {
-    case 'uniqueidentifier':
-    case 'lookup':
-      return 'Edm.Guid'
-    case 'string':
-    case 'memo':
-      return 'Edm.String'
-    case 'integer':
-    case 'picklist':
-      return 'Edm.Int32'
-    case 'bigint':
-      return 'Edm.Int64'
-    case 'decimal':
-    case 'money':
-      return 'Edm.Decimal'
-    case 'double':
-      return 'Edm.Double'
-    case 'boolean':
-      return 'Edm.Boolean'
-    case 'datetime':
-      return 'Edm.DateTimeOffset'
-  }
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {

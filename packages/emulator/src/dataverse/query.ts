@@ -1,4 +1,4 @@
-import { DataverseFault, Fault } from './errors.ts'
+import { Fault } from './errors.ts'
 import type { ColumnDef, ColumnType, NavigationDef, TableDef } from './metadata.ts'
 import {
   type CompareOp,
@@ -311,4 +311,4 @@ export function compareNullable(a: unknown, b: unknown, cat: Category): number {
   return compareValues(a, b, cat)
 }
 
-export { category, DataverseFault }
+export { category }
