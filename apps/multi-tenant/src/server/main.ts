@@ -8,7 +8,14 @@ if (!existsSync(dist)) {
     'The SPA is not built yet: run `pnpm --filter multi-tenant build` (or `pnpm start` at the root).',
   )
 }
-const running = await startApp({ staticRoot: dist, quiet: process.env.LOG_REQUESTS !== 'true' })
+let running: Awaited<ReturnType<typeof startApp>>
+try {
+  running = await startApp({ staticRoot: dist, quiet: process.env.LOG_REQUESTS !== 'true' })
+} catch (error) {
+  // e.g. a port in use (another `pnpm start` or `pnpm emulator`): say so without a stack trace
+  console.error(`The sample could not start: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+}
 const lines = [
   '',
   `  Multi-tenant sample: ${running.url}`,
