@@ -292,12 +292,32 @@ describe('certificate client assertions', () => {
       scope: `${orgOf(ids.contosoTenantId).url}/.default`,
     })
 
-  it('refuses a replayed jti', async () => {
+  it('accepts the same assertion again until it expires, as Entra documents and MSAL relies on', async () => {
     const a = await assertion()
     expect((await request(a)).status).toBe(200)
-    const again = await request(a)
-    expect(again.status).toBe(400)
-    expect(again.body.error_description).toContain('replay')
+    expect((await request(a)).status).toBe(200)
+  })
+
+  it('refuses a different assertion that reuses a known jti (replay)', async () => {
+    const jti = randomUUID()
+    expect((await request(await assertion({ jti }))).status).toBe(200)
+    const forged = await request(await assertion({ jti, exp: Math.floor(Date.now() / 1000) + 300 }))
+    expect(forged.status).toBe(400)
+    expect(forged.body.error_description).toContain('replay')
+  })
+
+  it('lets msal-node reuse its cached assertion for two resources of one tenant', async () => {
+    const contoso = orgOf(ids.contosoTenantId)
+    const second = await emulator.admin.createOrg({
+      uniqueName: 'contoso-second',
+      tenantId: ids.contosoTenantId,
+      displayName: 'Contoso second',
+    })
+    const client = certificateClient(ids.contosoTenantId, 'sha256')
+    for (const org of [contoso, second]) {
+      const result = await client.acquireTokenByClientCredential({ scopes: [`${org.url}/.default`] })
+      expect(decodeJwt(result!.accessToken).aud).toBe(org.url)
+    }
   })
 
   it('refuses a wrong audience, an expired assertion, a foreign issuer and an unregistered certificate', async () => {

@@ -66,17 +66,23 @@ function secretMatches(app: AppRegistration, presented: string): 'ok' | 'expired
 
 const SKEW_SECONDS = 300
 
-/** Remembers client assertion `jti`s until they expire, to refuse replays. */
+/**
+ * Remembers client assertion `jti`s until they expire. Microsoft documents that an assertion "can be used until"
+ * its `exp` (learn.microsoft.com/entra/identity-platform/certificate-credentials), and MSAL reuses its signed
+ * assertion for every token request to the same endpoint until then; so presenting the *same* assertion again is
+ * accepted, while a *different* assertion that reuses a known `jti` is a replay or forgery and is refused.
+ */
 export class ReplayCache {
-  #seen = new Map<string, number>()
+  #seen = new Map<string, { expiresAt: number; digest: string }>()
 
-  /** Records `key`; false when it was already seen and has not expired. */
-  remember(key: string, expiresAtSeconds: number): boolean {
+  /** Records `key` for `assertion`; false when the key is already bound to another assertion that has not expired. */
+  remember(key: string, expiresAtSeconds: number, assertion: string): boolean {
     const now = Date.now() / 1000
-    if (this.#seen.size > 10_000) for (const [k, exp] of this.#seen) if (exp < now) this.#seen.delete(k)
+    if (this.#seen.size > 10_000) for (const [k, v] of this.#seen) if (v.expiresAt < now) this.#seen.delete(k)
+    const digest = createHash('sha256').update(assertion).digest('base64url')
     const prior = this.#seen.get(key)
-    if (prior !== undefined && prior >= now) return false
-    this.#seen.set(key, expiresAtSeconds + SKEW_SECONDS)
+    if (prior !== undefined && prior.expiresAt >= now) return prior.digest === digest
+    this.#seen.set(key, { expiresAt: expiresAtSeconds + SKEW_SECONDS, digest })
     return true
   }
 
@@ -104,7 +110,7 @@ function findCertificate(
 /**
  * Verifies a certificate client assertion (RFC 7523 / Entra "certificate credentials"): RS256 + `x5t` (SHA-1) or
  * PS256 + `x5t#S256`; `aud` one of `acceptedAudiences` (the token endpoint addresses of this tenant); `iss` = `sub` =
- * client id; `exp`/`nbf` within 5 minutes of skew; `jti` not seen before.
+ * client id; `exp`/`nbf` within 5 minutes of skew; `jti` not bound to another assertion (see {@link ReplayCache}).
  */
 export async function verifyClientAssertion(
   app: AppRegistration,
@@ -160,8 +166,10 @@ export async function verifyClientAssertion(
     throw aad.assertionTimeRange(new Date(), claims.nbf, claims.exp)
   if (typeof claims.jti !== 'string' || claims.jti === '')
     throw aad.malformedAssertion("The client assertion must carry a 'jti' claim.")
-  if (!replay.remember(`${app.appId}|${claims.jti}`, claims.exp))
-    throw aad.malformedAssertion(`The client assertion with jti '${claims.jti}' was already used (replay).`)
+  if (!replay.remember(`${app.appId}|${claims.jti}`, claims.exp, assertion))
+    throw aad.malformedAssertion(
+      `The client assertion with jti '${claims.jti}' was already used by another assertion (replay); give every assertion a new jti.`,
+    )
   return claims
 }
 
