@@ -51,9 +51,13 @@ export function dataverseClient(options: DataverseClientMiddlewareOptions): Midd
     const app = clients.get(tenant.tenantId, tenant.orgUrl)
     const asUser = typeof impersonate === 'function' ? await impersonate(c) : impersonate
     const actor: DataverseActor = asUser ? 'user' : 'app'
+    const user = c.get('user')
+    if (asUser && !user) {
+      throw new HonoS2SError('MISSING_CONTEXT', 'Impersonation needs the verified user: add verifyUser first')
+    }
     c.set('dataverseAsApp', app)
     c.set('actor', actor)
-    c.set('dataverse', asUser ? app.as({ callerObjectId: c.get('user').objectId }) : app)
+    c.set('dataverse', asUser ? app.as({ callerObjectId: user.objectId }) : app)
     await next()
   }
 }

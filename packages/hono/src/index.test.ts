@@ -132,6 +132,13 @@ describe('verifyUser', () => {
     })
   })
 
+  it('accepts the scheme name in any case', async () => {
+    const { app } = makeApp()
+    const token = await userToken(defaultIds.users.contosoAlice)
+    const res = await app.request('/api/me', { headers: { Authorization: `bearer ${token}` } })
+    expect(res.status).toBe(200)
+  })
+
   it('refuses a token for another audience with 401', async () => {
     const { app } = makeApp()
     const contoso = registry.get(defaultIds.contosoTenantId)?.orgUrl ?? ''
@@ -235,6 +242,23 @@ describe('dataverseClient', () => {
     const body = (await res.json()) as { error: { code: string; message: string } }
     expect(body.error.code).toBe('dataverse_forbidden')
     expect(body.error.message).toContain('your own account')
+  })
+
+  it('refuses to impersonate when no verified user is on the context', async () => {
+    const tokens = { getToken: async () => ({ token: 't', expiresOn: new Date() }), invalidate: () => {} }
+    const app = new Hono()
+    app.use('*', async (c, next) => {
+      c.set('tenant', {
+        tenantId: defaultIds.contosoTenantId,
+        orgUrl: 'https://contoso.crm.dynamics.com',
+        active: true,
+      })
+      await next()
+    })
+    app.use('*', dataverseClient({ tokens, impersonate: true }))
+    app.get('/', (c) => c.text(c.var.actor))
+    app.onError((err, c) => c.text(err instanceof HonoS2SError ? err.code : 'other', 500))
+    expect(await (await app.request('/')).text()).toBe('MISSING_CONTEXT')
   })
 
   it('keeps one client per tenant and org, evicting the least recently used', () => {

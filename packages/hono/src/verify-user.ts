@@ -19,7 +19,8 @@ export interface VerifyUserOptions {
   onDenied?: (event: DenialEvent, c: Context) => void
 }
 
-const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/
+// RFC 6750 §2.1 (b64token); the scheme name is case-insensitive (RFC 9110 §11.1).
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
 
 // RFC 6750 §3.1: invalid_token → 401, insufficient_scope → 403; a tenant that is not onboarded is authenticated
 // but not authorised, so 403 too.
