@@ -172,7 +172,13 @@ export function createBatch(
         path: checkName(entitySet, 'Entity set'),
         query: fetchXml === undefined ? buildQueryString(rest) : `?fetchXml=${encodeURIComponent(fetchXml)}`,
         body: undefined,
-        headers: {},
+        headers:
+          fetchXml === undefined
+            ? {}
+            : {
+                prefer:
+                  'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,Microsoft.Dynamics.CRM.morerecords"',
+              },
       }
       groups.push(op)
       return { contentId: '', ref: '' }

@@ -296,6 +296,9 @@ export interface ClientCore {
   send(spec: SendSpec): Promise<SendResult>
 }
 
+/** Longest GET URL sent as is (PyDV enforces 32,768 for FetchXML); longer FetchXML goes through `$batch`. */
+const MAX_GET_URL = 32_768
+
 const DEFAULT_RETRY: ResolvedRetry = {
   enabled: true,
   maxAttempts: 10,
@@ -786,21 +789,38 @@ function buildClient(
         count: String(size),
         'paging-cookie': options?.pagingCookie,
       })
-      const result = await core.send({
-        method: 'GET',
-        path,
-        query: `?fetchXml=${encodeURIComponent(xml)}`,
-        headers: headersFor(
-          options,
-          prefer(
-            annotationPreference(options ?? {}) ??
-              'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,Microsoft.Dynamics.CRM.morerecords"',
+      const query = `?fetchXml=${encodeURIComponent(xml)}`
+      let body: Record<string, unknown>
+      if (baseUrl.length + path.length + query.length > MAX_GET_URL) {
+        // Too long for a GET URL: send it inside a $batch, whose inner URLs may be up to 64 KB
+        // (powerapps-docs use-fetchxml-web-api). It is an ordinary batch, so auth and retries apply (DWA #175).
+        const batch = createBatch(core, options?.impersonate ?? impersonate, {
+          signal: options?.signal,
+          timeoutMs: options?.timeoutMs,
+        })
+        batch.query(path, { fetchXml: xml })
+        const [only] = await batch.execute<Record<string, unknown>>()
+        if (!only)
+          throw new DataverseError('INVALID_RESPONSE', 'POST $batch: no response for the FetchXML query.')
+        if (!only.ok) throw only.error
+        body = only.body ?? {}
+      } else {
+        const result = await core.send({
+          method: 'GET',
+          path,
+          query,
+          headers: headersFor(
+            options,
+            prefer(
+              annotationPreference(options ?? {}) ??
+                'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,Microsoft.Dynamics.CRM.morerecords"',
+            ),
           ),
-        ),
-        idempotent: true,
-        ...common(options),
-      })
-      const body = parseJson<Record<string, unknown>>(result, 'GET', path)
+          idempotent: true,
+          ...common(options),
+        })
+        body = parseJson<Record<string, unknown>>(result, 'GET', path)
+      }
       const cookie = pagingCookieFrom(
         body['@Microsoft.Dynamics.CRM.fetchxmlpagingcookie'] as string | undefined,
       )

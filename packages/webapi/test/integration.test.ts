@@ -219,6 +219,22 @@ describe('against the emulator over HTTPS with tokens from @dataverse-s2s/core',
     expect(new Set(names).size).toBe(1234)
     expect(names[0]).toBe('fx-0000')
     expect(names.at(-1)).toBe('fx-1233')
+
+    // Longer than a GET URL may be: sent inside a $batch, paging still works.
+    const many = Array.from(
+      { length: 700 },
+      (_, i) => `<condition attribute="name" operator="ne" value="not-a-name-${i}-${'x'.repeat(20)}"/>`,
+    ).join('')
+    const longXml = xml.replace('<filter>', `<filter>${many}`)
+    expect(encodeURIComponent(longXml).length).toBeGreaterThan(40_000)
+    const paths: unknown[] = []
+    const logged = world.appClient(world.contosoUrl, defaultIds.contosoTenantId, {
+      logger: { debug: (_m, f) => paths.push(f.path) },
+    })
+    let longCount = 0
+    for await (const _ of logged.fetchXml('accounts', longXml)) longCount++
+    expect(longCount).toBe(1234)
+    expect(paths).toEqual(['$batch', '$batch', '$batch'])
   })
 
   it('a batch: change set with Content-ID references, a rolled-back change set, continue-on-error', async () => {
