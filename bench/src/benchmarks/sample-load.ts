@@ -169,6 +169,7 @@ export async function run(): Promise<BenchmarkResult> {
         `${CONNECTIONS} connections, ${DURATION_SECONDS} s per case after a 2 s warm-up; app + emulator in one child process, autocannon in the parent`,
         'each API request: RS256 verification of the user token, registry lookup (cached), Dataverse query over HTTPS through @dataverse-s2s/webapi with formatted values',
         'the API answers over plain http on loopback; the emulator over https',
+        'every API request also costs the emulator one Dataverse request in the same process, so the API cannot reach the emulator’s own rate: per request ≈ floor + emulator query + token verification + the webapi client',
       ],
     }
   } finally {
