@@ -272,6 +272,39 @@ describe('resilience', () => {
     await expect(c.client.create('accounts', {}, { retryable: true })).resolves.toBe(ID)
   })
 
+  it('retries a create after a 429 (it was not executed) but never an action after a 503; logs never hold the token', async () => {
+    const logged: string[] = []
+    const a = harness(
+      (_r, n) =>
+        n === 1
+          ? odataError(429, '0x80072326', 'Number of concurrent requests exceeded the limit of 52.', {
+              'Retry-After': '0.01',
+            })
+          : new Response(null, { status: 204, headers: { 'OData-EntityId': `accounts(${ID})` } }),
+      {
+        logger: {
+          warn: (m, f) => logged.push(m + JSON.stringify(f)),
+          debug: (m, f) => logged.push(m + JSON.stringify(f)),
+        },
+      },
+    )
+    await expect(a.client.create('accounts', { name: 'x' })).resolves.toBe(ID)
+    expect(a.requests).toHaveLength(2)
+    expect(logged.length).toBeGreaterThan(0)
+    expect(logged.join('\n')).not.toContain(TOKEN)
+
+    const b = harness(() => odataError(503, '', 'busy'))
+    await expect(b.client.callAction('WinOpportunity', { Status: 3 })).rejects.toMatchObject({ status: 503 })
+    expect(b.requests).toHaveLength(1)
+    const c = harness(() => odataError(503, '', 'busy'), {
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    })
+    await expect(c.client.callAction('WinOpportunity', {}, { retryable: true })).rejects.toMatchObject({
+      attempts: 3,
+    })
+    expect(c.requests).toHaveLength(3)
+  })
+
   it('refreshes the token once on 401, then reports UNAUTHORIZED', async () => {
     const a = harness((r) =>
       r.headers.get('authorization') === `Bearer ${TOKEN}`
