@@ -800,6 +800,14 @@ export class OrgCore {
         OrganizationId: this.org.id,
       })
     }
+    if (
+      (first.name === 'RetrieveTotalRecordCount' ||
+        first.name === 'Microsoft.Dynamics.CRM.RetrieveTotalRecordCount') &&
+      segments.length === 1
+    ) {
+      if (method !== 'GET') throw Fault.noResource(req.url.href)
+      return this.totalRecordCount(ctx, req, first.key ?? '', root)
+    }
     if (first.name === 'RetrieveVersion' && segments.length === 1 && method === 'GET') {
       return json(200, {
         '@odata.context': `${root}/$metadata#Microsoft.Dynamics.CRM.RetrieveVersionResponse`,
@@ -837,6 +845,41 @@ export class OrgCore {
       )
     }
     return this.member(ctx, req, ref, segments.slice(1), root, prefs)
+  }
+
+  /** `RetrieveTotalRecordCount(EntityNames=["account"])` or `(EntityNames=@p1)?@p1=[...]` (Dataverse docs, "Count rows"). */
+  private totalRecordCount(ctx: CallContext, req: ApiRequest, args: string, root: string): ApiResponse {
+    const m = /^\s*EntityNames\s*=\s*(.+?)\s*$/s.exec(args)
+    if (!m)
+      throw Fault.syntax(
+        'RetrieveTotalRecordCount needs the EntityNames parameter, e.g. (EntityNames=["account"]).',
+      )
+    let text = m[1] as string
+    if (text.startsWith('@')) {
+      const alias = req.url.searchParams.get(text)
+      if (alias === null)
+        throw Fault.syntax(`The parameter alias '${text}' has no value in the query string.`)
+      text = alias
+    }
+    let names: unknown
+    try {
+      names = JSON.parse(text.replaceAll("'", '"'))
+    } catch {
+      throw Fault.syntax('EntityNames must be an array of table logical names, e.g. ["account","contact"].')
+    }
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+      throw Fault.syntax('EntityNames must be an array of table logical names, e.g. ["account","contact"].')
+    }
+    const values = (names as string[]).map((n) => {
+      const t = this.store.tables.get(n)
+      if (!t) throw Fault.invalidArgument(`The table '${n}' does not exist.`)
+      this.checkPrivilege(ctx, 'Read', t.def)
+      return t.size
+    })
+    return json(200, {
+      '@odata.context': `${root}/$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse`,
+      EntityRecordCountCollection: { Count: names.length, IsReadOnly: false, Keys: names, Values: values },
+    })
   }
 
   private requireRow(ref: EntityRef): Row {

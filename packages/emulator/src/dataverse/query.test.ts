@@ -270,4 +270,22 @@ describe('queries', () => {
       (await get(`${API}/accounts?fetchXml=${encodeURIComponent(reverse)}`)).value.map((r) => r.name),
     ).toEqual(['Linked Co'])
   })
+
+  it('answers RetrieveTotalRecordCount with inline names and a parameter alias', async () => {
+    const inline = await get(`${API}/RetrieveTotalRecordCount(EntityNames=["account","contact"])`)
+    expect(inline.EntityRecordCountCollection).toEqual({
+      Count: 2,
+      IsReadOnly: false,
+      Keys: ['account', 'contact'],
+      Values: [env.org.data.count('account'), env.org.data.count('contact')],
+    })
+    const aliased = await get(
+      `${API}/RetrieveTotalRecordCount(EntityNames=@p1)?@p1=${encodeURIComponent('["account"]')}`,
+    )
+    expect((aliased.EntityRecordCountCollection as { Values: number[] }).Values).toEqual([
+      env.org.data.count('account'),
+    ])
+    expect((await env.request(`${API}/RetrieveTotalRecordCount(EntityNames=["nope"])`)).status).toBe(400)
+    expect((await env.request(`${API}/RetrieveTotalRecordCount(Foo=1)`)).status).toBe(400)
+  })
 })
