@@ -237,6 +237,16 @@ describe('tenant discovery against the emulator', () => {
     expect(decodeJwt(token).aud).toBe(found.orgUrl)
   })
 
+  it('probes an org once for concurrent callers', async () => {
+    const discovery = createTenantDiscovery({ clouds: [cloud], http: { ca: emu.caCertPem } })
+    const before = emu.admin.counters().totals.dataverseRequests
+    const all = await Promise.all(
+      Array.from({ length: 20 }, () => discovery.discover(org(ids.fabrikamTenantId))),
+    )
+    expect(new Set(all.map((d) => d.tenantId))).toEqual(new Set([ids.fabrikamTenantId]))
+    expect(emu.admin.counters().totals.dataverseRequests - before).toBe(1)
+  })
+
   it('refuses a challenge naming a login host that is not the cloud’s', async () => {
     const elsewhere = defineCloud({
       name: 'elsewhere',
