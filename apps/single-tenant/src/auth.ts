@@ -1,6 +1,6 @@
 import { ConfidentialClientApplication, CryptoProvider, LogLevel } from '@azure/msal-node'
 import { type CloudInput, createUserTokenVerifier, isCoreError } from '@dataverse-s2s/core'
-import { createCertificateAssertion, loadCertificate } from './assertion.ts'
+import { loadCertificate } from './certificate.ts'
 import type { AppConfig } from './config.ts'
 import { createMsalNetwork } from './http.ts'
 import { randomId, type SessionUser, safeEqual } from './session.ts'
@@ -45,13 +45,16 @@ export function safeReturnTo(value: string | undefined): string {
 export function createSignIn(config: AppConfig, fetcher: typeof fetch): SignIn {
   const authority = `${config.authorityHost}/${config.tenantId}`
   const host = new URL(config.authorityHost).host
-  const assertion = createCertificateAssertion(config, loadCertificate(config))
+  const certificate = loadCertificate(config)
   const msal = new ConfidentialClientApplication({
     auth: {
       clientId: config.clientId,
       authority,
-      // The certificate, as a fresh signed assertion per request (see assertion.ts).
-      clientAssertion: (context) => assertion(context),
+      // MSAL signs a PS256 assertion with the x5t#S256 thumbprint and reuses it until it expires, as Entra allows.
+      clientCertificate: {
+        thumbprintSha256: certificate.thumbprintSha256,
+        privateKey: certificate.privateKeyPkcs8,
+      },
       // MSAL validates authorities against Microsoft's instance discovery; a host it does not know must be listed.
       ...(PUBLIC_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
     },

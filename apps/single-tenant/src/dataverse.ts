@@ -1,6 +1,6 @@
-import { clientAssertion, createTokenProvider, type TokenProvider } from '@dataverse-s2s/core'
+import { createTokenProvider, type TokenProvider } from '@dataverse-s2s/core'
 import { createDataverseClient, type DataverseClient } from '@dataverse-s2s/webapi'
-import { createCertificateAssertion, loadCertificate } from './assertion.ts'
+import { certificateCredential } from './certificate.ts'
 import type { AppConfig, Environment } from './config.ts'
 
 export interface Environments {
@@ -25,8 +25,8 @@ export function createEnvironments(config: AppConfig, options: { userAgent?: str
   const tokens = createTokenProvider({
     clientId: config.clientId,
     tenantId: config.tenantId,
-    // The certificate credential, as private_key_jwt assertions signed per request (see assertion.ts).
-    credential: clientAssertion(createCertificateAssertion(config, loadCertificate(config))),
+    // The certificate credential: validated up front, signed by MSAL (PS256 + x5t#S256).
+    credential: certificateCredential(config),
     ...(PUBLIC_HOSTS.has(host)
       ? {}
       : {
