@@ -235,6 +235,22 @@ describe('resilience', () => {
     expect((sentAt[1] as number) - start).toBeGreaterThanOrEqual(290)
   })
 
+  it('a 429 seen by an impersonating child client pauses its parent too (same org, same limits)', async () => {
+    const sentAt: number[] = []
+    const { client } = harness((_r, n) => {
+      sentAt.push(Date.now())
+      return n === 1 ? odataError(429, '0x80072322', 'limit', { 'Retry-After': '0.25' }) : json({ value: [] })
+    })
+    const child = client.as({ systemUserId: ID })
+    const start = Date.now()
+    const first = child.query('accounts')
+    await new Promise((r) => setTimeout(r, 30))
+    await client.query('contacts')
+    await first
+    expect(sentAt).toHaveLength(3)
+    expect((sentAt[1] as number) - start).toBeGreaterThanOrEqual(240)
+  })
+
   it('gives up with THROTTLED and retryAfterMs when Retry-After exceeds the budget', async () => {
     const { client } = harness(() => odataError(429, '0x80072322', 'limit', { 'Retry-After': '60' }), {
       retry: { budgetMs: 1000 },

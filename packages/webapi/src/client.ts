@@ -52,7 +52,11 @@ export interface CallOptions {
 }
 
 export interface CreateOptions extends CallOptions {
-  /** Retry this create after a 5xx or dropped connection (it may then run twice). Default: client's `retryCreates`. */
+  /**
+   * Retry this create after a 5xx or dropped connection. Safe when the row carries an alternate key (a repeat then
+   * fails on the duplicate key instead of adding a second row); otherwise it may run twice. Default: the client's
+   * `retry.retryCreates` (false). 429s are always retried: a throttled request was not executed.
+   */
   retryable?: boolean | undefined
   /** Columns returned with `returnRepresentation`. */
   select?: readonly string[] | undefined
