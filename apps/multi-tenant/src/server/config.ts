@@ -16,7 +16,8 @@ export interface AppConfig {
     clientId: string
     clientSecret?: string
     certificatePem?: string
-    authorityHost: string
+    /** `public` (default), `gcc`, `gcc-high`, `dod` or `china`. */
+    cloud: 'public' | 'gcc' | 'gcc-high' | 'dod' | 'china'
   }
   apiScope: string
   roleName: string
@@ -44,9 +45,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     if (!certPath && !secret) {
       throw new Error('ENTRA_CLIENT_ID is set: also set ENTRA_CLIENT_SECRET or ENTRA_CERTIFICATE_PATH')
     }
+    const cloud = env.ENTRA_CLOUD || 'public'
+    if (!['public', 'gcc', 'gcc-high', 'dod', 'china'].includes(cloud)) {
+      throw new Error('ENTRA_CLOUD must be public, gcc, gcc-high, dod or china')
+    }
     entra = {
       clientId,
-      authorityHost: (env.ENTRA_AUTHORITY_HOST || 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+      cloud: cloud as NonNullable<AppConfig['entra']>['cloud'],
       ...(certPath
         ? { certificatePem: readFileSync(resolve(cwd, certPath), 'utf8') }
         : { clientSecret: secret }),

@@ -8,7 +8,6 @@ import {
   createTokenProvider,
   createUserTokenVerifier,
   defineCloud,
-  publicCloud,
   resolveCloud,
   type TenantDiscovery,
   type TokenProvider,
@@ -52,10 +51,7 @@ export interface Services {
 export function entraIdentity(config: AppConfig): IdentitySettings {
   const entra = config.entra
   if (!entra) throw new Error('No Entra settings: set ENTRA_CLIENT_ID')
-  const cloud =
-    entra.authorityHost === publicCloud.authorityHost
-      ? publicCloud
-      : resolveCloud(entra.authorityHost.endsWith('.us') ? 'gcc-high' : 'public')
+  const cloud = resolveCloud(entra.cloud)
   return {
     clientId: entra.clientId,
     credential: entra.certificatePem
