@@ -43,6 +43,11 @@ export interface StartEmulatorOptions {
   seed?: WorldSeed | string
   /** Seed of the fault injection generator (default 1). */
   faultSeed?: number
+  /**
+   * Lifetime of app-only access tokens in seconds (default 3599, as Entra ID). Short lifetimes let tests see a
+   * client refresh its tokens; {@link EmulatorAdmin.setTokenLifetime} changes it while running.
+   */
+  tokenLifetimeSeconds?: number
 }
 
 /** How to make Node trust the emulator's HTTPS. */
@@ -222,7 +227,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
 
   const faults = new Faults(options.faultSeed ?? 1)
   const counters = new Counters()
-  const entraState = createEntraState()
+  const entraState = createEntraState(validTokenLifetime(options.tokenLifetimeSeconds))
   const servers: RunningServer[] = []
   const orgServers = new Map<string, RunningServer>()
   const orgRuntimes = new Map<string, OrgRuntime>()
@@ -434,4 +439,14 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     },
   }
   return handle
+}
+
+function validTokenLifetime(seconds: number | undefined): number | undefined {
+  if (seconds === undefined) return undefined
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)
+    throw new EmulatorError(
+      'INVALID_ARGUMENT',
+      `tokenLifetimeSeconds must be a whole number of seconds between 1 and 86400, not ${String(seconds)}.`,
+    )
+  return seconds
 }

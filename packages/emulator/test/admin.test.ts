@@ -182,6 +182,47 @@ describe('admin API over HTTP', () => {
     ).toBe(200)
   })
 
+  it('sets the lifetime of app-only tokens, refusing nonsense, and reset restores the default', async () => {
+    const lifetimeOf = async () => {
+      const { exp, iat } = JSON.parse(
+        Buffer.from((await contosoToken()).split('.')[1]!, 'base64url').toString(),
+      )
+      return exp - iat
+    }
+    expect(await lifetimeOf()).toBe(3599)
+    const put = (seconds: unknown) =>
+      admin('/token-lifetime', { method: 'PUT', body: JSON.stringify({ seconds }) })
+    expect((await put(5)).status).toBe(204)
+    expect(await lifetimeOf()).toBe(5)
+    for (const bad of [0, -1, 1.5, 'soon', 86_401]) expect((await put(bad)).status).toBe(400)
+    expect(await lifetimeOf()).toBe(5)
+    await emulator.admin.reset()
+    expect(await lifetimeOf()).toBe(3599)
+  })
+
+  it('starts with a token lifetime from the options, and refuses an invalid one', async () => {
+    const short = await startEmulator({ port: 0, tokenLifetimeSeconds: 30 })
+    try {
+      const res = await fetch(`${short.url}/${ids.contosoTenantId}/oauth2/v2.0/token`, {
+        method: 'POST',
+        dispatcher: short.trust.agent,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: ids.multiTenantAppId,
+          client_secret: ids.multiTenantAppSecret,
+          scope: `${short.orgs.find((o) => o.tenantId === ids.contosoTenantId)!.url}/.default`,
+        }),
+      } as RequestInit)
+      expect(((await res.json()) as { expires_in: number }).expires_in).toBe(30)
+    } finally {
+      await short.stop()
+    }
+    await expect(startEmulator({ port: 0, tokenLifetimeSeconds: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
+  })
+
   it('resets to the state right after start', async () => {
     emulator.admin.createTenant({ displayName: 'Temporary' })
     expect((await admin('/reset', { method: 'POST' })).status).toBe(204)

@@ -51,6 +51,8 @@ export interface EmulatorAdmin {
   resetCounters(): void
   /** Makes a new token signing key current; the previous one stays published unless `retainPrevious` is false. */
   rolloverSigningKey(options?: { retainPrevious?: boolean }): Promise<string>
+  /** Lifetime in seconds (1 to 86400) of the app-only access tokens issued from now on. */
+  setTokenLifetime(seconds: number): void
   /** Back to the state right after start: world, orgs' data, faults, counters, sessions. */
   reset(): Promise<void>
   /** Writes the state folder now (when persisting). */
@@ -71,6 +73,7 @@ export interface AdminOptions {
 
 export function createAdminApi(options: AdminOptions): { api: EmulatorAdmin; http: Hono } {
   const { world, faults, counters, entraState, orgRuntimes } = options
+  const initialTokenLifetime = entraState.appTokenLifetimeSeconds
 
   const runtime = (orgId: string): OrgRuntime => {
     const rt = orgRuntimes.get(orgId.toLowerCase())
@@ -126,6 +129,14 @@ export function createAdminApi(options: AdminOptions): { api: EmulatorAdmin; htt
     clearFaults: (seed) => faults.clear(seed),
     counters: () => counters.read(),
     resetCounters: () => counters.reset(),
+    setTokenLifetime(seconds) {
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400)
+        throw new EmulatorError(
+          'INVALID_ARGUMENT',
+          `The token lifetime must be a whole number of seconds between 1 and 86400, not ${String(seconds)}.`,
+        )
+      entraState.appTokenLifetimeSeconds = seconds
+    },
     async rolloverSigningKey(opts) {
       const kid = await world.signingKeys.rollover(opts)
       world.changed()
@@ -147,6 +158,7 @@ export function createAdminApi(options: AdminOptions): { api: EmulatorAdmin; htt
       faults.clear()
       counters.reset()
       entraState.replay.clear()
+      entraState.appTokenLifetimeSeconds = initialTokenLifetime
       entraState.codes.clear()
       entraState.refreshTokens.clear()
       entraState.sessions.clear()
@@ -264,6 +276,11 @@ function adminHttp(api: EmulatorAdmin, world: World): Hono {
   app.get('/counters', (c) => c.json(api.counters()))
   app.delete('/counters', (c) => {
     api.resetCounters()
+    return c.body(null, 204)
+  })
+  app.put('/token-lifetime', async (c) => {
+    const b = (await body(c)) as { seconds?: unknown }
+    api.setTokenLifetime(Number(b.seconds))
     return c.body(null, 204)
   })
   app.post('/signing-keys/rollover', async (c) => {

@@ -29,10 +29,21 @@ export function resolveTenant(world: World, segment: string): TenantRef | undefi
 /** Mutable per-server state of the Entra endpoints (replay cache, codes, refresh tokens, sign-in sessions). */
 export interface EntraState extends UserFlowState {
   replay: ReplayCache
+  /** Lifetime of app-only (client credentials) access tokens; Entra's default is about an hour. */
+  appTokenLifetimeSeconds: number
 }
 
-export function createEntraState(): EntraState {
-  return { replay: new ReplayCache(), codes: new Map(), refreshTokens: new Map(), sessions: new Map() }
+/** Entra ID's usual lifetime of an app-only access token (60-90 minutes; `expires_in` 3599). */
+export const DEFAULT_APP_TOKEN_LIFETIME_SECONDS = 3599
+
+export function createEntraState(appTokenLifetimeSeconds = DEFAULT_APP_TOKEN_LIFETIME_SECONDS): EntraState {
+  return {
+    replay: new ReplayCache(),
+    codes: new Map(),
+    refreshTokens: new Map(),
+    sessions: new Map(),
+    appTokenLifetimeSeconds,
+  }
 }
 
 export interface EntraAppOptions {
@@ -41,8 +52,6 @@ export interface EntraAppOptions {
   counters: Counters
   state: EntraState
 }
-
-const lifetime = 3599
 
 /** The Hono app of the emulated Entra ID (metadata, keys, token, authorize, logout, admin consent). */
 export function createEntraApp(options: EntraAppOptions): Hono {
@@ -311,6 +320,7 @@ export function createEntraApp(options: EntraAppOptions): Hono {
     if (!resolved) throw aad.unknownResource(resource, tenant.displayName)
     if (resolved.kind === 'api' && !world.getServicePrincipal(tenant.id, resolved.app.appId))
       throw aad.unknownResource(resource, tenant.displayName)
+    const lifetime = state.appTokenLifetimeSeconds
     const accessToken = await world.mintAppToken({
       tenantId: tenant.id,
       appId: registration.appId,
