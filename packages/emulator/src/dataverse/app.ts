@@ -5,7 +5,7 @@ import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { callContext, type PrivilegeCache, resolveCaller, type TokenVerifier, Unauthorized } from './auth.ts'
 import { countRequests, executeBatch, parseBatch } from './batch.ts'
-import { DataverseFault, Fault } from './errors.ts'
+import { Fault } from './errors.ts'
 import type { Admission, Limiter } from './limits.ts'
 import { type ApiResponse, faultResponse, type OrgCore, parsePrefer } from './org-core.ts'
 
@@ -134,20 +134,17 @@ export function createOrgApp(state: OrgState): Hono {
         'x-ms-dop-hint': String(state.limiter.limits.recommendedDegreeOfParallelism),
       })
     } catch (e) {
-      const r = e instanceof DataverseFault ? faultResponse(e) : faultResponse(e)
+      const r = faultResponse(e)
       count(callerId, r.status)
       return toResponse(r, base)
     } finally {
       admission?.done()
     }
   })
-  app.onError((_e, c) => {
+  // a bug must still answer in Dataverse's shape (0x80040216, "An unexpected error occurred.") and never leak details
+  app.onError(() => {
     const r = faultResponse(new Error('unexpected'))
-    return toResponse(r, {
-      'OData-Version': '4.0',
-      'x-ms-service-request-id': randomUUID(),
-      ...(c ? {} : {}),
-    })
+    return toResponse(r, { 'OData-Version': '4.0', 'x-ms-service-request-id': randomUUID() })
   })
   return app
 }

@@ -12,9 +12,7 @@ describe('$apply limits', () => {
       return r
     })
     const plan = parseApply(def, 'aggregate($count as c)')
-    expect(() => runApply(def, rows, plan)).toThrow(
-      expect.objectContaining({ code: '0x8004e023', status: 400 }),
-    )
-    expect(runApply(def, rows.slice(1), plan)).toEqual([{ c: AGGREGATE_LIMIT }])
+    expect(() => runApply(rows, plan)).toThrow(expect.objectContaining({ code: '0x8004e023', status: 400 }))
+    expect(runApply(rows.slice(1), plan)).toEqual([{ c: AGGREGATE_LIMIT }])
   })
 })

@@ -96,7 +96,7 @@ function aggregate(rows: Row[], a: Aggregate): unknown {
 }
 
 /** Run a parsed `$apply` over the rows a caller may read. */
-export function runApply(def: TableDef, rows: Iterable<Row>, plan: Plan): Record<string, unknown>[] {
+export function runApply(rows: Iterable<Row>, plan: Plan): Record<string, unknown>[] {
   const matched: Row[] = []
   for (const r of rows) {
     if (plan.filters.every((f) => f(r))) {

@@ -143,9 +143,10 @@ describe('Dataverse Web API over HTTPS with an msal-node token', () => {
         res = await call('WhoAmI')
         if (res.status === 429) break
       }
-      expect(res?.status).toBe(429)
-      expect(Number(res?.headers.get('Retry-After'))).toBeGreaterThan(0)
-      expect(((await res?.json()) as { error: { code: string } }).error.code).toBe('0x80072322')
+      if (!res) throw new Error('no response')
+      expect(res.status).toBe(429)
+      expect(Number(res.headers.get('Retry-After'))).toBeGreaterThan(0)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('0x80072322')
     } finally {
       emulator.admin.setLimits(ids.contosoOrgId, { requestsPerWindow: 6000, windowSeconds: 300 })
     }

@@ -918,7 +918,7 @@ export class OrgCore {
       if (extra !== null) plan.filters.unshift(filterFor(def, extra))
       return json(200, {
         '@odata.context': `${root}/$metadata#${def.entitySetName}`,
-        value: runApply(def, table.byId.values(), plan),
+        value: runApply(table.byId.values(), plan),
       })
     }
     const selectText = params.get('$select')

@@ -22,9 +22,11 @@ export async function setup(
   request(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>
 }> {
   // building a world generates keys and certificates; tests in one file share the default one
+  if (!options.world && !sharedWorld)
+    sharedWorld = createWorld(defaultSeed(), { authorityUrl: 'https://localhost:8443' })
   const world = options.world
     ? await createWorld(options.world, { authorityUrl: 'https://localhost:8443' })
-    : await (sharedWorld ??= createWorld(defaultSeed(), { authorityUrl: 'https://localhost:8443' }))
+    : await (sharedWorld as Promise<World>)
   const info = world.getOrg(options.orgId ?? ids.contosoOrgId)
   if (!info) throw new Error('no such org in the seed')
   const url = options.url ?? 'https://localhost:8444'
