@@ -69,8 +69,11 @@ export function parsePrefer(headers: Headers): Preferences {
   const prefs: Preferences = { returnRepresentation: false, continueOnError: false }
   const raw = headers.get('prefer')
   if (!raw) return prefs
-  for (const part of raw.split(',')) {
-    const [k, v] = part.split('=').map((s) => s.trim()) as [string, string | undefined]
+  // preferences are comma-separated, but a quoted value (an annotation list) may contain commas itself
+  for (const part of raw.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
+    const eq = part.indexOf('=')
+    const k = (eq < 0 ? part : part.slice(0, eq)).trim()
+    const v = eq < 0 ? undefined : part.slice(eq + 1).trim()
     const key = k.toLowerCase()
     if (key === 'return' && v === 'representation') prefs.returnRepresentation = true
     else if (key === 'odata.maxpagesize' && v && /^\d+$/.test(v)) prefs.maxPageSize = Number(v)

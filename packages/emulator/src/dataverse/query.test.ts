@@ -118,7 +118,10 @@ describe('queries', () => {
     ])
     const contacts = await get(
       `${API}/contacts?$select=fullname,_parentcustomerid_value&$expand=parentcustomerid_account($select=name)&$orderby=fullname`,
-      { Prefer: 'odata.include-annotations="*"' },
+      {
+        Prefer:
+          'odata.maxpagesize=10, odata.include-annotations="OData.Community.Display.V1.FormattedValue,Microsoft.Dynamics.CRM.lookuplogicalname"',
+      },
     )
     expect(contacts.value[0]).toMatchObject({
       fullname: 'Ann One',
