@@ -125,6 +125,7 @@ describe('bad input gets a Dataverse-shaped 4xx', () => {
     ['a malformed GUID key', `${API}/accounts(1234)`, {}, 400],
     ['an unknown alternate key', `${API}/accounts(name='x')`, {}, 400],
     ['an unterminated key', `${API}/accounts(accountnumber='x)`, {}, 400],
+    ['the named primary key of systemusers', `${API}/systemusers(systemuserid=${ACCOUNT})`, {}, 400],
     ['a missing row', `${API}/accounts(33333333-3333-4333-8333-333333333333)`, {}, 404, '0x80040217'],
     ['a missing row by key', `${API}/accounts(accountnumber='NONE')`, {}, 404, '0x80040217'],
     ['an unknown property segment', `${API}/accounts(${ACCOUNT})/nope`, {}, 404],
@@ -248,5 +249,11 @@ describe('bad input gets a Dataverse-shaped 4xx', () => {
       ),
       { numRuns: 300 },
     )
+  })
+
+  it('accepts the named primary key form for other tables', async () => {
+    const res = await env.request(`${API}/accounts(accountid=${ACCOUNT})?$select=name`)
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { name: string }).name).toBe('target')
   })
 })
