@@ -252,8 +252,9 @@ describe('bad input gets a Dataverse-shaped 4xx', () => {
   })
 
   it('accepts the named primary key form for other tables', async () => {
-    const res = await env.request(`${API}/accounts(accountid=${ACCOUNT})?$select=name`)
+    const [id] = env.org.data.insertRows('account', [{ name: 'named key' }])
+    const res = await env.request(`${API}/accounts(accountid=${id})?$select=name`)
     expect(res.status).toBe(200)
-    expect(((await res.json()) as { name: string }).name).toBe('target')
+    expect(((await res.json()) as { name: string }).name).toBe('named key')
   })
 })
