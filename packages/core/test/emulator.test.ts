@@ -187,7 +187,7 @@ describe('token provider against the emulator (real MSAL, HTTPS)', () => {
   })
 
   it('refreshes ahead of expiry in the background while callers get the valid token at once', async () => {
-    // The emulator issues 3599 s tokens (it has no lifetime option), so the provider's clock is moved instead.
+    // With the emulator's usual 3599 s tokens the provider's clock is moved; the next test uses real short-lived tokens.
     let offset = 0
     const p = provider({ now: () => Date.now() + offset })
     const request = { tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) }
@@ -198,6 +198,29 @@ describe('token provider against the emulator (real MSAL, HTTPS)', () => {
     expect(p.stats()).toMatchObject({ refreshes: 1, requests: 2 })
     await waitFor(async () => (await p.getToken(request)).token !== first.token)
     expect(tokenRequests()).toBe(2)
+  })
+
+  it('refreshes short-lived emulator tokens in real time, ahead of expiry, without making callers wait', async () => {
+    emu.admin.setTokenLifetime(6) // refresh window: half the lifetime, so the refresh starts 3 s in
+    try {
+      const p = provider()
+      const request = { tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) }
+      const first = await p.getToken(request)
+      const firstExpiry = decodeJwt(first.token).exp! * 1000
+      expect(firstExpiry - Date.now()).toBeLessThanOrEqual(6_000)
+      await new Promise((r) => setTimeout(r, 3_300))
+      // Inside the refresh window: answered from the cache at once, while the refresh runs in the background.
+      expect((await p.getToken(request)).token).toBe(first.token)
+      await waitFor(async () => (await p.getToken(request)).token !== first.token)
+      // The new token arrived before the first one expired: no caller ever held an expired token.
+      expect(Date.now()).toBeLessThan(firstExpiry)
+      // One cold request and one background refresh (the emulator's counter may also see the previous test's
+      // provider, whose moved clock keeps it refreshing, so the provider's own count is asserted).
+      expect(p.stats()).toMatchObject({ misses: 1, refreshes: 1, requests: 2 })
+      expect(tokenRequests()).toBeGreaterThanOrEqual(2)
+    } finally {
+      emu.admin.setTokenLifetime(3599)
+    }
   })
 
   it('answers from the still-valid token when the refresh fails, then recovers', async () => {
