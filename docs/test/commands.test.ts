@@ -138,14 +138,53 @@ async function startAndSeeData() {
   const browser = await launchChromium()
   try {
     const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage()
-    await page.goto(url)
-    await page.click('header button:has-text("Sign in")')
-    await page.click('button[data-upn="alice@contoso.onmicrosoft.com"]', { timeout: 30_000 })
-    const rows = page.locator('table[aria-label="Accounts"] tbody tr')
-    await rows.first().waitFor({ timeout: 30_000 })
-    expect(await rows.count()).toBeGreaterThan(0)
+    page.on('dialog', (dialog) => void dialog.accept())
+    const pick = async (upn: string) => {
+      await page.waitForSelector(`button[data-upn="${upn}"]`, { timeout: 30_000 })
+      await page.click(`button[data-upn="${upn}"]`)
+    }
+    const signIn = async (upn: string) => {
+      await page.click('header button:has-text("Sign in")')
+      await pick(upn)
+    }
+    const signOut = async () => {
+      await page.click('header button:has-text("Sign out")')
+      await page.waitForURL((u) => u.origin === url, { timeout: 30_000 }).catch(() => undefined)
+      if (!page.url().startsWith(url)) await page.goto(url)
+      await page.waitForSelector('header button:has-text("Sign in")', { timeout: 30_000 })
+    }
+    const accountRows = async () => {
+      const rows = page.locator('table[aria-label="Accounts"] tbody tr')
+      await rows.first().waitFor({ timeout: 30_000 })
+      return rows.count()
+    }
     mkdirSync(resultsDir, { recursive: true })
+
+    // Step 1 of the page: Alice sees Contoso's data.
+    await page.goto(url)
+    await signIn('alice@contoso.onmicrosoft.com')
+    expect(await accountRows()).toBeGreaterThan(0)
     await page.screenshot({ path: join(resultsDir, 'walkthrough-data-on-screen.png'), fullPage: true })
+    await signOut()
+
+    // Step 2: connect Fabrikam as its administrator, with the org URL the page gives.
+    expect(output).toContain('Fabrikam https://localhost:8445')
+    await page.click('header a:has-text("Connect your organization")')
+    await page.fill('input[name=orgUrl]', 'https://localhost:8445')
+    await page.click('button:has-text("Continue to admin consent")')
+    await pick('admin@fabrikam.onmicrosoft.com')
+    await page.click('button[value=accept]')
+    await page.waitForSelector('text=Admin consent recorded', { timeout: 30_000 })
+    await page.click('button:has-text("Sign in as administrator")')
+    await pick('admin@fabrikam.onmicrosoft.com')
+    await page.click('#provision', { timeout: 30_000 })
+    await page.waitForSelector('.ok:has-text("Connected")', { timeout: 60_000 })
+    await signOut()
+
+    // Step 3: Carol sees Fabrikam's data.
+    await signIn('carol@fabrikam.onmicrosoft.com')
+    expect(await accountRows()).toBeGreaterThan(0)
+    await page.screenshot({ path: join(resultsDir, 'walkthrough-fabrikam-connected.png'), fullPage: true })
   } finally {
     await browser.close()
     await stopServer()
