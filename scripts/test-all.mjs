@@ -1,6 +1,9 @@
 // The README's test command after install: every check CI makes, in order, stopping at the first failure.
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { ensureChromium } from './ensure-chromium.mjs'
+
+const resultsFile = 'node_modules/.cache/vitest-results.json'
 
 process.env.TURBO_TELEMETRY_DISABLED = '1'
 process.env.DO_NOT_TRACK = '1'
@@ -12,7 +15,7 @@ const steps = [
   ['unused code and dependencies', 'knip', []],
   ['build', 'turbo', ['run', 'build', '--output-logs=errors-only']],
   ['package checks', 'turbo', ['run', 'check:package', '--output-logs=errors-only']],
-  ['tests', 'vitest', ['run']],
+  ['tests', 'vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`]],
 ]
 
 ensureChromium()
@@ -26,3 +29,9 @@ for (const [name, cmd, args] of steps) {
   }
   console.log(`=== ${name} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
+
+// One plain closing line with the totals of every suite.
+const results = JSON.parse(readFileSync(resultsFile, 'utf8'))
+console.log(
+  `\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped`,
+)
