@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { EmulatorError } from './errors.ts'
+import { prng } from './prng.ts'
 
 /** What a fault does to a matching request. */
 export type FaultKind = 'latency' | 'status' | '429' | 'drop'
@@ -31,18 +32,6 @@ export interface FaultRule {
 export interface InstalledFault extends FaultRule {
   id: string
   fired: number
-}
-
-// mulberry32: small, fast, good enough to make fault sequences reproducible under a seed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -1,4 +1,5 @@
 import { EmulatorError } from '../errors.ts'
+import { prng } from '../prng.ts'
 import type { User } from '../world/types.ts'
 import { DataverseFault } from './errors.ts'
 import type { ServiceProtectionLimits } from './limits.ts'
@@ -70,18 +71,6 @@ export const STANDARD_ROLES: RoleSeed[] = [
     privileges: [...crud('Account'), ...crud('Contact'), 'prvActOnBehalfOfAnotherUser', 'prvReadSystemUser'],
   },
 ]
-
-/** A small deterministic PRNG (mulberry32), so sample data is the same on every start. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const COMPANY = [
   'Adventure',
