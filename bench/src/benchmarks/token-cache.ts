@@ -142,12 +142,23 @@ export async function run(): Promise<BenchmarkResult> {
     number,
     { run: (i: number) => Promise<unknown>; best: { us: number; iterations: number } }
   >()
+  // the same providers, asked again and again for one tenant while all the others stay cached: the cost of a hit
+  // as a function of how many tenants are cached, without the memory misses of touching every entry in turn
+  const oursHotBySize = new Map<
+    number,
+    { run: (i: number) => Promise<unknown>; best: { us: number; iterations: number } }
+  >()
   for (const tenants of sizes) {
     const requests = Array.from({ length: tenants }, (_, i) => ({ tenantId: tenantId(i), resource }))
     const provider = ours(entra().module)
     for (const r of requests) await provider.getToken(r)
     oursBySize.set(tenants, {
       run: (i) => provider.getToken(requests[i]!),
+      best: { us: Number.POSITIVE_INFINITY, iterations: 0 },
+    })
+    const hot = requests[Math.floor(tenants / 2)]!
+    oursHotBySize.set(tenants, {
+      run: () => provider.getToken(hot),
       best: { us: Number.POSITIVE_INFINITY, iterations: 0 },
     })
   }
@@ -177,7 +188,11 @@ export async function run(): Promise<BenchmarkResult> {
   }
   for (let round = 0; round < 8; round++) {
     for (const tenants of sizes) {
-      for (const target of [oursBySize.get(tenants)!, floorBySize.get(tenants)!]) {
+      for (const target of [
+        oursBySize.get(tenants)!,
+        floorBySize.get(tenants)!,
+        oursHotBySize.get(tenants)!,
+      ]) {
         const m = await measureOnce(target.run, tenants, 50_000, 100)
         if (m.us < target.best.us) target.best = m
       }
@@ -231,6 +246,16 @@ export async function run(): Promise<BenchmarkResult> {
     ratios[`msal / ours at ${tenants.toLocaleString('en')} tenants`] = m.us / o.us
   }
   ratios['ours at 10,000 / ours at 1 tenant'] = (at[10_000]?.ours ?? 0) / (at[1]?.ours ?? 1)
+  for (const tenants of sizes) {
+    const h = oursHotBySize.get(tenants)!.best
+    rows.push({
+      case: `ours, hit on one tenant, ${tenants.toLocaleString('en')} cached`,
+      'µs/call': +h.us.toFixed(3),
+      iterations: h.iterations,
+    })
+  }
+  ratios['ours, one tenant hit with 10,000 cached / with 1 cached'] =
+    oursHotBySize.get(10_000)!.best.us / oursHotBySize.get(1)!.best.us
 
   // heap for 100,000 cached tenants (ours; tokens about 1.3 KB each, as Entra's)
   const collect = gc()
@@ -267,6 +292,8 @@ export async function run(): Promise<BenchmarkResult> {
   const r10k = ratios['msal / ours at 10,000 tenants'] ?? 0
   const r1 = ratios['msal / ours at 1 tenants'] ?? 0
   const flat = ratios['ours at 10,000 / ours at 1 tenant'] ?? Number.POSITIVE_INFINITY
+  const flatHot =
+    ratios['ours, one tenant hit with 10,000 cached / with 1 cached'] ?? Number.POSITIVE_INFINITY
   return {
     rows,
     ratios,
@@ -277,7 +304,16 @@ export async function run(): Promise<BenchmarkResult> {
         met: r10k >= 1000,
       },
       'ours vs msal at 1 tenant (× faster)': { target: '>= 100', value: +r1.toFixed(0), met: r1 >= 100 },
-      'ours at 10,000 / ours at 1': { target: '<= 1.5', value: +flat.toFixed(2), met: flat <= 1.5 },
+      'ours at 10,000 / ours at 1, a hit on one tenant (cost vs number cached)': {
+        target: '<= 1.5',
+        value: +flatHot.toFixed(2),
+        met: flatHot <= 1.5,
+      },
+      'ours at 10,000 / ours at 1, hits over every tenant in turn (memory-bound; see the floor rows)': {
+        target: '<= 1.5',
+        value: +flat.toFixed(2),
+        met: flat <= 1.5,
+      },
       'heap for 100,000 cached tenants (MB)': { target: 'reported', value: +heapMb.toFixed(1), met: true },
       'token requests from a 1,000-caller storm (ours)': {
         target: '== 1',
