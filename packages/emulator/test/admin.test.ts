@@ -172,6 +172,11 @@ describe('admin API over HTTP', () => {
     ).toBe(200)
     await emulator.admin.rolloverSigningKey({ retainPrevious: false })
     await expect(emulator.world.verifyJwt(before)).rejects.toThrow(/not signed by a published key/)
+    // The org had verified (and cached) that token: with its key gone it is refused like any unknown token.
+    expect(
+      (await fetch(`${org.url}/api/data/v9.2/WhoAmI`, { headers: { authorization: `Bearer ${before}` } }))
+        .status,
+    ).toBe(401)
     expect(((await (await fetch(keysUrl)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
     expect(
       (

@@ -23,6 +23,8 @@ interface Verified {
 export class TokenVerifier {
   private readonly cache = new Map<string, Verified>()
   private readonly maxEntries = 10_000
+  // A rollover can unpublish the key a cached token was signed with: such tokens must then fail like new ones.
+  private keyGeneration = -1
 
   constructor(
     private readonly world: World,
@@ -32,6 +34,11 @@ export class TokenVerifier {
 
   /** Verify synchronously from the cache, or return undefined when the token must be verified in full. */
   cached(token: string): JWTPayload | undefined {
+    const generation = this.world.signingKeys.generation
+    if (generation !== this.keyGeneration) {
+      this.cache.clear()
+      this.keyGeneration = generation
+    }
     const hit = this.cache.get(token)
     if (!hit) return undefined
     if (hit.exp * 1000 <= Date.now()) {

@@ -61,6 +61,7 @@ async function loadKey(data: SigningKeyData): Promise<SigningKey> {
  */
 export class SigningKeys {
   #keys: SigningKey[]
+  #generation = 0
 
   private constructor(keys: SigningKey[]) {
     this.#keys = keys
@@ -80,6 +81,11 @@ export class SigningKeys {
     return this.#keys[0]!.kid
   }
 
+  /** Changes on every rollover, so caches of verified tokens know to verify again. */
+  get generation(): number {
+    return this.#generation
+  }
+
   /** All published key ids, current first. */
   get kids(): string[] {
     return this.#keys.map((k) => k.kid)
@@ -92,6 +98,7 @@ export class SigningKeys {
   async rollover(options: { retainPrevious?: boolean } = {}): Promise<string> {
     const key = await loadKey(await generateSelfSignedCertificate('accounts.localhost'))
     this.#keys = options.retainPrevious === false ? [key] : [key, ...this.#keys].slice(0, 3)
+    this.#generation++
     return key.kid
   }
 
