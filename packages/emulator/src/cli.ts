@@ -67,6 +67,18 @@ async function main(): Promise<void> {
     ...(typeof values.host === 'string' ? { host: values.host } : {}),
     ...(typeof values.seed === 'string' ? { seed: resolve(values.seed) } : {}),
   })
+  // Listen for signals before telling anyone where we are: a supervisor may stop us as soon as it reads the line.
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    emulator.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`)
   if (values.json) process.stdout.write(`${JSON.stringify(emulator.toJSON())}\n`)
   else {
@@ -90,17 +102,6 @@ async function main(): Promise<void> {
     log(emulator.trust.instructions)
     log('Press Ctrl+C to stop.')
   }
-  let stopping = false
-  const stop = () => {
-    if (stopping) return
-    stopping = true
-    emulator.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    )
-  }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
 }
 
 main().catch((err: unknown) => {
