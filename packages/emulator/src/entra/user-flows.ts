@@ -240,9 +240,11 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
     return user
   }
 
-  // ---- authorize
-
-  const authorize = (version: 'v1' | 'v2') => async (c: Context) => {
+  /**
+   * What the authorize and admin-consent pages both start from: the form or query parameters, the tenant of the
+   * path and the app registration of `client_id`; or the error page when one of them is missing or unknown.
+   */
+  async function interactiveRequest(c: Context) {
     const body = await formBody(c)
     const p = paramsOf(c, body)
     const step = body?.get('__step') ?? ''
@@ -257,6 +259,15 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
         c,
         aad.appNotFound(clientId, ref.kind === 'tenant' ? ref.tenant.displayName : segment),
       )
+    return { body, p, step, segment, ref, registration }
+  }
+
+  // ---- authorize
+
+  const authorize = (version: 'v1' | 'v2') => async (c: Context) => {
+    const request = await interactiveRequest(c)
+    if (request instanceof Response) return request
+    const { p, step, ref, registration } = request
     const redirectUri =
       p.get('redirect_uri') ?? registration.redirectUris.web[0] ?? registration.redirectUris.spa[0]
     if (!redirectUri) return renderError(c, aad.missingParameter('redirect_uri'))
@@ -440,20 +451,9 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
   // ---- admin consent (v1 /{tenant}/adminconsent, v2 /{tenant}/v2.0/adminconsent)
 
   const adminConsent = (version: 'v1' | 'v2') => async (c: Context) => {
-    const body = await formBody(c)
-    const p = paramsOf(c, body)
-    const step = body?.get('__step') ?? ''
-    const segment = c.req.param('tenant') ?? ''
-    const ref = resolveTenant(segment)
-    if (!ref) return renderError(c, aad.unknownTenant(segment))
-    const clientId = p.get('client_id')
-    if (!clientId) return renderError(c, aad.missingParameter('client_id'))
-    const registration = world.getApp(clientId)
-    if (!registration)
-      return renderError(
-        c,
-        aad.appNotFound(clientId, ref.kind === 'tenant' ? ref.tenant.displayName : segment),
-      )
+    const request = await interactiveRequest(c)
+    if (request instanceof Response) return request
+    const { p, step, segment, ref, registration } = request
     const redirectUri = p.get('redirect_uri') ?? registration.redirectUris.web[0]
     if (!redirectUri) return renderError(c, aad.missingParameter('redirect_uri'))
     if (!matchRedirectUri(registration, redirectUri))
