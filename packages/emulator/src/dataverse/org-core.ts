@@ -556,6 +556,23 @@ export class OrgCore {
     this.checkPrivilege(ctx, 'AppendTo', target)
   }
 
+  /** Adds or removes the pair in an N:N relationship, whichever side `table` is on. */
+  private linkManyToMany(
+    table: Table,
+    id: string,
+    relationship: string,
+    other: Table,
+    otherRow: Row,
+    linked: boolean,
+  ): void {
+    const rel = this.store.relationships.get(relationship) as Relationship
+    const otherId = other.id(otherRow)
+    const [left, right] = table.def.logicalName === rel.left ? [id, otherId] : [otherId, id]
+    if (linked) this.store.relate(rel, left, right)
+    else this.store.unrelate(rel, left, right)
+    if (rel === this.userRoles) this.securityVersion++
+  }
+
   /** Associate `id` (on `table`) with `other` through a collection-valued navigation. */
   associate(
     ctx: CallContext | undefined,
@@ -566,14 +583,7 @@ export class OrgCore {
     otherRow: Row,
   ): void {
     this.checkAppend(ctx, table.def, other.def)
-    if (nav.manyToMany) {
-      const rel = this.store.relationships.get(nav.manyToMany) as Relationship
-      const otherId = other.id(otherRow)
-      if (table.def.logicalName === rel.left) this.store.relate(rel, id, otherId)
-      else this.store.relate(rel, otherId, id)
-      if (rel === this.userRoles) this.securityVersion++
-      return
-    }
+    if (nav.manyToMany) return this.linkManyToMany(table, id, nav.manyToMany, other, otherRow, true)
     const col = other.def.byName.get(nav.column as string) as ColumnDef
     this.touch(ctx, other, otherRow, new Map([[col.index, id]]))
   }
@@ -587,14 +597,7 @@ export class OrgCore {
     otherRow: Row,
   ): void {
     this.checkAppend(ctx, table.def, other.def)
-    if (nav.manyToMany) {
-      const rel = this.store.relationships.get(nav.manyToMany) as Relationship
-      const otherId = other.id(otherRow)
-      if (table.def.logicalName === rel.left) this.store.unrelate(rel, id, otherId)
-      else this.store.unrelate(rel, otherId, id)
-      if (rel === this.userRoles) this.securityVersion++
-      return
-    }
+    if (nav.manyToMany) return this.linkManyToMany(table, id, nav.manyToMany, other, otherRow, false)
     const col = other.def.byName.get(nav.column as string) as ColumnDef
     if (otherRow[col.index] !== id) return
     this.touch(ctx, other, otherRow, new Map([[col.index, null]]))
