@@ -583,7 +583,10 @@ export class OrgCore {
     otherRow: Row,
   ): void {
     this.checkAppend(ctx, table.def, other.def)
-    if (nav.manyToMany) return this.linkManyToMany(table, id, nav.manyToMany, other, otherRow, true)
+    if (nav.manyToMany) {
+      this.linkManyToMany(table, id, nav.manyToMany, other, otherRow, true)
+      return
+    }
     const col = other.def.byName.get(nav.column as string) as ColumnDef
     this.touch(ctx, other, otherRow, new Map([[col.index, id]]))
   }
@@ -597,7 +600,10 @@ export class OrgCore {
     otherRow: Row,
   ): void {
     this.checkAppend(ctx, table.def, other.def)
-    if (nav.manyToMany) return this.linkManyToMany(table, id, nav.manyToMany, other, otherRow, false)
+    if (nav.manyToMany) {
+      this.linkManyToMany(table, id, nav.manyToMany, other, otherRow, false)
+      return
+    }
     const col = other.def.byName.get(nav.column as string) as ColumnDef
     if (otherRow[col.index] !== id) return
     this.touch(ctx, other, otherRow, new Map([[col.index, null]]))
