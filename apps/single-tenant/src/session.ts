@@ -103,11 +103,11 @@ export function createCookieSigner(secrets: readonly string[]) {
       if (!/^[A-Za-z0-9_-]{22,64}$/.test(id) || !/^\d{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) {
         return { ok: false, reason: 'malformed' }
       }
-      const given = Buffer.from(sig, 'base64url')
-      const good = secrets.some((secret) => {
-        const expected = mac(secret, `${name}|${id}.${exp}`)
-        return expected.length === given.length && timingSafeEqual(expected, given)
-      })
+      // Compared as text, not as decoded bytes: Node's base64url decoder ignores the spare bits of the last
+      // character, so several spellings of one signature would otherwise all verify.
+      const good = secrets.some((secret) =>
+        safeEqual(mac(secret, `${name}|${id}.${exp}`).toString('base64url'), sig),
+      )
       if (!good) return { ok: false, reason: 'bad-signature' }
       const expiresAt = Number(exp) * 1000
       if (expiresAt <= now) return { ok: false, reason: 'expired' }

@@ -91,6 +91,12 @@ describe('session cookies', () => {
       expect(body.user).toBeNull()
       expect(['bad-signature', 'malformed']).toContain(body.rejected)
     }
+    // The last of 43 base64url characters carries two spare bits; a second spelling of the signature must not pass.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = alphabet.indexOf(sig.at(-1)!)
+    const respelled = `${id}.${exp}.${sig.slice(0, -1)}${alphabet[last ^ 1]}`
+    expect(Buffer.from(respelled.split('.')[2]!, 'base64url')).toEqual(Buffer.from(sig, 'base64url'))
+    expect(await me(app, `${name}=${respelled}`)).toEqual({ user: null, rejected: 'bad-signature' })
     const other = setup({ secrets: ['another-secret-that-is-long-enough-9876543210'] })
     const foreign = await login(other.app)
     expect(await me(app, foreign.cookie)).toEqual({ user: null, rejected: 'bad-signature' })

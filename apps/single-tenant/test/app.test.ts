@@ -213,7 +213,8 @@ describe('sessions of the app', () => {
     const { cookies } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
     const cookie = cookies.cookie()
     const value = cookies.cookies.get('session')!
-    const tampered = `session=${value.slice(0, -2)}${value.endsWith('A') ? 'B' : 'A'}${value.slice(-1)}`
+    const flipped = value.at(-2) === 'A' ? 'B' : 'A'
+    const tampered = `session=${value.slice(0, -2)}${flipped}${value.slice(-1)}`
     const forged = await app.request(`${base}/`, { headers: { cookie: tampered } })
     expect(forged.status).toBe(401)
     expect(await forged.text()).toContain('Your session has ended')

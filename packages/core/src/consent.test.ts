@@ -70,6 +70,14 @@ describe('consent state', () => {
     const forged = `${Buffer.from(JSON.stringify(body)).toString('base64url')}.${m}`
     await expect(states.verify(forged, 's')).rejects.toMatchObject({ code: 'INVALID_STATE' })
     await expect(states.verify('', 's')).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    // Another spelling of the same MAC bytes (spare bits of the last character, a stray character) is refused.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const respelled = `${m.slice(0, -1)}${alphabet[alphabet.indexOf(m.at(-1)!) ^ 1]}`
+    expect(Buffer.from(respelled, 'base64url')).toEqual(Buffer.from(m, 'base64url'))
+    for (const spelling of [respelled, `${m}!`, `${m.slice(0, 5)}*${m.slice(5)}`]) {
+      await expect(states.verify(`${p}.${spelling}`, 's')).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    }
+    await expect(states.verify(good, 's')).resolves.toBeDefined()
   })
 
   it('never accepts arbitrary strings (property)', async () => {

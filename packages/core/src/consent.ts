@@ -166,8 +166,10 @@ export function createConsentStateManager(options: ConsentStateOptions): Consent
         )
       }
       const [payload, mac] = parts as [string, string]
-      const expected = sign(payload)
-      const given = Buffer.from(mac, 'base64url')
+      // Compared as text: Node's base64url decoder skips stray characters and the spare bits of the last one,
+      // so comparing decoded bytes would let many spellings of one state verify.
+      const expected = Buffer.from(b64(sign(payload)))
+      const given = Buffer.from(mac)
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw new ConsentError(
           'INVALID_STATE',
