@@ -144,7 +144,7 @@ describe('createTokenProvider (real MSAL, in-process Entra)', () => {
     offset = 605_000
     expect((await provider.getToken({ tenantId: t1, resource: org })).token).toBe(first.token)
     expect(provider.stats().refreshes).toBe(1)
-    for (let i = 0; i < 100 && entra.tokenRequests() < 2; i++) await new Promise((r) => setTimeout(r, 10))
+    for (let i = 0; i < 500 && entra.tokenRequests() < 2; i++) await new Promise((r) => setTimeout(r, 10))
     expect(entra.tokenRequests()).toBe(2)
   })
 

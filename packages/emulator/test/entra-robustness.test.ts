@@ -80,8 +80,12 @@ describe('Entra endpoints under arbitrary input', () => {
           expect(typeof body.error).toBe('string')
           expect(Array.isArray(body.error_codes)).toBe(true)
           expect(String(body.error_description)).toMatch(/^AADSTS\d+: /)
+          // A secret may legitimately appear when the same text was also sent as another field (the grant type
+          // is quoted back in its error), so only secrets that appear nowhere else are checked.
+          const elsewhere = (v: string) => pairs.some(([k, other]) => k !== 'client_secret' && other === v)
           for (const [k, v] of pairs)
-            if (k === 'client_secret' && v.length >= 12) expect(JSON.stringify(body)).not.toContain(v)
+            if (k === 'client_secret' && v.length >= 12 && !elsewhere(v))
+              expect(JSON.stringify(body)).not.toContain(v)
         }
       }),
       { numRuns: 60 },
