@@ -11,31 +11,40 @@ let browser: Browser
 let appUrl: string
 const servers: ServerType[] = []
 
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const probe = serve({ fetch: () => new Response(), port: 0, hostname: 'localhost' }, (info) => {
-      probe.close()
-      resolve(info.port)
-    })
+/**
+ * Listens on a port of its own at once and takes the app later: the app's URL is needed to start the harness (its
+ * redirect URI), and probing a free port then binding it again could lose the port to another test meanwhile.
+ */
+async function listen(): Promise<{ url: string; serve: (app: { fetch: Handler }) => void }> {
+  let handler: Handler = () => new Response('starting', { status: 503 })
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: (request) => handler(request), port: 0, hostname: 'localhost' }, () =>
+      resolve(s),
+    )
   })
+  servers.push(server)
+  const url = `http://localhost:${(server.address() as AddressInfo).port}`
+  return {
+    url,
+    serve: (app) => {
+      handler = app.fetch
+    },
+  }
 }
+type Handler = (request: Request) => Response | Promise<Response>
 
 /** The app on a real port (the emulator accepts any port for a registered http://localhost redirect URI). */
-async function serveApp(port: number, options: Parameters<typeof buildApp>[1] = {}): Promise<string> {
-  const url = `http://localhost:${port}`
-  const app = buildApp(h, { ...options, publicUrl: url })
-  await new Promise<void>((resolve) => {
-    const server = serve({ fetch: app.fetch, port, hostname: 'localhost' }, () => resolve())
-    servers.push(server)
-    expect((server.address() as AddressInfo | null)?.port ?? port).toBe(port)
-  })
-  return url
+async function serveApp(options: Parameters<typeof buildApp>[1] = {}): Promise<string> {
+  const listener = await listen()
+  listener.serve(buildApp(h, { ...options, publicUrl: listener.url }))
+  return listener.url
 }
 
 beforeAll(async () => {
-  const port = await freePort()
-  h = await startHarness(`http://localhost:${port}`)
-  appUrl = await serveApp(port)
+  const listener = await listen()
+  h = await startHarness(listener.url)
+  listener.serve(buildApp(h, { publicUrl: listener.url }))
+  appUrl = listener.url
   browser = await launchChromium()
 }, 120_000)
 
@@ -117,7 +126,7 @@ describe('in headless Chromium', () => {
         nonce: String(original['nonce']),
       }),
     )
-    const url = await serveApp(await freePort(), { fetcher })
+    const url = await serveApp({ fetcher })
     const page = await newPage()
     await signIn(page, 'alice@contoso.onmicrosoft.com', true, url)
     await expect.poll(() => page.getByTestId('refused').isVisible()).toBe(true)

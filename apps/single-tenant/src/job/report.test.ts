@@ -1,7 +1,7 @@
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { csvField, type Row } from './format.ts'
 import { type ReportOptions, runReport } from './report.ts'
 
@@ -191,7 +191,9 @@ describe('runReport', () => {
       yield table[0]!
     }
     const running = runReport(base(join(dir, 'b.ndjson'), slow))
-    await new Promise((r) => setTimeout(r, 20))
+    await vi.waitFor(async () =>
+      expect(await readFile(join(dir, 'b.ndjson.lock'), 'utf8')).toBe(String(process.pid)),
+    )
     await expect(runReport(base(join(dir, 'b.ndjson'), source().rows))).rejects.toMatchObject({
       code: 'LOCKED',
     })

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises'
+import { createHash, randomUUID } from 'node:crypto'
+import { type FileHandle, link, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
@@ -227,25 +227,35 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
 
 /** One run per output at a time; a lock left by a process that died (kill -9) is taken over. */
 async function lock(path: string): Promise<() => Promise<void>> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx')
-      await handle.writeFile(String(process.pid))
-      await handle.close()
-      return () => rm(path, { force: true })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-        throw new ReportError(
-          'LOCKED',
-          `Another run (process ${owner}) is writing ${path.slice(0, -5)}; wait for it.`,
-        )
+  // The pid is written first and the lock appears by a hard link, which fails if it exists: another run never sees
+  // a lock file that is still empty (and would take it for a stale one).
+  const claim = `${path}.${randomUUID()}`
+  await writeFile(claim, String(process.pid))
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(claim, path)
+        return () => rm(path, { force: true })
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+        await takeOverIfStale(path)
       }
-      await rm(path, { force: true })
     }
+  } finally {
+    await rm(claim, { force: true })
   }
   throw new ReportError('LOCKED', `Could not lock ${path}; remove it if no run is active.`)
+}
+
+async function takeOverIfStale(path: string): Promise<void> {
+  const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+  if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+    throw new ReportError(
+      'LOCKED',
+      `Another run (process ${owner}) is writing ${path.slice(0, -5)}; wait for it.`,
+    )
+  }
+  await rm(path, { force: true })
 }
 
 function isAlive(pid: number): boolean {

@@ -35,8 +35,9 @@ describe('runOnSchedule', () => {
     expect(code).toBe(130)
     expect(starts).toHaveLength(3)
     expect(errors).toHaveLength(1)
-    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(95)
-    expect(starts[1]! - starts[0]!).toBeLessThan(400)
+    // Real timers: a loaded machine may fire a little early by Date.now() or much later, never a whole period early.
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(80)
+    expect(starts[1]! - starts[0]!).toBeLessThan(2_000)
   })
 
   it('ends when a run reports it was stopped', async () => {
