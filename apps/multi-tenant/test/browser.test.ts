@@ -71,6 +71,9 @@ describe('the multi-tenant sample in Chromium', () => {
     const fabrikamOrg = t.org(ids.fabrikamTenantId).url
     await page.goto(t.running.url)
     await page.waitForSelector('text=Connect your organization')
+    // On the emulator the home page tells a newcomer which seeded accounts to try.
+    await page.waitForSelector('text=Running on the local emulator')
+    expect(await page.textContent('#view')).toContain('carol@fabrikam.onmicrosoft.com')
     await shot('home')
 
     // Onboarding as Fabrikam's admin: org URL → admin consent → sign in → automatic set-up.
@@ -156,5 +159,5 @@ describe('the multi-tenant sample in Chromium', () => {
     expect(contosoNames.length).toBeGreaterThan(0)
     for (const name of contosoNames) expect(contosoAll.has(name)).toBe(true)
     expect(contosoNames).not.toContain('Created As Carol')
-  })
+  }, 180_000) // some forty browser steps and thirteen screenshots on a loaded 2-core runner
 })

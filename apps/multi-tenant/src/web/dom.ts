@@ -18,6 +18,22 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el
 }
 
+let viewGeneration = 0
+
+/** Starts rendering a new view: whatever an earlier view was still loading must no longer be shown. */
+export function nextView(): void {
+  viewGeneration++
+}
+
+/**
+ * A check for a view that awaits data: false once the user moved on (another route, "Act as me" toggled), so a late
+ * answer cannot overwrite the view now on screen.
+ */
+export function stillCurrent(): () => boolean {
+  const mine = viewGeneration
+  return () => mine === viewGeneration
+}
+
 /** Replaces the content of `#view`. */
 export function show(...children: Child[]): void {
   const view = document.getElementById('view') as HTMLElement

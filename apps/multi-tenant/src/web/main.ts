@@ -1,6 +1,6 @@
 import { actAsMe, api, setActAsMe } from './api.ts'
 import { account, initAuth, type SpaConfig, signIn, signOut } from './auth.ts'
-import { errorBox, h, route, show } from './dom.ts'
+import { errorBox, h, nextView, route, show } from './dom.ts'
 import { adminView } from './views/admin.ts'
 import { connectView, onboardingView } from './views/onboarding.ts'
 import { listView, recordView } from './views/records.ts'
@@ -93,12 +93,14 @@ async function home(): Promise<void> {
           h('a', { href: '#/connect' }, 'Connect your organization'),
         ),
       ),
+      demo,
     )
   }
   location.hash = '#/accounts'
 }
 
 async function render(): Promise<void> {
+  nextView()
   const { path, query } = route()
   const [first, second] = path
   if (account() && !me && first !== 'onboarding' && first !== 'connect') {

@@ -1,5 +1,5 @@
 import { api } from '../api.ts'
-import { errorBox, h, okBox, show } from '../dom.ts'
+import { errorBox, h, okBox, show, stillCurrent } from '../dom.ts'
 
 interface Connection {
   tenant: {
@@ -22,11 +22,14 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 /** Tenant admin: the connection's status, re-verify, offboard. */
 export async function adminView(notice?: { ok: boolean; text: string }): Promise<void> {
   let c: Connection
+  const current = stillCurrent()
   try {
     c = await api<Connection>('/api/admin/connection')
   } catch (error) {
-    return show(h('h1', {}, 'Connection'), errorBox(message(error)))
+    if (current()) show(h('h1', {}, 'Connection'), errorBox(message(error)))
+    return
   }
+  if (!current()) return
   const status = h('div', {}, notice ? (notice.ok ? okBox(notice.text) : errorBox(notice.text)) : null)
   const t = c.tenant
   const item = (label: string, value: string) => [h('dt', {}, label), h('dd', { 'data-field': label }, value)]

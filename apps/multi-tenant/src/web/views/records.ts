@@ -1,5 +1,5 @@
 import { ApiError, api } from '../api.ts'
-import { errorBox, h, okBox, show } from '../dom.ts'
+import { errorBox, h, okBox, show, stillCurrent } from '../dom.ts'
 
 interface Row {
   id: string
@@ -89,8 +89,10 @@ export async function listView(table: string, query: URLSearchParams): Promise<v
     ),
   )
   show(h('h1', {}, view.title), searchForm, h('p', { class: 'muted' }, 'Loading…'))
+  const current = stillCurrent()
   try {
     const page = await api<{ rows: Row[]; next: string | null }>(`/api/tables/${table}?${params}`)
+    if (!current()) return
     const rows = page.rows.map((r) =>
       h(
         'tr',
@@ -137,7 +139,7 @@ export async function listView(table: string, query: URLSearchParams): Promise<v
       ),
     )
   } catch (error) {
-    show(h('h1', {}, view.title), errorBox(message(error)))
+    if (current()) show(h('h1', {}, view.title), errorBox(message(error)))
   }
 }
 
@@ -148,9 +150,12 @@ export async function recordView(table: string, id: string): Promise<void> {
   const creating = id === 'new'
   let row: Row | undefined
   if (!creating) {
+    const current = stillCurrent()
     try {
       row = await api<Row>(`/api/tables/${table}/${encodeURIComponent(id)}`)
+      if (!current()) return
     } catch (error) {
+      if (!current()) return
       return show(
         h('h1', {}, view.title),
         errorBox(message(error)),
