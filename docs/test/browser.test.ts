@@ -118,7 +118,10 @@ describe('the built documentation site', () => {
     expect(await first.getAttribute('href')).toContain('/troubleshooting/entra-errors')
     await first.click()
     await page.waitForURL(/troubleshooting\/entra-errors/)
-    expect(await page.locator('.vp-doc').textContent()).toContain('AADSTS700016')
+    // The URL changes before the page content is swapped, so the content is polled.
+    await expect
+      .poll(() => page.locator('.vp-doc').textContent(), { timeout: 10_000 })
+      .toContain('AADSTS700016')
   })
 
   it('screenshots the multi-tenant walkthrough', async () => {

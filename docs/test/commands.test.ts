@@ -118,6 +118,14 @@ async function startAndSeeData() {
   }
   const child = spawn('pnpm', ['start'], { cwd: clone, detached: true, env: { ...process.env, CI: '1' } })
   server = child
+  // If vitest itself is killed (a CI timeout), the detached group must not outlive it holding the ports.
+  const killGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL')
+    } catch {}
+  }
+  process.once('exit', killGroup)
+  child.once('exit', () => process.off('exit', killGroup))
   let output = ''
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`pnpm start printed no URL:\n${output}`)), 240_000)
