@@ -401,6 +401,9 @@ describe('onboarding', () => {
         await callback(`admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(s.state)}`, s.cookie)
       ).get('error'),
     ).toBe('STATE_REUSED')
+    // Its single use is recorded in the registry's database, so a restarted or second instance refuses it too.
+    const used = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as { n: string; e: number }
+    expect(await t.running.registry.consumeConsentState(used.n, used.e)).toBe(false)
     const session = s.cookie.split('=')[1] ?? ''
     const old = createConsentStateManager({
       secret: t.running.services.stateSecret,

@@ -118,7 +118,11 @@ export function createServices(
     tokens,
     verifier,
     discovery: createTenantDiscovery({ clouds: [identity.cloud], http }),
-    states: createConsentStateManager({ secret: config.stateSecret }),
+    states: createConsentStateManager({
+      secret: config.stateSecret,
+      // Single use is recorded in the app's database, not in this process: it holds across restarts and instances.
+      store: { consume: (id, expiresAt) => registry.consumeConsentState(id, expiresAt) },
+    }),
     clients: createClientCache({
       tokens,
       client: { ...(identity.ca ? { ca: identity.ca } : {}), userAgent: 'dataverse-s2s-multi-tenant-sample' },

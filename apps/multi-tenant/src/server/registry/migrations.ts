@@ -26,4 +26,15 @@ export const migrations: readonly { version: number; name: string; sql: string }
       CREATE INDEX tenants_status_idx ON tenants (status);
     `,
   },
+  {
+    version: 2,
+    name: 'used consent states',
+    sql: `
+      CREATE TABLE used_consent_states (
+        state_id   text PRIMARY KEY,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX used_consent_states_expiry_idx ON used_consent_states (expires_at);
+    `,
+  },
 ]

@@ -14,7 +14,7 @@ const admin = { objectId: '99999999-8888-4777-8666-555555555555', name: 'Ada Adm
 beforeAll(async () => {
   // a template without the schema: this suite checks the migrations themselves
   db = await openPglite({ template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') })
-  expect(await migrate(db)).toEqual([1])
+  expect(await migrate(db)).toEqual([1, 2])
   registry = createSqlRegistry(db, { cacheTtlMs: 0 })
 }, 180_000)
 afterAll(async () => {
@@ -25,7 +25,7 @@ describe('tenant registry on PGlite', () => {
   it('applies each migration once', async () => {
     expect(await migrate(db)).toEqual([])
     const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations')
-    expect(rows.rows).toEqual([{ version: 1 }])
+    expect(rows.rows).toEqual([{ version: 1 }, { version: 2 }])
   })
 
   it('knows nothing of unknown or malformed tenant ids', async () => {
@@ -69,6 +69,29 @@ describe('tenant registry on PGlite', () => {
       verifiedAt: null,
     })
     expect((await registry.list()).map((t) => t.tenantId)).toEqual([tid])
+  })
+
+  it('lets an admin-consent state be used once, as seen by any registry on the same database', async () => {
+    const expiresAt = Date.now() + 60_000
+    expect(await registry.consumeConsentState('state-a', expiresAt)).toBe(true)
+    expect(await registry.consumeConsentState('state-a', expiresAt)).toBe(false)
+    // Another instance (or this one after a restart) on the same database sees the state as used.
+    const other = createSqlRegistry(db)
+    expect(await other.consumeConsentState('state-a', expiresAt)).toBe(false)
+    expect(await other.consumeConsentState('state-b', expiresAt)).toBe(true)
+    // Concurrent uses of one state: exactly one wins.
+    const race = await Promise.all([1, 2, 3, 4].map(() => registry.consumeConsentState('state-c', expiresAt)))
+    expect(race.filter(Boolean)).toHaveLength(1)
+  })
+
+  it('forgets used states once they expire, so the table stays small', async () => {
+    await registry.consumeConsentState('expired', Date.now() - 1_000)
+    await registry.consumeConsentState('fresh', Date.now() + 60_000)
+    const ids = (await db.query<{ state_id: string }>('SELECT state_id FROM used_consent_states')).rows.map(
+      (r) => r.state_id,
+    )
+    expect(ids).toContain('fresh')
+    expect(ids).not.toContain('expired')
   })
 
   it('refuses a status the schema does not know', async () => {

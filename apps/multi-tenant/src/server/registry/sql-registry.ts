@@ -142,6 +142,16 @@ export function createSqlRegistry(db: SqlClient, options: { cacheTtlMs?: number 
         [tenantId.toLowerCase()],
       )
     },
+    async consumeConsentState(stateId, expiresAt) {
+      // Expired entries go first, so the table only ever holds the states of the last few minutes.
+      await db.query('DELETE FROM used_consent_states WHERE expires_at <= now()')
+      const inserted = await db.query<{ state_id: string }>(
+        `INSERT INTO used_consent_states (state_id, expires_at) VALUES ($1, to_timestamp($2::double precision / 1000))
+         ON CONFLICT (state_id) DO NOTHING RETURNING state_id`,
+        [stateId, expiresAt],
+      )
+      return inserted.rows.length === 1
+    },
     async close() {
       cache.clear()
       if (db.close) await db.close()

@@ -46,5 +46,10 @@ export interface TenantRegistry {
   ): Promise<TenantRecord>
   /** Stops serving the tenant. */
   offboard(tenantId: string): Promise<TenantRecord>
+  /**
+   * Records an admin-consent state as used: true the first time, false ever after (until it expires). Kept in the
+   * database, so a state stays single-use across restarts and across instances sharing the database.
+   */
+  consumeConsentState(stateId: string, expiresAt: number): Promise<boolean>
   close(): Promise<void>
 }
