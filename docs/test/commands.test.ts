@@ -77,6 +77,17 @@ const runners: Record<string, () => Promise<void> | void> = {
     expect(out.match(/^- .+ \(.+\)$/gm)).toHaveLength(5)
   },
   'pnpm start': startAndSeeData,
+  'pnpm --filter single-tenant start': startSingleTenantAndSeeData,
+  // The job on its own starts a temporary emulator and exports every contact of the first environment.
+  'pnpm --filter single-tenant job': () => {
+    const out = join(clone, 'apps', 'single-tenant', 'reports', 'contacts.ndjson')
+    rmSync(out, { force: true })
+    run('pnpm', ['--filter', 'single-tenant', 'job'], clone)
+    const lines = readFileSync(out, 'utf8').trim().split('\n')
+    const ids = lines.map((l) => (JSON.parse(l) as { contactid: string }).contactid)
+    expect(ids.length).toBeGreaterThan(0)
+    expect(new Set(ids).size).toBe(ids.length)
+  },
   'openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj "/CN=Litware Connector"':
     () => selfSigned('Litware Connector'),
   'openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj "/CN=Contoso Back Office"':
@@ -110,15 +121,21 @@ function selfSigned(cn: string) {
 
 let server: ChildProcess | undefined
 
-/** `pnpm start`, as a newcomer runs it: wait for the URL it prints, open it, sign in as Alice, see Contoso's data. */
-async function startAndSeeData() {
-  for (const port of [5173, 8443, 8444, 8445]) {
+/**
+ * Starts a long-running command in the clone, as its own process group, and waits for the URL it prints.
+ * The ports it needs must be free first; the group dies with vitest even if vitest is killed.
+ */
+async function startInClone(
+  args: string[],
+  ports: number[],
+  printed: RegExp,
+): Promise<{ url: string; output: () => string }> {
+  for (const port of ports) {
     if (await portInUse(port))
-      throw new Error(`port ${port} is taken by another process: pnpm start needs it free`)
+      throw new Error(`port ${port} is taken by another process: pnpm ${args.join(' ')} needs it free`)
   }
-  const child = spawn('pnpm', ['start'], { cwd: clone, detached: true, env: { ...process.env, CI: '1' } })
+  const child = spawn('pnpm', args, { cwd: clone, detached: true, env: { ...process.env, CI: '1' } })
   server = child
-  // If vitest itself is killed (a CI timeout), the detached group must not outlive it holding the ports.
   const killGroup = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL')
@@ -128,10 +145,13 @@ async function startAndSeeData() {
   child.once('exit', () => process.off('exit', killGroup))
   let output = ''
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pnpm start printed no URL:\n${output}`)), 240_000)
+    const timer = setTimeout(
+      () => reject(new Error(`pnpm ${args.join(' ')} printed no URL:\n${output}`)),
+      240_000,
+    )
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
-      const match = /Multi-tenant sample: (http:\/\/localhost:\d+)/.exec(output)
+      const match = printed.exec(output)
       if (match?.[1]) {
         clearTimeout(timer)
         resolve(match[1])
@@ -139,10 +159,20 @@ async function startAndSeeData() {
     }
     child.stdout?.on('data', onData)
     child.stderr?.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`pnpm start exited (${code}):\n${output}`)))
+    child.once('exit', (code) => reject(new Error(`pnpm ${args.join(' ')} exited (${code}):\n${output}`)))
   })
-  expect(url).toBe('http://localhost:5173')
+  return { url, output: () => output }
+}
 
+/** `pnpm start`, as a newcomer runs it: wait for the URL it prints, open it, sign in as Alice, see Contoso's data. */
+async function startAndSeeData() {
+  const started = await startInClone(
+    ['start'],
+    [5173, 8443, 8444, 8445],
+    /Multi-tenant sample: (http:\/\/localhost:\d+)/,
+  )
+  const url = started.url
+  expect(url).toBe('http://localhost:5173')
   const browser = await launchChromium()
   try {
     const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage()
@@ -176,7 +206,7 @@ async function startAndSeeData() {
     await signOut()
 
     // Step 2: connect Fabrikam as its administrator, with the org URL the page gives.
-    expect(output).toContain('Fabrikam https://localhost:8445')
+    expect(started.output()).toContain('Fabrikam https://localhost:8445')
     await page.click('header a:has-text("Connect your organization")')
     await page.fill('input[name=orgUrl]', 'https://localhost:8445')
     await page.click('button:has-text("Continue to admin consent")')
@@ -193,6 +223,32 @@ async function startAndSeeData() {
     await signIn('carol@fabrikam.onmicrosoft.com')
     expect(await accountRows()).toBeGreaterThan(0)
     await page.screenshot({ path: join(resultsDir, 'walkthrough-fabrikam-connected.png'), fullPage: true })
+  } finally {
+    await browser.close()
+    await stopServer()
+  }
+}
+
+/** The single-tenant walkthrough's step 0: start the sample, sign in as Alice, see the dev environment's data. */
+async function startSingleTenantAndSeeData() {
+  const { url } = await startInClone(
+    ['--filter', 'single-tenant', 'start'],
+    [3001, 8443],
+    /single-tenant app on (http:\/\/localhost:\d+)/,
+  )
+  expect(url).toBe('http://localhost:3001')
+  const browser = await launchChromium()
+  try {
+    const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage()
+    await page.goto(url)
+    await page.getByRole('link', { name: 'Sign in' }).click()
+    await page.locator('button[data-upn="alice@contoso.onmicrosoft.com"]').click({ timeout: 30_000 })
+    await page.waitForURL(`${url}/`, { timeout: 30_000 })
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Alice Anderson')
+    expect(await page.getByTestId('current-environment').textContent()).toBe('dev')
+    expect(await page.getByTestId('accounts-read').textContent()).toMatch(/^[1-9]\d* accounts$/)
+    mkdirSync(resultsDir, { recursive: true })
+    await page.screenshot({ path: join(resultsDir, 'walkthrough-single-tenant.png'), fullPage: true })
   } finally {
     await browser.close()
     await stopServer()
@@ -231,7 +287,7 @@ describe('the commands of the quickstart and the walkthroughs', () => {
     }
   })
 
-  it('work, in the order the multi-tenant walkthrough and the quickstart give them, from a fresh clone', async () => {
+  it('work, in the order the walkthroughs and the quickstart give them, from a fresh clone', async () => {
     const done = new Set<string>()
     for (const { commands } of byPage) {
       for (const command of commands) {
@@ -241,5 +297,6 @@ describe('the commands of the quickstart and the walkthroughs', () => {
       }
     }
     expect(done.has('pnpm start')).toBe(true)
+    expect(done.has('pnpm --filter single-tenant start')).toBe(true)
   }, 900_000)
 })
