@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { parseApply, runApply } from './apply.ts'
+import { bulkMessage, executeBulk } from './bulk.ts'
 import { DataverseFault, Fault } from './errors.ts'
 import { runFetchXml } from './fetchxml.ts'
 import {
@@ -96,7 +97,7 @@ interface Segment {
   key?: string
 }
 
-interface EntityRef {
+export interface EntityRef {
   table: Table
   row: Row | undefined
   /** The id or alternate key values from the URL (for upsert). */
@@ -478,6 +479,17 @@ export class OrgCore {
     ref: string,
     expectedTable?: string,
   ): { table: Table; row: Row } {
+    const found = this.locate(ctx, ref, expectedTable)
+    if (!found.row) {
+      throw found.id
+        ? Fault.notFound(found.table.def.logicalName, found.id)
+        : Fault.notFoundByKey(found.table.def.logicalName)
+    }
+    return { table: found.table, row: found.row }
+  }
+
+  /** Like {@link resolveReference}, but a row that does not exist yet is no fault (the `@odata.id` of an upsert). */
+  locate(ctx: CallContext | undefined, ref: string, expectedTable?: string): EntityRef {
     let path = ref.trim()
     const cid = /^\$([A-Za-z0-9_-]+)$/.exec(path)
     if (cid) {
@@ -488,22 +500,17 @@ export class OrgCore {
     const m = /\/api\/data\/v9\.[0-2]\/(.*)$/.exec(path)
     if (m) path = m[1] as string
     path = path.replace(/^\//, '')
-    const seg = parseSegment(path.split('?')[0] as string)
-    const table = this.store.bySet.get(seg.name)
-    if (!table || seg.key === undefined)
+    const parts = splitPath(path.split('?')[0] as string)
+    const seg = parts.length === 1 ? parseSegment(parts[0] as string) : undefined
+    const table = seg && this.store.bySet.get(seg.name)
+    if (!seg || !table || seg.key === undefined)
       throw Fault.invalidArgument(`The entity reference '${ref}' is not valid.`)
     if (expectedTable && table.def.logicalName !== expectedTable) {
       throw Fault.invalidArgument(
         `The entity reference '${ref}' points at a ${table.def.logicalName}, but a ${expectedTable} is expected.`,
       )
     }
-    const found = this.findByKey(table, seg.key)
-    if (!found.row) {
-      throw found.id
-        ? Fault.notFound(table.def.logicalName, found.id)
-        : Fault.notFoundByKey(table.def.logicalName)
-    }
-    return { table, row: found.row }
+    return this.findByKey(table, seg.key)
   }
 
   /** Find a row by the text inside `set(...)`: a GUID, `primaryid=<guid>`, or alternate key values. */
@@ -837,6 +844,11 @@ export class OrgCore {
           `The HTTP method '${method}' is not allowed on the entity set '${first.name}'.`,
         )
       }
+      const bulk = segments.length === 2 ? bulkMessage(segments[1] as string) : undefined
+      if (bulk) {
+        if (method !== 'POST') throw Fault.noResource(req.url.href)
+        return executeBulk(this, ctx, req, table, bulk, root)
+      }
       if (segments.length === 2 && segments[1] === '$count' && method === 'GET') {
         this.checkPrivilege(ctx, 'Read', table.def)
         return {
@@ -1032,10 +1044,15 @@ export class OrgCore {
     root: string,
     prefs: Preferences,
   ): ApiResponse {
-    this.checkPrivilege(ctx, 'Create', table.def)
     const body = parseBody(req.body, table.def.logicalName)
-    const row = this.createRow(ctx, table, body)
+    const row = this.insert(ctx, table, body)
     return this.written(ctx, req, table, row, root, prefs, 201)
+  }
+
+  /** Create one row as the caller (the create privilege checked): `POST {set}` and each `CreateMultiple` target. */
+  insert(ctx: CallContext, table: Table, body: Record<string, unknown>): Row {
+    this.checkPrivilege(ctx, 'Create', table.def)
+    return this.createRow(ctx, table, body)
   }
 
   private written(
@@ -1071,11 +1088,28 @@ export class OrgCore {
     root: string,
     prefs: Preferences,
   ): ApiResponse {
+    const body = parseBody(req.body, ref.table.def.logicalName)
+    const { row, created } = this.upsertRow(ctx, ref, body, {
+      ifMatch: req.headers.get('if-match'),
+      ifNoneMatch: req.headers.get('if-none-match'),
+    })
+    return this.written(ctx, req, ref.table, row, root, prefs, created ? 201 : 200)
+  }
+
+  /**
+   * Update the row `ref` names, or create it with the id / alternate key values of `ref` when it does not exist;
+   * `If-Match` / `If-None-Match` as on `PATCH {set}({key})`. Also each `UpdateMultiple` (`If-Match: *`) and
+   * `UpsertMultiple` target.
+   */
+  upsertRow(
+    ctx: CallContext,
+    ref: EntityRef,
+    body: Record<string, unknown>,
+    conditions: { ifMatch?: string | null; ifNoneMatch?: string | null },
+  ): { row: Row; created: boolean } {
     const table = ref.table
     const def = table.def
-    const ifMatch = req.headers.get('if-match')
-    const ifNoneMatch = req.headers.get('if-none-match')
-    const body = parseBody(req.body, def.logicalName)
+    const { ifMatch, ifNoneMatch } = conditions
     if (ref.row) {
       if (ifNoneMatch === '*') throw Fault.duplicate()
       if (ifMatch && !matchesEtag(ifMatch, this.etag(table, ref.row))) throw Fault.versionMismatch()
@@ -1085,14 +1119,13 @@ export class OrgCore {
       const pending = this.applyBody(ctx, table, body, changes, false)
       this.touch(ctx, table, row, changes)
       for (const p of pending) p(table.id(row))
-      return this.written(ctx, req, table, row, root, prefs, 200)
+      return { row, created: false }
     }
     if (ifMatch) throw ref.id ? Fault.notFound(def.logicalName, ref.id) : Fault.notFoundByKey(def.logicalName)
     this.checkPrivilege(ctx, 'Create', def)
     const fixed = new Map<string, unknown>(ref.keyValues ?? [])
     if (ref.id) fixed.set(def.primaryId, ref.id)
-    const row = this.createRow(ctx, table, body, fixed)
-    return this.written(ctx, req, table, row, root, prefs, 201)
+    return { row: this.createRow(ctx, table, body, fixed), created: true }
   }
 
   private remove(ctx: CallContext, req: ApiRequest, ref: EntityRef): ApiResponse {
