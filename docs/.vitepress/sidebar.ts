@@ -33,6 +33,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Provisioning the application user', link: '/guides/provisioning' },
       { text: 'The emulator', link: '/guides/emulator' },
       { text: 'Security checklist', link: '/guides/security-checklist' },
+      { text: 'Migrating from dynamics-web-api', link: '/guides/migrate-from-dynamics-web-api' },
     ],
   },
   {
