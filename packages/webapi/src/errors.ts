@@ -1,3 +1,5 @@
+import type { BulkProgress } from './bulk.ts'
+
 /**
  * What went wrong, as a closed union so that `switch (error.code)` narrows.
  * - `BAD_REQUEST` (400), `UNAUTHORIZED` (401), `FORBIDDEN` (403), `NOT_FOUND` (404),
@@ -7,6 +9,8 @@
  *   `INVALID_RESPONSE` (the server answered something unparseable)
  * - `BATCH_ROLLED_BACK` (another operation of the same change set failed), `BATCH_NOT_EXECUTED` (the batch
  *   stopped before this operation)
+ * - `BULK_INCOMPLETE` (a `createMultiple` / `updateMultiple` / `upsertMultiple` did not write every row: `bulk` says
+ *   which rows were written, which were not, and which may have been)
  */
 export type DataverseErrorCode =
   | 'BAD_REQUEST'
@@ -25,6 +29,7 @@ export type DataverseErrorCode =
   | 'INVALID_RESPONSE'
   | 'BATCH_ROLLED_BACK'
   | 'BATCH_NOT_EXECUTED'
+  | 'BULK_INCOMPLETE'
 
 /** Details kept on a {@link DataverseError}. None of them ever holds a token. */
 export interface DataverseErrorDetails {
@@ -44,6 +49,8 @@ export interface DataverseErrorDetails {
   attempts?: number | undefined
   /** The parsed OData error body (`error` member), annotations included. */
   body?: unknown
+  /** With `BULK_INCOMPLETE`: what the bulk operation wrote and what it did not. */
+  bulk?: BulkProgress | undefined
   cause?: unknown
 }
 
@@ -68,6 +75,8 @@ export class DataverseError extends Error {
   readonly path: string | undefined
   readonly attempts: number | undefined
   readonly body: unknown
+  /** With `BULK_INCOMPLETE`: which rows were written, which were not and which may have been; see {@link BulkProgress}. */
+  readonly bulk: BulkProgress | undefined
 
   constructor(code: DataverseErrorCode, message: string, details: DataverseErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -80,6 +89,7 @@ export class DataverseError extends Error {
     this.path = details.path
     this.attempts = details.attempts
     this.body = details.body
+    this.bulk = details.bulk
   }
 
   /** Whether repeating the same request later may succeed (429, 502, 503, 504, network errors, timeouts). */

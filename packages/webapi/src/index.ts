@@ -1,5 +1,17 @@
 export type { Batch, BatchOptions, BatchRef, BatchResult, BatchWriter, ChangeSet } from './batch.ts'
 export type {
+  BulkOperation,
+  BulkOptions,
+  BulkProgress,
+  BulkRows,
+  BulkTable,
+  BulkUnwrittenChunk,
+  BulkWrittenChunk,
+  CreateMultipleOptions,
+  UpdateMultipleOptions,
+  UpsertMultipleOptions,
+} from './bulk.ts'
+export type {
   BoundTo,
   CallOptions,
   ConcurrencyOptions,
