@@ -7,6 +7,7 @@ export function makeVerifier(clientId: string, cloud: Cloud, ca: string, onboard
     cloud, // whose JWKS and issuer template to use (default: public)
     http: { ca }, // emulator only
     requiredScopes: ['access_as_user'],
+    tokenVersions: ['2.0'], // the default; ['1.0', '2.0'] while your API's manifest leaves requestedAccessTokenVersion null
     isTenantAllowed: (tenantId) => onboarded.has(tenantId), // your registry: onboarded and active tenants only
   })
   // #endregion verifier

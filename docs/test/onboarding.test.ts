@@ -125,4 +125,17 @@ describe('user-token verification snippets', () => {
     expect(h).toBeTruthy()
     expect(await authenticate(verifier, undefined)).toEqual({ status: 401 })
   })
+
+  it('refuses a v1.0 token (an API manifest that leaves requestedAccessTokenVersion null) with its own code', async () => {
+    const verifier = makeVerifier(setup.clientId, setup.cloud, setup.ca, new Set([setup.contoso.tenantId]))
+    setup.emulator.world.setRequestedAccessTokenVersion(defaultIds.multiTenantAppId, 1)
+    try {
+      expect(await authenticate(verifier, `Bearer ${await mint(defaultIds.users.contosoAlice)}`)).toEqual({
+        status: 401,
+        code: 'UNSUPPORTED_TOKEN_VERSION',
+      })
+    } finally {
+      setup.emulator.world.setRequestedAccessTokenVersion(defaultIds.multiTenantAppId, 2)
+    }
+  })
 })

@@ -10,6 +10,12 @@ export interface Cloud {
   /** Origin of Entra ID for this cloud, e.g. `https://login.microsoftonline.com` (no trailing slash). */
   readonly authorityHost: string
   /**
+   * Origin of the issuer of this cloud's v1.0 access tokens, which is not the login host: v1.0 tokens carry
+   * `iss: {v1IssuerHost}/{tid}/` (e.g. `https://sts.windows.net/{tid}/`), v2.0 tokens `{authorityHost}/{tid}/v2.0`.
+   * Default: `authorityHost` (what the emulator issues).
+   */
+  readonly v1IssuerHost?: string
+  /**
    * Other login hosts that speak for this cloud (e.g. `login.windows.net`); a 401 challenge naming one of these
    * or `authorityHost` is trusted by {@link discoverTenant}.
    */
@@ -34,6 +40,8 @@ export interface CustomCloudOptions {
   name: string
   /** Origin of the cloud's Entra ID, e.g. `https://localhost:8443`. Must be https (MSAL refuses http). */
   authorityHost: string
+  /** Origin in the `iss` of the cloud's v1.0 access tokens (`{v1IssuerHost}/{tid}/`). Default: `authorityHost`. */
+  v1IssuerHost?: string
   /** Org hosts of this cloud; see {@link Cloud.dataverseHosts}. Default: the authority's hostname (`localhost`). */
   dataverseHosts?: readonly (string | RegExp)[]
   loginHostAliases?: readonly string[]
@@ -42,10 +50,17 @@ export interface CustomCloudOptions {
 
 // Hosts from entra-docs authentication-national-cloud.md and power-platform microsoft-dynamics-365-government.md
 // (see shared/DOMAIN.md §2.9). GCC uses the public Entra ID; only its Dataverse hosts (crm9) differ.
+// v1.0 issuer hosts: sts.windows.net for the public cloud (entra-docs access-tokens.md sample token and
+// v1 metadata); sts.windows.net for US Government and sts.chinacloudapi.cn for China per Microsoft Q&A
+// learn.microsoft.com/answers/questions/1190472 (the token references do not name the sovereign v1 hosts; Bot
+// Framework's constants name login.microsoftonline.us for US Government instead). Override with
+// `{ ...gccHighCloud, v1IssuerHost }` when your tokens say otherwise.
+const STS_PUBLIC = 'https://sts.windows.net'
 /** Microsoft's public (commercial) cloud: `login.microsoftonline.com`, `*.crm[N].dynamics.com` except crm9. */
 export const publicCloud: Cloud = Object.freeze({
   name: 'public',
   authorityHost: 'https://login.microsoftonline.com',
+  v1IssuerHost: STS_PUBLIC,
   loginHostAliases: ['login.windows.net', 'login.microsoft.com', 'sts.windows.net'],
   dataverseHosts: [/^[a-z0-9-]+\.(api\.)?crm(?!9\.)(\d{0,2})\.dynamics\.com$/i],
   globalDiscoveryUrl: 'https://globaldisco.crm.dynamics.com',
@@ -56,6 +71,7 @@ export const publicCloud: Cloud = Object.freeze({
 export const gccCloud: Cloud = Object.freeze({
   name: 'gcc',
   authorityHost: 'https://login.microsoftonline.com',
+  v1IssuerHost: STS_PUBLIC,
   loginHostAliases: ['login.windows.net', 'login.microsoft.com', 'sts.windows.net'],
   dataverseHosts: [/^[a-z0-9-]+\.(api\.)?crm9\.dynamics\.com$/i],
   globalDiscoveryUrl: 'https://globaldisco.crm9.dynamics.com',
@@ -66,6 +82,7 @@ export const gccCloud: Cloud = Object.freeze({
 export const gccHighCloud: Cloud = Object.freeze({
   name: 'gcc-high',
   authorityHost: 'https://login.microsoftonline.us',
+  v1IssuerHost: STS_PUBLIC,
   loginHostAliases: ['login.usgovcloudapi.net'],
   dataverseHosts: ['crm.microsoftdynamics.us'],
   globalDiscoveryUrl: 'https://globaldisco.crm.microsoftdynamics.us',
@@ -76,6 +93,7 @@ export const gccHighCloud: Cloud = Object.freeze({
 export const dodCloud: Cloud = Object.freeze({
   name: 'dod',
   authorityHost: 'https://login.microsoftonline.us',
+  v1IssuerHost: STS_PUBLIC,
   loginHostAliases: ['login.usgovcloudapi.net'],
   dataverseHosts: ['crm.appsplatform.us'],
   globalDiscoveryUrl: 'https://globaldisco.crm.appsplatform.us',
@@ -86,6 +104,7 @@ export const dodCloud: Cloud = Object.freeze({
 export const chinaCloud: Cloud = Object.freeze({
   name: 'china',
   authorityHost: 'https://login.chinacloudapi.cn',
+  v1IssuerHost: 'https://sts.chinacloudapi.cn',
   loginHostAliases: ['login.partner.microsoftonline.cn'],
   dataverseHosts: ['crm.dynamics.cn'],
   globalDiscoveryUrl: 'https://globaldisco.crm.dynamics.cn',
@@ -143,6 +162,10 @@ export function defineCloud(options: CustomCloudOptions): Cloud {
   const cloud: Cloud = {
     name: options.name,
     authorityHost,
+    v1IssuerHost:
+      options.v1IssuerHost === undefined
+        ? authorityHost
+        : normaliseOrigin(options.v1IssuerHost, 'v1IssuerHost'),
     loginHostAliases: [...(options.loginHostAliases ?? [])],
     dataverseHosts: [...(options.dataverseHosts ?? [new URL(authorityHost).hostname])],
     custom: true,

@@ -173,3 +173,153 @@ describe('createUserTokenVerifier', () => {
     expect(await code(v.verify(await sign(key, {})))).toBe('JWKS_UNAVAILABLE')
   })
 })
+
+describe('access-token versions (v1.0 and v2.0)', () => {
+  const sts = 'https://sts.windows.net'
+  // A v1.0 token as Entra issues it for an API whose manifest leaves requestedAccessTokenVersion null or 1.
+  const v1 = (extra: JWTPayload = {}) => {
+    const tid = (extra['tid'] as string | undefined) ?? tenantA
+    return sign(key, {
+      iss: `${sts}/${tid}/`,
+      aud: audience,
+      tid,
+      appid: 'client-app-id',
+      appidacr: '0',
+      azp: undefined,
+      upn: 'ada@contoso.example',
+      unique_name: 'ada@contoso.example',
+      ver: '1.0',
+      ...extra,
+    })
+  }
+  const both = (extra: Partial<UserTokenVerifierOptions> = {}) =>
+    verifier({ tokenVersions: ['1.0', '2.0'], ...extra })
+  async function error(p: Promise<unknown>): Promise<VerificationError> {
+    const e = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    )
+    expect(e).toBeInstanceOf(VerificationError)
+    return e as VerificationError
+  }
+
+  it('refuses a v1.0 token by default, saying to set requestedAccessTokenVersion to 2 or accept v1.0', async () => {
+    const e = await error(verifier().verify(await v1()))
+    expect(e.code).toBe('UNSUPPORTED_TOKEN_VERSION')
+    expect(e.message).toContain('"requestedAccessTokenVersion": 2')
+    expect(e.message).toContain("tokenVersions: ['1.0', '2.0']")
+  })
+
+  it('accepts a v1.0 token when v1.0 is accepted, with the same user fields as a v2.0 token', async () => {
+    const one = await both().verify(await v1())
+    const two = await both().verify(
+      await sign(key, { azp: 'client-app-id', preferred_username: 'ada@contoso.example' }),
+    )
+    for (const [user, ver] of [
+      [one, '1.0'],
+      [two, '2.0'],
+    ] as const) {
+      expect(user).toMatchObject({
+        tenantId: tenantA,
+        objectId: 'user-oid',
+        name: 'Ada',
+        username: 'ada@contoso.example',
+        clientId: 'client-app-id',
+        tokenVersion: ver,
+        scopes: ['access_as_user', 'other'],
+        roles: [],
+      })
+    }
+    // unique_name stands in when a v1.0 token has no upn (guests, some account types)
+    expect(
+      (await both().verify(await v1({ upn: undefined, unique_name: 'live.com#ada@x.example' }))).username,
+    ).toBe('live.com#ada@x.example')
+  })
+
+  it('accepts only v1.0 when asked, refusing v2.0 with the fix', async () => {
+    const only1 = verifier({ tokenVersions: ['1.0'] })
+    expect(await code(only1.verify(await v1()))).toBe('accepted')
+    const e = await error(only1.verify(await sign(key, {})))
+    expect(e.code).toBe('UNSUPPORTED_TOKEN_VERSION')
+    expect(e.message).toContain("add '2.0' to tokenVersions")
+  })
+
+  it('refuses a token whose issuer form does not match its ver, or names another tenant', async () => {
+    // v1.0 claims with a v2.0 issuer, and the reverse
+    expect(await code(both().verify(await v1({ iss: `${host}/${tenantA}/v2.0` })))).toBe('INVALID_ISSUER')
+    expect(await code(both().verify(await sign(key, { iss: `${sts}/${tenantA}/` })))).toBe('INVALID_ISSUER')
+    // v1.0 issuer of tenant B while claiming tid A (the multi-tenant issuer trap, v1.0 form)
+    expect(await code(both().verify(await v1({ iss: `${sts}/${tenantB}/` })))).toBe('INVALID_ISSUER')
+    // the login host is not the v1.0 issuer host, and the template is never a valid issuer
+    expect(await code(both().verify(await v1({ iss: `${host}/${tenantA}/` })))).toBe('INVALID_ISSUER')
+    expect(await code(both().verify(await v1({ iss: `${sts}/{tenantid}/` })))).toBe('INVALID_ISSUER')
+    expect(await code(both().verify(await v1({ iss: `${sts}/${tenantA}` })))).toBe('INVALID_ISSUER')
+  })
+
+  it('refuses tokens without a version it knows, and checks the signature before the version', async () => {
+    expect(await code(both().verify(await sign(key, { ver: undefined })))).toBe('MALFORMED_TOKEN')
+    expect(await code(both().verify(await sign(key, { ver: '3.0' })))).toBe('MALFORMED_TOKEN')
+    // a forged v1.0 token is a forgery first: its claims are not read for advice
+    const forged = await sign(rogue, { iss: `${sts}/${tenantA}/`, ver: '1.0' })
+    expect(await code(verifier().verify(forged))).toBe('INVALID_SIGNATURE')
+  })
+
+  it('refuses a v1.0 token for the App ID URI when only the client id is the audience, saying why', async () => {
+    const v = both({ audience: 'client-id-of-my-api' })
+    const e = await error(v.verify(await v1({ aud: 'api://my-api' })))
+    expect(e.code).toBe('INVALID_AUDIENCE')
+    expect(e.message).toContain('App ID URI')
+    expect(await code(v.verify(await v1({ aud: 'client-id-of-my-api' })))).toBe('accepted')
+  })
+
+  it('uses the cloud’s v1.0 issuer host: sts.chinacloudapi.cn for China, a custom one for a custom cloud', async () => {
+    const china = both({ cloud: 'china' })
+    expect(await code(china.verify(await v1({ iss: `https://sts.chinacloudapi.cn/${tenantA}/` })))).toBe(
+      'accepted',
+    )
+    expect(await code(china.verify(await v1()))).toBe('INVALID_ISSUER')
+    expect(
+      await code(china.verify(await sign(key, { iss: `https://login.chinacloudapi.cn/${tenantA}/v2.0` }))),
+    ).toBe('accepted')
+    const custom = both({
+      cloud: { name: 'mine', authorityHost: 'https://login.example', v1IssuerHost: 'https://sts.example' },
+    })
+    expect(await code(custom.verify(await v1({ iss: `https://sts.example/${tenantA}/` })))).toBe('accepted')
+    expect(await code(custom.verify(await v1({ iss: `https://login.example/${tenantA}/` })))).toBe(
+      'INVALID_ISSUER',
+    )
+    // without v1IssuerHost a custom cloud issues v1.0 tokens from its login host (as the emulator does)
+    const plain = both({ cloud: { name: 'plain', authorityHost: 'https://login.example' } })
+    expect(await code(plain.verify(await v1({ iss: `https://login.example/${tenantA}/` })))).toBe('accepted')
+  })
+
+  // Entra's JWKS publishes an `issuer` per key (entra-docs access-tokens.md, "Validate the signing key issuer").
+  const withIssuer = (k: SigningKey, issuer: string): SigningKey => ({
+    ...k,
+    publicJwk: Object.assign({}, k.publicJwk, { issuer }),
+  })
+
+  it('scopes keys by their published issuer for v1.0 tokens too', async () => {
+    const scoped = await makeSigningKey('scoped')
+    const templated = await makeSigningKey('templated')
+    const server = await startJwksServer([
+      withIssuer(scoped, `${host}/${tenantB}/v2.0`),
+      withIssuer(templated, `${host}/{tenantid}/v2.0`),
+    ])
+    try {
+      const v = both({ jwksUri: server.url, isTenantAllowed: () => true })
+      const claims = (tid: string) => ({ iss: `${sts}/${tid}/`, tid, ver: '1.0' })
+      // a key published for tenant B only signs tenant B's tokens, in either version
+      expect(await code(v.verify(await sign(scoped, claims(tenantB))))).toBe('accepted')
+      expect(await code(v.verify(await sign(scoped, claims(tenantA))))).toBe('INVALID_ISSUER')
+      expect(await code(v.verify(await sign(templated, claims(tenantA))))).toBe('accepted')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('refuses tokenVersions that name no known version', () => {
+    for (const tokenVersions of [[], ['1'], ['2.0', 'v3']] as never[])
+      expect(() => verifier({ tokenVersions })).toThrow(VerificationError)
+  })
+})

@@ -13,10 +13,23 @@ import { type HttpOptions, send } from './internal/http.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+type AccessTokenVersion = '1.0' | '2.0'
+const VERSIONS: readonly AccessTokenVersion[] = ['1.0', '2.0']
+
 /** Options of {@link createUserTokenVerifier}. */
 export interface UserTokenVerifierOptions {
-  /** Accepted `aud` values: your API's client id and/or App ID URI (`api://...`). */
+  /**
+   * Accepted `aud` values: your API's client id and/or App ID URI (`api://...`). v2.0 tokens always carry the client
+   * id; v1.0 tokens carry whichever the client asked for, usually the App ID URI, so list both when you accept v1.0.
+   */
   audience: string | readonly string[]
+  /**
+   * Access-token versions your API accepts (default `['2.0']`). Entra ID issues the version your API's app
+   * registration asks for in its manifest (`api.requestedAccessTokenVersion`, formerly `accessTokenAcceptedVersion`):
+   * `2` gives v2.0 tokens, `null` (the default of new registrations) or `1` gives v1.0 tokens, whichever endpoint the
+   * client used. Prefer setting it to `2`; pass `['1.0', '2.0']` while you migrate.
+   */
+  tokenVersions?: readonly ('1.0' | '2.0')[]
   /** Cloud whose Entra ID issues the tokens (default `public`). */
   cloud?: CloudInput
   /**
@@ -41,12 +54,18 @@ export interface UserTokenVerifierOptions {
   now?: () => number
 }
 
-/** A verified user of your API. */
+/** A verified user of your API; the same fields whichever token version arrived. */
 export interface VerifiedUser {
   tenantId: string
   /** The user's object id (`oid`): with `tenantId`, the stable key of a user. */
   objectId: string
   name: string | undefined
+  /** Sign-in name for display (`preferred_username` in v2.0, `upn` or `unique_name` in v1.0); never for authorization. */
+  username: string | undefined
+  /** Client id of the app that called your API (`azp` in v2.0, `appid` in v1.0). */
+  clientId: string | undefined
+  /** The token's `ver`. */
+  tokenVersion: '1.0' | '2.0'
   scopes: string[]
   roles: string[]
   /** Every claim of the token, for anything else you need. */
@@ -56,7 +75,7 @@ export interface VerifiedUser {
 /** Verifies users' access tokens; see {@link createUserTokenVerifier}. */
 export interface UserTokenVerifier {
   /**
-   * Verifies a v2 access token (with or without the `Bearer ` prefix).
+   * Verifies an access token (with or without the `Bearer ` prefix) of an accepted version.
    * @throws VerificationError with a code telling which check failed
    */
   verify(token: string): Promise<VerifiedUser>
@@ -68,13 +87,14 @@ interface KeyEntry {
 }
 
 /**
- * Creates a verifier of Entra ID v2 access tokens for your own API. It accepts RS256 only (so `alg: none` and
- * HS256-with-the-public-key are refused), checks the signature against the cloud's JWKS (cached; refetched on an
- * unknown `kid`, at most once per cooldown), `exp`/`nbf` with a small skew, `aud`, the issuer
- * `https://{host}/{tid}/v2.0` built from the token's own `tid` (the multi-tenant issuer trap), required scopes or
- * roles, and your tenant allow-list.
+ * Creates a verifier of Entra ID access tokens for your own API (v2.0 by default; v1.0 too with `tokenVersions`). It
+ * accepts RS256 only (so `alg: none` and HS256-with-the-public-key are refused), checks the signature against the
+ * cloud's JWKS (cached; refetched on an unknown `kid`, at most once per cooldown), `exp`/`nbf` with a small skew, the
+ * token version, the issuer built from the token's own `tid` in the form its `ver` prescribes (the multi-tenant
+ * issuer trap): `{authorityHost}/{tid}/v2.0` for v2.0, `{v1IssuerHost}/{tid}/` (`https://sts.windows.net/{tid}/`)
+ * for v1.0, `aud`, required scopes or roles, and your tenant allow-list.
  * @param options - see {@link UserTokenVerifierOptions}
- * @throws VerificationError `INVALID_OPTIONS` when the audience is missing
+ * @throws VerificationError `INVALID_OPTIONS` when the audience, the allow-list or the token versions are wrong
  * @example
  * const verifier = createUserTokenVerifier({
  *   audience: process.env.API_CLIENT_ID!,
@@ -100,6 +120,20 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
   } catch (cause) {
     throw new VerificationError('INVALID_OPTIONS', (cause as Error).message, { cause })
   }
+  const versions = options.tokenVersions ?? ['2.0']
+  if (
+    !Array.isArray(versions) ||
+    versions.length === 0 ||
+    versions.some((v) => !VERSIONS.includes(v as AccessTokenVersion))
+  ) {
+    throw new VerificationError(
+      'INVALID_OPTIONS',
+      "tokenVersions must list '1.0' and/or '2.0' (the versions of access tokens your API accepts)",
+    )
+  }
+  const v1IssuerHost = cloud.v1IssuerHost ?? cloud.authorityHost
+  const issuerOf = (ver: AccessTokenVersion, tid: string) =>
+    ver === '2.0' ? `${cloud.authorityHost}/${tid}/v2.0` : `${v1IssuerHost}/${tid}/`
   const now = options.now ?? Date.now
   const jwksUri = options.jwksUri ?? `${cloud.authorityHost}/common/discovery/v2.0/keys`
   const cooldown = options.jwksCooldownMs ?? 30_000
@@ -187,25 +221,49 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       try {
         ;({ payload } = await jwtVerify(token, entry.key, {
           algorithms: ['RS256'],
-          audience: audiences,
           clockTolerance: skew,
           currentDate: new Date(now()),
         }))
       } catch (cause) {
         throw mapJoseError(cause)
       }
+      // Before the version: Dataverse and Graph tokens are v1.0 too, and they are tokens for another API.
+      const aud =
+        typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : []
+      if (!aud.some((a) => audiences.includes(a))) {
+        throw new VerificationError(
+          'INVALID_AUDIENCE',
+          payload['ver'] === '1.0'
+            ? 'The token was issued for another audience (a v1.0 token names the resource the client asked for: if it is your API, list its App ID URI in audience)'
+            : 'The token was issued for another audience',
+        )
+      }
+      const ver = payload['ver']
+      if (ver !== '1.0' && ver !== '2.0') {
+        throw new VerificationError(
+          'MALFORMED_TOKEN',
+          'The token has no ver claim of 1.0 or 2.0: it is not an Entra ID access token',
+        )
+      }
+      if (!versions.includes(ver)) throw versionRefused(ver, versions)
       const tid = typeof payload['tid'] === 'string' ? payload['tid'] : ''
       if (!GUID.test(tid))
         throw new VerificationError('INVALID_ISSUER', 'The token carries no tenant GUID (tid)')
-      const expectedIssuer = `${cloud.authorityHost}/${tid}/v2.0`
+      const expectedIssuer = issuerOf(ver, tid)
       if (payload.iss !== expectedIssuer) {
         throw new VerificationError(
           'INVALID_ISSUER',
-          'The token’s issuer does not match its own tenant (v2 issuer https://{host}/{tid}/v2.0 expected)',
+          `The token’s issuer does not match its own tenant and version (a v${ver} token must be issued by ${issuerOf(ver, '{tid}')})`,
         )
       }
-      if (entry.issuer && entry.issuer.replace(/\{tenantid\}/gi, tid) !== payload.iss) {
-        throw new VerificationError('INVALID_ISSUER', 'The signing key is not valid for the token’s issuer')
+      // Entra signs v1.0 and v2.0 tokens with the same keys, published once with v2.0 issuers: a v1.0 token is
+      // checked against the key's issuer in its v2.0 form, as Microsoft.IdentityModel's
+      // AadTokenValidationParametersExtension.ValidateIssuerSigningKey does (the v1 keys document has no issuers).
+      if (entry.issuer) {
+        const keyIssuer = entry.issuer.replace(/\{tenantid\}/gi, tid)
+        if (keyIssuer !== payload.iss && keyIssuer !== issuerOf('2.0', tid)) {
+          throw new VerificationError('INVALID_ISSUER', 'The signing key is not valid for the token’s issuer')
+        }
       }
       const tenantId = tid.toLowerCase()
       if (!(await options.isTenantAllowed(tenantId))) {
@@ -235,16 +293,36 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       }
       const oid = typeof payload['oid'] === 'string' ? payload['oid'] : ''
       if (!oid) throw new VerificationError('MALFORMED_TOKEN', 'The token has no oid claim')
+      const text = (...names: string[]) => {
+        for (const n of names) if (typeof payload[n] === 'string' && payload[n]) return payload[n] as string
+        return undefined
+      }
       return {
         tenantId,
         objectId: oid,
-        name: typeof payload['name'] === 'string' ? payload['name'] : undefined,
+        name: text('name'),
+        username: ver === '2.0' ? text('preferred_username') : text('upn', 'unique_name'),
+        clientId: ver === '2.0' ? text('azp') : text('appid'),
+        tokenVersion: ver,
         scopes,
         roles,
         claims: payload,
       }
     },
   }
+}
+
+function versionRefused(ver: AccessTokenVersion, accepted: readonly AccessTokenVersion[]): VerificationError {
+  const fix =
+    ver === '1.0'
+      ? 'set "requestedAccessTokenVersion": 2 in the api section of your API app registration’s manifest ' +
+        '("accessTokenAcceptedVersion": 2 in the old manifest; clients get v2.0 tokens once their cached ones expire), ' +
+        "or accept v1.0 tokens with tokenVersions: ['1.0', '2.0']"
+      : "your API app registration asks for v2.0 tokens (requestedAccessTokenVersion 2): add '2.0' to tokenVersions"
+  return new VerificationError(
+    'UNSUPPORTED_TOKEN_VERSION',
+    `The token is a v${ver} access token and this API accepts only ${accepted.map((v) => `v${v}`).join(' and ')}: ${fix}`,
+  )
 }
 
 function mapJoseError(cause: unknown): VerificationError {

@@ -47,6 +47,12 @@ export interface AppRegistration {
   identifierUri?: string
   /** Delegated scopes the app's own API exposes, e.g. `access_as_user`. */
   exposedScopes: string[]
+  /**
+   * Version of the access tokens issued for this app's own API: the manifest's `api.requestedAccessTokenVersion`
+   * (`accessTokenAcceptedVersion` in the old manifest). 1 gives v1.0 tokens (`iss` `{emulator}/{tid}/`, `aud` the
+   * identifier the client asked for, `appid`, `upn`), 2 gives v2.0 tokens. Absent means 2 (see {@link AppSeed}).
+   */
+  requestedAccessTokenVersion?: 1 | 2
 }
 
 /** The per-tenant instance of an app: exists in its home tenant and in every tenant that consented. */
@@ -113,6 +119,11 @@ export interface AppSeed {
   redirectUris?: { web?: string[]; spa?: string[] }
   identifierUri?: string
   exposedScopes?: string[]
+  /**
+   * The manifest's `api.requestedAccessTokenVersion`: `2` (the emulator's default when absent) gives v2.0 access
+   * tokens for this app's API; `1` or `null` (as in Entra, where `null` is the default of new registrations) v1.0 ones.
+   */
+  requestedAccessTokenVersion?: 1 | 2 | null
 }
 
 /** A user in a seed. */
@@ -140,7 +151,7 @@ export interface WorldSeed {
 export interface MintAppTokenOptions {
   tenantId: string
   appId: string
-  /** The resource (v1 `aud`): an org URL, or an app's identifier URI / app id for a v2 API token. */
+  /** The resource: an org URL (v1 token), or an app's identifier URI / app id (its API's token version). */
   resource: string
   /** 1 = client secret, 2 = certificate (the `appidacr` claim). Default 1. */
   credentialType?: 1 | 2
@@ -154,7 +165,10 @@ export interface MintUserAccessTokenOptions {
   userObjectId: string
   /** The client the token is issued to (`appid` / `azp`). */
   appId: string
-  /** An org URL (v1 token, `scp` 'user_impersonation'), or an app's identifier URI (v2 token for that API). */
+  /**
+   * An org URL (v1 token, `scp` 'user_impersonation'), or an app's identifier URI or app id (a token for that API, in
+   * the version its `requestedAccessTokenVersion` asks for).
+   */
   resource: string
   /** Space-separated scope names without the resource prefix; default 'user_impersonation' for orgs, the API's exposed scopes otherwise. */
   scp?: string

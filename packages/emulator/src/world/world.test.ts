@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { decodeProtectedHeader } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { EmulatorError } from '../errors.ts'
@@ -101,5 +102,92 @@ describe('world', () => {
       world.addApp({ homeTenantId: t.id, displayName: 'C', identifierUri: 'not a uri' }),
     ).rejects.toThrow(/not a URI/)
     expect(world.apps.size).toBe(1)
+  })
+
+  describe('access tokens for an app’s own API follow its requestedAccessTokenVersion', () => {
+    const A = 'https://localhost:9443'
+    const apiUri = `api://${defaultIds.multiTenantAppId}`
+    const alice = {
+      userObjectId: defaultIds.users.contosoAlice,
+      appId: defaultIds.multiTenantAppId,
+      resource: apiUri,
+    }
+
+    it('issues v2.0 tokens by default (the emulator’s default, unlike Entra’s null)', async () => {
+      const world = await createWorld(defaultSeed(), { authorityUrl: A })
+      expect(world.getApp(defaultIds.multiTenantAppId)?.requestedAccessTokenVersion).toBe(2)
+      const token = await world.mintUserAccessToken(alice)
+      expect(decodeProtectedHeader(token).x5t).toBeUndefined()
+      expect(await world.verifyJwt(token)).toMatchObject({
+        aud: defaultIds.multiTenantAppId,
+        iss: `${A}/${defaultIds.contosoTenantId}/v2.0`,
+        azp: defaultIds.multiTenantAppId,
+        preferred_username: 'alice@contoso.onmicrosoft.com',
+        ver: '2.0',
+      })
+    })
+
+    it('issues v1.0 tokens shaped like Entra’s once the app asks for version 1', async () => {
+      const world = await createWorld(defaultSeed(), { authorityUrl: A })
+      world.setRequestedAccessTokenVersion(defaultIds.multiTenantAppId, 1)
+      const token = await world.mintUserAccessToken(alice)
+      expect(decodeProtectedHeader(token).x5t).toBe(decodeProtectedHeader(token).kid)
+      const claims = await world.verifyJwt(token)
+      expect(claims).toMatchObject({
+        aud: apiUri, // the identifier the client asked for
+        iss: `${A}/${defaultIds.contosoTenantId}/`,
+        idp: `${A}/${defaultIds.contosoTenantId}/`,
+        tid: defaultIds.contosoTenantId,
+        oid: defaultIds.users.contosoAlice,
+        appid: defaultIds.multiTenantAppId,
+        appidacr: '0',
+        name: 'Alice Anderson',
+        upn: 'alice@contoso.onmicrosoft.com',
+        unique_name: 'alice@contoso.onmicrosoft.com',
+        scp: 'access_as_user',
+        ver: '1.0',
+      })
+      expect(claims.azp).toBeUndefined()
+      expect(claims.preferred_username).toBeUndefined()
+      // asked for by app id, the v1.0 audience is the app id
+      const byId = await world.mintUserAccessToken({ ...alice, resource: defaultIds.multiTenantAppId })
+      expect((await world.verifyJwt(byId)).aud).toBe(defaultIds.multiTenantAppId)
+      // app-only tokens for the API follow the same setting; Dataverse tokens stay v1.0 whatever the app asks
+      const appOnly = await world.mintAppToken({
+        tenantId: defaultIds.isvTenantId,
+        appId: defaultIds.multiTenantAppId,
+        resource: `${apiUri}/.default`,
+      })
+      expect(await world.verifyJwt(appOnly)).toMatchObject({
+        aud: apiUri,
+        iss: `${A}/${defaultIds.isvTenantId}/`,
+        appid: defaultIds.multiTenantAppId,
+        idtyp: 'app',
+        ver: '1.0',
+      })
+      world.setRequestedAccessTokenVersion(defaultIds.multiTenantAppId, 2)
+      expect((await world.verifyJwt(await world.mintUserAccessToken(alice))).ver).toBe('2.0')
+    })
+
+    it('takes the setting from a seed (null means 1, as in Entra), keeps it in snapshots, and refuses other values', async () => {
+      const world = await createWorld({ tenants: [{ displayName: 'T' }] }, { authorityUrl: A })
+      const tid = [...world.tenants.keys()][0]!
+      const v1 = await world.addApp({
+        homeTenantId: tid,
+        displayName: 'Legacy API',
+        identifierUri: 'api://legacy',
+        requestedAccessTokenVersion: null,
+      })
+      expect(v1.requestedAccessTokenVersion).toBe(1)
+      const copy = await World.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())), A)
+      expect(copy.getApp(v1.appId)?.requestedAccessTokenVersion).toBe(1)
+      const token = await copy.mintAppToken({ tenantId: tid, appId: v1.appId, resource: 'api://legacy' })
+      expect((await copy.verifyJwt(token)).ver).toBe('1.0')
+      await expect(
+        world.addApp({ homeTenantId: tid, displayName: 'Odd', requestedAccessTokenVersion: 3 as never }),
+      ).rejects.toThrow(/requestedAccessTokenVersion .* must be 1, 2 or null/)
+      expect(() => world.setRequestedAccessTokenVersion(v1.appId, '2' as never)).toThrow(EmulatorError)
+      expect(() => world.setRequestedAccessTokenVersion(randomUUID(), 2)).toThrow(/does not exist/)
+    })
   })
 })

@@ -65,10 +65,22 @@ export interface WorldSnapshot {
   signingKeys: SigningKeyData[]
 }
 
-/** A resource a token can be issued for: a Dataverse org, or an app registration's own API. */
+/**
+ * A resource a token can be issued for: a Dataverse org, or an app registration's own API. For an API, `audience` is
+ * the v2.0 `aud` (always the app id) and `v1Audience` the v1.0 one (the identifier the client asked for).
+ */
 export type ResolvedResource =
   | { kind: 'org'; org: OrgRecord; audience: string }
-  | { kind: 'api'; app: AppRegistration; audience: string }
+  | { kind: 'api'; app: AppRegistration; audience: string; v1Audience: string }
+
+function tokenVersionOf(value: unknown, appName: string): 1 | 2 {
+  if (value === undefined || value === 2) return 2
+  if (value === null || value === 1) return 1
+  throw new EmulatorError(
+    'INVALID_ARGUMENT',
+    `The requestedAccessTokenVersion of app '${appName}' must be 1, 2 or null (null means 1, as in Entra); got ${JSON.stringify(value)}.`,
+  )
+}
 
 /**
  * The identity world of the emulated Entra ID: tenants, app registrations, service principals (consent),
@@ -182,6 +194,7 @@ export class World {
   async addApp(input: AppSeed, options: { sharedKeys?: boolean } = {}): Promise<AppRegistration> {
     const home = this.#requireTenant(input.homeTenantId)
     const appId = guidOrNew(input.appId, 'appId')
+    const requestedAccessTokenVersion = tokenVersionOf(input.requestedAccessTokenVersion, input.displayName)
     if (this.apps.has(appId))
       throw new EmulatorError('CONFLICT', `An app with appId ${appId} already exists.`)
     if (input.identifierUri !== undefined) {
@@ -215,6 +228,7 @@ export class World {
       certificates,
       redirectUris: { web: [...(input.redirectUris?.web ?? [])], spa: [...(input.redirectUris?.spa ?? [])] },
       exposedScopes: [...(input.exposedScopes ?? [])],
+      requestedAccessTokenVersion,
       ...(input.identifierUri === undefined ? {} : { identifierUri: input.identifierUri }),
     }
     this.apps.set(appId, app)
@@ -265,6 +279,19 @@ export class World {
     app.certificates.push(cert)
     this.changed()
     return cert
+  }
+
+  /**
+   * Changes the version of the access tokens issued for the app's own API from now on (what editing
+   * `api.requestedAccessTokenVersion` in its manifest does): 1 or `null` for v1.0, 2 for v2.0.
+   * @throws {EmulatorError} 'NOT_FOUND' (app), 'INVALID_ARGUMENT' (another value).
+   */
+  setRequestedAccessTokenVersion(appId: string, version: 1 | 2 | null): AppRegistration {
+    const app = this.getApp(appId)
+    if (!app) throw new EmulatorError('NOT_FOUND', `App ${appId} does not exist.`)
+    app.requestedAccessTokenVersion = tokenVersionOf(version, app.displayName)
+    this.changed()
+    return app
   }
 
   addUser(input: UserSeed): User {
@@ -367,8 +394,9 @@ export class World {
     if (org) return { kind: 'org', org, audience: org.url }
     const lower = r.toLowerCase()
     for (const app of this.apps.values()) {
-      if (app.appId === lower || (app.identifierUri && trimSlash(app.identifierUri).toLowerCase() === lower))
-        return { kind: 'api', app, audience: app.appId }
+      if (app.appId === lower) return { kind: 'api', app, audience: app.appId, v1Audience: app.appId }
+      if (app.identifierUri && trimSlash(app.identifierUri).toLowerCase() === lower)
+        return { kind: 'api', app, audience: app.appId, v1Audience: app.identifierUri }
     }
     return undefined
   }
@@ -392,7 +420,7 @@ export class World {
   /**
    * An app-only access token, as the client-credentials grant issues it: a v1 token for an org (`aud` = org URL,
    * `iss` = `{authorityUrl}/{tid}/`, `appid`, `appidacr`, `oid` = `sub` = the service principal, `idtyp: 'app'`), or a
-   * v2 token for an app's API.
+   * token for an app's API in the version its `requestedAccessTokenVersion` asks for (v2 by default).
    * @throws {EmulatorError} 'NOT_FOUND' (tenant or app), 'NO_SERVICE_PRINCIPAL' (no consent in that tenant),
    * 'UNKNOWN_RESOURCE'.
    */
@@ -411,11 +439,11 @@ export class World {
       throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
     const base = this.#common(options.lifetimeSeconds ?? 3599)
     const acr = String(options.credentialType ?? 1)
-    if (resource.kind === 'org') {
+    if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
       const iss = this.v1Issuer(tenant.id)
       return this.signingKeys.signJwt(
         {
-          aud: resource.audience,
+          aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
           iss,
           ...base,
           appid: app.appId,
@@ -445,8 +473,9 @@ export class World {
   }
 
   /**
-   * A delegated (user) access token: v1 for an org (`scp` 'user_impersonation', `upn`, `unique_name`), v2 for an app's
-   * own API (`scp` its exposed scopes, `azp`, `preferred_username`).
+   * A delegated (user) access token: v1 for an org (`scp` 'user_impersonation', `upn`, `unique_name`); for an app's
+   * own API, v2 (`scp` its exposed scopes, `azp`, `preferred_username`) or, when its `requestedAccessTokenVersion` is
+   * 1, v1 (`aud` the identifier asked for, `appid`, `upn`, `unique_name`).
    * @throws {EmulatorError} 'NOT_FOUND' (user or app), 'UNKNOWN_RESOURCE'.
    */
   async mintUserAccessToken(options: MintUserAccessTokenOptions): Promise<string> {
@@ -460,11 +489,13 @@ export class World {
     const base = this.#common(options.lifetimeSeconds ?? 3599)
     const acr = String(options.credentialType ?? 0)
     const names = user.displayName.split(' ')
-    if (resource.kind === 'org') {
+    // The resource's manifest picks the version, whichever endpoint issued the token (entra-docs access-tokens.md,
+    // "Token formats" and "Token ownership"); Dataverse always gets v1.0.
+    if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
       const iss = this.v1Issuer(user.tenantId)
       return this.signingKeys.signJwt(
         {
-          aud: resource.audience,
+          aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
           iss,
           ...base,
           acr: '1',
@@ -476,7 +507,9 @@ export class World {
           idp: iss,
           name: user.displayName,
           oid: user.objectId,
-          scp: options.scp ?? 'user_impersonation',
+          scp:
+            options.scp ??
+            (resource.kind === 'org' ? 'user_impersonation' : resource.app.exposedScopes.join(' ')),
           sub: this.#pairwiseSub(user.objectId, app.appId),
           tid: user.tenantId,
           unique_name: user.userPrincipalName,
