@@ -312,11 +312,13 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
   }
 }
 
+// entra-docs access-tokens.md ("Token formats", "Token ownership"): the resource's manifest value picks the version
+// (null or 1 → v1.0, 2 → v2.0) whichever endpoint issued the token; access-token-claims-reference.md for the claims.
 function versionRefused(ver: AccessTokenVersion, accepted: readonly AccessTokenVersion[]): VerificationError {
   const fix =
     ver === '1.0'
       ? 'set "requestedAccessTokenVersion": 2 in the api section of your API app registration’s manifest ' +
-        '("accessTokenAcceptedVersion": 2 in the old manifest; clients get v2.0 tokens once their cached ones expire), ' +
+        '("accessTokenAcceptedVersion": 2 in the old manifest; tokens issued after the change are v2.0), ' +
         "or accept v1.0 tokens with tokenVersions: ['1.0', '2.0']"
       : "your API app registration asks for v2.0 tokens (requestedAccessTokenVersion 2): add '2.0' to tokenVersions"
   return new VerificationError(
