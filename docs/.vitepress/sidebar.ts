@@ -27,6 +27,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Working with records', link: '/guides/records' },
       { text: 'Querying and paging', link: '/guides/querying-and-paging' },
       { text: 'Batch', link: '/guides/batch' },
+      { text: 'Bulk operations', link: '/guides/bulk-operations' },
       { text: 'Errors and retries', link: '/guides/errors-and-retries' },
       { text: 'Service protection limits', link: '/guides/service-protection-limits' },
       { text: 'Impersonation', link: '/guides/impersonation' },
