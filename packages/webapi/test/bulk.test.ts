@@ -95,6 +95,11 @@ describe('bulk operations against the emulator over HTTPS', () => {
     expect(await client.upsertMultiple(accounts, renamed, { key, chunkSize: 500 })).toBe(1200)
     const twice = await byNumber('BU')
     expect(twice.size).toBe(1200)
+    // key values that need quoting and percent-encoding inside @odata.id
+    const odd = [{ accountnumber: "BU-odd x/y'z%#+", name: 'odd key' }]
+    expect(await client.upsertMultiple(accounts, odd, { key })).toBe(1)
+    expect(await client.upsertMultiple(accounts, odd, { key })).toBe(1)
+    expect((await byNumber('BU')).get("BU-odd x/y'z%#+")).toHaveLength(1)
     for (const [number, found] of twice) {
       expect(found).toHaveLength(1)
       expect(found[0]?.accountid).toBe(once.get(number)?.[0]?.accountid)
