@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const published = ['core', 'webapi', 'emulator', 'hono']
+const published = ['core', 'webapi', 'emulator', 'hono', 'codegen']
 const work = mkdtempSync(join(tmpdir(), 'changesets-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 

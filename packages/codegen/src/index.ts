@@ -1,0 +1,6 @@
+export type { CodegenErrorCode } from './errors.ts'
+export { CodegenError, isCodegenError } from './errors.ts'
+export type { GenerateOptions } from './generate.ts'
+export { generate } from './generate.ts'
+export type { EntityModel, MetadataModel, NavigationModel, PropertyModel } from './model.ts'
+export { parseMetadata } from './model.ts'
