@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config'
 
 // Tests read each workspace package's TypeScript source through this export condition, so no build is needed first.
-const conditions = ['@dataverse-s2s/source', 'node', 'import', 'module', 'default']
+// No `module` condition: vitest hands these conditions to Node too, and a `module` build is for bundlers
+// (@opentelemetry/api's has extensionless imports that Node cannot load).
+const conditions = ['@dataverse-s2s/source', 'node', 'import', 'default']
 
 export const sharedConfig = defineConfig({
   resolve: { conditions },

@@ -63,6 +63,15 @@ export {
 export type { HttpOptions } from './internal/http.ts'
 export type { LogFields, Logger } from './logger.ts'
 export type {
+  InstrumentOptions,
+  MeterLike,
+  SpanLike,
+  TelemetryAttributes,
+  TelemetryAttributeValue,
+  TelemetryOptions,
+  TracerLike,
+} from './telemetry.ts'
+export type {
   AccessToken,
   CachedToken,
   RefreshOptions,

@@ -1,5 +1,6 @@
 import { type LruEntry, LruMap } from './internal/lru.ts'
 import type { Logger } from './logger.ts'
+import { lookupAttributes, type TelemetryAttributes, type TokenTelemetry } from './telemetry.ts'
 
 /** An app-only access token, as {@link TokenProvider.getToken} returns it. */
 export interface AccessToken {
@@ -105,6 +106,8 @@ interface Entry extends LruEntry {
   readonly refreshAt: number
   failures: number
   nextAttemptAt: number
+  /** The attributes of a hit on this token, when telemetry is on. */
+  readonly hitAttributes: TelemetryAttributes | undefined
 }
 
 export interface TokenCacheOptions {
@@ -116,6 +119,7 @@ export interface TokenCacheOptions {
   refresh?: RefreshOptions
   logger: Required<Logger>
   now?: () => number
+  telemetry?: TokenTelemetry | undefined
 }
 
 /**
@@ -133,6 +137,7 @@ export class TokenCache {
   readonly #store: SecondLevelCache | undefined
   readonly #log: Required<Logger>
   readonly #now: () => number
+  readonly #telemetry: TokenTelemetry | undefined
   readonly #beforeExpiry: number
   readonly #skew: number
   readonly #retryBase: number
@@ -157,6 +162,7 @@ export class TokenCache {
     this.#store = options.store
     this.#log = options.logger
     this.#now = options.now ?? Date.now
+    this.#telemetry = options.telemetry
     this.#beforeExpiry = options.refresh?.beforeExpiryMs ?? 5 * 60_000
     this.#skew = options.refresh?.expirySkewMs ?? 30_000
     this.#retryBase = options.refresh?.retryBaseMs ?? 2_000
@@ -175,11 +181,13 @@ export class TokenCache {
       const now = this.#now()
       if (now < entry.usableUntil) {
         this.#stats.hits++
+        if (entry.hitAttributes) this.#telemetry?.lookups?.add(1, entry.hitAttributes)
         if (now >= entry.refreshAt && now >= entry.nextAttemptAt) this.#maybeRefresh(entry)
         return entry.promise
       }
     }
     this.#stats.misses++
+    this.#telemetry?.lookups?.add(1, lookupAttributes(tenantId, resource, 'miss'))
     const key = this.#keyOf(tenantId, resource)
     const pending = this.#inflight.get(key)
     if (pending) return pending.then((e) => e.result)
@@ -252,9 +260,15 @@ export class TokenCache {
 
   #refreshInBackground(key: string, tenantId: string, resource: string, entry: Entry): void {
     this.#stats.refreshes++
+    this.#telemetry?.refreshes?.add(1, { 'tenant.id': tenantId, 'dataverse.resource': resource })
     this.#log.debug('refreshing token ahead of expiry', { tenantId, resource })
     this.#start(key, tenantId, resource, 'refresh').catch((error: unknown) => {
       this.#stats.refreshFailures++
+      this.#telemetry?.refreshFailures?.add(1, {
+        'tenant.id': tenantId,
+        'dataverse.resource': resource,
+        'error.type': (error as { code?: string }).code ?? 'unknown',
+      })
       entry.failures++
       const wait = Math.min(this.#retryMax, this.#retryBase * 2 ** (entry.failures - 1))
       const now = this.#now()
@@ -314,6 +328,7 @@ export class TokenCache {
       refreshAt,
       failures: 0,
       nextAttemptAt: 0,
+      hitAttributes: this.#telemetry?.lookups ? lookupAttributes(tenantId, resource, 'hit') : undefined,
       lruReferenced: false,
     }
   }

@@ -15,6 +15,7 @@ import { toTokenError } from './internal/aadsts.ts'
 import type { HttpOptions } from './internal/http.ts'
 import { createMsalNetworkModule } from './internal/msal-network.ts'
 import { type Logger, safeLogger } from './logger.ts'
+import { createTokenTelemetry, type TelemetryOptions, traceAcquisition } from './telemetry.ts'
 import {
   type AccessToken,
   type CachedToken,
@@ -54,6 +55,12 @@ export interface TokenProviderOptions {
   networkClient?: INetworkModule
   /** Clock for tests (default `Date.now`). */
   now?: () => number
+  /**
+   * OpenTelemetry tracer and meter (`trace.getTracer('my-app')`, `metrics.getMeter('my-app')`): cache hit/miss and
+   * refresh counters, token request duration, a CLIENT span per request to Entra ID (never per cache hit).
+   * Tenant ids and org URLs are recorded; tokens, secrets and assertions never are. Default: none, nothing recorded.
+   */
+  telemetry?: TelemetryOptions
 }
 
 /** What {@link TokenProvider.getToken} takes. */
@@ -340,36 +347,39 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     }
     return [tenant, resource]
   }
+  const acquire: TokenSource = async (ctx) => {
+    try {
+      return await source.acquire(ctx)
+    } catch (error) {
+      const mapped = toTokenError(error, {
+        clientId,
+        tenantId: ctx.tenantId,
+        resource: ctx.resource,
+        consentUrl: (t) => consentUrl(t, ctx.resource),
+        secrets: source.secrets(),
+        managedIdentity: isMi,
+        ...transportErrorOf(error, ownNetwork),
+      })
+      log.warn('token request failed', {
+        code: mapped.code,
+        aadsts: mapped.details.aadsts,
+        tenantId: ctx.tenantId,
+        resource: ctx.resource,
+        correlationId: mapped.details.correlationId,
+      })
+      throw mapped
+    }
+  }
+  const telemetry = createTokenTelemetry(options.telemetry, cloud.authorityHost)
   const cache = new TokenCache({
     keyOf: (tenant, resource) => `${prefix}${tenant}:${clientId}:${resource}`,
-    source: async (ctx) => {
-      try {
-        return await source.acquire(ctx)
-      } catch (error) {
-        const mapped = toTokenError(error, {
-          clientId,
-          tenantId: ctx.tenantId,
-          resource: ctx.resource,
-          consentUrl: (t) => consentUrl(t, ctx.resource),
-          secrets: source.secrets(),
-          managedIdentity: isMi,
-          ...transportErrorOf(error, ownNetwork),
-        })
-        log.warn('token request failed', {
-          code: mapped.code,
-          aadsts: mapped.details.aadsts,
-          tenantId: ctx.tenantId,
-          resource: ctx.resource,
-          correlationId: mapped.details.correlationId,
-        })
-        throw mapped
-      }
-    },
+    source: telemetry ? (ctx) => traceAcquisition(telemetry, ctx, () => acquire(ctx)) : acquire,
     ...(options.cache?.maxEntries !== undefined ? { maxEntries: options.cache.maxEntries } : {}),
     ...(options.cache?.store ? { store: options.cache.store } : {}),
     ...(options.refresh ? { refresh: options.refresh } : {}),
     logger: log,
     now,
+    telemetry,
   })
 
   return {

@@ -30,6 +30,7 @@ import {
   type SendSpec,
   send,
 } from './internal/pipeline.ts'
+import { createTelemetry, type TelemetryOptions } from './internal/telemetry.ts'
 import { type AnnotationOptions, annotationPreference, buildQueryString, type QueryOptions } from './query.ts'
 
 /** A Dataverse row as JSON. */
@@ -177,6 +178,11 @@ export interface DataverseClientOptions extends Pick<TransportOptions, 'ca' | 'd
   headers?: Readonly<Record<string, string>> | undefined
   /** Impersonate on every request of this client. */
   impersonate?: Impersonation | undefined
+  /**
+   * OpenTelemetry tracer and meter (`trace.getTracer('my-app')`, `metrics.getMeter('my-app')`): one CLIENT span
+   * per HTTP attempt, `http.client.request.duration`, throttle and retry counters. Default: none, nothing recorded.
+   */
+  telemetry?: TelemetryOptions | undefined
 }
 
 /** A client for one Dataverse org. Immutable; derive variants with `as()`. */
@@ -438,6 +444,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     timeoutMs: options.timeoutMs ?? 120_000,
     logger: options.logger,
     baseHeaders,
+    telemetry: createTelemetry(options.telemetry, origin),
   }
   const core: ClientCore = {
     config,

@@ -41,6 +41,15 @@ export type { RecordKey } from './internal/paths.ts'
 export { bind } from './internal/paths.ts'
 export type { GetToken, Logger, RetryOptions } from './internal/pipeline.ts'
 export type {
+  InstrumentOptions,
+  MeterLike,
+  SpanLike,
+  TelemetryAttributes,
+  TelemetryAttributeValue,
+  TelemetryOptions,
+  TracerLike,
+} from './internal/telemetry.ts'
+export type {
   AccessProblem,
   BusinessUnit,
   EnsureApplicationUserOptions,

@@ -1,6 +1,7 @@
 import { DataverseError, errorFromResponse, parseRetryAfter } from '../errors.ts'
 import { abortError, type Governor } from './governor.ts'
 import type { HttpTransport } from './http.ts'
+import { Attempt, recordRetry, recordWait, type Telemetry } from './telemetry.ts'
 
 /** Receives diagnostics; never given a token or a request body. */
 export interface Logger {
@@ -41,6 +42,7 @@ export interface PipelineConfig {
   timeoutMs: number
   logger: Logger | undefined
   baseHeaders: Record<string, string>
+  telemetry: Telemetry | undefined
 }
 
 export interface SendSpec {
@@ -136,6 +138,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
   const timeoutMs = spec.timeoutMs ?? config.timeoutMs
   const governor = config.governor
   const signal = spec.signal
+  const telemetry = config.telemetry
   let forceRefresh = false
   let refreshed = false
   let attempt = 0
@@ -152,11 +155,13 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     forceRefresh = false
     const waiting = governor.acquire(signal, attempt > 1)
     if (waiting) {
+      const waitStart = telemetry ? performance.now() : 0
       try {
         await waiting
       } catch {
         fail(abortError(signal as AbortSignal, spec.method, path))
       }
+      if (telemetry) recordWait(telemetry, waitStart)
     }
     if (attempt === 1) deadline = Date.now() + retry.budgetMs
     const headers: Record<string, string> = {
@@ -175,6 +180,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     let status: number
     let header: (name: string) => string | undefined
     let text: string
+    const recorder = telemetry ? new Attempt(telemetry, spec.method, url, attempt - 1, headers) : undefined
     try {
       const exchange = exchangeOnce(config, {
         method: spec.method,
@@ -196,6 +202,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       ;({ status, header, text } = await Promise.race([exchange, timeout]))
     } catch (cause) {
       governor.release()
+      recorder?.failure(signal?.aborted ? 'aborted' : timedOut ? 'timeout' : 'network')
       if (signal?.aborted) fail(abortError(signal, spec.method, path))
       const error = timedOut
         ? new DataverseError('TIMEOUT', `${spec.method} ${path} timed out after ${timeoutMs} ms.`, {
@@ -223,6 +230,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
           delayMs: delay,
           reason: error.code,
         })
+        if (telemetry) recordRetry(telemetry, timedOut ? 'timeout' : 'network')
         await sleepOrAbort(delay, signal, spec.method, path)
         continue
       }
@@ -234,6 +242,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
 
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(header('retry-after')) ?? backoff(retry, backoffStep++) + 1000
+      recorder?.response(status, header, retryAfterMs)
       // 0x80072322 is the request-count limit: waiting is the cure. Concurrency (0x80072326), execution time
       // (0x80072321) or an unknown throttle also need fewer requests in flight. (Microsoft Learn: api-limits.)
       governor.onThrottle(retryAfterMs, !/0x80072322/i.test(text))
@@ -246,11 +255,13 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
           retryAfterMs,
           requestId: header('x-ms-service-request-id'),
         })
+        if (telemetry) recordRetry(telemetry, 'throttled')
         continue // the governor holds every request of this org until Retry-After elapses
       }
       throw errorFromResponse(status, text, header, { method: spec.method, path, attempts: attempt })
     }
 
+    recorder?.response(status, header)
     const dop = header('x-ms-dop-hint')
     governor.onResponse(dop === undefined ? undefined : Number.parseInt(dop, 10) || undefined)
     governor.release()
@@ -263,6 +274,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       refreshed = true
       forceRefresh = true
       config.logger?.debug?.('dataverse: 401, refreshing the token once', { method: spec.method, path })
+      if (telemetry) recordRetry(telemetry, 'unauthorized')
       continue
     }
     if ((status === 502 || status === 503 || status === 504) && retrying && spec.idempotent) {
@@ -275,6 +287,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
           attempt,
           delayMs: delay,
         })
+        if (telemetry) recordRetry(telemetry, 'server_error')
         await sleepOrAbort(delay, signal, spec.method, path)
         continue
       }
