@@ -76,6 +76,24 @@ describe('parseMetadata', () => {
     ).toEqual(['new_project'])
   })
 
+  it('links a multi-table lookup without ReferentialConstraint by Dataverse naming (x_target uses _x_value)', () => {
+    const m = parseMetadata(
+      edmx(
+        '<EntityType Name="contact"><Property Name="_parentcustomerid_value" Type="Edm.Guid"/><NavigationProperty Name="parentcustomerid_account" Type="mscrm.account"/><NavigationProperty Name="parentcustomerid_contact" Type="mscrm.contact"/><NavigationProperty Name="other_account" Type="mscrm.account"/></EntityType>',
+      ),
+    )
+    const contact = m.entities[0] as EntityModel
+    expect(contact.properties[0]?.lookup).toEqual({
+      column: 'parentcustomerid',
+      targets: ['account', 'contact'],
+    })
+    expect(contact.navigations.map((n) => n.lookupProperty)).toEqual([
+      undefined,
+      '_parentcustomerid_value',
+      '_parentcustomerid_value',
+    ])
+  })
+
   it('reads single- and collection-valued navigation properties with their targets', () => {
     const account = entity('account')
     expect(account.navigations.map((n) => [n.name, n.target, n.collection])).toEqual([

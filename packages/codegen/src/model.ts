@@ -232,10 +232,13 @@ export function parseMetadata(csdlXml: string): MetadataModel {
 function lookups(properties: PropertyModel[], navigations: NavigationModel[]): PropertyModel[] {
   const names = new Set(properties.map((p) => p.name))
   for (const n of navigations) {
-    // Without a ReferentialConstraint (older or hand-written CSDL), `x` uses `_x_value` when it exists.
-    if (!n.collection && n.lookupProperty === undefined && names.has(`_${n.name}_value`)) {
-      n.lookupProperty = `_${n.name}_value`
-    }
+    // Without a ReferentialConstraint (older or hand-written CSDL), `x` uses `_x_value`, and a multi-table lookup's
+    // `x_target` (Dataverse's naming, e.g. parentcustomerid_account) uses it too.
+    if (n.collection || n.lookupProperty !== undefined) continue
+    const suffix = `_${n.target}`
+    const candidates = [n.name, n.name.endsWith(suffix) ? n.name.slice(0, -suffix.length) : undefined]
+    const found = candidates.find((c) => c !== undefined && names.has(`_${c}_value`))
+    if (found !== undefined) n.lookupProperty = `_${found}_value`
   }
   return properties.map((p) => {
     const m = LOOKUP.exec(p.name)
