@@ -30,6 +30,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Bulk operations', link: '/guides/bulk-operations' },
       { text: 'Errors and retries', link: '/guides/errors-and-retries' },
       { text: 'Service protection limits', link: '/guides/service-protection-limits' },
+      { text: 'Observability (OpenTelemetry)', link: '/guides/observability' },
       { text: 'Impersonation', link: '/guides/impersonation' },
       { text: 'Provisioning the application user', link: '/guides/provisioning' },
       { text: 'The emulator', link: '/guides/emulator' },
