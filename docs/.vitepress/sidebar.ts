@@ -28,6 +28,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Querying and paging', link: '/guides/querying-and-paging' },
       { text: 'Batch', link: '/guides/batch' },
       { text: 'Bulk operations', link: '/guides/bulk-operations' },
+      { text: 'Generating types', link: '/guides/codegen' },
       { text: 'Errors and retries', link: '/guides/errors-and-retries' },
       { text: 'Service protection limits', link: '/guides/service-protection-limits' },
       { text: 'Observability (OpenTelemetry)', link: '/guides/observability' },

@@ -1,0 +1,53 @@
+import { generate, parseMetadata } from '@dataverse-s2s/codegen'
+import type { DataverseClient } from '@dataverse-s2s/webapi'
+// #region import
+import { type Account, accountTable, type Contact } from './codegen-types.ts'
+// #endregion import
+
+export async function largeAccounts(client: DataverseClient, minEmployees: number) {
+  // #region query
+  const page = await client.query<Account>('accounts', {
+    select: ['name', 'numberofemployees', 'revenue'],
+    filter: `numberofemployees ge ${minEmployees}`,
+    expand: [{ property: 'primarycontactid', select: ['fullname'] }],
+    orderBy: 'name',
+  })
+  for (const account of page.value) {
+    // account.name: string | null | undefined; account.primarycontactid: Contact | null | undefined
+    console.log(account.name, account.numberofemployees ?? 0, account.primarycontactid?.fullname)
+  }
+  // #endregion query
+  return page.value
+}
+
+export async function importAccounts(client: DataverseClient, names: string[]) {
+  // #region bulk
+  const rows: Account[] = names.map((name) => ({ name, creditonhold: false }))
+  // accountTable is { entitySet: 'accounts', logicalName: 'account' }: the table argument of the bulk methods
+  const ids = await client.createMultiple(accountTable, rows)
+  // #endregion bulk
+  return ids
+}
+
+export function contactName(contact: Contact): string {
+  return contact.fullname ?? '(no name)'
+}
+
+export async function typesFromCode(client: DataverseClient): Promise<string> {
+  // #region library
+  // The library runs anywhere (no node: imports): here it reads $metadata through the Web API client.
+  const { body } = await client.request<string>({
+    method: 'GET',
+    path: '$metadata',
+    headers: { accept: 'application/xml' },
+  })
+  const model = parseMetadata(body ?? '')
+  const account = model.entities.find((e) => e.logicalName === 'account')
+  console.log(
+    account?.entitySet,
+    account?.properties.filter((p) => p.lookup).map((p) => p.name),
+  )
+  const source = generate(model, { tables: ['account', 'contact'], source: client.url })
+  // #endregion library
+  return source
+}
