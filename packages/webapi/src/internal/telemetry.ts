@@ -133,10 +133,11 @@ function redactUrl(url: string): string {
 }
 
 /**
- * One physical HTTP request. The HTTP client semantic conventions want one CLIENT span per physical request
- * when a client resends (retries, redirects, a 401 answered with a fresh token), each resend carrying
- * `http.request.resend_count`; so every attempt here gets its own span and its own duration measurement,
- * all children of whatever span is active in the caller.
+ * One physical HTTP request. The HTTP client span conventions (stable) say a client SHOULD create a span for each
+ * attempt it sends over the wire, with `http.request.resend_count` on resends (429, 401 then a fresh token, 5xx,
+ * network errors), and SHOULD NOT also emit a logical span around them; so every attempt here gets its own CLIENT
+ * span, named `{method}` (the path is not a low-cardinality target), and its own duration measurement, all
+ * children of whatever span is active in the caller.
  */
 export class Attempt {
   readonly #telemetry: Telemetry
