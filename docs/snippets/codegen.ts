@@ -1,7 +1,7 @@
 import { generate, parseMetadata } from '@dataverse-s2s/codegen'
 import type { DataverseClient } from '@dataverse-s2s/webapi'
 // #region import
-import { type Account, accountTable, type Contact } from './codegen-types.ts'
+import { type Account, accountTable } from './codegen-types.ts'
 // #endregion import
 
 export async function largeAccounts(client: DataverseClient, minEmployees: number) {
@@ -13,7 +13,7 @@ export async function largeAccounts(client: DataverseClient, minEmployees: numbe
     orderBy: 'name',
   })
   for (const account of page.value) {
-    // account.name: string | null | undefined; account.primarycontactid: Contact | null | undefined
+    // account.name is string | null | undefined; account.primarycontactid is a Contact row (or null, or undefined)
     console.log(account.name, account.numberofemployees ?? 0, account.primarycontactid?.fullname)
   }
   // #endregion query
@@ -27,10 +27,6 @@ export async function importAccounts(client: DataverseClient, names: string[]) {
   const ids = await client.createMultiple(accountTable, rows)
   // #endregion bulk
   return ids
-}
-
-export function contactName(contact: Contact): string {
-  return contact.fullname ?? '(no name)'
 }
 
 export async function typesFromCode(client: DataverseClient): Promise<string> {

@@ -251,6 +251,10 @@ async function main(argv: string[]): Promise<number> {
   return 0
 }
 
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code
@@ -263,9 +267,16 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2
       return
     }
-    const code = isCodegenError(err) || isCoreError(err) || isDataverseError(err) ? ` [${err.code}]` : ''
-    const message = err instanceof Error ? err.message : String(err)
-    process.stderr.write(`dataverse-s2s-codegen: ${message}${code}\n`)
+    // The toolkit's errors never carry a secret or a token, so their messages and causes are safe to print.
+    const lines: string[] = []
+    let cause: unknown = err
+    for (let depth = 0; cause !== undefined && depth < 4; depth++) {
+      const code =
+        isCodegenError(cause) || isCoreError(cause) || isDataverseError(cause) ? ` [${cause.code}]` : ''
+      lines.push(`${depth === 0 ? 'dataverse-s2s-codegen: ' : '  caused by: '}${describe(cause)}${code}`)
+      cause = cause instanceof Error ? cause.cause : undefined
+    }
+    process.stderr.write(`${lines.join('\n')}\n`)
     process.exitCode = 1
   },
 )

@@ -168,6 +168,34 @@ describe('dataverse-s2s-codegen against the emulator', () => {
       expect(accountKeys, key).toContain(key)
   })
 
+  it('signs in with a certificate from DATAVERSE_CERTIFICATE_PATH, in the tenant of DATAVERSE_TENANT_ID', async () => {
+    const app = emulator.apps.find((a) => a.appId === defaultIds.multiTenantAppId)
+    const certificate = app?.certificates.find((c) => c.privateKeyPem)
+    if (!certificate?.privateKeyPem) throw new Error('the multi-tenant app has no generated certificate')
+    const pem = join(work, 'app.pem')
+    writeFileSync(pem, `${certificate.certificatePem}\n${certificate.privateKeyPem}`)
+    const args = ['--org', orgUrl, '--authority-host', emulator.url, '--ca', emulator.trust.caCertPath]
+    const env = { DATAVERSE_CLIENT_SECRET: '', DATAVERSE_CERTIFICATE_PATH: pem }
+    const res = await cli([...args, '--tables', 'new_project'], {
+      ...env,
+      DATAVERSE_TENANT_ID: defaultIds.contosoTenantId,
+    })
+    expect(res.stderr).toBe('')
+    expect(res.stdout).toContain(
+      "export const newProjectTable = { entitySet: 'new_projects', logicalName: 'new_project' }",
+    )
+    // Fabrikam has not consented to the app: the error says so, with the codes of its causes.
+    const refused = await cli([...args, '--tables', 'new_project'], {
+      ...env,
+      DATAVERSE_TENANT_ID: defaultIds.fabrikamTenantId,
+    })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      /^ {2}caused by: .*has no service principal in tenant.* \[APP_NOT_FOUND_IN_TENANT\]$/m,
+    )
+    expect(refused.stderr).not.toContain('PRIVATE KEY')
+  })
+
   it('compiles with the client, and tsc catches a misuse of the generated types', async () => {
     writeFileSync(
       join(work, 'sample.ts'),
