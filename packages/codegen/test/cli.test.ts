@@ -13,8 +13,8 @@ const run = promisify(execFile)
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const root = resolve(pkg, '../..')
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-// Inside the package, so the generated file and the usage file resolve @dataverse-s2s/webapi as an app would.
-const work = mkdtempSync(join(pkg, 'test', '.generated-'))
+// Inside the package (outside what its tsconfig includes), so the generated file and the usage file resolve @dataverse-s2s/webapi as an app would.
+const work = mkdtempSync(join(pkg, '.generated-'))
 
 let emulator: EmulatorHandle
 let orgUrl: string
