@@ -47,6 +47,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: '@dataverse-s2s/webapi', link: '/reference/api/webapi' },
       { text: '@dataverse-s2s/hono', link: '/reference/api/hono' },
       { text: '@dataverse-s2s/emulator', link: '/reference/api/emulator' },
+      { text: '@dataverse-s2s/codegen', link: '/reference/api/codegen' },
     ],
   },
   {

@@ -28,6 +28,11 @@ export const referencePackages = [
     name: '@dataverse-s2s/emulator',
     summary: 'a local Entra ID + Dataverse for development and tests',
   },
+  {
+    dir: 'codegen',
+    name: '@dataverse-s2s/codegen',
+    summary: "TypeScript row types and table constants from an org's $metadata",
+  },
 ]
 
 async function hasExports(dir) {

@@ -32,6 +32,7 @@ describe('troubleshooting covers every error code of the packages', () => {
     ['webapi/src/errors.ts', 'DataverseErrorCode', '@dataverse-s2s/webapi: `DataverseError`'],
     ['hono/src/errors.ts', 'HonoS2SErrorCode', '@dataverse-s2s/hono: `HonoS2SError` and answers'],
     ['emulator/src/errors.ts', 'EmulatorErrorCode', '@dataverse-s2s/emulator: `EmulatorError`'],
+    ['codegen/src/errors.ts', 'CodegenErrorCode', '@dataverse-s2s/codegen: `CodegenError`'],
   ]
   for (const [file, name, heading] of unions) {
     it(`lists every ${name} under "${heading}"`, () => {
