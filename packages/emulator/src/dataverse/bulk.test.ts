@@ -78,12 +78,8 @@ describe('CreateMultiple', () => {
   })
 
   it('applies impersonation and privileges to every target', async () => {
-    const appUser = ((await (await env.request(`${API}/WhoAmI`)).json()) as { UserId: string }).UserId
-    const alice = (
-      (await (
-        await env.request(`${API}/WhoAmI`, { headers: { CallerObjectId: ids.users.contosoAlice } })
-      ).json()) as { UserId: string }
-    ).UserId
+    const appUser = await env.whoAmI()
+    const alice = await env.whoAmI({ headers: { CallerObjectId: ids.users.contosoAlice } })
     const res = await bulk('CreateMultiple', [account({ name: 'imp-1' }), account({ name: 'imp-2' })], {
       headers: { CallerObjectId: ids.users.contosoAlice },
     })

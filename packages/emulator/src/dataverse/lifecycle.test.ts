@@ -72,15 +72,12 @@ describe('org lifecycle', () => {
     expect((await env.request(`${API}/WhoAmI`)).status).toBe(403)
     const id = env.org.data.createApplicationUser(ids.multiTenantAppId, ['Dataverse S2S Connector'])
     expect(env.org.data.createApplicationUser(ids.multiTenantAppId, [])).toBe(id)
-    const who = (await (await env.request(`${API}/WhoAmI`)).json()) as { UserId: string }
-    expect(who.UserId).toBe(id)
+    expect(await env.whoAmI()).toBe(id)
     const user = env.world.getUser(ids.users.contosoBob)
     if (!user) throw new Error('bob')
     const bob = env.org.data.ensureSystemUserForUser(user, ['Basic User'])
     const bobToken = await env.userToken(ids.users.contosoBob)
-    expect(
-      ((await (await env.request(`${API}/WhoAmI`, { token: bobToken })).json()) as { UserId: string }).UserId,
-    ).toBe(bob)
+    expect(await env.whoAmI({ token: bobToken })).toBe(bob)
     const usersBefore = env.org.data.count('systemuser')
     expect(() => env.org.data.createApplicationUser(ids.singleTenantAppId, ['No Such Role'])).toThrow(
       /No Such Role/,

@@ -135,9 +135,9 @@ describe('callers', () => {
 
   it('maps delegated tokens by oid to the user and enforces their roles', async () => {
     const alice = await env.userToken(ids.users.contosoAlice)
-    const who = (await (await env.request(`${API}/WhoAmI`, { token: alice })).json()) as { UserId: string }
+    const who = await env.whoAmI({ token: alice })
     const me = (await (
-      await env.request(`${API}/systemusers(${who.UserId})?$select=azureactivedirectoryobjectid`, {
+      await env.request(`${API}/systemusers(${who})?$select=azureactivedirectoryobjectid`, {
         token: alice,
       })
     ).json()) as Record<string, string>
@@ -170,12 +170,8 @@ describe('callers', () => {
 
 describe('impersonation', () => {
   it('acts for a user by CallerObjectId and MSCRMCallerID, recording createdby and createdonbehalfby', async () => {
-    const appUser = ((await (await env.request(`${API}/WhoAmI`)).json()) as { UserId: string }).UserId
-    const alice = (
-      (await (
-        await env.request(`${API}/WhoAmI`, { headers: { CallerObjectId: ids.users.contosoAlice } })
-      ).json()) as { UserId: string }
-    ).UserId
+    const appUser = await env.whoAmI()
+    const alice = await env.whoAmI({ headers: { CallerObjectId: ids.users.contosoAlice } })
     expect(alice).not.toBe(appUser)
     const created = await env.request(
       `${API}/accounts?$select=_createdby_value,_createdonbehalfby_value,_ownerid_value`,
@@ -258,11 +254,7 @@ describe('security entities', () => {
 
   it('lists and removes role assignments through systemuserroles_association', async () => {
     const admin = await env.userToken(ids.users.contosoAdmin)
-    const aliceId = (
-      (await (
-        await env.request(`${API}/WhoAmI`, { headers: { CallerObjectId: ids.users.contosoAlice } })
-      ).json()) as { UserId: string }
-    ).UserId
+    const aliceId = await env.whoAmI({ headers: { CallerObjectId: ids.users.contosoAlice } })
     const roles = (await (
       await env.request(`${API}/systemusers(${aliceId})/systemuserroles_association?$select=name`, {
         token: admin,
@@ -287,7 +279,7 @@ describe('security entities', () => {
   })
 
   it('does not let the connector role assign roles to itself', async () => {
-    const who = ((await (await env.request(`${API}/WhoAmI`)).json()) as { UserId: string }).UserId
+    const who = await env.whoAmI()
     const admin = await env.userToken(ids.users.contosoAdmin)
     const sysadmin = (await (
       await env.request(`${API}/roles?$select=roleid&$filter=name eq 'System Administrator'`, {
@@ -303,7 +295,7 @@ describe('security entities', () => {
   })
 
   it("answers RetrieveUserPrivileges with the privileges of the user's roles", async () => {
-    const who = ((await (await env.request(`${API}/WhoAmI`)).json()) as { UserId: string }).UserId
+    const who = await env.whoAmI()
     const res = await env.request(
       `${API}/systemusers(${who})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()`,
     )

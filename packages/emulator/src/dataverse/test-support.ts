@@ -20,6 +20,8 @@ export async function setup(
   appToken(tenantId?: string, appId?: string): Promise<string>
   userToken(userObjectId: string): Promise<string>
   request(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>
+  /** The systemuserid WhoAmI reports for a request made with these options (e.g. impersonation headers). */
+  whoAmI(init?: RequestInit & { token?: string | null }): Promise<string>
 }> {
   // building a world generates keys and certificates; tests in one file share the default one
   if (!options.world && !sharedWorld)
@@ -54,5 +56,7 @@ export async function setup(
     }
     return org.app.request(path.startsWith('http') ? path : `${url}${path}`, { ...rest, headers })
   }
-  return { world, org, url, counters, faults, appToken, userToken, request }
+  const whoAmI = async (init: RequestInit & { token?: string | null } = {}) =>
+    ((await (await request('/api/data/v9.2/WhoAmI', init)).json()) as { UserId: string }).UserId
+  return { world, org, url, counters, faults, appToken, userToken, request, whoAmI }
 }
