@@ -1,3 +1,6 @@
+// These structural types have a twin in @dataverse-s2s/webapi (src/internal/telemetry.ts): the two packages depend on neither each other nor
+// @opentelemetry/api, so each declares the slice of OpenTelemetry it calls. docs/snippets/observability.ts passes one
+// real tracer and meter to both, which keeps both slices compatible with OpenTelemetry's own types.
 /** An attribute value as OpenTelemetry takes it. */
 export type TelemetryAttributeValue = string | number | boolean
 
