@@ -11,28 +11,8 @@ export type {
   UpdateMultipleOptions,
   UpsertMultipleOptions,
 } from './bulk.ts'
-export type {
-  BoundTo,
-  CallOptions,
-  ConcurrencyOptions,
-  CreateOptions,
-  DataverseClient,
-  DataverseClientOptions,
-  DeleteOptions,
-  FetchXmlOptions,
-  FetchXmlPage,
-  Impersonation,
-  OperationOptions,
-  QueryCallOptions,
-  QueryPage,
-  RawResponse,
-  RetrieveOptions,
-  Row,
-  UpdateOptions,
-  UpsertOptions,
-  WhoAmIResult,
-} from './client.ts'
 export { createDataverseClient } from './client.ts'
+export type { DataverseClient } from './client-types.ts'
 export type { DataverseErrorCode, DataverseErrorDetails } from './errors.ts'
 export { DataverseError, isDataverseError } from './errors.ts'
 export type { GuidLiteral, ODataExpression, ODataValue } from './filter.ts'
@@ -59,3 +39,23 @@ export type {
 } from './onboarding.ts'
 export { ensureApplicationUser, getRootBusinessUnit, verifyAccess } from './onboarding.ts'
 export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'
+export type {
+  BoundTo,
+  CallOptions,
+  ConcurrencyOptions,
+  CreateOptions,
+  DataverseClientOptions,
+  DeleteOptions,
+  FetchXmlOptions,
+  FetchXmlPage,
+  Impersonation,
+  OperationOptions,
+  QueryCallOptions,
+  QueryPage,
+  RawResponse,
+  RetrieveOptions,
+  Row,
+  UpdateOptions,
+  UpsertOptions,
+  WhoAmIResult,
+} from './types.ts'
