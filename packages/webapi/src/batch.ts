@@ -1,8 +1,8 @@
 import { DataverseError, errorFromResponse } from './errors.ts'
 import { type ClientCore, callHeaders } from './internal/core.ts'
-import { checkName, idFromEntityId, type RecordKey, recordPath } from './internal/paths.ts'
+import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
 import { buildQueryString, type QueryOptions } from './query.ts'
-import type { CallOptions, Impersonation, Row } from './types.ts'
+import type { CallOptions, Impersonation, RecordKey, Row } from './types.ts'
 
 /** Options of `client.batch()`. */
 export interface BatchOptions extends Pick<CallOptions, 'signal' | 'timeoutMs' | 'impersonate'> {

@@ -7,7 +7,6 @@ import type {
   UpsertMultipleOptions,
 } from './bulk.ts'
 import type { ODataExpression } from './filter.ts'
-import type { RecordKey } from './internal/paths.ts'
 import type { SendSpec } from './internal/pipeline.ts'
 import type { QueryOptions } from './query.ts'
 import type {
@@ -21,6 +20,7 @@ import type {
   QueryCallOptions,
   QueryPage,
   RawResponse,
+  RecordKey,
   RetrieveOptions,
   Row,
   UpdateOptions,

@@ -6,12 +6,12 @@ import { DataverseError } from './errors.ts'
 import { fetchXmlMethods } from './fetchxml-queries.ts'
 import { type ClientCore, impersonationHeaders, scopeOf } from './internal/core.ts'
 import { Governor, MAX_CONCURRENCY } from './internal/governor.ts'
-import { type PipelineConfig, type ResolvedRetry, type RetryOptions, send } from './internal/pipeline.ts'
+import { type PipelineConfig, type ResolvedRetry, send } from './internal/pipeline.ts'
 import { createTelemetry } from './internal/telemetry.ts'
 import { operationMethods } from './operations.ts'
 import { queryMethods } from './queries.ts'
 import { recordMethods } from './records.ts'
-import type { ConcurrencyOptions, DataverseClientOptions, Impersonation } from './types.ts'
+import type { ConcurrencyOptions, DataverseClientOptions, Impersonation, RetryOptions } from './types.ts'
 
 const DEFAULT_RETRY: ResolvedRetry = {
   enabled: true,

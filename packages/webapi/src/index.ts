@@ -1,4 +1,5 @@
 export type { Batch, BatchOptions, BatchRef, BatchResult, BatchWriter, ChangeSet } from './batch.ts'
+export { bind } from './bind.ts'
 export type {
   BulkOperation,
   BulkOptions,
@@ -17,18 +18,6 @@ export type { DataverseErrorCode, DataverseErrorDetails } from './errors.ts'
 export { DataverseError, isDataverseError } from './errors.ts'
 export type { GuidLiteral, ODataExpression, ODataValue } from './filter.ts'
 export { and, formatLiteral, guid, not, odata, or } from './filter.ts'
-export type { RecordKey } from './internal/paths.ts'
-export { bind } from './internal/paths.ts'
-export type { GetToken, Logger, RetryOptions } from './internal/pipeline.ts'
-export type {
-  InstrumentOptions,
-  MeterLike,
-  SpanLike,
-  TelemetryAttributes,
-  TelemetryAttributeValue,
-  TelemetryOptions,
-  TracerLike,
-} from './internal/telemetry.ts'
 export type {
   AccessProblem,
   BusinessUnit,
@@ -40,6 +29,15 @@ export type {
 export { ensureApplicationUser, getRootBusinessUnit, verifyAccess } from './onboarding.ts'
 export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'
 export type {
+  InstrumentOptions,
+  MeterLike,
+  SpanLike,
+  TelemetryAttributes,
+  TelemetryAttributeValue,
+  TelemetryOptions,
+  TracerLike,
+} from './telemetry.ts'
+export type {
   BoundTo,
   CallOptions,
   ConcurrencyOptions,
@@ -48,12 +46,16 @@ export type {
   DeleteOptions,
   FetchXmlOptions,
   FetchXmlPage,
+  GetToken,
   Impersonation,
+  Logger,
   OperationOptions,
   QueryCallOptions,
   QueryPage,
   RawResponse,
+  RecordKey,
   RetrieveOptions,
+  RetryOptions,
   Row,
   UpdateOptions,
   UpsertOptions,

@@ -1,8 +1,35 @@
-import type { TransportOptions } from './internal/http.ts'
-import type { RecordKey } from './internal/paths.ts'
-import type { GetToken, Logger, RetryOptions } from './internal/pipeline.ts'
-import type { TelemetryOptions } from './internal/telemetry.ts'
+import type { GuidLiteral } from './filter.ts'
 import type { AnnotationOptions, QueryOptions } from './query.ts'
+import type { TelemetryOptions } from './telemetry.ts'
+
+/** A record key: its GUID, or an alternate key as `{ accountnumber: 'ABC' }` (composite keys: several members). */
+export type RecordKey = string | Readonly<Record<string, string | number | boolean | GuidLiteral | null>>
+
+/** Receives diagnostics; never given a token or a request body. */
+export interface Logger {
+  debug?(message: string, fields: Record<string, unknown>): void
+  warn?(message: string, fields: Record<string, unknown>): void
+}
+
+/** Retry policy. Retries are on by default. */
+export interface RetryOptions {
+  /** Maximum attempts per operation, the first included. Default 10. */
+  maxAttempts?: number
+  /** Total time an operation may spend waiting and retrying, in ms. Default 120,000. */
+  budgetMs?: number
+  /** Base of the exponential full-jitter backoff for 502/503/504 and network errors, in ms. Default 250. */
+  baseDelayMs?: number
+  /** Cap of one backoff delay, in ms. Default 15,000. */
+  maxDelayMs?: number
+  /** Also retry creates (POST) after 5xx or network errors; they may then run twice. Default false. */
+  retryCreates?: boolean
+}
+
+/** How the client obtains a bearer token for the org. `forceRefresh` is set once after a 401. */
+export type GetToken = (
+  resource: string,
+  options: { forceRefresh: boolean; signal?: AbortSignal | undefined },
+) => Promise<string | { accessToken: string } | { token: string }> | string
 
 /** A Dataverse row as JSON. */
 export type Row = Record<string, unknown>
@@ -127,13 +154,22 @@ export interface ConcurrencyOptions {
 }
 
 /** Options of {@link createDataverseClient}. */
-export interface DataverseClientOptions extends Pick<TransportOptions, 'ca' | 'dispatcher' | 'connections'> {
+export interface DataverseClientOptions {
   /** Org URL, e.g. `https://contoso.crm.dynamics.com` (a trailing `/api/data/...` is ignored). */
   url: string
   /** Returns a bearer token for `resource` (the org URL). Called per request: cache inside it. */
   getToken: GetToken
   /** A `fetch` to send with; wins over the built-in transport (undici on Node, global `fetch` elsewhere). */
   fetch?: typeof fetch | undefined
+  /**
+   * Node only: extra trusted CA certificates (PEM) for the undici transport, e.g. the emulator's CA.
+   * Ignored when `fetch` or `dispatcher` is given.
+   */
+  ca?: string | readonly string[] | undefined
+  /** Node only: an undici `Dispatcher` (Agent, Pool, ProxyAgent, MockAgent) to send through. */
+  dispatcher?: unknown
+  /** Node only: maximum sockets per origin for the built-in undici Agent. Default 64. */
+  connections?: number | undefined
   /** Web API version. Default `'9.2'`. */
   apiVersion?: string | undefined
   /** Per-attempt timeout in ms. Default 120,000 (Dataverse's own 2-minute limit). */
