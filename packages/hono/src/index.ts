@@ -10,3 +10,27 @@ export { resolveTenant } from './tenant.ts'
 export type { DataverseActor, DataverseTenant } from './types.ts'
 export type { DenialEvent, VerifyUserOptions } from './verify-user.ts'
 export { verifyUser } from './verify-user.ts'
+export type { TenantAdministratorOptions } from './onboarding/admins.ts'
+export {
+  isTenantAdministrator,
+  TENANT_ADMIN_APP_ROLE,
+  TENANT_ADMIN_ROLE_TEMPLATE_IDS,
+} from './onboarding/admins.ts'
+export type { ConnectionCheckOptions, ConnectionCheckResult } from './onboarding/check.ts'
+export { checkTenantConnection } from './onboarding/check.ts'
+export type { OnboardingIntent } from './onboarding/intent.ts'
+export { migrateTenantRegistry, tenantRegistryMigrations } from './onboarding/migrations.ts'
+export type { OnboardingRouterOptions } from './onboarding/options.ts'
+export { onboardingRouter } from './onboarding/router.ts'
+export type { SqlTenantRegistryOptions } from './onboarding/sql-registry.ts'
+export { createSqlTenantRegistry } from './onboarding/sql-registry.ts'
+export type {
+  ConnectionCheck,
+  SqlExecutor,
+  TenantActor,
+  TenantEvent,
+  TenantEventAction,
+  TenantRecord,
+  TenantRegistry,
+  TenantStatus,
+} from './onboarding/types.ts'
