@@ -2,14 +2,6 @@ export type { DataverseClientCache, DataverseClientMiddlewareOptions } from './d
 export { createClientCache, dataverseClient } from './dataverse.ts'
 export type { ErrorBody, HonoS2SErrorCode } from './errors.ts'
 export { errorResponse, HonoS2SError } from './errors.ts'
-export { dataverseErrorResponse } from './responses.ts'
-export type { ApiSecureHeadersOptions } from './secure-headers.ts'
-export { apiSecureHeaders } from './secure-headers.ts'
-export type { ResolveTenantOptions } from './tenant.ts'
-export { resolveTenant } from './tenant.ts'
-export type { DataverseActor, DataverseTenant } from './types.ts'
-export type { DenialEvent, VerifyUserOptions } from './verify-user.ts'
-export { verifyUser } from './verify-user.ts'
 export type { TenantAdministratorOptions } from './onboarding/admins.ts'
 export {
   isTenantAdministrator,
@@ -34,3 +26,11 @@ export type {
   TenantRegistry,
   TenantStatus,
 } from './onboarding/types.ts'
+export { dataverseErrorResponse } from './responses.ts'
+export type { ApiSecureHeadersOptions } from './secure-headers.ts'
+export { apiSecureHeaders } from './secure-headers.ts'
+export type { ResolveTenantOptions } from './tenant.ts'
+export { resolveTenant } from './tenant.ts'
+export type { DataverseActor, DataverseTenant } from './types.ts'
+export type { DenialEvent, VerifyUserOptions } from './verify-user.ts'
+export { verifyUser } from './verify-user.ts'
