@@ -23,6 +23,7 @@ let emulator: EmulatorHandle
 let registry: TenantRegistry
 let app: Hono
 let secondOrgUrl: string
+let options: Parameters<typeof onboardingRouter>[0]
 const logs: string[] = []
 
 beforeAll(async () => {
@@ -42,7 +43,7 @@ beforeAll(async () => {
     cloud,
     http,
   })
-  app = onboardingRouter({
+  options = {
     registry,
     verifier: createUserTokenVerifier({
       audience: [appId, `api://${appId}`],
@@ -65,7 +66,8 @@ beforeAll(async () => {
     roleName: 'Dataverse S2S Connector',
     verifyTables: ['accounts', 'contacts'],
     logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
-  })
+  }
+  app = onboardingRouter(options)
 }, 180_000)
 afterAll(async () => {
   await registry?.close()
@@ -359,6 +361,26 @@ describe('onboardingRouter: nobody else changes a tenant', () => {
       ['reconnected', 'offboarded'],
       ['offboarded', 'verified'],
     ])
+  })
+
+  it('says to import the solution when the security role is not in the org, and records nothing', async () => {
+    const other = onboardingRouter({ ...options, roleName: 'Role From A Solution Not Imported' })
+    const before = await snapshot(fabrikam)
+    const admin = ids.users.fabrikamAdmin
+    const res = await other.request('/api/onboarding/provision', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await apiToken(admin)}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ dataverseToken: await orgToken(admin, orgOf(fabrikam)) }),
+    })
+    expect(res.status).toBe(409)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('role_missing')
+    expect(body.error.message).toMatch(/import the app's solution/)
+    expect(await snapshot(fabrikam)).toBe(before)
+  })
+
+  it('refuses to build without its required options', () => {
+    expect(() => onboardingRouter({ ...options, registry: undefined as never })).toThrow(/needs registry/)
   })
 
   it('never logs a token, a state or a ticket', () => {
