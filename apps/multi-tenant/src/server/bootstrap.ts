@@ -58,6 +58,11 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
       port: options.emulatorPort ?? config.emulatorPort,
       ...(options.persistEmulator === false ? {} : { stateDir: join(config.dataDir, 'emulator') }),
     })
+    // The app registration asks for `wids` (the admins' directory roles): also in an emulator state saved before the
+    // emulator issued them.
+    if (!emulator.world.getApp(defaultIds.multiTenantAppId)?.groupMembershipClaims) {
+      emulator.world.setGroupMembershipClaims(defaultIds.multiTenantAppId, 'DirectoryRole')
+    }
     identity = {
       clientId: defaultIds.multiTenantAppId,
       credential: { secret: defaultIds.multiTenantAppSecret },
