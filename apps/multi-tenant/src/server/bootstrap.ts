@@ -94,7 +94,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
   const url = config.publicUrl
   const { registry } = await openPgliteTenantRegistry(
     options.inMemoryRegistry
-      ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar'), cacheTtlMs: 0 }
+      ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') }
       : { dataDir: join(config.dataDir, 'tenant-registry') },
   )
   const services = createServices(config, identity, registry, {
