@@ -1,5 +1,7 @@
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
+import { MAX_ENTRA_BODY_BYTES } from '../body-limit.ts'
 import type { Counters, Faults } from '../faults.ts'
 import type { Tenant } from '../world/types.ts'
 import type { World } from '../world/world.ts'
@@ -59,6 +61,18 @@ export function createEntraApp(options: EntraAppOptions): Hono {
   const app = new Hono()
   const A = () => world.authorityUrl
 
+  // Bodies are bounded before anything reads them: a declared oversize one is refused at once, one without a length
+  // is counted as it streams (hono's bodyLimit).
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_ENTRA_BODY_BYTES,
+      onError: (c) => {
+        c.header('Connection', 'close')
+        return aad.tooLarge(MAX_ENTRA_BODY_BYTES).respond(c, A())
+      },
+    }),
+  )
   // msal-browser reads metadata and redeems codes with cross-origin fetch (no credentials), as Entra allows.
   app.use(
     '*',
