@@ -28,7 +28,11 @@ afterAll(async () => {
   await t?.running.stop()
 })
 
-async function expectTyped4xx(request: () => Response | Promise<Response>, what: string, statuses?: number[]) {
+async function expectTyped4xx(
+  request: () => Response | Promise<Response>,
+  what: string,
+  statuses?: number[],
+) {
   const started = performance.now()
   const res = await request()
   const text = await res.text()

@@ -32,7 +32,11 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(() => h?.handle.stop())
 
-async function expectTyped4xx(request: () => Response | Promise<Response>, what: string, statuses?: number[]) {
+async function expectTyped4xx(
+  request: () => Response | Promise<Response>,
+  what: string,
+  statuses?: number[],
+) {
   const started = performance.now()
   const res = await request()
   const body = await res.text()
