@@ -37,6 +37,16 @@ describe('input that used to answer 500', () => {
     expect(message).toContain("property 'description'")
   })
 
+  it('a 100,000-deep @odata.type in a CreateMultiple target is a payload error that does not quote it', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
+    const res = await env.request(`${API}/accounts/Microsoft.Dynamics.CRM.CreateMultiple`, {
+      method: 'POST',
+      headers: json,
+      body: `{"Targets":[{"@odata.type":${deep},"name":"x"}]}`,
+    })
+    expect(await refused(res, 400, '0x80048d19')).toContain('of type array')
+  })
+
   it('a $filter of 20,000 or terms is evaluated without recursion per term', async () => {
     const ors = Array.from({ length: 20_000 }, (_, i) => `name eq 'a${i}'`).join(' or ')
     const res = await env.request(`${API}/accounts?$select=name&$filter=${encodeURIComponent(ors)}`)
