@@ -1,3 +1,6 @@
+import { once } from 'node:events'
+import { connect } from 'node:net'
+import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFetch } from '../src/http.ts'
 import { MAX_BODY_BYTES } from '../src/limits.ts'
@@ -55,6 +58,33 @@ describe('request bodies', () => {
     expect(res.headers.get('connection')).toBe('close')
     expect(await res.text()).toContain(`${MAX_BODY_BYTES} bytes`)
     expect(seen.chunks).toBe(0)
+  })
+
+  it('over a real socket, answers a declared 512 MB body with 413 at once and closes, without waiting for it', async () => {
+    const server = serve({ fetch: buildApp(h).fetch, port: 0, hostname: '127.0.0.1' })
+    try {
+      if (!server.listening) await once(server, 'listening')
+      const { port } = server.address() as { port: number }
+      const socket = connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      const started = performance.now()
+      socket.write(
+        `POST /environment HTTP/1.1\r\nHost: localhost:3001\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${512 * 1024 * 1024}\r\n\r\n_csrf=x`,
+      )
+      let reply = ''
+      socket.on('data', (chunk) => {
+        reply += chunk.toString('latin1')
+      })
+      // Bounded: the server must answer and close on its own; the test gives up after 5 s.
+      const deadline = setTimeout(() => socket.destroy(), 5_000)
+      await once(socket, 'close')
+      clearTimeout(deadline)
+      expect(reply).toMatch(/^HTTP\/1\.1 413 /)
+      expect(reply.toLowerCase()).toContain('connection: close')
+      expect(performance.now() - started).toBeLessThan(5_000)
+    } finally {
+      server.close()
+    }
   })
 
   it('refuses an anonymous form post (403) before reading its body', async () => {
