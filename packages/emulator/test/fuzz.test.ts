@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { connect } from 'node:tls'
 import fc from 'fast-check'
 import { importPKCS8, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -417,5 +419,40 @@ describe('Entra refusals the fuzzing relies on', () => {
       k === 'scope' ? [k, `${v} https://graph.microsoft.com/.default`] : [k, v],
     )
     expect(await token(pairs)).toMatchObject({ status: 400, body: { error_codes: [70011] } })
+  })
+})
+
+describe('request-size bounds over real sockets', () => {
+  async function declareHuge(url: string, path: string): Promise<string> {
+    const { port } = new URL(url)
+    const socket = connect({
+      host: '127.0.0.1',
+      port: Number(port),
+      servername: 'localhost',
+      ca: emulator.caCertPem,
+    })
+    await once(socket, 'secureConnect')
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${512 * 1024 * 1024}\r\n\r\n{`,
+    )
+    let reply = ''
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('latin1')
+    })
+    // Bounded: the server must answer and close by itself; the test gives up after 5 s.
+    const deadline = setTimeout(() => socket.destroy(), 5_000)
+    await once(socket, 'close')
+    clearTimeout(deadline)
+    return reply
+  }
+
+  it('Entra ID and an org answer a declared 512 MB body with 413 at once and close the connection', async () => {
+    const started = performance.now()
+    expect(await declareHuge(emulator.url, `/${ids.contosoTenantId}/oauth2/v2.0/token`)).toMatch(
+      /^HTTP\/1\.1 413 /,
+    )
+    expect(await declareHuge(orgUrl, '/api/data/v9.2/accounts')).toMatch(/^HTTP\/1\.1 413 /)
+    expect(performance.now() - started).toBeLessThan(5_000)
+    await stillServing()
   })
 })
