@@ -446,12 +446,13 @@ describe('request-size bounds over real sockets', () => {
     return reply
   }
 
-  it('Entra ID and an org answer a declared 512 MB body with 413 at once and close the connection', async () => {
+  it('Entra ID, an org and the admin API answer a declared 512 MB body with 413 at once and close the connection', async () => {
     const started = performance.now()
     expect(await declareHuge(emulator.url, `/${ids.contosoTenantId}/oauth2/v2.0/token`)).toMatch(
       /^HTTP\/1\.1 413 /,
     )
     expect(await declareHuge(orgUrl, '/api/data/v9.2/accounts')).toMatch(/^HTTP\/1\.1 413 /)
+    expect(await declareHuge(emulator.url, '/_emulator/tenants')).toMatch(/^HTTP\/1\.1 413 /)
     expect(performance.now() - started).toBeLessThan(5_000)
     await stillServing()
   })
