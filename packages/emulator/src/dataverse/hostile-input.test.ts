@@ -125,4 +125,43 @@ describe('malformed input Dataverse refuses', () => {
       await refused(await aggregate('<attribute name="numberofemployees" aggregate="sum" alias="s"/>'), 400),
     ).toContain('$apply')
   })
+
+  it('an unknown or another table’s @odata.type in a record body', async () => {
+    const post = (type: unknown) =>
+      env.request(`${API}/accounts`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ '@odata.type': type, name: 'typed' }),
+      })
+    expect(await refused(await post('Microsoft.Dynamics.CRM.nothing'), 400, '0x80048d19')).toContain(
+      "A type named 'Microsoft.Dynamics.CRM.nothing' could not be resolved",
+    )
+    await refused(await post('Microsoft.Dynamics.CRM.contact'), 400, '0x80048d19')
+    await refused(await post(42), 400, '0x80048d19')
+    expect((await post('#Microsoft.Dynamics.CRM.account')).status).toBe(204)
+    expect((await post('Microsoft.Dynamics.CRM.account')).status).toBe(204)
+  })
+
+  it('a primary key that is not a GUID in a PATCH body (a GUID there is ignored: the URL names the row)', async () => {
+    const [id] = env.org.data.insertRows('account', [{ name: 'patched' }])
+    const patch = (accountid: unknown) =>
+      env.request(`${API}/accounts(${id})`, {
+        method: 'PATCH',
+        headers: json,
+        body: JSON.stringify({ accountid, name: 'renamed' }),
+      })
+    await refused(await patch('not-a-guid'), 400, '0x80048d19')
+    await refused(await patch(7), 400, '0x80048d19')
+    expect((await patch(id)).status).toBe(204)
+  })
+
+  it('savedQuery and userQuery that are not GUIDs (400) or name no view (404)', async () => {
+    await refused(await env.request(`${API}/accounts?savedQuery=nope`), 400, '0x80060888')
+    await refused(await env.request(`${API}/accounts?userQuery=1234`), 400, '0x80060888')
+    const missing = '00000000-0000-0000-00aa-000010001002'
+    expect(await refused(await env.request(`${API}/accounts?savedQuery=${missing}`), 404, '0x80040217')).toBe(
+      `savedquery With Id = ${missing} Does Not Exist`,
+    )
+    await refused(await env.request(`${API}/accounts?userQuery=${missing}`), 404, '0x80040217')
+  })
 })
