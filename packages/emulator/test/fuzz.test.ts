@@ -114,6 +114,10 @@ describe('the emulator under generated malformed requests', () => {
         )
         .map((v) => JSON.stringify({ name: v })),
       fc.integer({ min: 1, max: 5_000 }).map((n) => `{"description":${'['.repeat(n)}${']'.repeat(n)}}`),
+      fc
+        .tuple(known, word)
+        .map(([o, w]) => JSON.stringify({ ...o, '@odata.type': `Microsoft.Dynamics.CRM.zz${w}` })),
+      text.filter((v) => !/^[0-9a-fA-F-]{36}$/.test(v)).map((v) => JSON.stringify({ accountid: v })),
     )
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom('POST', 'PATCH'), async (b, method) => {
@@ -148,6 +152,8 @@ describe('the emulator under generated malformed requests', () => {
       word.map((w) => `$zz${w}=1`),
       text.map((v) => `$skiptoken=${encodeURIComponent(`x${v}`)}`),
       word.map((w) => `$expand=zz${w}`),
+      text.map((v) => `savedQuery=${encodeURIComponent(`x${v}`)}`),
+      fc.uuid().map((u) => `userQuery=${u}`),
     )
     await fc.assert(
       fc.asyncProperty(option, async (q) => {
