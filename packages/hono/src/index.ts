@@ -1,3 +1,5 @@
+export type { ApiBodyLimitOptions } from './body-limit.ts'
+export { apiBodyLimit } from './body-limit.ts'
 export type { DataverseClientCache, DataverseClientMiddlewareOptions } from './dataverse.ts'
 export { createClientCache, dataverseClient } from './dataverse.ts'
 export type { ErrorBody, HonoS2SErrorCode } from './errors.ts'

@@ -1,5 +1,6 @@
 import { relative } from 'node:path'
 import {
+  apiBodyLimit,
   apiSecureHeaders,
   dataverseClient,
   dataverseErrorResponse,
@@ -34,6 +35,9 @@ export function onboarding(s: Services) {
   })
 }
 
+/** The largest request body the API reads (a record of a few hundred columns is far below it). */
+const MAX_BODY_BYTES = 1024 * 1024
+
 /** Options of {@link createApp}. */
 export interface CreateAppOptions {
   /** Folder of the built SPA (`vite build`), served at `/`. Without it only the API is served. */
@@ -62,6 +66,9 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
   })
   app.use('/api/*', apiSecureHeaders({ hsts: https }))
   app.use('/onboarding/*', apiSecureHeaders({ hsts: https }))
+  // Before anything reads a body: a declared oversize body gets 413 at once, a chunked one is counted as it streams.
+  app.use('/api/*', apiBodyLimit({ maxBytes: MAX_BODY_BYTES }))
+  app.use('/onboarding/*', apiBodyLimit({ maxBytes: MAX_BODY_BYTES }))
 
   // What the SPA needs to sign users in (public values only).
   app.get('/api/config', (c) =>
