@@ -70,6 +70,23 @@ function tokenize(text: string): Token[] {
       i++
       continue
     }
+    if (c === '"') {
+      // A JSON string: the documented form of a string array's items in Dataverse query functions
+      // (PropertyValues=["O'Brian","OBryan"]).
+      const start = i
+      let end = i + 1
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1
+      if (end >= text.length) throw new ODataParseError(start, text)
+      let value: unknown
+      try {
+        value = JSON.parse(text.slice(start, end + 1))
+      } catch {
+        throw new ODataParseError(start, text)
+      }
+      out.push({ t: 'lit', v: { type: 'string', value: value as string }, pos: start })
+      i = end + 1
+      continue
+    }
     if (c === "'") {
       const start = i
       let value = ''

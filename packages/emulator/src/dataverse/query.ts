@@ -39,6 +39,24 @@ export function resolveColumn(def: TableDef, name: string): ColumnDef {
 export type Predicate = (row: Row) => boolean
 type Operand = { get: (row: Row) => unknown; cat: Category }
 
+function inValue(text: string, cat: Category, column: string): Literal {
+  const bad = () => Fault.syntax(`The value '${text.slice(0, 50)}' in PropertyValues is not a valid value of '${column}'.`)
+  if (cat === 'number') {
+    if (!/^-?\d+(\.\d+)?$/.test(text.trim())) throw bad()
+    return { type: 'number', value: Number(text) }
+  }
+  if (cat === 'boolean') {
+    if (text !== 'true' && text !== 'false') throw bad()
+    return { type: 'boolean', value: text === 'true' }
+  }
+  if (cat === 'datetime') {
+    const ms = Date.parse(text)
+    if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms)) throw bad()
+    return { type: 'datetime', value: ms }
+  }
+  return { type: 'string', value: text }
+}
+
 function literalValue(lit: Literal): { value: unknown; cat: Category } {
   switch (lit.type) {
     case 'null':
@@ -140,7 +158,8 @@ export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
       case 'in': {
         const prop = operand(e.property)
         const values = e.values.map((l) => {
-          const lv = literalValue(l)
+          // PropertyValues is Collection(Edm.String): a string is read as the column's type.
+          const lv = literalValue(l.type === 'string' ? inValue(l.value, prop.cat, e.property.name) : l)
           if (lv.cat !== prop.cat && !(prop.cat === 'guid' && lv.cat === 'string')) {
             throw Fault.syntax(`A value in PropertyValues does not match the type of '${e.property.name}'.`)
           }
