@@ -65,7 +65,7 @@ async function fetchPage<T>(
 export function queryMethods(scope: Scope): QueryMethods {
   const { core, headersFor } = scope
   const client: QueryMethods = {
-    query<T>(entitySet: string, options?: QueryOptions & QueryCallOptions) {
+    async query<T>(entitySet: string, options?: QueryOptions & QueryCallOptions) {
       const path = checkName(entitySet, 'Entity set')
       checkTopWithPageSize(options ?? {})
       return fetchPage<T>(scope, path, buildQueryString(options ?? {}), options)
