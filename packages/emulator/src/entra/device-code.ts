@@ -202,8 +202,10 @@ ${error ? `<p class="err" role="alert">${escapeHtml(error)}</p>` : ''}
     const step = form.get('__step') ?? ''
     if (step === '') return c.html(codePage())
     const entry = byUser.get((form.get('otc') ?? '').trim().toUpperCase().replaceAll('-', ''))
-    if (!entry || entry.status !== 'pending')
-      return c.html(codePage("AADSTS70000: That code didn't work. Check the code and try again."), 400)
+    const wrongCode = () =>
+      c.html(codePage("AADSTS70000: That code didn't work. Check the code and try again."), 400)
+    if (!entry) return wrongCode()
+    if (entry.status !== 'pending') return wrongCode()
     if (entry.expiresAt <= now())
       return c.html(
         codePage('AADSTS70020: That code has expired. Start again on your device to get a new one.'),
