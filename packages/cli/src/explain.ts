@@ -23,7 +23,7 @@ const cliFixes: Record<CliErrorCode, string> = {
     'Fix the row in the file (the message names it), then run the import again: rows already written are skipped.',
   OUTPUT_EXISTS: 'Choose another --out path, or pass --force to replace the file.',
   CHECKPOINT_INVALID:
-    'Delete the checkpoint and the partial file (named above) or pass --restart, then run the command again.',
+    'Pass --restart to start over (or delete the files named above), then run the command again.',
   INTERRUPTED: 'Run the same command again to continue from the checkpoint.',
 }
 
@@ -126,6 +126,8 @@ function firstLine(text: string): string {
 export function explain(err: unknown): Explanation {
   if (isCliError(err)) return { code: err.code, cause: firstLine(err.message), fix: cliFixes[err.code] }
   if (isCoreError(err)) return { code: err.code, cause: firstLine(err.message), fix: coreFixes[err.code] }
+  // the token provider's own error says why no token came (wrong secret, no consent): explain that one
+  if (isDataverseError(err) && err.code === 'TOKEN' && isCoreError(err.cause)) return explain(err.cause)
   if (isDataverseError(err)) {
     const rid = err.requestId ? ` (request id ${err.requestId})` : ''
     return { code: err.code, cause: `${firstLine(err.message)}${rid}`, fix: dataverseFixes[err.code] }

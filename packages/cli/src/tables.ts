@@ -7,6 +7,32 @@ export interface TableInfo {
   logicalName: string
   entitySet: string
   primaryId: string
+  /** How to read a CSV cell of each column (columns not listed are text). */
+  columnKinds: Map<string, ColumnKind>
+}
+
+/** How a CSV cell becomes a JSON value. */
+export type ColumnKind = 'number' | 'boolean' | 'text'
+
+// Dataverse AttributeType values (EntityDefinitions/Attributes) and CSDL Edm types that are not text.
+const NUMBER_TYPES = new Set([
+  'Integer',
+  'BigInt',
+  'Decimal',
+  'Double',
+  'Money',
+  'Picklist',
+  'State',
+  'Status',
+  'Edm.Int32',
+  'Edm.Int64',
+  'Edm.Decimal',
+  'Edm.Double',
+])
+const BOOLEAN_TYPES = new Set(['Boolean', 'Edm.Boolean'])
+
+function kindOf(type: string): ColumnKind {
+  return NUMBER_TYPES.has(type) ? 'number' : BOOLEAN_TYPES.has(type) ? 'boolean' : 'text'
 }
 
 /**
@@ -22,14 +48,26 @@ export async function resolveTable(
     throw new CliError('TABLE_NOT_FOUND', `${JSON.stringify(logicalName)} is not a table logical name.`)
   const name = logicalName.toLowerCase()
   try {
-    const res = await client.request<{ EntitySetName?: string; PrimaryIdAttribute?: string }>({
+    const res = await client.request<{
+      EntitySetName?: string
+      PrimaryIdAttribute?: string
+      Attributes?: { LogicalName: string; AttributeType: string }[]
+    }>({
       method: 'GET',
       path: `EntityDefinitions(LogicalName='${name}')`,
-      query: '$select=LogicalName,EntitySetName,PrimaryIdAttribute',
+      query:
+        '$select=LogicalName,EntitySetName,PrimaryIdAttribute&$expand=Attributes($select=LogicalName,AttributeType)',
       ...(signal ? { signal } : {}),
     })
     if (res.body?.EntitySetName && res.body.PrimaryIdAttribute)
-      return { logicalName: name, entitySet: res.body.EntitySetName, primaryId: res.body.PrimaryIdAttribute }
+      return {
+        logicalName: name,
+        entitySet: res.body.EntitySetName,
+        primaryId: res.body.PrimaryIdAttribute,
+        columnKinds: new Map(
+          (res.body.Attributes ?? []).map((a) => [a.LogicalName, kindOf(a.AttributeType)]),
+        ),
+      }
   } catch (err) {
     if (!isDataverseError(err) || (err.status !== 404 && err.status !== 400)) throw err
   }
@@ -43,5 +81,10 @@ export async function resolveTable(
   const entity = model.entities.find((e) => e.logicalName === name)
   if (!entity?.entitySet || entity.key.length !== 1)
     throw new CliError('TABLE_NOT_FOUND', `The org has no table with the logical name ${name}.`)
-  return { logicalName: name, entitySet: entity.entitySet, primaryId: entity.key[0] as string }
+  return {
+    logicalName: name,
+    entitySet: entity.entitySet,
+    primaryId: entity.key[0] as string,
+    columnKinds: new Map(entity.properties.map((p) => [p.name, kindOf(p.type)])),
+  }
 }

@@ -11,7 +11,7 @@ import { readJson, writeFileAtomic } from '../files.ts'
 import { printJson } from '../output.ts'
 import { createProgress } from '../progress.ts'
 import { addRange, coveredCount, createPositionMap, type Ranges } from '../ranges.ts'
-import { resolveTable } from '../tables.ts'
+import { type ColumnKind, resolveTable } from '../tables.ts'
 import { positiveInt } from './query.ts'
 
 /** Which rows of the file are in the org: positions (0-based, header excluded) of the chunks Dataverse wrote. */
@@ -32,20 +32,34 @@ interface ImportOptions extends GlobalOptions {
 }
 
 /** The file's rows, one at a time (constant memory), with their position in the file. */
-async function* readRows(path: string, format: 'csv' | 'ndjson'): AsyncGenerator<Row> {
+async function* readRows(
+  path: string,
+  format: 'csv' | 'ndjson',
+  kinds: ReadonlyMap<string, ColumnKind>,
+): AsyncGenerator<Row> {
   if (format === 'csv') {
     const parser = createReadStream(path).pipe(
-      parse({ columns: true, bom: true, skip_empty_lines: true, cast: true, relax_column_count: false }),
+      parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: false }),
     )
     let line = 1
     try {
       for await (const record of parser as AsyncIterable<Record<string, unknown>>) {
         line++
         const row: Row = {}
-        for (const [k, v] of Object.entries(record)) if (v !== '') row[k] = v
+        for (const [k, v] of Object.entries(record)) {
+          if (v === '') continue
+          const value = cellValue(String(v), kinds.get(k) ?? 'text')
+          if (value === undefined)
+            throw new CliError(
+              'INPUT_INVALID',
+              `${path}, line ${line}: column ${k} needs a ${kinds.get(k)}, got ${JSON.stringify(v)}.`,
+            )
+          row[k] = value
+        }
         yield row
       }
     } catch (err) {
+      if (err instanceof CliError) throw err
       throw new CliError('INPUT_INVALID', `${path}, near line ${line + 1}: ${(err as Error).message}`)
     }
     return
@@ -67,9 +81,22 @@ async function* readRows(path: string, format: 'csv' | 'ndjson'): AsyncGenerator
   }
 }
 
+/** A CSV cell as the column's JSON type; undefined when it is not one. */
+function cellValue(text: string, kind: ColumnKind): string | number | boolean | undefined {
+  if (kind === 'number') {
+    const n = Number(text)
+    return text.trim() !== '' && Number.isFinite(n) ? n : undefined
+  }
+  if (kind === 'boolean') {
+    const t = text.trim().toLowerCase()
+    return t === 'true' || t === '1' ? true : t === 'false' || t === '0' ? false : undefined
+  }
+  return text
+}
+
 async function countRows(path: string, format: 'csv' | 'ndjson'): Promise<number> {
   let n = 0
-  for await (const _ of readRows(path, format)) n++
+  for await (const _ of readRows(path, format, new Map())) n++
   return n
 }
 
@@ -125,7 +152,7 @@ export function registerImport(program: Command, ctx: Context, withGlobals: (c: 
     async function* pending(): AsyncGenerator<Row> {
       let index = 0
       let r = 0
-      for await (const row of readRows(file, format)) {
+      for await (const row of readRows(file, format, table.columnKinds)) {
         if (index === 0 && !opts.key && row[table.primaryId] !== undefined) operation = 'upsert'
         while (r < skip.length && (skip[r] as [number, number])[1] <= index) r++
         const range = skip[r]
