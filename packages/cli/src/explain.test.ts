@@ -25,7 +25,7 @@ describe('explain', () => {
     it(`gives every ${family} error code one line of cause and one line of fix`, () => {
       expect(codes.length).toBeGreaterThan(5)
       for (const code of codes) {
-        const e = explain((make as (c: string) => Error)(code))
+        const e = explain((make as unknown as (c: string) => Error)(code))
         expect(e.code).toBe(code)
         expect(e.cause).toBe('Something')
         expect(e.fix.length).toBeGreaterThan(10)
