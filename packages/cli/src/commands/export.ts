@@ -87,6 +87,26 @@ async function verify(cp: ExportCheckpoint, partial: string, primaryId: string):
   if (id !== cp.lastId) throw bad(`its last saved row is ${String(id)}, the checkpoint says ${cp.lastId}`)
 }
 
+/**
+ * Memory after the first page (connections, TLS and JIT warmed up) and the most seen later: equal when memory is
+ * flat. With `node --expose-gc` it collects garbage before each sample, so the heap figures are the live heap.
+ */
+function createMemoryProbe() {
+  const gc = (globalThis as { gc?: () => void }).gc
+  let first: { rssBytes: number; heapUsedBytes: number } | undefined
+  const max = { rssBytes: 0, heapUsedBytes: 0 }
+  return {
+    sample() {
+      gc?.()
+      const { rss, heapUsed } = process.memoryUsage()
+      first ??= { rssBytes: rss, heapUsedBytes: heapUsed }
+      max.rssBytes = Math.max(max.rssBytes, rss)
+      max.heapUsedBytes = Math.max(max.heapUsedBytes, heapUsed)
+    },
+    report: () => ({ firstPage: first ?? max, max, collected: gc !== undefined }),
+  }
+}
+
 export function registerExport(program: Command, ctx: Context, withGlobals: (c: Command) => Command): void {
   withGlobals(
     program
@@ -144,8 +164,7 @@ export function registerExport(program: Command, ctx: Context, withGlobals: (c: 
     }
     const fh = await open(partial, cp ? 'r+' : 'wx', 0o644)
     const writer = createRowWriter(format)
-    const rssStart = process.memoryUsage().rss
-    let rssMax = rssStart
+    const memory = createMemoryProbe()
     const progress = createProgress(ctx.io, 'rows')
     try {
       if (cp) await fh.truncate(cp.bytes)
@@ -200,7 +219,7 @@ export function registerExport(program: Command, ctx: Context, withGlobals: (c: 
           cp.lastId = String(last[table.primaryId])
         }
         await writeFileAtomic(checkpointPath, JSON.stringify(cp))
-        rssMax = Math.max(rssMax, process.memoryUsage().rss)
+        memory.sample()
         progress.update(cp.rows)
         if (rows.length === 0 || page.nextLink === undefined) break
       }
@@ -221,7 +240,7 @@ export function registerExport(program: Command, ctx: Context, withGlobals: (c: 
       format,
       rows: cp?.rows ?? 0,
       resumed,
-      memory: { rssStartBytes: rssStart, rssMaxBytes: rssMax },
+      memory: memory.report(),
     }
     if (opts.json) return printJson(ctx.io, summary)
     ctx.io.stdout.write(
