@@ -1,4 +1,3 @@
-import { parseMetadata } from '@dataverse-s2s/codegen'
 import { type DataverseClient, isDataverseError } from '@dataverse-s2s/webapi'
 import { CliError } from './errors.ts'
 
@@ -77,6 +76,7 @@ export async function resolveTable(
     headers: { accept: 'application/xml' },
     ...(signal ? { signal } : {}),
   })
+  const { parseMetadata } = await import('@dataverse-s2s/codegen')
   const model = parseMetadata(typeof res.body === 'string' ? res.body : '')
   const entity = model.entities.find((e) => e.logicalName === name)
   if (!entity?.entitySet || entity.key.length !== 1)

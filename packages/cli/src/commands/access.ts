@@ -1,4 +1,3 @@
-import * as clack from '@clack/prompts'
 import {
   acquireTokenByDeviceCode,
   credentialsFromEnv,
@@ -174,7 +173,8 @@ export function registerAccess(program: Command, ctx: Context, withGlobals: (c: 
       credential = credentials.credential
     }
     const tty = ctx.io.stderr.isTTY === true
-    let spinner: ReturnType<typeof clack.spinner> | undefined
+    const clack = tty ? await import('@clack/prompts') : undefined
+    let spinner: { stop(message?: string): void } | undefined
     const token = await acquireTokenByDeviceCode({
       clientId: opts.adminClientId ?? credentials.clientId,
       ...(credential ? { credential } : {}),
@@ -184,13 +184,14 @@ export function registerAccess(program: Command, ctx: Context, withGlobals: (c: 
       ...http,
       signal: ctx.signal,
       onPrompt: (p) => {
-        if (tty) {
+        if (clack) {
           clack.note(
             `Open ${p.verificationUri}\nand enter the code ${p.userCode}`,
             'Sign in as an admin of the org',
           )
-          spinner = clack.spinner({ output: ctx.io.stderr })
-          spinner.start('Waiting for the sign-in')
+          const s = clack.spinner({ output: ctx.io.stderr })
+          s.start('Waiting for the sign-in')
+          spinner = s
         } else ctx.io.stderr.write(`${p.message}\n`)
       },
     }).finally(() => spinner?.stop('Signed in'))

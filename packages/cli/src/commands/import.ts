@@ -211,6 +211,16 @@ export function registerImport(program: Command, ctx: Context, withGlobals: (c: 
       if (isDataverseError(err) && err.bulk) for (const chunk of err.bulk.written) record(chunk)
       progress.stop()
       await save()
+      // a malformed row of the file stopped the bulk operation: name the row, not the operation
+      for (
+        let cause: unknown = err, depth = 0;
+        cause instanceof Error && depth < 4;
+        cause = cause.cause, depth++
+      )
+        if (cause instanceof CliError) throw cause
+      if (isDataverseError(err))
+        for (const chunk of err.bulk?.failed ?? [])
+          if (chunk.error.cause instanceof CliError) throw chunk.error.cause
       if (ctx.signal.aborted)
         throw new CliError(
           'INTERRUPTED',

@@ -1,4 +1,3 @@
-import { runEmulatorMain } from '@dataverse-s2s/emulator'
 import type { Command } from 'commander'
 import { configPath, readProfiles } from '../config.ts'
 import type { Context } from '../context.ts'
@@ -17,8 +16,10 @@ export function registerMisc(program: Command, ctx: Context): void {
       '[flags...]',
       'Flags of the emulator: --port, --host, --state, --no-persist, --seed, --fault-seed, --json',
     )
-    .action((flags: string[]) => {
+    .action(async (flags: string[]) => {
       ctx.exitCode = -1 // runs until SIGINT/SIGTERM: the emulator exits by itself
+      // loaded on demand: the other commands start faster without the emulator's servers
+      const { runEmulatorMain } = await import('@dataverse-s2s/emulator')
       runEmulatorMain(flags)
     })
 
