@@ -30,20 +30,16 @@ beforeAll(async () => {
     `#!/bin/sh\nexec "${process.execPath}" --conditions=@dataverse-s2s/source --import "${join(repoDir, 'node_modules', 'tsx', 'dist', 'loader.mjs')}" "${cliSource}" "$@"\n`,
   )
   chmodSync(join(bin, 'dataverse-s2s'), 0o755)
+  // the guide's config file, with this run's emulator origin and CA
   const config = join(work, 'config.json')
-  writeFileSync(
-    config,
-    JSON.stringify({
-      profiles: {
-        emulator: {
-          clientId: defaultIds.multiTenantAppId,
-          clientSecret: defaultIds.multiTenantAppSecret,
-          authorityHost: emulator.url,
-          ca: emulator.trust.caCertPath,
-        },
-      },
-    }),
-  )
+  const shown = JSON.parse(readFileSync(join(snippets, 'config.json'), 'utf8'))
+  expect(shown.profiles.emulator).toMatchObject({
+    clientId: defaultIds.multiTenantAppId,
+    clientSecret: defaultIds.multiTenantAppSecret,
+  })
+  shown.profiles.emulator.authorityHost = emulator.url
+  shown.profiles.emulator.ca = emulator.trust.caCertPath
+  writeFileSync(config, JSON.stringify(shown))
   env = {
     PATH: `${bin}:${process.env['PATH'] ?? ''}`,
     HOME: work,
