@@ -130,7 +130,7 @@ describe('command-line guides', () => {
     expect(out[1]?.stdout).toMatch(/\/v2\.0\/adminconsent\?client_id=/)
     expect(out[2]?.stdout).toMatch(/^idtyp\s+app$/m)
     expect(JSON.parse(out[3]?.stdout ?? '')).toMatchObject({ applicationId: defaultIds.multiTenantAppId })
-  })
+  }, 180_000)
 
   it('access.sh: check fails, provision with a device code, check passes', async () => {
     const org = await emulator.admin.createOrg({
@@ -159,7 +159,7 @@ describe('command-line guides', () => {
     const after = await sh(recheck as string, { ORG: org.url }, work)
     expect(after.code, after.stdout).toBe(0)
     expect(after.stdout).toContain('Everything the app needs is in place.')
-  })
+  }, 180_000)
 
   it('data.sh: query, FetchXML to CSV, export and import into another org', async () => {
     const target = await emulator.admin.createOrg({
@@ -197,7 +197,7 @@ describe('command-line guides', () => {
     expect(i.code, i.stderr).toBe(0)
     expect(i.stdout).toContain(`Upserted ${contacts.length - 1} rows in contact`)
     expect(emulator.admin.org(target.id).data.count('contact')).toBe(contacts.length - 1)
-  })
+  }, 180_000)
 
   it('emulator.sh: starts the emulator and stops on Ctrl-C', async () => {
     const [line] = commands('emulator.sh')
@@ -213,5 +213,5 @@ describe('command-line guides', () => {
     })
     expect(ran.code).toBe(0)
     expect(ran.stdout).toMatch(/Entra ID\s+https:\/\/localhost:\d+/)
-  })
+  }, 180_000)
 })

@@ -75,7 +75,7 @@ describe('import', () => {
       .map((l) => JSON.parse(l) as { new_n: number; new_name: string })
     expect(new Set(ns.map((r) => r.new_n)).size).toBe(ROWS)
     expect(ns.find((r) => r.new_n === 7)?.new_name).toBe('item, 7')
-  }, 150_000)
+  }, 300_000)
 
   it('upserts NDJSON rows that carry their id, so a repeated chunk writes nothing twice', async () => {
     const org = await createDataOrg(world, 'upserts')
@@ -94,7 +94,7 @@ describe('import', () => {
     world.emulator.admin.clearFaults()
     expect(JSON.parse(last.stdout)).toMatchObject({ operation: 'upsert', rows: 3000 })
     expect(world.emulator.admin.org(org.id).data.count('new_item')).toBe(3000)
-  }, 90_000)
+  })
 
   it('stops at a malformed row with its line number, and refuses the checkpoint once the file changed', async () => {
     const org = await createDataOrg(world, 'changed')
