@@ -60,7 +60,8 @@ const coreFixes: Record<CoreErrorCode, string> = {
     'Run the command again and enter the new code on the verification page within 15 minutes.',
   DEVICE_CODE_DECLINED:
     'Run the command again and choose Accept on the verification page, as an admin of the org.',
-  INVALID_ORG_URL: 'Pass an https org URL, e.g. https://contoso.crm.dynamics.com.',
+  INVALID_ORG_URL:
+    'Pass an https org URL (https://contoso.crm.dynamics.com); for another cloud add --cloud or --authority-host.',
   DISCOVERY_FAILED:
     'Check the org URL; or skip discovery with DATAVERSE_TENANT_ID and --cloud/--authority-host.',
   UNTRUSTED_AUTHORITY: 'Name the cloud with --cloud, or the authority with --authority-host if you trust it.',
