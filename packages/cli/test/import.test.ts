@@ -77,7 +77,7 @@ describe('import', () => {
     expect(ns.find((r) => r.new_n === 7)?.new_name).toBe('item, 7')
   }, 300_000)
 
-  it('upserts NDJSON rows that carry their id, so a repeated chunk writes nothing twice', async () => {
+  it('upserts NDJSON rows that carry their id, through dropped connections, to exactly one row each', async () => {
     const org = await createDataOrg(world, 'upserts')
     const file = join(work, 'items.ndjson')
     const rows = Array.from({ length: 3000 }, (_, i) => ({
