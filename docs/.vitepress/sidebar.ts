@@ -52,6 +52,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: '@dataverse-s2s/hono', link: '/reference/api/hono' },
       { text: '@dataverse-s2s/emulator', link: '/reference/api/emulator' },
       { text: '@dataverse-s2s/codegen', link: '/reference/api/codegen' },
+      { text: '@dataverse-s2s/cli', link: '/reference/api/cli' },
     ],
   },
   {
