@@ -30,6 +30,10 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Batch', link: '/guides/batch' },
       { text: 'Bulk operations', link: '/guides/bulk-operations' },
       { text: 'Generating types', link: '/guides/codegen' },
+      { text: 'The command line', link: '/guides/cli' },
+      { text: 'CLI: tokens, consent, discovery', link: '/guides/cli-identity' },
+      { text: 'CLI: checking and provisioning', link: '/guides/cli-access' },
+      { text: 'CLI: queries, exports, imports', link: '/guides/cli-data' },
       { text: 'Errors and retries', link: '/guides/errors-and-retries' },
       { text: 'Service protection limits', link: '/guides/service-protection-limits' },
       { text: 'Observability (OpenTelemetry)', link: '/guides/observability' },
@@ -49,6 +53,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: '@dataverse-s2s/hono', link: '/reference/api/hono' },
       { text: '@dataverse-s2s/emulator', link: '/reference/api/emulator' },
       { text: '@dataverse-s2s/codegen', link: '/reference/api/codegen' },
+      { text: '@dataverse-s2s/cli', link: '/reference/api/cli' },
     ],
   },
   {

@@ -17,6 +17,8 @@ export type TokenErrorCode =
   | 'TIMEOUT'
   | 'MANAGED_IDENTITY_UNAVAILABLE'
   | 'TOKEN_REQUEST_FAILED'
+  | 'DEVICE_CODE_EXPIRED'
+  | 'DEVICE_CODE_DECLINED'
 
 /** Codes of {@link DiscoveryError}: finding the tenant of an org URL. */
 export type DiscoveryErrorCode = 'INVALID_ORG_URL' | 'DISCOVERY_FAILED' | 'UNTRUSTED_AUTHORITY' | 'TIMEOUT'

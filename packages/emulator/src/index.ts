@@ -21,6 +21,7 @@ export type {
   TokenRequestCount,
 } from './faults.ts'
 export { Counters, Faults } from './faults.ts'
+export { runEmulatorMain } from './run-cli.ts'
 export type { EmulatorHandle, EmulatorInfo, EmulatorTrust, StartEmulatorOptions } from './start.ts'
 export { startEmulator } from './start.ts'
 export type { TlsMaterial } from './tls.ts'

@@ -12,6 +12,7 @@ import {
   presentedCredentials,
   ReplayCache,
 } from './client-auth.ts'
+import { DEVICE_CODE_GRANT, registerDeviceCode } from './device-code.ts'
 import { homePage } from './pages.ts'
 import { resolveTenant, type TenantRef } from './tenant-ref.ts'
 import { registerUserFlows, type UserFlowState } from './user-flows.ts'
@@ -304,6 +305,8 @@ export function createEntraApp(options: EntraAppOptions): Hono {
       case 'authorization_code':
       case 'refresh_token':
         return userFlows.redeem(version, grant, ref, form, c)
+      case DEVICE_CODE_GRANT:
+        return deviceCode.redeem(version, ref, form, c)
       default:
         throw aad.unsupportedGrant(grant)
     }
@@ -384,6 +387,12 @@ export function createEntraApp(options: EntraAppOptions): Hono {
   app.get('/:tenant/oauth2/token', postOnly)
 
   const userFlows = registerUserFlows(app, { world, state, resolveTenant: (s) => resolveTenant(world, s) })
+  const deviceCode = registerDeviceCode(app, {
+    world,
+    state,
+    userFlows,
+    resolveTenant: (s) => resolveTenant(world, s),
+  })
 
   return app
 }

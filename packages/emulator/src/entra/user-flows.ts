@@ -63,6 +63,15 @@ export interface UserFlows {
     form: URLSearchParams,
     c: Context,
   ): Promise<Record<string, unknown>>
+  /** Issues the tokens of a signed-in user (the device code grant uses it once the user approved). */
+  issue(
+    version: 'v1' | 'v2',
+    registration: AppRegistration,
+    user: User,
+    requested: string[],
+    v1Resource: string | undefined,
+    extra: { authTime: number; spa: boolean; acr: 0 | 1 | 2 },
+  ): Promise<Record<string, unknown>>
 }
 
 const SESSION_COOKIE = 'emulator_session'
@@ -706,6 +715,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
   }
 
   return {
+    issue: issueUserTokens,
     async redeem(version, grant, ref, form, c) {
       const creds = presentedCredentials(form, c.req.header('authorization'))
       if (!creds.clientId) throw aad.missingParameter('client_id')
