@@ -3,7 +3,6 @@ import type { Context, Hono } from 'hono'
 import type { User } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { AadError, aad } from './aad-error.ts'
-import type { TenantRef } from './app.ts'
 import {
   assertionAudiences,
   authenticateConfidentialClient,
@@ -11,6 +10,7 @@ import {
   type ReplayCache,
 } from './client-auth.ts'
 import { consentPage, escapeHtml, page, signInPage } from './pages.ts'
+import type { TenantRef } from './tenant-ref.ts'
 import type { UserFlows } from './user-flows.ts'
 
 // The device authorization grant as Entra ID serves it (learn.microsoft.com, "Microsoft identity platform and the
