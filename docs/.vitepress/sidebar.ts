@@ -7,6 +7,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'What is S2S authentication?', link: '/start/' },
       { text: 'Multi-tenant or single-tenant?', link: '/start/choosing' },
+      { text: 'Install', link: '/start/install' },
       { text: 'Quickstart on the emulator', link: '/start/quickstart' },
     ],
   },
@@ -48,6 +49,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: '@dataverse-s2s/hono', link: '/reference/api/hono' },
       { text: '@dataverse-s2s/emulator', link: '/reference/api/emulator' },
       { text: '@dataverse-s2s/codegen', link: '/reference/api/codegen' },
+      { text: 'Changelog', link: '/reference/changelog' },
     ],
   },
   {
