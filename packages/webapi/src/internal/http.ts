@@ -29,8 +29,9 @@ export interface TransportOptions {
   /** A `fetch` to use instead of the built-in transport (always wins). */
   fetch?: typeof fetch | undefined
   /**
-   * Node only: extra trusted CA certificates (PEM) for the undici transport, e.g. the emulator's CA.
-   * Ignored when `fetch` or `dispatcher` is given.
+   * Extra trusted CA certificates (PEM), e.g. the emulator's CA: for the undici transport on Node, through
+   * fetch's `tls.ca` on Bun and `Deno.createHttpClient({ caCerts })` on Deno. Workers and browsers trust only
+   * their platform's store, so it is ignored there. Ignored when `fetch` or `dispatcher` is given.
    */
   ca?: string | readonly string[] | undefined
   /** Node only: an undici `Dispatcher` (Agent, Pool, ProxyAgent, MockAgent) to send through. */
@@ -39,10 +40,14 @@ export interface TransportOptions {
   connections?: number | undefined
 }
 
-export function fetchTransport(fetchImpl: typeof fetch | undefined): HttpTransport {
+export function fetchTransport(
+  fetchImpl: typeof fetch | undefined,
+  runtimeInit: Record<string, unknown> = {},
+): HttpTransport {
   return async (request) => {
     const f = fetchImpl ?? globalThis.fetch
     const response = await f(request.url, {
+      ...runtimeInit,
       method: request.method,
       headers: request.headers,
       body: request.body ?? null,
