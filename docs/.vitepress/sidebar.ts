@@ -16,6 +16,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'Multi-tenant app', link: '/walkthroughs/multi-tenant' },
       { text: 'Single-tenant app', link: '/walkthroughs/single-tenant' },
+      { text: 'Multi-tenant on your real tenants', link: '/walkthroughs/real-tenants' },
     ],
   },
   {
