@@ -43,10 +43,12 @@ function emulatorCaTrusted(caFile) {
     return false
   }
 }
-const emulatorState = join(app, process.env.DATA_DIR || '.data', 'emulator')
+// The sample's own settings (read here by `pnpm start`, not by any turbo task).
+const { DATA_DIR: dataDir, ENTRA_CLIENT_ID: clientId } = process.env
+const emulatorState = join(app, dataDir || '.data', 'emulator')
 const dotenv = join(app, '.env')
 const realEntra =
-  Boolean(process.env.ENTRA_CLIENT_ID) ||
+  Boolean(clientId) ||
   (existsSync(dotenv) && /^\s*ENTRA_CLIENT_ID\s*=\s*\S/m.test(readFileSync(dotenv, 'utf8')))
 if (!realEntra && !emulatorCaTrusted(join(emulatorState, 'tls', 'ca.pem'))) {
   console.log(

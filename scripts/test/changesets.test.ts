@@ -67,7 +67,7 @@ describe('the release workflow', () => {
 
   it('publishes with provenance, which needs the id-token permission', () => {
     expect(workflow).toMatch(/^\s+id-token: write/m)
-    expect(workflow).toMatch(/NPM_CONFIG_PROVENANCE: 'true'/)
+    expect(workflow).toMatch(/NPM_CONFIG_PROVENANCE: ["']true["']/)
   })
 
   it('runs the changesets commands of this workspace and the README test command before them', () => {
