@@ -7,6 +7,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'What is S2S authentication?', link: '/start/' },
       { text: 'Multi-tenant or single-tenant?', link: '/start/choosing' },
+      { text: 'Install', link: '/start/install' },
       { text: 'Quickstart on the emulator', link: '/start/quickstart' },
     ],
   },
@@ -15,6 +16,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'Multi-tenant app', link: '/walkthroughs/multi-tenant' },
       { text: 'Single-tenant app', link: '/walkthroughs/single-tenant' },
+      { text: 'Multi-tenant on your real tenants', link: '/walkthroughs/real-tenants' },
     ],
   },
   {
@@ -41,6 +43,9 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Provisioning the application user', link: '/guides/provisioning' },
       { text: 'The emulator', link: '/guides/emulator' },
       { text: 'Security checklist', link: '/guides/security-checklist' },
+      { text: 'What runs where', link: '/guides/deploy-runtimes' },
+      { text: 'Deploy on App Service / Container Apps', link: '/guides/deploy-azure' },
+      { text: 'Deploy on Azure Functions', link: '/guides/deploy-functions' },
       { text: 'Migrating from dynamics-web-api', link: '/guides/migrate-from-dynamics-web-api' },
     ],
   },
@@ -54,6 +59,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: '@dataverse-s2s/emulator', link: '/reference/api/emulator' },
       { text: '@dataverse-s2s/codegen', link: '/reference/api/codegen' },
       { text: '@dataverse-s2s/cli', link: '/reference/api/cli' },
+      { text: 'Changelog', link: '/reference/changelog' },
     ],
   },
   {

@@ -26,6 +26,8 @@ export type { EmulatorHandle, EmulatorInfo, EmulatorTrust, StartEmulatorOptions 
 export { startEmulator } from './start.ts'
 export type { TlsMaterial } from './tls.ts'
 export { createTrustingAgent, trustEmulatorGlobally } from './tls.ts'
+export type { TrustReport, TrustStoreOptions } from './trust-store.ts'
+export { isEmulatorCaTrusted, trustEmulatorCa, untrustEmulatorCa } from './trust-store.ts'
 export { defaultIds, defaultSeed, sampleRedirectUris } from './world/default-seed.ts'
 export type { PublishedJwk, SigningKeyData, SigningKeys } from './world/signing-keys.ts'
 export type {

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { runTrustCommand } from './cli-trust.ts'
 import { EmulatorError } from './errors.ts'
 import { startEmulator } from './start.ts'
 
 const usage = `Usage: dataverse-s2s-emulator [options]
+       dataverse-s2s-emulator trust|untrust [--state <dir>] [--nss-db <dir>] [--no-system]
 
 A local Microsoft Entra ID + Dataverse Web API for developing and testing S2S apps offline.
 
@@ -35,6 +37,11 @@ function int(value: string | undefined, name: string, fallback: number): number 
  * (the arguments after the command): starts the emulator and keeps it running until SIGINT or SIGTERM.
  */
 async function runEmulatorCli(argv: string[]): Promise<void> {
+  const command = argv.filter((a) => a !== '--')
+  if (command[0] === 'trust' || command[0] === 'untrust') {
+    process.stdout.write(`${runTrustCommand(command[0], command.slice(1)).join('\n')}\n`)
+    return
+  }
   let values: Record<string, string | boolean | undefined>
   try {
     // `pnpm emulator -- --port 0` passes the `--` through.
