@@ -23,8 +23,6 @@ import {
 } from './request.ts'
 import type { Table } from './store.ts'
 
-// GET `{set}`: FetchXML, `$apply`, or `$select` / `$filter` / `$orderby` / `$expand` / `$top` / `$count` with paging.
-
 export function query(
   org: OrgModel,
   ctx: CallContext,

@@ -8,8 +8,6 @@ import type { CallContext } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { coerce } from './values.ts'
 
-// The row lifecycle: create (with per-table rules), update, upsert, delete.
-
 /** Build and insert a row from a JSON body (no privilege checks); used by the seed and the admin API too. */
 export function createRow(
   org: OrgModel,
