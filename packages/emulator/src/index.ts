@@ -20,7 +20,6 @@ export type {
   InstalledFault,
   TokenRequestCount,
 } from './faults.ts'
-export { Counters, Faults } from './faults.ts'
 export type { EmulatorHandle, EmulatorInfo, EmulatorTrust, StartEmulatorOptions } from './start.ts'
 export { startEmulator } from './start.ts'
 export type { TlsMaterial } from './tls.ts'
@@ -44,5 +43,5 @@ export type {
   UserSeed,
   WorldSeed,
 } from './world/types.ts'
-export type { OrgRecord, ResolvedResource, WorldSnapshot } from './world/world.ts'
-export { createWorld, World } from './world/world.ts'
+export type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world/world.ts'
+export { createWorld } from './world/world.ts'

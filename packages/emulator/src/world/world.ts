@@ -6,7 +6,7 @@ import {
   sharedSelfSignedCertificate,
 } from '../certificates.ts'
 import { EmulatorError } from '../errors.ts'
-import { type SigningKeyData, SigningKeys } from './signing-keys.ts'
+import { SigningKeyRing, type SigningKeys } from './signing-keys.ts'
 import type {
   AppRegistration,
   AppSeed,
@@ -16,7 +16,6 @@ import type {
   MintAppTokenOptions,
   MintIdTokenOptions,
   MintUserAccessTokenOptions,
-  OrgInfo,
   OrgSeedEntry,
   ServicePrincipal,
   Tenant,
@@ -24,6 +23,9 @@ import type {
   UserSeed,
   WorldSeed,
 } from './types.ts'
+import type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
+
+export type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -48,31 +50,6 @@ export function trimSlash(url: string): string {
   return url.endsWith('/') ? url.slice(0, -1) : url
 }
 
-/** An org as stored in the world: `OrgInfo` plus the port and Dataverse seed it was declared with. */
-export interface OrgRecord extends OrgInfo {
-  port?: number
-  dataverse?: unknown
-}
-
-/** The JSON the world persists to its state folder. */
-export interface WorldSnapshot {
-  version: 1
-  tenants: Tenant[]
-  apps: AppRegistration[]
-  users: User[]
-  servicePrincipals: ServicePrincipal[]
-  orgs: OrgRecord[]
-  signingKeys: SigningKeyData[]
-}
-
-/**
- * A resource a token can be issued for: a Dataverse org, or an app registration's own API. For an API, `audience` is
- * the v2.0 `aud` (always the app id) and `v1Audience` the v1.0 one (the identifier the client asked for).
- */
-export type ResolvedResource =
-  | { kind: 'org'; org: OrgRecord; audience: string }
-  | { kind: 'api'; app: AppRegistration; audience: string; v1Audience: string }
-
 function tokenVersionOf(value: unknown, appName: string): 1 | 2 {
   if (value === undefined || value === 2) return 2
   if (value === null || value === 1) return 1
@@ -82,11 +59,8 @@ function tokenVersionOf(value: unknown, appName: string): 1 | 2 {
   )
 }
 
-/**
- * The identity world of the emulated Entra ID: tenants, app registrations, service principals (consent),
- * users, orgs, and the token signing keys. Both the Entra ID endpoints and the Dataverse orgs read it.
- */
-export class World {
+/** The {@link World} as the emulator keeps it (in memory; `startEmulator` persists its snapshot). */
+export class WorldState implements World {
   readonly tenants = new Map<string, Tenant>()
   readonly apps = new Map<string, AppRegistration>()
   readonly users = new Map<string, User>()
@@ -593,10 +567,10 @@ export class World {
   }
 
   /** Rebuilds a world from {@link World.snapshot}'s JSON. */
-  static async fromSnapshot(snapshot: WorldSnapshot, authorityUrl?: string): Promise<World> {
+  static async fromSnapshot(snapshot: WorldSnapshot, authorityUrl?: string): Promise<WorldState> {
     if (snapshot?.version !== 1)
       throw new EmulatorError('STATE', 'The saved world has an unknown format version.')
-    const world = new World(await SigningKeys.create(snapshot.signingKeys), authorityUrl)
+    const world = new WorldState(await SigningKeyRing.create(snapshot.signingKeys), authorityUrl)
     await world.restore(snapshot)
     return world
   }
@@ -604,7 +578,7 @@ export class World {
 
 /** Builds a world from a seed (tenants, then apps, users, consents, orgs). */
 export async function createWorld(seed: WorldSeed, options: { authorityUrl?: string } = {}): Promise<World> {
-  const world = new World(await SigningKeys.create(), options.authorityUrl)
+  const world = new WorldState(await SigningKeyRing.create(), options.authorityUrl)
   await applySeed(world, seed)
   return world
 }
