@@ -1,4 +1,5 @@
-export type { EmulatorAdmin } from './admin/admin.ts'
+export type { EmulatorAdmin, EmulatorClockState } from './admin/admin.ts'
+export type { EmulatorClock } from './clock.ts'
 export type {
   ColumnSeed,
   ColumnType,

@@ -18,7 +18,7 @@ export function createRow(
 ): Row {
   const def = table.def
   const row: Row = new Array(def.columns.length + 1).fill(null)
-  const now = nowSeconds()
+  const now = nowSeconds(org)
   const pending = org.applyBody(ctx, table, body, row, true)
   if (fixed) {
     for (const [k, v] of fixed) {
@@ -222,7 +222,7 @@ export function touch(
 ): void {
   const def = table.def
   const col = (n: string) => def.byName.get(n) as ColumnDef
-  changes.set(col('modifiedon').index, nowSeconds())
+  changes.set(col('modifiedon').index, nowSeconds(org))
   changes.set(col('modifiedby').index, ctx?.userId ?? org.systemUserId)
   changes.set(col('modifiedonbehalfby').index, ctx?.onBehalfOf ? ctx.callerId : null)
   changes.set(col('versionnumber').index, org.store.nextVersion())
@@ -305,6 +305,6 @@ export function requireRow(ref: EntityRef): Row {
 }
 
 /** Dataverse keeps date-times to the second; seconds since the epoch also fit V8's small integers. */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000)
+export function nowSeconds(org: OrgModel): number {
+  return Math.floor(org.world.clock.now() / 1000)
 }

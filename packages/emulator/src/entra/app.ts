@@ -317,7 +317,7 @@ export function createEntraApp(options: EntraAppOptions): Hono {
       lifetimeSeconds: lifetime,
     })
     if (version === 'v1') {
-      const now = Math.floor(Date.now() / 1000)
+      const now = Math.floor(world.clock.now() / 1000)
       return {
         token_type: 'Bearer',
         expires_in: String(lifetime),

@@ -87,6 +87,8 @@ export interface SigningKeys {
     token: string,
     options?: {
       clockToleranceSeconds?: number
+      /** The time to check `exp` and `nbf` against, in milliseconds (default: now). */
+      now?: number
     },
   ): Promise<JWTPayload>
   /** The JWKS document. `issuer` (Entra's per-key issuer template) is added when given. */
@@ -157,7 +159,10 @@ export class SigningKeyRing implements SigningKeys {
    * @throws jose's errors (`code` 'ERR_JWT_EXPIRED', 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', ...) or an
    * `EmulatorError` 'INVALID_ARGUMENT' when the token is not a JWT or names an unknown key.
    */
-  async verifyJwt(token: string, options: { clockToleranceSeconds?: number } = {}): Promise<JWTPayload> {
+  async verifyJwt(
+    token: string,
+    options: { clockToleranceSeconds?: number; now?: number } = {},
+  ): Promise<JWTPayload> {
     let kid: string | undefined
     try {
       kid = decodeProtectedHeader(token).kid
@@ -173,6 +178,7 @@ export class SigningKeyRing implements SigningKeys {
     const { payload } = await jwtVerify(token, key.publicKey, {
       algorithms: ['RS256'],
       clockTolerance: options.clockToleranceSeconds ?? 0,
+      ...(options.now === undefined ? {} : { currentDate: new Date(options.now) }),
     })
     return payload
   }

@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose'
+import type { EmulatorClock } from '../clock.ts'
 import type { SigningKeyData, SigningKeys } from './signing-keys.ts'
 import type {
   AppRegistration,
@@ -57,6 +58,8 @@ export interface World {
   /** `https://localhost:PORT` of the Entra ID server; set by `startEmulator` once it listens. */
   authorityUrl: string
   readonly signingKeys: SigningKeys
+  /** The emulator's clock (see `EmulatorAdmin.advanceClock`). */
+  readonly clock: EmulatorClock
   /** Subscribes to every change (for persistence); returns the unsubscribe function. */
   onChange(listener: () => void): () => void
   /** Tells listeners that the world changed (called by every mutation here; call it after editing records directly). */

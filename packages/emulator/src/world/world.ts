@@ -5,6 +5,7 @@ import {
   generateSelfSignedCertificate,
   sharedSelfSignedCertificate,
 } from '../certificates.ts'
+import { createClock } from '../clock.ts'
 import { EmulatorError } from '../errors.ts'
 import { SigningKeyRing, type SigningKeys } from './signing-keys.ts'
 import type {
@@ -70,6 +71,7 @@ export class WorldState implements World {
   /** `https://localhost:PORT` of the Entra ID server; set by `startEmulator` once it listens. */
   authorityUrl: string
   readonly signingKeys: SigningKeys
+  readonly clock = createClock()
   #listeners = new Set<() => void>()
 
   constructor(signingKeys: SigningKeys, authorityUrl = 'https://localhost:8443') {
@@ -383,7 +385,7 @@ export class WorldState implements World {
     aio: string
     rh: string
   } {
-    const now = Math.floor(Date.now() / 1000)
+    const now = Math.floor(this.clock.now() / 1000)
     return { iat: now, nbf: now, exp: now + lifetimeSeconds, uti: b64(22), aio: b64(40), rh: `0.${b64(30)}.` }
   }
 
@@ -530,7 +532,7 @@ export class WorldState implements World {
 
   /** Verifies a token the emulator issued (signature with any published key, `exp`, `nbf`). See {@link SigningKeys.verifyJwt}. */
   verifyJwt(token: string): Promise<JWTPayload> {
-    return this.signingKeys.verifyJwt(token)
+    return this.signingKeys.verifyJwt(token, { now: this.clock.now() })
   }
 
   // ---- persistence
