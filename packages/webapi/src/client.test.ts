@@ -269,6 +269,28 @@ describe('resilience', () => {
     }
   })
 
+  it('waits on the clock it is given: a 60 s Retry-After takes no real time', async () => {
+    let now = 1_000_000
+    const slept: number[] = []
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        slept.push(ms)
+        now += ms
+      },
+    }
+    const { client, requests } = harness(
+      (_r, n) =>
+        n === 1 ? odataError(429, '0x80072322', 'limit', { 'Retry-After': '60' }) : json({ value: [] }),
+      { clock, retry: { budgetMs: 120_000 } },
+    )
+    const started = performance.now()
+    await client.query('accounts')
+    expect(requests).toHaveLength(2)
+    expect(slept.reduce((a, b) => a + b, 0)).toBe(60_000)
+    expect(performance.now() - started).toBeLessThan(1_000)
+  })
+
   it('gives up with THROTTLED and retryAfterMs when Retry-After exceeds the budget', async () => {
     const { client } = harness(() => odataError(429, '0x80072322', 'limit', { 'Retry-After': '60' }), {
       retry: { budgetMs: 1000 },
