@@ -92,11 +92,14 @@ export async function signInOverHttp(
   h: Harness,
   upn: string,
   cookies = jar(),
+  /** Runs while the browser is away at Entra ID (between the app's redirect and its callback). */
+  whileAway?: () => Promise<void>,
 ): Promise<{ response: Response; cookies: Browserless; callbackUrl?: string; emulatorPage?: string }> {
   const start = await app.request(`${h.config.publicUrl}/auth/signin`, {
     headers: { cookie: cookies.cookie() },
   })
   cookies.store(start)
+  await whileAway?.()
   let location = start.headers.get('location')
   if (!location) throw new Error(`sign-in did not redirect (${start.status})`)
   let page = await h.fetcher(location, { redirect: 'manual' })

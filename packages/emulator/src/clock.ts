@@ -19,7 +19,7 @@ export interface EmulatorClock {
   reset(): void
 }
 
-export function createClock(realNow: () => number = Date.now): EmulatorClock {
+export function createClock(realNow: () => number = () => Date.now()): EmulatorClock {
   let offset = 0
   return {
     now: () => realNow() + offset,

@@ -21,6 +21,7 @@ export type {
   InstalledFault,
   TokenRequestCount,
 } from './faults.ts'
+export { runEmulatorMain } from './run-cli.ts'
 export type { EmulatorHandle, EmulatorInfo, EmulatorTrust, StartEmulatorOptions } from './start.ts'
 export { startEmulator } from './start.ts'
 export type { TlsMaterial } from './tls.ts'
@@ -33,6 +34,7 @@ export type {
   CertificateCredential,
   CertificateSeed,
   ClientSecret,
+  GroupMembershipClaims,
   MintAppTokenOptions,
   MintIdTokenOptions,
   MintUserAccessTokenOptions,

@@ -11,6 +11,7 @@ describe('the public surface of @dataverse-s2s/emulator', () => {
       'createWorld',
       'defaultIds',
       'defaultSeed',
+      'runEmulatorMain',
       'sampleRedirectUris',
       'startEmulator',
       'trustEmulatorGlobally',

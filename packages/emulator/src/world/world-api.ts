@@ -7,6 +7,7 @@ import type {
   CertificateCredential,
   CertificateSeed,
   ClientSecret,
+  GroupMembershipClaims,
   MintAppTokenOptions,
   MintIdTokenOptions,
   MintUserAccessTokenOptions,
@@ -103,6 +104,29 @@ export interface World {
    * @throws {EmulatorError} 'NOT_FOUND' (app), 'INVALID_ARGUMENT' (another value).
    */
   setRequestedAccessTokenVersion(appId: string, version: 1 | 2 | null): AppRegistration
+  /**
+   * Changes the app's `groupMembershipClaims` (what editing the manifest, or "Token configuration > Add groups claim"
+   * in the portal, does): `DirectoryRole` or `All` put the user's directory roles in `wids` from now on.
+   * @throws {EmulatorError} 'NOT_FOUND' (app), 'INVALID_ARGUMENT' (another value).
+   */
+  setGroupMembershipClaims(appId: string, value: GroupMembershipClaims | null): AppRegistration
+  /**
+   * Sets the directory roles (template ids) a user holds, e.g. to make a user an Application Administrator.
+   * @throws {EmulatorError} 'NOT_FOUND' (user), 'INVALID_ARGUMENT' (an id that is not a GUID).
+   */
+  setDirectoryRoles(userObjectId: string, roleTemplateIds: string[]): User
+  /**
+   * The `wids` claim of a token for `app` (the client for ID tokens, the resource app for access tokens to its API):
+   * entra-docs access-token-claims-reference.md says `wids` holds the user's tenant-wide directory role template ids,
+   * configured per app by the manifest's `groupMembershipClaims` set to `All` or `DirectoryRole`. Absent otherwise,
+   * and when the user holds no role.
+   */
+  widsFor(
+    user: User,
+    app: AppRegistration | undefined,
+  ): {
+    wids?: string[]
+  }
   addUser(input: UserSeed): User
   /** Declares an org. Its `url` stays empty until `startEmulator` serves it (or is given here). */
   addOrg(
