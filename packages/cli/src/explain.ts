@@ -78,6 +78,9 @@ const coreFixes: Record<CoreErrorCode, string> = {
   UNKNOWN_KEY: "Use a token issued by the tenant's authority; keys may have rolled over.",
   TOKEN_EXPIRED: 'Get a new token.',
   TOKEN_NOT_YET_VALID: "Check the machine's clock.",
+  TOKEN_TOO_OLD: 'Sign in again: the token is older than the API accepts.',
+  WRONG_TOKEN_TYPE:
+    'Send the kind of token the API expects (a user access token for the API, not an ID or app-only token).',
   INVALID_AUDIENCE: 'Ask for a token for the right resource.',
   INVALID_ISSUER: 'Ask for a token from the right tenant.',
   UNSUPPORTED_TOKEN_VERSION: "Set the API's requested access token version.",

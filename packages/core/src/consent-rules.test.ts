@@ -269,21 +269,21 @@ describe('parseAdminConsentRedirect rules', () => {
       ['temporarily_unavailable', /"temporarily_unavailable"/],
     ] as const
     for (const [error, meaning] of cases) {
-      const e = await parseAdminConsentRedirect(
+      const e = (await parseAdminConsentRedirect(
         new URLSearchParams({ error, error_description: 'd'.repeat(600), state: states.create('s') }),
         { states, sessionId: 's' },
-      ).catch((x: unknown) => x as { message: string; description: string })
+      ).catch((x: unknown) => x)) as { message: string; description: string }
       expect(e.message).toMatch(meaning)
       expect(e.message).toMatch(/administrator/)
       expect(e.description).toBe('d'.repeat(500))
     }
-    const bare = await parseAdminConsentRedirect(
+    const bare = (await parseAdminConsentRedirect(
       new URLSearchParams({ error: 'x', state: states.create('s') }),
       {
         states,
         sessionId: 's',
       },
-    ).catch((x: unknown) => x as { description: string })
+    ).catch((x: unknown) => x)) as { description: string }
     expect(bare.description).toBe('')
   })
 })

@@ -2,8 +2,9 @@ import { type CloudInput, resolveCloud } from './clouds.ts'
 import { buildAdminConsentUrl } from './consent.ts'
 import type { SecretCredential } from './credentials.ts'
 import { TokenError } from './errors.ts'
+import type { HttpOptions } from './http-options.ts'
 import { toTokenError } from './internal/aadsts.ts'
-import { type HttpOptions, send } from './internal/http.ts'
+import { send } from './internal/http.ts'
 
 // The device authorization grant of the Microsoft identity platform (learn.microsoft.com, "OAuth 2.0 device
 // authorization grant"; RFC 8628). msal-node 7 dropped public-client flows, so this speaks the protocol directly:

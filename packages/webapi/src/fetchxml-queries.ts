@@ -37,7 +37,8 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
           'This FetchXML has both top and page attributes, which Dataverse does not combine: keep one of them.',
         )
       }
-      const page = top !== undefined ? 1 : (options?.page ?? Number(readFetchAttribute(fetchXml, 'page') ?? 1))
+      const page =
+        top !== undefined ? 1 : (options?.page ?? Number(readFetchAttribute(fetchXml, 'page') ?? 1))
       const size = options?.pageSize ?? Number(readFetchAttribute(fetchXml, 'count') ?? 5000)
       const xml =
         top !== undefined

@@ -94,7 +94,9 @@ function requestLineSafe(link: string): string | undefined {
 /** An argument the transport refused before sending (e.g. an invalid request path on Node): never worth a retry. */
 function isLocalArgumentError(cause: unknown): boolean {
   const code = (cause as { code?: unknown } | null)?.code
-  return code === 'UND_ERR_INVALID_ARG' || (cause instanceof DataverseError && cause.code === 'INVALID_ARGUMENT')
+  return (
+    code === 'UND_ERR_INVALID_ARG' || (cause instanceof DataverseError && cause.code === 'INVALID_ARGUMENT')
+  )
 }
 
 export function resolveUrl(config: PipelineConfig, spec: SendSpec): { url: string; path: string } {
