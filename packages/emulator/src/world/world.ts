@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import {
   certificateCredential,
@@ -8,6 +8,7 @@ import {
 import { createClock } from '../clock.ts'
 import { EmulatorError } from '../errors.ts'
 import { SigningKeyRing, type SigningKeys } from './signing-keys.ts'
+import { mintAppToken, mintIdToken, mintUserAccessToken } from './tokens.ts'
 import type {
   AppRegistration,
   AppSeed,
@@ -41,11 +42,6 @@ function guidOrNew(value: string | undefined, what: string): string {
   if (!isGuid(value)) throw new EmulatorError('INVALID_ARGUMENT', `${what} must be a GUID; got '${value}'.`)
   return value.toLowerCase()
 }
-
-const b64 = (bytes: number) =>
-  Buffer.from(randomUUID().replaceAll('-', '') + randomUUID(), 'utf8')
-    .toString('base64url')
-    .slice(0, bytes)
 
 /** Strips one trailing slash: `https://localhost:8444/` → `https://localhost:8444`. */
 export function trimSlash(url: string): string {
@@ -446,22 +442,6 @@ export class WorldState implements World {
     return undefined
   }
 
-  #common(lifetimeSeconds: number): {
-    iat: number
-    nbf: number
-    exp: number
-    uti: string
-    aio: string
-    rh: string
-  } {
-    const now = Math.floor(this.clock.now() / 1000)
-    return { iat: now, nbf: now, exp: now + lifetimeSeconds, uti: b64(22), aio: b64(40), rh: `0.${b64(30)}.` }
-  }
-
-  #pairwiseSub(objectId: string, appId: string): string {
-    return createHash('sha256').update(`${objectId}|${appId}`).digest('base64url')
-  }
-
   /**
    * An app-only access token, as the client-credentials grant issues it: a v1 token for an org (`aud` = org URL,
    * `iss` = `{authorityUrl}/{tid}/`, `appid`, `appidacr`, `oid` = `sub` = the service principal, `idtyp: 'app'`), or a
@@ -469,52 +449,8 @@ export class WorldState implements World {
    * @throws {EmulatorError} 'NOT_FOUND' (tenant or app), 'NO_SERVICE_PRINCIPAL' (no consent in that tenant),
    * 'UNKNOWN_RESOURCE'.
    */
-  async mintAppToken(options: MintAppTokenOptions): Promise<string> {
-    const tenant = this.#requireTenant(options.tenantId)
-    const app = this.getApp(options.appId)
-    if (!app) throw new EmulatorError('NOT_FOUND', `App ${options.appId} does not exist.`)
-    const sp = this.getServicePrincipal(tenant.id, app.appId)
-    if (!sp)
-      throw new EmulatorError(
-        'NO_SERVICE_PRINCIPAL',
-        `App ${app.appId} has no service principal in tenant ${tenant.id}.`,
-      )
-    const resource = this.resolveResource(options.resource)
-    if (!resource)
-      throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
-    const base = this.#common(options.lifetimeSeconds ?? 3599)
-    const acr = String(options.credentialType ?? 1)
-    if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
-      const iss = this.v1Issuer(tenant.id)
-      return this.signingKeys.signJwt(
-        {
-          aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
-          iss,
-          ...base,
-          appid: app.appId,
-          appidacr: acr,
-          idp: iss,
-          idtyp: 'app',
-          oid: sp.objectId,
-          sub: sp.objectId,
-          tid: tenant.id,
-          ver: '1.0',
-        },
-        { x5t: true },
-      )
-    }
-    return this.signingKeys.signJwt({
-      aud: resource.audience,
-      iss: this.v2Issuer(tenant.id),
-      ...base,
-      azp: app.appId,
-      azpacr: acr,
-      idtyp: 'app',
-      oid: sp.objectId,
-      sub: sp.objectId,
-      tid: tenant.id,
-      ver: '2.0',
-    })
+  mintAppToken(options: MintAppTokenOptions): Promise<string> {
+    return mintAppToken(this, options)
   }
 
   /**
@@ -523,83 +459,13 @@ export class WorldState implements World {
    * 1, v1 (`aud` the identifier asked for, `appid`, `upn`, `unique_name`).
    * @throws {EmulatorError} 'NOT_FOUND' (user or app), 'UNKNOWN_RESOURCE'.
    */
-  async mintUserAccessToken(options: MintUserAccessTokenOptions): Promise<string> {
-    const user = this.getUser(options.userObjectId)
-    if (!user) throw new EmulatorError('NOT_FOUND', `User ${options.userObjectId} does not exist.`)
-    const app = this.getApp(options.appId)
-    if (!app) throw new EmulatorError('NOT_FOUND', `App ${options.appId} does not exist.`)
-    const resource = this.resolveResource(options.resource)
-    if (!resource)
-      throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
-    const base = this.#common(options.lifetimeSeconds ?? 3599)
-    const acr = String(options.credentialType ?? 0)
-    const names = user.displayName.split(' ')
-    // The resource's manifest picks the version, whichever endpoint issued the token (entra-docs access-tokens.md,
-    // "Token formats" and "Token ownership"); Dataverse always gets v1.0.
-    if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
-      const iss = this.v1Issuer(user.tenantId)
-      return this.signingKeys.signJwt(
-        {
-          aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
-          iss,
-          ...base,
-          acr: '1',
-          amr: ['pwd'],
-          appid: app.appId,
-          appidacr: acr,
-          family_name: names.length > 1 ? names.slice(1).join(' ') : '',
-          given_name: names[0] ?? '',
-          idp: iss,
-          name: user.displayName,
-          oid: user.objectId,
-          scp:
-            options.scp ??
-            (resource.kind === 'org' ? 'user_impersonation' : resource.app.exposedScopes.join(' ')),
-          sub: this.#pairwiseSub(user.objectId, app.appId),
-          tid: user.tenantId,
-          unique_name: user.userPrincipalName,
-          upn: user.userPrincipalName,
-          ver: '1.0',
-          ...this.widsFor(user, resource.kind === 'api' ? resource.app : undefined),
-        },
-        { x5t: true },
-      )
-    }
-    return this.signingKeys.signJwt({
-      aud: resource.audience,
-      iss: this.v2Issuer(user.tenantId),
-      ...base,
-      azp: app.appId,
-      azpacr: acr,
-      name: user.displayName,
-      oid: user.objectId,
-      preferred_username: user.userPrincipalName,
-      scp: options.scp ?? resource.app.exposedScopes.join(' '),
-      sub: this.#pairwiseSub(user.objectId, app.appId),
-      tid: user.tenantId,
-      ver: '2.0',
-      ...this.widsFor(user, resource.app),
-    })
+  mintUserAccessToken(options: MintUserAccessTokenOptions): Promise<string> {
+    return mintUserAccessToken(this, options)
   }
 
   /** A v2 ID token for `appId` (`aud`), with `nonce` when given. */
-  async mintIdToken(options: MintIdTokenOptions): Promise<string> {
-    const user = this.getUser(options.userObjectId)
-    if (!user) throw new EmulatorError('NOT_FOUND', `User ${options.userObjectId} does not exist.`)
-    return this.signingKeys.signJwt({
-      aud: options.appId,
-      iss: this.v2Issuer(user.tenantId),
-      ...this.#common(options.lifetimeSeconds ?? 3600),
-      ...(options.authTime === undefined ? {} : { auth_time: options.authTime }),
-      name: user.displayName,
-      ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
-      oid: user.objectId,
-      preferred_username: user.userPrincipalName,
-      sub: this.#pairwiseSub(user.objectId, options.appId),
-      tid: user.tenantId,
-      ver: '2.0',
-      ...this.widsFor(user, this.getApp(options.appId)),
-    })
+  mintIdToken(options: MintIdTokenOptions): Promise<string> {
+    return mintIdToken(this, options)
   }
 
   /** Verifies a token the emulator issued (signature with any published key, `exp`, `nbf`). See {@link SigningKeys.verifyJwt}. */
