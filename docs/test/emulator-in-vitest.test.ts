@@ -57,3 +57,31 @@ describe('my sync job', () => {
   })
 })
 // #endregion vitest
+
+// #region clock
+describe('token expiry, without waiting for it', () => {
+  it('gets a new token when Dataverse refuses the expired one', async () => {
+    const calls: boolean[] = []
+    const org = emulator.orgs.find((o) => o.tenantId === defaultIds.contosoTenantId)!
+    const tokens = createTokenProvider({
+      clientId: defaultIds.multiTenantAppId,
+      credential: clientSecret(defaultIds.multiTenantAppSecret),
+      cloud: defineCloud({ name: 'emulator', authorityHost: emulator.url }),
+      http: { ca: emulator.caCertPem },
+    })
+    const client = createDataverseClient({
+      url: org.url,
+      getToken: async (resource, { forceRefresh }) => {
+        calls.push(forceRefresh)
+        if (forceRefresh) tokens.invalidate({ tenantId: org.tenantId, resource })
+        return (await tokens.getToken({ tenantId: org.tenantId, resource })).token
+      },
+      ca: emulator.caCertPem,
+    })
+    await client.whoAmI()
+    emulator.admin.advanceClock(2 * 3600) // the emulator's tokens live 3599 s: this one has expired
+    await client.whoAmI() // 401, then one retry with a fresh token
+    expect(calls).toEqual([false, false, true])
+  })
+})
+// #endregion clock

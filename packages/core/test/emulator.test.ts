@@ -202,20 +202,26 @@ describe('token provider against the emulator (real MSAL, HTTPS)', () => {
     expect(tokenRequests()).toBe(2)
   })
 
-  it('refreshes short-lived emulator tokens in real time, ahead of expiry, without making callers wait', async () => {
+  it('refreshes short-lived emulator tokens ahead of expiry, without making callers wait', async () => {
     emu.admin.setTokenLifetime(12) // refresh window: half the lifetime, so the refresh starts 6 s in
     try {
-      const p = provider()
+      // 6.3 s pass on both clocks, the provider's and the emulator's, without waiting for them.
+      let offset = 0
+      const p = provider({ now: () => Date.now() + offset })
       const request = { tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) }
       const first = await p.getToken(request)
       const firstExpiry = decodeJwt(first.token).exp! * 1000
-      expect(firstExpiry - Date.now()).toBeLessThanOrEqual(12_000)
-      await new Promise((r) => setTimeout(r, 6_300))
+      expect(firstExpiry - emu.world.clock.now()).toBeLessThanOrEqual(12_000)
+      offset += 6_300
+      emu.admin.advanceClock(6.3)
       // Inside the refresh window: answered from the cache at once, while the refresh runs in the background.
       expect((await p.getToken(request)).token).toBe(first.token)
       await waitFor(async () => (await p.getToken(request)).token !== first.token)
-      // The new token arrived before the first one expired: no caller ever held an expired token.
-      expect(Date.now()).toBeLessThan(firstExpiry)
+      const second = (await p.getToken(request)).token
+      // The new token was issued 6 s or more after the first, and before the first one expired: no caller ever
+      // held an expired token.
+      expect(decodeJwt(second).iat! - decodeJwt(first.token).iat!).toBeGreaterThanOrEqual(6)
+      expect(emu.world.clock.now()).toBeLessThan(firstExpiry)
       // One cold request and one background refresh.
       expect(p.stats()).toMatchObject({ misses: 1, refreshes: 1, requests: 2 })
       expect(tokenRequests()).toBe(2)

@@ -1,4 +1,5 @@
-export type { EmulatorAdmin } from './admin/admin.ts'
+export type { EmulatorAdmin, EmulatorClockState } from './admin/admin.ts'
+export type { EmulatorClock } from './clock.ts'
 export type {
   ColumnSeed,
   ColumnType,
@@ -20,7 +21,6 @@ export type {
   InstalledFault,
   TokenRequestCount,
 } from './faults.ts'
-export { Counters, Faults } from './faults.ts'
 export { runEmulatorMain } from './run-cli.ts'
 export type { EmulatorHandle, EmulatorInfo, EmulatorTrust, StartEmulatorOptions } from './start.ts'
 export { startEmulator } from './start.ts'
@@ -48,5 +48,5 @@ export type {
   UserSeed,
   WorldSeed,
 } from './world/types.ts'
-export type { OrgRecord, ResolvedResource, WorldSnapshot } from './world/world.ts'
-export { createWorld, World } from './world/world.ts'
+export type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world/world.ts'
+export { createWorld } from './world/world.ts'

@@ -20,9 +20,9 @@ import {
   trustEmulatorGlobally,
 } from './tls.ts'
 import { defaultSeed } from './world/default-seed.ts'
-import { SigningKeys } from './world/signing-keys.ts'
+import { SigningKeyRing } from './world/signing-keys.ts'
 import type { AppRegistration, OrgInfo, Tenant, User, WorldSeed } from './world/types.ts'
-import { applySeed, type OrgRecord, World, type WorldSnapshot } from './world/world.ts'
+import { applySeed, type OrgRecord, type World, type WorldSnapshot, WorldState } from './world/world.ts'
 
 /** Options of {@link startEmulator}. */
 export interface StartEmulatorOptions {
@@ -209,7 +209,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   let restored = false
   if (persist && worldFile && existsSync(worldFile)) {
     try {
-      world = await World.fromSnapshot(JSON.parse(await readFile(worldFile, 'utf8')) as WorldSnapshot)
+      world = await WorldState.fromSnapshot(JSON.parse(await readFile(worldFile, 'utf8')) as WorldSnapshot)
       restored = true
     } catch (cause) {
       throw new EmulatorError(
@@ -221,7 +221,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
       )
     }
   } else {
-    world = new World(await SigningKeys.create())
+    world = new WorldState(await SigningKeyRing.create())
     await applySeed(world, seed)
   }
 

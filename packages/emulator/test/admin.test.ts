@@ -228,6 +228,38 @@ describe('admin API over HTTP', () => {
     })
   })
 
+  it('moves the clock forward: an issued token expires at the org at once, a new one works, reset goes back', async () => {
+    const org = orgOf(ids.contosoTenantId).url
+    const whoAmI = (token: string) =>
+      fetch(`${org}/api/data/v9.2/WhoAmI`, { headers: { authorization: `Bearer ${token}` } })
+    const token = await contosoToken()
+    expect((await whoAmI(token)).status).toBe(200) // now also in the orgs' cache of verified tokens
+    const clock = (advanceSeconds: unknown) =>
+      admin('/clock', { method: 'POST', body: JSON.stringify({ advanceSeconds }) })
+    const before = Date.now()
+    const moved = await clock(3600)
+    expect(moved.status).toBe(200)
+    const state = (await moved.json()) as { now: string; offsetMs: number }
+    expect(state.offsetMs).toBe(3_600_000)
+    expect(Date.parse(state.now) - before).toBeGreaterThanOrEqual(3_600_000)
+    const expired = await whoAmI(token)
+    expect(expired.status).toBe(401)
+    expect(expired.headers.get('www-authenticate')).toMatch(/^Bearer authorization_uri=/)
+    // A token issued now is dated by the emulator's clock, and valid at the org.
+    const fresh = await contosoToken()
+    const { iat } = JSON.parse(Buffer.from(fresh.split('.')[1]!, 'base64url').toString()) as { iat: number }
+    expect(iat * 1000).toBeGreaterThanOrEqual(before + 3_600_000 - 1000)
+    expect((await whoAmI(fresh)).status).toBe(200)
+    // In process too, by fractions of a second; never backwards.
+    expect(emulator.admin.advanceClock(0.5).offsetMs).toBe(3_600_500)
+    for (const bad of [-1, 'soon', null]) expect((await clock(bad)).status).toBe(400)
+    expect(() => emulator.admin.advanceClock(Number.NaN)).toThrow(/forward/)
+    expect(((await (await admin('/clock')).json()) as { offsetMs: number }).offsetMs).toBe(3_600_500)
+    await emulator.admin.reset()
+    expect(emulator.admin.clock().offsetMs).toBe(0)
+    expect((await whoAmI(await contosoToken())).status).toBe(200)
+  })
+
   it('resets to the state right after start', async () => {
     emulator.admin.createTenant({ displayName: 'Temporary' })
     expect((await admin('/reset', { method: 'POST' })).status).toBe(204)

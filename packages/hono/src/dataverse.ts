@@ -5,6 +5,7 @@ import {
   type DataverseClientOptions,
 } from '@dataverse-s2s/webapi'
 import type { Context, MiddlewareHandler } from 'hono'
+import { LRUCache } from 'lru-cache'
 import { HonoS2SError } from './errors.ts'
 import type { DataverseActor } from './types.ts'
 
@@ -77,18 +78,14 @@ export interface DataverseClientCache {
 export function createClientCache(
   options: Pick<DataverseClientMiddlewareOptions, 'tokens' | 'client' | 'maxClients'>,
 ): DataverseClientCache {
-  const max = options.maxClients ?? 1000
-  const map = new Map<string, DataverseClient>()
+  // A maintained LRU (lru-cache) rather than a second hand-written one: a read makes the client most recent.
+  const map = new LRUCache<string, DataverseClient>({ max: options.maxClients ?? 1000 })
   const { tokens } = options
   return {
     get(tenantId, orgUrl) {
       const key = `${tenantId.toLowerCase()}|${orgUrl}`
       let client = map.get(key)
-      if (client) {
-        map.delete(key)
-        map.set(key, client)
-        return client
-      }
+      if (client) return client
       client = createDataverseClient({
         ...options.client,
         url: orgUrl,
@@ -98,10 +95,6 @@ export function createClientCache(
         },
       })
       map.set(key, client)
-      if (map.size > max) {
-        const oldest = map.keys().next().value
-        if (oldest !== undefined) map.delete(oldest)
-      }
       return client
     },
     delete(tenantId, orgUrl) {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createDataverseClient } from './client.ts'
 import { DataverseError, isDataverseError } from './errors.ts'
 import { odata } from './filter.ts'
@@ -229,11 +229,20 @@ describe('resilience', () => {
       },
       { concurrency: 1 },
     )
-    const start = Date.now()
-    await Promise.all([client.query('accounts'), client.query('contacts')])
-    // The second query waited behind the first request; neither was sent again before the pause ended.
-    expect(sentAt).toHaveLength(3)
-    expect((sentAt[1] as number) - start).toBeGreaterThanOrEqual(290)
+    vi.useFakeTimers()
+    try {
+      const start = Date.now()
+      const both = Promise.all([client.query('accounts'), client.query('contacts')])
+      await vi.advanceTimersByTimeAsync(299)
+      expect(sentAt).toHaveLength(1) // paused: nothing sent before Retry-After
+      await vi.advanceTimersByTimeAsync(1)
+      await both
+      // The second query waited behind the first request; neither was sent again before the pause ended.
+      expect(sentAt).toHaveLength(3)
+      expect((sentAt[1] as number) - start).toBe(300)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('a 429 seen by an impersonating child client pauses its parent too (same org, same limits)', async () => {
@@ -242,14 +251,44 @@ describe('resilience', () => {
       sentAt.push(Date.now())
       return n === 1 ? odataError(429, '0x80072322', 'limit', { 'Retry-After': '0.25' }) : json({ value: [] })
     })
-    const child = client.as({ systemUserId: ID })
-    const start = Date.now()
-    const first = child.query('accounts')
-    await new Promise((r) => setTimeout(r, 30))
-    await client.query('contacts')
-    await first
-    expect(sentAt).toHaveLength(3)
-    expect((sentAt[1] as number) - start).toBeGreaterThanOrEqual(240)
+    vi.useFakeTimers()
+    try {
+      const child = client.as({ systemUserId: ID })
+      const start = Date.now()
+      const first = child.query('accounts')
+      await vi.advanceTimersByTimeAsync(30)
+      const second = client.query('contacts')
+      await vi.advanceTimersByTimeAsync(219)
+      expect(sentAt).toHaveLength(1) // the parent waits out the child's 250 ms pause
+      await vi.advanceTimersByTimeAsync(1)
+      await Promise.all([first, second])
+      expect(sentAt).toHaveLength(3)
+      expect((sentAt[1] as number) - start).toBe(250)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('waits on the clock it is given: a 60 s Retry-After takes no real time', async () => {
+    let now = 1_000_000
+    const slept: number[] = []
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        slept.push(ms)
+        now += ms
+      },
+    }
+    const { client, requests } = harness(
+      (_r, n) =>
+        n === 1 ? odataError(429, '0x80072322', 'limit', { 'Retry-After': '60' }) : json({ value: [] }),
+      { clock, retry: { budgetMs: 120_000 } },
+    )
+    const started = performance.now()
+    await client.query('accounts')
+    expect(requests).toHaveLength(2)
+    expect(slept.reduce((a, b) => a + b, 0)).toBe(60_000)
+    expect(performance.now() - started).toBeLessThan(1_000)
   })
 
   it('gives up with THROTTLED and retryAfterMs when Retry-After exceeds the budget', async () => {

@@ -6,12 +6,18 @@ import { DataverseError } from './errors.ts'
 import { fetchXmlMethods } from './fetchxml-queries.ts'
 import { type ClientCore, impersonationHeaders, scopeOf } from './internal/core.ts'
 import { Governor, MAX_CONCURRENCY } from './internal/governor.ts'
-import { type PipelineConfig, type ResolvedRetry, send } from './internal/pipeline.ts'
+import { type PipelineConfig, type ResolvedRetry, realSleep, send } from './internal/pipeline.ts'
 import { createTelemetry } from './internal/telemetry.ts'
 import { operationMethods } from './operations.ts'
 import { queryMethods } from './queries.ts'
 import { recordMethods } from './records.ts'
-import type { ConcurrencyOptions, DataverseClientOptions, Impersonation, RetryOptions } from './types.ts'
+import type {
+  ClientClock,
+  ConcurrencyOptions,
+  DataverseClientOptions,
+  Impersonation,
+  RetryOptions,
+} from './types.ts'
 
 const DEFAULT_RETRY: ResolvedRetry = {
   enabled: true,
@@ -29,14 +35,15 @@ function resolveRetry(retry: RetryOptions | false | undefined): ResolvedRetry {
   return resolved
 }
 
-function resolveGovernor(concurrency: number | ConcurrencyOptions | undefined): Governor {
+function resolveGovernor(concurrency: number | ConcurrencyOptions | undefined, clock: ClientClock): Governor {
   if (typeof concurrency === 'number') {
-    return new Governor({ initial: concurrency, max: concurrency, adaptive: false })
+    return new Governor({ initial: concurrency, max: concurrency, adaptive: false, clock })
   }
   return new Governor({
     initial: concurrency?.initial ?? 8,
     max: concurrency?.max ?? MAX_CONCURRENCY,
     adaptive: concurrency?.adaptive ?? true,
+    clock,
   })
 }
 
@@ -96,6 +103,11 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     'user-agent': options.userAgent ?? 'dataverse-s2s-webapi',
   }
   for (const [k, v] of Object.entries(options.headers ?? {})) baseHeaders[k.toLowerCase()] = v
+  // Read the globals at call time, so a test's fake timers (installed after the client was made) apply too.
+  const clock: ClientClock = {
+    now: options.clock?.now ?? (() => Date.now()),
+    sleep: options.clock?.sleep ?? ((ms, signal) => realSleep(ms, signal)),
+  }
   const config: PipelineConfig = {
     baseUrl: `${orgUrl}/api/data/v${apiVersion}/`,
     origin,
@@ -107,12 +119,13 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
       dispatcher: options.dispatcher,
       connections: options.connections,
     }),
-    governor: resolveGovernor(options.concurrency),
+    governor: resolveGovernor(options.concurrency, clock),
     retry: resolveRetry(options.retry),
     timeoutMs: options.timeoutMs ?? 120_000,
     logger: options.logger,
     baseHeaders,
     telemetry: createTelemetry(options.telemetry, origin),
+    clock,
   }
   const core: ClientCore = {
     config,

@@ -40,6 +40,7 @@ export type {
 export type {
   BoundTo,
   CallOptions,
+  ClientClock,
   ConcurrencyOptions,
   CreateOptions,
   DataverseClientOptions,

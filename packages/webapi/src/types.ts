@@ -161,6 +161,14 @@ export interface ConcurrencyOptions {
   adaptive?: boolean
 }
 
+/** The clock behind a client's waits. Tests pass a fake one so that waits take no real time. */
+export interface ClientClock {
+  /** Milliseconds since the epoch. */
+  now(): number
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
 /** Options of {@link createDataverseClient}. */
 export interface DataverseClientOptions {
   /** Org URL, e.g. `https://contoso.crm.dynamics.com` (a trailing `/api/data/...` is ignored). */
@@ -198,4 +206,9 @@ export interface DataverseClientOptions {
    * per HTTP attempt, `http.client.request.duration`, throttle and retry counters. Default: none, nothing recorded.
    */
   telemetry?: TelemetryOptions | undefined
+  /**
+   * The clock of the client's waits: retry back-off, `Retry-After` pauses of the whole client, the retry budget.
+   * Default: real time (`Date.now` and timers).
+   */
+  clock?: Partial<ClientClock> | undefined
 }

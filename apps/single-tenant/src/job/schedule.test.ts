@@ -20,24 +20,37 @@ describe('runOnSchedule', () => {
   })
 
   it('repeats every interval from the previous start, survives a failed run, and stops on the signal', async () => {
+    // A fake clock: runs take 20 ms of it, waits move it; nothing waits in real time.
+    let clock = 1_000_000
+    const waits: number[] = []
     const controller = new AbortController()
     const starts: number[] = []
     const errors: unknown[] = []
     const code = await runOnSchedule(
       async () => {
-        starts.push(Date.now())
+        starts.push(clock)
         if (starts.length === 2) throw new Error('throttled for too long')
         if (starts.length === 3) controller.abort()
-        await new Promise((r) => setTimeout(r, 20))
+        clock += 20
       },
-      { ...quiet, everyMs: 100, signal: controller.signal, onError: (e) => errors.push(e) },
+      {
+        ...quiet,
+        everyMs: 100,
+        signal: controller.signal,
+        onError: (e) => errors.push(e),
+        now: () => clock,
+        sleep: async (ms, signal) => {
+          if (signal.aborted) throw signal.reason
+          waits.push(ms)
+          clock += ms
+        },
+      },
     )
     expect(code).toBe(130)
-    expect(starts).toHaveLength(3)
+    expect(starts).toEqual([1_000_000, 1_000_100, 1_000_200])
     expect(errors).toHaveLength(1)
-    // Real timers: a loaded machine may fire a little early by Date.now() or much later, never a whole period early.
-    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(80)
-    expect(starts[1]! - starts[0]!).toBeLessThan(2_000)
+    // After a 20 ms run, 80 ms to the next start; after a failure at once (it took no time), the full 100 ms.
+    expect(waits).toEqual([80, 100])
   })
 
   it('ends when a run reports it was stopped', async () => {

@@ -8,7 +8,10 @@ export interface ScheduleOptions {
   isStop: (error: unknown) => boolean
   onError: (error: unknown) => void
   onWait: (next: Date) => void
+  /** The clock, in milliseconds (default `Date.now`). */
   now?: () => number
+  /** Waits `ms`, rejecting when `signal` aborts (default: node's timers). Tests pass a fake clock's. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<unknown>
 }
 
 /**
@@ -19,6 +22,7 @@ export interface ScheduleOptions {
  */
 export async function runOnSchedule(run: () => Promise<unknown>, options: ScheduleOptions): Promise<number> {
   const now = options.now ?? Date.now
+  const wait = options.sleep ?? ((ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }))
   for (;;) {
     const startedAt = now()
     try {
@@ -29,10 +33,10 @@ export async function runOnSchedule(run: () => Promise<unknown>, options: Schedu
       options.onError(error)
     }
     if (options.everyMs === undefined) return 0
-    const wait = Math.max(0, startedAt + options.everyMs - now())
-    options.onWait(new Date(now() + wait))
+    const ms = Math.max(0, startedAt + options.everyMs - now())
+    options.onWait(new Date(now() + ms))
     try {
-      await sleep(wait, undefined, { signal: options.signal })
+      await wait(ms, options.signal)
     } catch {
       return 130
     }

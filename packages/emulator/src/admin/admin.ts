@@ -21,6 +21,14 @@ import type {
 } from '../world/types.ts'
 import type { OrgRecord, World, WorldSnapshot } from '../world/world.ts'
 
+/** The emulator's clock, as the admin API reports it. */
+export interface EmulatorClockState {
+  /** The emulator's time (ISO 8601). */
+  now: string
+  /** How far ahead of real time it runs, in milliseconds. */
+  offsetMs: number
+}
+
 /** The admin API of a running emulator (also served over HTTP under `/_emulator/`). */
 export interface EmulatorAdmin {
   createTenant(input: { id?: string; displayName: string; domain?: string }): Tenant
@@ -55,7 +63,17 @@ export interface EmulatorAdmin {
   rolloverSigningKey(options?: { retainPrevious?: boolean }): Promise<string>
   /** Lifetime in seconds (1 to 86400) of the app-only access tokens issued from now on. */
   setTokenLifetime(seconds: number): void
-  /** Back to the state right after start: world, orgs' data, faults, counters, sessions. */
+  /**
+   * Moves the emulator's clock forward by `seconds` (fractions allowed, to the millisecond): the tokens it issued
+   * expire, and authorization codes and refresh tokens age, without waiting. Returns the emulator's time afterwards.
+   * Only the emulator's clock moves: client assertions are still checked against real time (clients sign them with
+   * theirs), and clients keep their own clocks.
+   * @throws {EmulatorError} 'INVALID_ARGUMENT' for a negative or non-finite amount.
+   */
+  advanceClock(seconds: number): EmulatorClockState
+  /** The emulator's time and how far ahead of real time it runs. */
+  clock(): EmulatorClockState
+  /** Back to the state right after start: world, orgs' data, faults, counters, sessions, the clock. */
   reset(): Promise<void>
   /** Writes the state folder now (when persisting). */
   save(): Promise<void>
@@ -144,7 +162,18 @@ export function createAdminApi(options: AdminOptions): { api: EmulatorAdmin; htt
       world.changed()
       return kid
     },
+    advanceClock(seconds) {
+      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
+        throw new EmulatorError(
+          'INVALID_ARGUMENT',
+          `The clock moves forward by a number of seconds (0 or more), not ${String(seconds)}.`,
+        )
+      world.clock.advance(Math.round(seconds * 1000))
+      return api.clock()
+    },
+    clock: () => ({ now: new Date(world.clock.now()).toISOString(), offsetMs: world.clock.offsetMs }),
     async reset() {
+      world.clock.reset()
       const initialOrgs = new Set(options.initial.orgs.map((o) => o.id))
       for (const id of [...orgRuntimes.keys()]) if (!initialOrgs.has(id)) await options.stopOrg(id)
       const urls = new Map([...world.orgs.values()].map((o) => [o.id, { url: o.url, port: o.port }]))
@@ -311,6 +340,11 @@ function adminHttp(api: EmulatorAdmin, world: World): Hono {
       { kid: await api.rolloverSigningKey(b.retainPrevious === false ? { retainPrevious: false } : {}) },
       201,
     )
+  })
+  app.get('/clock', (c) => c.json(api.clock()))
+  app.post('/clock', async (c) => {
+    const b = (await body(c)) as { advanceSeconds?: unknown }
+    return c.json(api.advanceClock(b.advanceSeconds as number))
   })
   app.post('/reset', async (c) => {
     await api.reset()

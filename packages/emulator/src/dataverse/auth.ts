@@ -42,7 +42,7 @@ export class TokenVerifier {
     }
     const hit = this.cache.get(token)
     if (!hit) return undefined
-    if (hit.exp * 1000 <= Date.now()) {
+    if (hit.exp * 1000 <= this.world.clock.now()) {
       this.cache.delete(token)
       throw new Unauthorized('The access token has expired.')
     }

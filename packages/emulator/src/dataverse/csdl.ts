@@ -1,8 +1,6 @@
 import type { OrgModel } from './org-model.ts'
 import { edmType, propertyName } from './values.ts'
 
-// `$metadata`: the CSDL document describing the org's tables.
-
 export function metadataXml(org: OrgModel): string {
   const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;')
   const types: string[] = []

@@ -14,8 +14,6 @@ import {
 import { requireRow } from './rows.ts'
 import type { Row, Table } from './store.ts'
 
-// Handlers of one record: GET / PATCH (update or upsert) / DELETE `{set}({key})`, and POST `{set}` (create).
-
 export function retrieve(
   org: OrgModel,
   ctx: CallContext,

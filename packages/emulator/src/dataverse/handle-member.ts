@@ -17,8 +17,6 @@ import { requireRow } from './rows.ts'
 import type { Row } from './store.ts'
 import { coerce, output, propertyName } from './values.ts'
 
-// Below one record: a property, a navigation property, `$ref`, `RetrieveUserPrivileges`.
-
 /** `/{set}({key})/{property|navigation}[/$ref | ({id})/$ref]`. */
 export function member(
   org: OrgModel,

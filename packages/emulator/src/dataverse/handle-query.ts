@@ -24,8 +24,6 @@ import {
 import type { Table } from './store.ts'
 import { GUID_RE } from './values.ts'
 
-// GET `{set}`: FetchXML, `$apply`, or `$select` / `$filter` / `$orderby` / `$expand` / `$top` / `$count` with paging.
-
 export function query(
   org: OrgModel,
   ctx: CallContext,

@@ -1,8 +1,6 @@
 import { Fault } from './errors.ts'
 import { GUID_RE } from './values.ts'
 
-// URL paths of the Web API: segments, keys and key literals.
-
 export interface Segment {
   name: string
   /** Text inside the parentheses, if any. */

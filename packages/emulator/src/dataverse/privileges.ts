@@ -4,8 +4,6 @@ import type { TableDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 import type { CallContext } from './request.ts'
 
-// Privileges: what a user's roles grant, and the checks every operation makes.
-
 export function privilegesOf(org: OrgModel, userId: string): Set<string> {
   const out = new Set<string>()
   for (const roleId of org.userRoles.related('systemuser', userId)) {

@@ -6,8 +6,6 @@ import type { CallContext } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { coerce, GUID_RE } from './values.ts'
 
-// Rows named by URL keys and entity references (`accounts(<id>)`, alternate keys, `$<Content-ID>`).
-
 /** Resolve `/accounts(<id>)`, `accounts(key='x')`, an absolute URL, or a batch `$n` to an existing row. */
 export function resolveReference(
   org: OrgModel,

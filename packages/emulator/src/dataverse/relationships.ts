@@ -4,8 +4,6 @@ import { checkAppend } from './privileges.ts'
 import type { CallContext } from './request.ts'
 import type { Relationship, Row, Table } from './store.ts'
 
-// Associations: N:N relationships and the lookups behind 1:N navigation properties.
-
 /** Adds or removes the pair in an N:N relationship, whichever side `table` is on. */
 function linkManyToMany(
   org: OrgModel,

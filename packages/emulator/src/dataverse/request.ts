@@ -1,7 +1,5 @@
 import { DataverseFault, Fault } from './errors.ts'
 
-/** The request model every handler works on: who calls, the request and response, `Prefer`, JSON bodies. */
-
 /** Who a request runs as. */
 export interface CallContext {
   /** Effective user (the impersonated user when impersonating). */

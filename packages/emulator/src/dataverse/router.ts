@@ -15,8 +15,6 @@ import {
   parsePrefer,
 } from './request.ts'
 
-// The Web API router: version, service document, `$metadata`, functions, entity sets, bulk messages, records.
-
 const VERSION_RE = /^v9\.[0-2]$/
 
 export function route(org: OrgModel, ctx: CallContext, req: ApiRequest): ApiResponse {

@@ -8,8 +8,6 @@ import type { CallContext } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { coerce } from './values.ts'
 
-// The row lifecycle: create (with per-table rules), update, upsert, delete.
-
 /** Build and insert a row from a JSON body (no privilege checks); used by the seed and the admin API too. */
 export function createRow(
   org: OrgModel,
@@ -20,7 +18,7 @@ export function createRow(
 ): Row {
   const def = table.def
   const row: Row = new Array(def.columns.length + 1).fill(null)
-  const now = nowSeconds()
+  const now = nowSeconds(org)
   const pending = org.applyBody(ctx, table, body, row, true)
   if (fixed) {
     for (const [k, v] of fixed) {
@@ -232,7 +230,7 @@ export function touch(
 ): void {
   const def = table.def
   const col = (n: string) => def.byName.get(n) as ColumnDef
-  changes.set(col('modifiedon').index, nowSeconds())
+  changes.set(col('modifiedon').index, nowSeconds(org))
   changes.set(col('modifiedby').index, ctx?.userId ?? org.systemUserId)
   changes.set(col('modifiedonbehalfby').index, ctx?.onBehalfOf ? ctx.callerId : null)
   changes.set(col('versionnumber').index, org.store.nextVersion())
@@ -315,8 +313,8 @@ export function requireRow(ref: EntityRef): Row {
 }
 
 /** Dataverse keeps date-times to the second; seconds since the epoch also fit V8's small integers. */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000)
+export function nowSeconds(org: OrgModel): number {
+  return Math.floor(org.world.clock.now() / 1000)
 }
 
 /**

@@ -5,8 +5,6 @@ import { type CallContext, MAX_PAGE, type Preferences, wantsAnnotation } from '.
 import type { Row, Table } from './store.ts'
 import { output, propertyName } from './values.ts'
 
-// A row as Web API JSON: ETag, columns, annotations the caller asked for in `Prefer`, and `$expand`.
-
 export function etag(table: Table, row: Row): string {
   return `W/"${row[(table.def.byName.get('versionnumber') as ColumnDef).index]}"`
 }

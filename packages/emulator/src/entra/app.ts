@@ -360,7 +360,7 @@ export function createEntraApp(options: EntraAppOptions): Hono {
       lifetimeSeconds: lifetime,
     })
     if (version === 'v1') {
-      const now = Math.floor(Date.now() / 1000)
+      const now = Math.floor(world.clock.now() / 1000)
       return {
         token_type: 'Bearer',
         expires_in: String(lifetime),
@@ -392,6 +392,7 @@ export function createEntraApp(options: EntraAppOptions): Hono {
     state,
     userFlows,
     resolveTenant: (s) => resolveTenant(world, s),
+    now: () => world.clock.now(),
   })
 
   return app

@@ -190,7 +190,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
 
   function startSession(c: Context, user: User): number {
     const id = token()
-    const authTime = Math.floor(Date.now() / 1000)
+    const authTime = Math.floor(world.clock.now() / 1000)
     remember(state.sessions, id, { userObjectId: user.objectId, authTime }, MAX_SESSIONS)
     setCookie(c, SESSION_COOKIE, id, { httpOnly: true, secure: true, sameSite: 'None', path: '/' })
     return authTime
@@ -413,7 +413,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
         ...(nonce === undefined ? {} : { nonce }),
         ...(challenge === undefined ? {} : { codeChallenge: challenge }),
         ...(method === undefined ? {} : { codeChallengeMethod: method }),
-        expiresAt: Date.now() + CODE_TTL_MS,
+        expiresAt: world.clock.now() + CODE_TTL_MS,
         authTime,
         redeemed: false,
       },
@@ -605,9 +605,9 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
       accessToken = await world.signingKeys.signJwt({
         aud: GRAPH,
         iss: world.v1Issuer(user.tenantId),
-        iat: Math.floor(Date.now() / 1000),
-        nbf: Math.floor(Date.now() / 1000),
-        exp: Math.floor(Date.now() / 1000) + ACCESS_LIFETIME,
+        iat: Math.floor(world.clock.now() / 1000),
+        nbf: Math.floor(world.clock.now() / 1000),
+        exp: Math.floor(world.clock.now() / 1000) + ACCESS_LIFETIME,
         appid: registration.appId,
         appidacr: String(extra.acr),
         name: user.displayName,
@@ -667,7 +667,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
           tenantId: user.tenantId,
           spa: extra.spa,
           authTime: extra.authTime,
-          expiresAt: Date.now() + (extra.spa ? SPA_REFRESH_TTL_MS : REFRESH_TTL_MS),
+          expiresAt: world.clock.now() + (extra.spa ? SPA_REFRESH_TTL_MS : REFRESH_TTL_MS),
         },
         MAX_REFRESH_TOKENS,
       )
@@ -733,7 +733,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
             54005,
             'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
           )
-        if (entry.expiresAt < Date.now())
+        if (entry.expiresAt < world.clock.now())
           throw aad.invalidGrant(
             70008,
             'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
@@ -782,7 +782,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
       const entry = state.refreshTokens.get(rt)
       if (!entry || entry.clientId !== registration.appId)
         throw aad.invalidGrant(9002313, 'Invalid request. Request is malformed or invalid.')
-      if (entry.expiresAt < Date.now()) {
+      if (entry.expiresAt < world.clock.now()) {
         state.refreshTokens.delete(rt)
         throw aad.invalidGrant(700082, 'The refresh token has expired due to inactivity.')
       }

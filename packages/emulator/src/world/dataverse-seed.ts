@@ -1,5 +1,4 @@
-// The Dataverse side of a seed file (`orgs[].dataverse`): plain shapes, shared by the world's seed types and the
-// emulated org that applies them.
+// The seed file's Dataverse shapes live here, below both world/types.ts and dataverse/, so neither imports the other.
 
 /** Attribute types the emulator stores; they map to the CSDL types in `$metadata`. */
 export type ColumnType =

@@ -59,7 +59,50 @@ async function loadKey(data: SigningKeyData): Promise<SigningKey> {
  * The token signing keys of the emulated Entra ID: the first key signs, every key verifies (after a rollover the
  * previous key stays published, as Entra keeps old keys in its JWKS for a while).
  */
-export class SigningKeys {
+export interface SigningKeys {
+  /** The `kid` of the key that signs new tokens. */
+  readonly currentKid: string
+  /** Changes on every rollover, so caches of verified tokens know to verify again. */
+  readonly generation: number
+  /** All published key ids, current first. */
+  readonly kids: string[]
+  /**
+   * Makes a new key current. The old current key stays published (and valid for verification) when
+   * `retainPrevious` (default true); otherwise only the new key remains.
+   */
+  rollover(options?: { retainPrevious?: boolean }): Promise<string>
+  /** Signs `claims` with the current key, RS256. `x5t` is added to the header for v1 tokens, as Entra does. */
+  signJwt(
+    claims: JWTPayload,
+    options?: {
+      x5t?: boolean
+    },
+  ): Promise<string>
+  /**
+   * Verifies the signature (RS256, any published key), `exp` and `nbf` of a token the emulator issued.
+   * @throws jose's errors (`code` 'ERR_JWT_EXPIRED', 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', ...) or an
+   * `EmulatorError` 'INVALID_ARGUMENT' when the token is not a JWT or names an unknown key.
+   */
+  verifyJwt(
+    token: string,
+    options?: {
+      clockToleranceSeconds?: number
+      /** The time to check `exp` and `nbf` against, in milliseconds (default: now). */
+      now?: number
+    },
+  ): Promise<JWTPayload>
+  /** The JWKS document. `issuer` (Entra's per-key issuer template) is added when given. */
+  jwks(issuer?: string): {
+    keys: PublishedJwk[]
+  }
+  /** Replaces every key with persisted ones (a reset or a restore). */
+  replace(data: SigningKeyData[]): Promise<void>
+  /** The keys as PEMs, for persistence. */
+  snapshot(): SigningKeyData[]
+}
+
+/** The {@link SigningKeys} of one world (persisted as PEMs in its snapshot). */
+export class SigningKeyRing implements SigningKeys {
   #keys: SigningKey[]
   #generation = 0
 
@@ -68,12 +111,12 @@ export class SigningKeys {
   }
 
   /** Loads persisted keys, or generates one when `data` is empty. */
-  static async create(data: SigningKeyData[] = []): Promise<SigningKeys> {
+  static async create(data: SigningKeyData[] = []): Promise<SigningKeyRing> {
     if (data.length === 0)
-      return new SigningKeys([
+      return new SigningKeyRing([
         await loadKey(await sharedSelfSignedCertificate('signing-key', 'accounts.localhost')),
       ])
-    return new SigningKeys(await Promise.all(data.map(loadKey)))
+    return new SigningKeyRing(await Promise.all(data.map(loadKey)))
   }
 
   /** The `kid` of the key that signs new tokens. */
@@ -116,7 +159,10 @@ export class SigningKeys {
    * @throws jose's errors (`code` 'ERR_JWT_EXPIRED', 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', ...) or an
    * `EmulatorError` 'INVALID_ARGUMENT' when the token is not a JWT or names an unknown key.
    */
-  async verifyJwt(token: string, options: { clockToleranceSeconds?: number } = {}): Promise<JWTPayload> {
+  async verifyJwt(
+    token: string,
+    options: { clockToleranceSeconds?: number; now?: number } = {},
+  ): Promise<JWTPayload> {
     let kid: string | undefined
     try {
       kid = decodeProtectedHeader(token).kid
@@ -132,6 +178,7 @@ export class SigningKeys {
     const { payload } = await jwtVerify(token, key.publicKey, {
       algorithms: ['RS256'],
       clockTolerance: options.clockToleranceSeconds ?? 0,
+      ...(options.now === undefined ? {} : { currentDate: new Date(options.now) }),
     })
     return payload
   }

@@ -3,7 +3,7 @@ import { decodeProtectedHeader } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { EmulatorError } from '../errors.ts'
 import { defaultIds, defaultSeed } from './default-seed.ts'
-import { createWorld, World } from './world.ts'
+import { createWorld, type World, WorldState } from './world.ts'
 
 describe('world', () => {
   it('builds the default seed with consent in Contoso only', async () => {
@@ -78,7 +78,7 @@ describe('world', () => {
       appId: defaultIds.multiTenantAppId,
       nonce: 'n1',
     })
-    const copy = await World.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())))
+    const copy = await WorldState.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())))
     expect(await copy.verifyJwt(token)).toMatchObject({
       nonce: 'n1',
       preferred_username: 'alice@contoso.onmicrosoft.com',
@@ -179,7 +179,7 @@ describe('world', () => {
         requestedAccessTokenVersion: null,
       })
       expect(v1.requestedAccessTokenVersion).toBe(1)
-      const copy = await World.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())), A)
+      const copy = await WorldState.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())), A)
       expect(copy.getApp(v1.appId)?.requestedAccessTokenVersion).toBe(1)
       const token = await copy.mintAppToken({ tenantId: tid, appId: v1.appId, resource: 'api://legacy' })
       expect((await copy.verifyJwt(token)).ver).toBe('1.0')
@@ -246,7 +246,7 @@ describe('world', () => {
       ])
       world.setDirectoryRoles(defaultIds.users.fabrikamAdmin, [])
       expect((await world.verifyJwt(await token(world, defaultIds.users.fabrikamAdmin))).wids).toBeUndefined()
-      const copy = await World.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())), A)
+      const copy = await WorldState.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())), A)
       expect((await copy.verifyJwt(await token(copy, defaultIds.users.fabrikamCarol))).wids).toEqual([
         appAdmin,
       ])

@@ -1,12 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import {
   certificateCredential,
   generateSelfSignedCertificate,
   sharedSelfSignedCertificate,
 } from '../certificates.ts'
+import { createClock } from '../clock.ts'
 import { EmulatorError } from '../errors.ts'
-import { type SigningKeyData, SigningKeys } from './signing-keys.ts'
+import { SigningKeyRing, type SigningKeys } from './signing-keys.ts'
+import { mintAppToken, mintIdToken, mintUserAccessToken } from './tokens.ts'
 import type {
   AppRegistration,
   AppSeed,
@@ -17,7 +19,6 @@ import type {
   MintAppTokenOptions,
   MintIdTokenOptions,
   MintUserAccessTokenOptions,
-  OrgInfo,
   OrgSeedEntry,
   ServicePrincipal,
   Tenant,
@@ -25,6 +26,9 @@ import type {
   UserSeed,
   WorldSeed,
 } from './types.ts'
+import type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
+
+export type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -39,40 +43,10 @@ function guidOrNew(value: string | undefined, what: string): string {
   return value.toLowerCase()
 }
 
-const b64 = (bytes: number) =>
-  Buffer.from(randomUUID().replaceAll('-', '') + randomUUID(), 'utf8')
-    .toString('base64url')
-    .slice(0, bytes)
-
 /** Strips one trailing slash: `https://localhost:8444/` → `https://localhost:8444`. */
 export function trimSlash(url: string): string {
   return url.endsWith('/') ? url.slice(0, -1) : url
 }
-
-/** An org as stored in the world: `OrgInfo` plus the port and Dataverse seed it was declared with. */
-export interface OrgRecord extends OrgInfo {
-  port?: number
-  dataverse?: unknown
-}
-
-/** The JSON the world persists to its state folder. */
-export interface WorldSnapshot {
-  version: 1
-  tenants: Tenant[]
-  apps: AppRegistration[]
-  users: User[]
-  servicePrincipals: ServicePrincipal[]
-  orgs: OrgRecord[]
-  signingKeys: SigningKeyData[]
-}
-
-/**
- * A resource a token can be issued for: a Dataverse org, or an app registration's own API. For an API, `audience` is
- * the v2.0 `aud` (always the app id) and `v1Audience` the v1.0 one (the identifier the client asked for).
- */
-export type ResolvedResource =
-  | { kind: 'org'; org: OrgRecord; audience: string }
-  | { kind: 'api'; app: AppRegistration; audience: string; v1Audience: string }
 
 const GLOBAL_ADMINISTRATOR = '62e90394-69f5-4237-9190-012177145e10'
 const GROUP_MEMBERSHIP_CLAIMS: readonly GroupMembershipClaims[] = [
@@ -106,11 +80,8 @@ function tokenVersionOf(value: unknown, appName: string): 1 | 2 {
   )
 }
 
-/**
- * The identity world of the emulated Entra ID: tenants, app registrations, service principals (consent),
- * users, orgs, and the token signing keys. Both the Entra ID endpoints and the Dataverse orgs read it.
- */
-export class World {
+/** The {@link World} as the emulator keeps it (in memory; `startEmulator` persists its snapshot). */
+export class WorldState implements World {
   readonly tenants = new Map<string, Tenant>()
   readonly apps = new Map<string, AppRegistration>()
   readonly users = new Map<string, User>()
@@ -120,6 +91,7 @@ export class World {
   /** `https://localhost:PORT` of the Entra ID server; set by `startEmulator` once it listens. */
   authorityUrl: string
   readonly signingKeys: SigningKeys
+  readonly clock = createClock()
   #listeners = new Set<() => void>()
 
   constructor(signingKeys: SigningKeys, authorityUrl = 'https://localhost:8443') {
@@ -470,22 +442,6 @@ export class World {
     return undefined
   }
 
-  #common(lifetimeSeconds: number): {
-    iat: number
-    nbf: number
-    exp: number
-    uti: string
-    aio: string
-    rh: string
-  } {
-    const now = Math.floor(Date.now() / 1000)
-    return { iat: now, nbf: now, exp: now + lifetimeSeconds, uti: b64(22), aio: b64(40), rh: `0.${b64(30)}.` }
-  }
-
-  #pairwiseSub(objectId: string, appId: string): string {
-    return createHash('sha256').update(`${objectId}|${appId}`).digest('base64url')
-  }
-
   /**
    * An app-only access token, as the client-credentials grant issues it: a v1 token for an org (`aud` = org URL,
    * `iss` = `{authorityUrl}/{tid}/`, `appid`, `appidacr`, `oid` = `sub` = the service principal, `idtyp: 'app'`), or a
@@ -493,52 +449,8 @@ export class World {
    * @throws {EmulatorError} 'NOT_FOUND' (tenant or app), 'NO_SERVICE_PRINCIPAL' (no consent in that tenant),
    * 'UNKNOWN_RESOURCE'.
    */
-  async mintAppToken(options: MintAppTokenOptions): Promise<string> {
-    const tenant = this.#requireTenant(options.tenantId)
-    const app = this.getApp(options.appId)
-    if (!app) throw new EmulatorError('NOT_FOUND', `App ${options.appId} does not exist.`)
-    const sp = this.getServicePrincipal(tenant.id, app.appId)
-    if (!sp)
-      throw new EmulatorError(
-        'NO_SERVICE_PRINCIPAL',
-        `App ${app.appId} has no service principal in tenant ${tenant.id}.`,
-      )
-    const resource = this.resolveResource(options.resource)
-    if (!resource)
-      throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
-    const base = this.#common(options.lifetimeSeconds ?? 3599)
-    const acr = String(options.credentialType ?? 1)
-    if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
-      const iss = this.v1Issuer(tenant.id)
-      return this.signingKeys.signJwt(
-        {
-          aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
-          iss,
-          ...base,
-          appid: app.appId,
-          appidacr: acr,
-          idp: iss,
-          idtyp: 'app',
-          oid: sp.objectId,
-          sub: sp.objectId,
-          tid: tenant.id,
-          ver: '1.0',
-        },
-        { x5t: true },
-      )
-    }
-    return this.signingKeys.signJwt({
-      aud: resource.audience,
-      iss: this.v2Issuer(tenant.id),
-      ...base,
-      azp: app.appId,
-      azpacr: acr,
-      idtyp: 'app',
-      oid: sp.objectId,
-      sub: sp.objectId,
-      tid: tenant.id,
-      ver: '2.0',
-    })
+  mintAppToken(options: MintAppTokenOptions): Promise<string> {
+    return mintAppToken(this, options)
   }
 
   /**
@@ -547,88 +459,18 @@ export class World {
    * 1, v1 (`aud` the identifier asked for, `appid`, `upn`, `unique_name`).
    * @throws {EmulatorError} 'NOT_FOUND' (user or app), 'UNKNOWN_RESOURCE'.
    */
-  async mintUserAccessToken(options: MintUserAccessTokenOptions): Promise<string> {
-    const user = this.getUser(options.userObjectId)
-    if (!user) throw new EmulatorError('NOT_FOUND', `User ${options.userObjectId} does not exist.`)
-    const app = this.getApp(options.appId)
-    if (!app) throw new EmulatorError('NOT_FOUND', `App ${options.appId} does not exist.`)
-    const resource = this.resolveResource(options.resource)
-    if (!resource)
-      throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
-    const base = this.#common(options.lifetimeSeconds ?? 3599)
-    const acr = String(options.credentialType ?? 0)
-    const names = user.displayName.split(' ')
-    // The resource's manifest picks the version, whichever endpoint issued the token (entra-docs access-tokens.md,
-    // "Token formats" and "Token ownership"); Dataverse always gets v1.0.
-    if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
-      const iss = this.v1Issuer(user.tenantId)
-      return this.signingKeys.signJwt(
-        {
-          aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
-          iss,
-          ...base,
-          acr: '1',
-          amr: ['pwd'],
-          appid: app.appId,
-          appidacr: acr,
-          family_name: names.length > 1 ? names.slice(1).join(' ') : '',
-          given_name: names[0] ?? '',
-          idp: iss,
-          name: user.displayName,
-          oid: user.objectId,
-          scp:
-            options.scp ??
-            (resource.kind === 'org' ? 'user_impersonation' : resource.app.exposedScopes.join(' ')),
-          sub: this.#pairwiseSub(user.objectId, app.appId),
-          tid: user.tenantId,
-          unique_name: user.userPrincipalName,
-          upn: user.userPrincipalName,
-          ver: '1.0',
-          ...this.widsFor(user, resource.kind === 'api' ? resource.app : undefined),
-        },
-        { x5t: true },
-      )
-    }
-    return this.signingKeys.signJwt({
-      aud: resource.audience,
-      iss: this.v2Issuer(user.tenantId),
-      ...base,
-      azp: app.appId,
-      azpacr: acr,
-      name: user.displayName,
-      oid: user.objectId,
-      preferred_username: user.userPrincipalName,
-      scp: options.scp ?? resource.app.exposedScopes.join(' '),
-      sub: this.#pairwiseSub(user.objectId, app.appId),
-      tid: user.tenantId,
-      ver: '2.0',
-      ...this.widsFor(user, resource.app),
-    })
+  mintUserAccessToken(options: MintUserAccessTokenOptions): Promise<string> {
+    return mintUserAccessToken(this, options)
   }
 
   /** A v2 ID token for `appId` (`aud`), with `nonce` when given. */
-  async mintIdToken(options: MintIdTokenOptions): Promise<string> {
-    const user = this.getUser(options.userObjectId)
-    if (!user) throw new EmulatorError('NOT_FOUND', `User ${options.userObjectId} does not exist.`)
-    return this.signingKeys.signJwt({
-      aud: options.appId,
-      iss: this.v2Issuer(user.tenantId),
-      ...this.#common(options.lifetimeSeconds ?? 3600),
-      ...(options.authTime === undefined ? {} : { auth_time: options.authTime }),
-      name: user.displayName,
-      ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
-      oid: user.objectId,
-      preferred_username: user.userPrincipalName,
-      sub: this.#pairwiseSub(user.objectId, options.appId),
-      tid: user.tenantId,
-      ver: '2.0',
-      ...this.widsFor(user, this.getApp(options.appId)),
-    })
+  mintIdToken(options: MintIdTokenOptions): Promise<string> {
+    return mintIdToken(this, options)
   }
 
   /** Verifies a token the emulator issued (signature with any published key, `exp`, `nbf`). See {@link SigningKeys.verifyJwt}. */
   verifyJwt(token: string): Promise<JWTPayload> {
-    return this.signingKeys.verifyJwt(token)
+    return this.signingKeys.verifyJwt(token, { now: this.clock.now() })
   }
 
   // ---- persistence
@@ -665,10 +507,10 @@ export class World {
   }
 
   /** Rebuilds a world from {@link World.snapshot}'s JSON. */
-  static async fromSnapshot(snapshot: WorldSnapshot, authorityUrl?: string): Promise<World> {
+  static async fromSnapshot(snapshot: WorldSnapshot, authorityUrl?: string): Promise<WorldState> {
     if (snapshot?.version !== 1)
       throw new EmulatorError('STATE', 'The saved world has an unknown format version.')
-    const world = new World(await SigningKeys.create(snapshot.signingKeys), authorityUrl)
+    const world = new WorldState(await SigningKeyRing.create(snapshot.signingKeys), authorityUrl)
     await world.restore(snapshot)
     return world
   }
@@ -676,7 +518,7 @@ export class World {
 
 /** Builds a world from a seed (tenants, then apps, users, consents, orgs). */
 export async function createWorld(seed: WorldSeed, options: { authorityUrl?: string } = {}): Promise<World> {
-  const world = new World(await SigningKeys.create(), options.authorityUrl)
+  const world = new WorldState(await SigningKeyRing.create(), options.authorityUrl)
   await applySeed(world, seed)
   return world
 }

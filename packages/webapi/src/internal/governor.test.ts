@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Governor } from './governor.ts'
 
 const tick = () => new Promise((r) => setTimeout(r, 0))
 
 describe('Governor', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
   it('caps the limit at 52 and at least 1', () => {
     expect(new Governor({ initial: 500, max: 500, adaptive: true }).limit).toBe(52)
     expect(new Governor({ initial: 0, max: 0, adaptive: true }).limit).toBe(1)
@@ -23,17 +27,18 @@ describe('Governor', () => {
   })
 
   it('a throttle pauses everything, then one request probes alone until a healthy response', async () => {
+    vi.useFakeTimers()
     const g = new Governor({ initial: 4, max: 4, adaptive: true })
     g.onThrottle(50, false)
     expect(g.limit).toBe(4) // request-count throttles only pause
     let started = 0
     for (let i = 0; i < 3; i++) void g.acquire(undefined)?.then(() => started++)
-    await new Promise((r) => setTimeout(r, 20))
+    await vi.advanceTimersByTimeAsync(49)
     expect(started).toBe(0)
-    await new Promise((r) => setTimeout(r, 50))
+    await vi.advanceTimersByTimeAsync(1)
     expect(started).toBe(1) // the probe
     g.onResponse(undefined)
-    await tick()
+    await vi.advanceTimersByTimeAsync(0)
     expect(started).toBe(3)
   })
 

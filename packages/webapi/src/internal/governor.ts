@@ -1,4 +1,5 @@
 import { DataverseError } from '../errors.ts'
+import type { ClientClock } from '../types.ts'
 
 /** Hard ceiling: Dataverse rejects more than 52 concurrent requests per user immediately (0x80072326). */
 export const MAX_CONCURRENCY = 52
@@ -10,6 +11,8 @@ export interface GovernorOptions {
   max: number
   /** Adapt to `x-ms-dop-hint`, 429s and healthy responses; `false` keeps `initial` fixed. */
   adaptive: boolean
+  /** Default: real time. */
+  clock?: ClientClock | undefined
 }
 
 interface Waiter {
@@ -38,12 +41,14 @@ export class Governor {
   private probing = false
   private readonly queue: (Waiter | undefined)[] = []
   private head = 0
-  private timer: ReturnType<typeof setTimeout> | undefined
+  private waking = false
+  private readonly clock: ClientClock | undefined
 
   constructor(options: GovernorOptions) {
     this.max = Math.max(1, Math.min(MAX_CONCURRENCY, Math.floor(options.max)))
     this.limit = Math.max(1, Math.min(this.max, Math.floor(options.initial)))
     this.adaptive = options.adaptive
+    this.clock = options.clock
   }
 
   get queued(): number {
@@ -52,7 +57,7 @@ export class Governor {
 
   /** Takes a slot, or waits for one; `first` puts the waiter at the front (retries go before new work). */
   acquire(signal: AbortSignal | undefined, first = false): Promise<void> | undefined {
-    if (this.inFlight < this.cap() && this.queued === 0 && Date.now() >= this.pausedUntil) {
+    if (this.inFlight < this.cap() && this.queued === 0 && this.now() >= this.pausedUntil) {
       this.inFlight++
       return undefined
     }
@@ -109,7 +114,7 @@ export class Governor {
    * (`concurrencyRelated`), also halve the limit, once per episode; the request-count limit only needs the pause.
    */
   onThrottle(retryAfterMs: number, concurrencyRelated: boolean): void {
-    const now = Date.now()
+    const now = this.now()
     if (this.adaptive && concurrencyRelated && now >= this.pausedUntil) {
       this.limit = Math.max(1, Math.floor(this.limit / 2))
       this.healthy = 0
@@ -120,18 +125,25 @@ export class Governor {
     this.drain()
   }
 
+  private now(): number {
+    return this.clock ? this.clock.now() : Date.now()
+  }
+
   private cap(): number {
     return this.probing ? 1 : this.limit
   }
 
   private drain(): void {
-    const wait = this.pausedUntil - Date.now()
+    const wait = this.pausedUntil - this.now()
     if (wait > 0) {
-      if (this.queued > 0 && !this.timer) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined
+      if (this.queued > 0 && !this.waking) {
+        this.waking = true
+        const wake = () => {
+          this.waking = false
           this.drain()
-        }, wait)
+        }
+        if (this.clock) void this.clock.sleep(wait).then(wake, wake)
+        else setTimeout(wake, wait)
       }
       return
     }

@@ -1,5 +1,5 @@
 import { DataverseError, errorFromResponse, parseRetryAfter } from '../errors.ts'
-import type { GetToken, Logger, RetryOptions } from '../types.ts'
+import type { ClientClock, GetToken, Logger, RetryOptions } from '../types.ts'
 import { abortError, type Governor } from './governor.ts'
 import type { HttpTransport } from './http.ts'
 import { Attempt, recordRetry, recordWait, type Telemetry } from './telemetry.ts'
@@ -18,6 +18,7 @@ export interface PipelineConfig {
   logger: Logger | undefined
   baseHeaders: Record<string, string>
   telemetry: Telemetry | undefined
+  clock: ClientClock
 }
 
 export interface SendSpec {
@@ -42,7 +43,7 @@ export interface SendResult {
   text: string
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason)
     const timer = setTimeout(() => {
@@ -161,7 +162,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       }
       if (telemetry) recordWait(telemetry, waitStart)
     }
-    if (attempt === 1) deadline = Date.now() + retry.budgetMs
+    if (attempt === 1) deadline = config.clock.now() + retry.budgetMs
     const headers: Record<string, string> = {
       ...config.baseHeaders,
       ...(spec.method === 'GET' ? NO_CACHED_EXPANSIONS : undefined),
@@ -228,7 +229,12 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
             },
           )
       const delay = backoff(retry, backoffStep++)
-      if (retrying && spec.idempotent && attempt < retry.maxAttempts && Date.now() + delay < deadline) {
+      if (
+        retrying &&
+        spec.idempotent &&
+        attempt < retry.maxAttempts &&
+        config.clock.now() + delay < deadline
+      ) {
         config.logger?.warn?.('dataverse: retrying after a transport failure', {
           method: spec.method,
           path,
@@ -237,7 +243,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
           reason: error.code,
         })
         if (telemetry) recordRetry(telemetry, timedOut ? 'timeout' : 'network')
-        await sleepOrAbort(delay, signal, spec.method, path)
+        await sleepOrAbort(config.clock, delay, signal, spec.method, path)
         continue
       }
       throw error
@@ -253,7 +259,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       // (0x80072321) or an unknown throttle also need fewer requests in flight. (Microsoft Learn: api-limits.)
       governor.onThrottle(retryAfterMs, !/0x80072322/i.test(text))
       governor.release()
-      if (retrying && attempt < retry.maxAttempts && Date.now() + retryAfterMs < deadline) {
+      if (retrying && attempt < retry.maxAttempts && config.clock.now() + retryAfterMs < deadline) {
         config.logger?.warn?.('dataverse: throttled, pausing the client for this org', {
           method: spec.method,
           path,
@@ -285,7 +291,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     }
     if ((status === 502 || status === 503 || status === 504) && retrying && spec.idempotent) {
       const delay = parseRetryAfter(header('retry-after')) ?? backoff(retry, backoffStep++)
-      if (attempt < retry.maxAttempts && Date.now() + delay < deadline) {
+      if (attempt < retry.maxAttempts && config.clock.now() + delay < deadline) {
         config.logger?.warn?.('dataverse: retrying after a server error', {
           method: spec.method,
           path,
@@ -294,7 +300,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
           delayMs: delay,
         })
         if (telemetry) recordRetry(telemetry, 'server_error')
-        await sleepOrAbort(delay, signal, spec.method, path)
+        await sleepOrAbort(config.clock, delay, signal, spec.method, path)
         continue
       }
     }
@@ -315,9 +321,15 @@ async function exchangeOnce(
   return { status: response.status, header: response.header, text: await response.text() }
 }
 
-async function sleepOrAbort(ms: number, signal: AbortSignal | undefined, method: string, path: string) {
+async function sleepOrAbort(
+  clock: ClientClock,
+  ms: number,
+  signal: AbortSignal | undefined,
+  method: string,
+  path: string,
+) {
   try {
-    await sleep(ms, signal)
+    await clock.sleep(ms, signal)
   } catch {
     throw abortError(signal as AbortSignal, method, path)
   }
