@@ -72,6 +72,9 @@ export function createSignIn(config: AppConfig, fetcher: typeof fetch): SignIn {
     cloud,
     jwksUri: `${authority}/discovery/v2.0/keys`,
     isTenantAllowed: (tid) => tid === tenant,
+    // This server verifies the ID tokens of its own sign-ins, not access tokens for an API.
+    tokenTypes: ['id'],
+    requiredScopes: [],
     ...(config.caPem ? { http: { ca: config.caPem } } : {}),
   })
   const crypto = new CryptoProvider()

@@ -33,6 +33,7 @@ export type {
   CertificateCredential,
   CertificateSeed,
   ClientSecret,
+  GroupMembershipClaims,
   MintAppTokenOptions,
   MintIdTokenOptions,
   MintUserAccessTokenOptions,

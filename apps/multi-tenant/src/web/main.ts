@@ -65,7 +65,7 @@ async function home(): Promise<void> {
               h(
                 'li',
                 {},
-                'Connect your organization as admin@fabrikam.onmicrosoft.com, with the Fabrikam org URL printed by pnpm start;',
+                'Connect your organization: sign in as admin@fabrikam.onmicrosoft.com first, then give the Fabrikam org URL printed by pnpm start;',
               ),
               h(
                 'li',
@@ -103,14 +103,19 @@ async function render(): Promise<void> {
   nextView()
   const { path, query } = route()
   const [first, second] = path
-  if (account() && !me && first !== 'onboarding' && first !== 'connect') {
+  if (account() && !me && first !== 'onboarding' && first !== 'connect' && first !== 'admin') {
     try {
       me = await api<Me>('/api/me')
     } catch (error) {
       header()
       return show(
         errorBox(error instanceof Error ? error.message : String(error)),
-        h('p', {}, h('a', { href: '#/connect' }, 'Connect your organization')),
+        h(
+          'p',
+          { class: 'toolbar' },
+          h('a', { href: '#/connect' }, 'Connect your organization'),
+          h('a', { href: '#/admin' }, 'Manage the connection (administrators)'),
+        ),
       )
     }
   }

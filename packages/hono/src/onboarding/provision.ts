@@ -6,18 +6,20 @@ import {
   verifyAccess,
 } from '@dataverse-s2s/webapi'
 
-/** What went wrong while connecting an org, with the next step for the admin. */
+/** Why connecting an org failed; the router answers it as a lower-case `code` with the admin's next step. */
+export type ConnectionProblem =
+  | 'NOT_ORG_ADMIN'
+  | 'NOT_ORG_USER'
+  | 'ROLE_MISSING'
+  | 'CONSENT_MISSING'
+  | 'APPLICATION_USER_MISSING'
+  | 'PRIVILEGE_MISSING'
+  | 'ORG_UNREACHABLE'
+
 export class OnboardingError extends Error {
   override name = 'OnboardingError'
   constructor(
-    readonly code:
-      | 'NOT_ORG_ADMIN'
-      | 'NOT_ORG_USER'
-      | 'ROLE_MISSING'
-      | 'CONSENT_MISSING'
-      | 'APPLICATION_USER_MISSING'
-      | 'PRIVILEGE_MISSING'
-      | 'ORG_UNREACHABLE',
+    readonly code: ConnectionProblem,
     message: string,
     options?: ErrorOptions,
   ) {
@@ -57,16 +59,16 @@ export async function provisionApplicationUser(
  * and a read of the tables the app uses.
  * @throws OnboardingError with the admin's next step
  */
-export async function verifyConnection(app: DataverseClient): Promise<string> {
+export async function verifyConnection(app: DataverseClient, tables: readonly string[]): Promise<string> {
   let report: Awaited<ReturnType<typeof verifyAccess>>
   try {
-    report = await verifyAccess(app, { readableEntitySets: ['accounts', 'contacts'] })
+    report = await verifyAccess(app, { readableEntitySets: [...tables] })
   } catch (error) {
     throw asOnboardingError(error, 'app')
   }
   const problem = report.problems[0]
   if (!problem)
-    return `Signed in to the org as application user ${report.userId}; reading accounts and contacts works.`
+    return `Signed in to the org as application user ${report.userId}; reading ${tables.join(' and ')} works.`
   if (problem.error) throw asOnboardingError(problem.error, 'app')
   throw new OnboardingError('PRIVILEGE_MISSING', problem.message)
 }
@@ -111,7 +113,7 @@ function asOnboardingError(error: unknown, who: 'admin' | 'app'): unknown {
         )
       : new OnboardingError(
           'PRIVILEGE_MISSING',
-          'The application user lacks a privilege the app needs (read accounts and contacts): give it the app’s security role, then verify again.',
+          'The application user lacks a privilege the app needs: give it the app’s security role, then verify again.',
           { cause: error },
         )
   }
