@@ -1,6 +1,7 @@
 import { DataverseError, errorFromResponse, parseRetryAfter } from '../errors.ts'
-import { abortError, type Governor } from './governor.ts'
+import { abortError } from './governor.ts'
 import type { HttpTransport } from './http.ts'
+import type { Gate } from './shared-governor.ts'
 import { Attempt, recordRetry, recordWait, type Telemetry } from './telemetry.ts'
 
 /** Receives diagnostics; never given a token or a request body. */
@@ -37,7 +38,7 @@ export interface PipelineConfig {
   resource: string
   getToken: GetToken
   transport: HttpTransport
-  governor: Governor
+  governor: Gate
   retry: ResolvedRetry
   timeoutMs: number
   logger: Logger | undefined
@@ -263,7 +264,11 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
 
     recorder?.response(status, header)
     const dop = header('x-ms-dop-hint')
-    governor.onResponse(dop === undefined ? undefined : Number.parseInt(dop, 10) || undefined)
+    const remaining = header('x-ms-ratelimit-burst-remaining-xrm-requests')
+    governor.onResponse(
+      dop === undefined ? undefined : Number.parseInt(dop, 10) || undefined,
+      remaining === undefined ? undefined : toCount(remaining),
+    )
     governor.release()
 
     if (status < 400) {
@@ -320,4 +325,9 @@ async function sleepOrAbort(ms: number, signal: AbortSignal | undefined, method:
 /** Full jitter: uniform in [0, min(max, base * 2^step)]. */
 function backoff(retry: ResolvedRetry, step: number): number {
   return Math.floor(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** step))
+}
+
+function toCount(value: string): number | undefined {
+  const n = Number.parseInt(value, 10)
+  return Number.isFinite(n) && n >= 0 ? n : undefined
 }
