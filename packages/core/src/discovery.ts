@@ -7,7 +7,8 @@ import {
   resolveCloud,
 } from './clouds.ts'
 import { DiscoveryError } from './errors.ts'
-import { type HttpOptions, HttpTimeoutError, send } from './internal/http.ts'
+import type { HttpOptions } from './http-options.ts'
+import { HttpTimeoutError, send } from './internal/http.ts'
 import { LruMap } from './internal/lru.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

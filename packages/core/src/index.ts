@@ -60,7 +60,7 @@ export {
   TokenError,
   VerificationError,
 } from './errors.ts'
-export type { HttpOptions } from './internal/http.ts'
+export type { HttpOptions } from './http-options.ts'
 export type { LogFields, Logger } from './logger.ts'
 export type {
   InstrumentOptions,

@@ -1,4 +1,4 @@
-// These structural types have a twin in @dataverse-s2s/webapi (src/internal/telemetry.ts): the two packages depend on neither each other nor
+// These structural types have a twin in @dataverse-s2s/webapi (src/telemetry.ts): the two packages depend on neither each other nor
 // @opentelemetry/api, so each declares the slice of OpenTelemetry it calls. docs/snippets/observability.ts passes one
 // real tracer and meter to both, which keeps both slices compatible with OpenTelemetry's own types.
 /** An attribute value as OpenTelemetry takes it. */

@@ -9,7 +9,8 @@ import {
 } from 'jose'
 import { type CloudInput, resolveCloud } from './clouds.ts'
 import { VerificationError } from './errors.ts'
-import { type HttpOptions, send } from './internal/http.ts'
+import type { HttpOptions } from './http-options.ts'
+import { send } from './internal/http.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

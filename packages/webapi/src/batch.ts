@@ -1,8 +1,8 @@
-import type { CallOptions, ClientCore, Impersonation, Row } from './client.ts'
-import { callHeaders } from './client.ts'
 import { DataverseError, errorFromResponse } from './errors.ts'
-import { checkName, idFromEntityId, type RecordKey, recordPath } from './internal/paths.ts'
+import { type ClientCore, callHeaders } from './internal/core.ts'
+import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
 import { buildQueryString, type QueryOptions } from './query.ts'
+import type { CallOptions, Impersonation, RecordKey, Row } from './types.ts'
 
 /** Options of `client.batch()`. */
 export interface BatchOptions extends Pick<CallOptions, 'signal' | 'timeoutMs' | 'impersonate'> {

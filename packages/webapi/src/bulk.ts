@@ -1,8 +1,8 @@
-import type { CallOptions, ClientCore, Impersonation, Row } from './client.ts'
-import { callHeaders } from './client.ts'
 import { DataverseError, isDataverseError } from './errors.ts'
+import { type ClientCore, callHeaders } from './internal/core.ts'
 import { abortError } from './internal/governor.ts'
-import { checkName, type RecordKey, recordPath } from './internal/paths.ts'
+import { checkName, recordPath } from './internal/paths.ts'
+import type { CallOptions, Impersonation, RecordKey, Row } from './types.ts'
 
 // Dataverse's bulk operation messages (Microsoft Learn, "Use bulk operation messages", "Optimize performance for
 // bulk operations", and the Web API reference of CreateMultiple / UpdateMultiple / UpsertMultiple):

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createDataverseClient, type DataverseClientOptions } from './client.ts'
+import { createDataverseClient } from './client.ts'
 import { DataverseError, isDataverseError } from './errors.ts'
 import { odata } from './filter.ts'
+import type { DataverseClientOptions } from './types.ts'
 
 const ORG = 'https://contoso.crm.dynamics.com'
 const TOKEN = 'secret-token-value'

@@ -1,4 +1,5 @@
 export type { Batch, BatchOptions, BatchRef, BatchResult, BatchWriter, ChangeSet } from './batch.ts'
+export { bind } from './bind.ts'
 export type {
   BulkOperation,
   BulkOptions,
@@ -11,44 +12,12 @@ export type {
   UpdateMultipleOptions,
   UpsertMultipleOptions,
 } from './bulk.ts'
-export type {
-  BoundTo,
-  CallOptions,
-  ConcurrencyOptions,
-  CreateOptions,
-  DataverseClient,
-  DataverseClientOptions,
-  DeleteOptions,
-  FetchXmlOptions,
-  FetchXmlPage,
-  Impersonation,
-  OperationOptions,
-  QueryCallOptions,
-  QueryPage,
-  RawResponse,
-  RetrieveOptions,
-  Row,
-  UpdateOptions,
-  UpsertOptions,
-  WhoAmIResult,
-} from './client.ts'
 export { createDataverseClient } from './client.ts'
+export type { DataverseClient } from './client-types.ts'
 export type { DataverseErrorCode, DataverseErrorDetails } from './errors.ts'
 export { DataverseError, isDataverseError } from './errors.ts'
 export type { GuidLiteral, ODataExpression, ODataValue } from './filter.ts'
 export { and, formatLiteral, guid, not, odata, or } from './filter.ts'
-export type { RecordKey } from './internal/paths.ts'
-export { bind } from './internal/paths.ts'
-export type { GetToken, Logger, RetryOptions } from './internal/pipeline.ts'
-export type {
-  InstrumentOptions,
-  MeterLike,
-  SpanLike,
-  TelemetryAttributes,
-  TelemetryAttributeValue,
-  TelemetryOptions,
-  TracerLike,
-} from './internal/telemetry.ts'
 export type {
   AccessProblem,
   BusinessUnit,
@@ -59,3 +28,36 @@ export type {
 } from './onboarding.ts'
 export { ensureApplicationUser, getRootBusinessUnit, verifyAccess } from './onboarding.ts'
 export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'
+export type {
+  InstrumentOptions,
+  MeterLike,
+  SpanLike,
+  TelemetryAttributes,
+  TelemetryAttributeValue,
+  TelemetryOptions,
+  TracerLike,
+} from './telemetry.ts'
+export type {
+  BoundTo,
+  CallOptions,
+  ConcurrencyOptions,
+  CreateOptions,
+  DataverseClientOptions,
+  DeleteOptions,
+  FetchXmlOptions,
+  FetchXmlPage,
+  GetToken,
+  Impersonation,
+  Logger,
+  OperationOptions,
+  QueryCallOptions,
+  QueryPage,
+  RawResponse,
+  RecordKey,
+  RetrieveOptions,
+  RetryOptions,
+  Row,
+  UpdateOptions,
+  UpsertOptions,
+  WhoAmIResult,
+} from './types.ts'

@@ -1,6 +1,7 @@
-import type { CallOptions, DataverseClient, Row } from './client.ts'
+import type { DataverseClient } from './client-types.ts'
 import { DataverseError, isDataverseError } from './errors.ts'
 import { guid, odata } from './filter.ts'
+import type { CallOptions, Row } from './types.ts'
 
 /** The root business unit of an org. */
 export interface BusinessUnit {

@@ -1,5 +1,6 @@
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node'
-import { type HttpOptions, send } from './http.ts'
+import type { HttpOptions } from '../http-options.ts'
+import { send } from './http.ts'
 
 /**
  * MSAL's transport on node:https, so an extra CA (the emulator's) can be trusted per provider without touching

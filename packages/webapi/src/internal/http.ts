@@ -1,3 +1,5 @@
+import type { DataverseClientOptions } from '../types.ts'
+
 /** What the client hands a transport: one HTTP exchange, body fully read by `text()`. */
 export interface HttpRequest {
   method: string
@@ -24,20 +26,8 @@ export interface HttpResponse {
 
 export type HttpTransport = (request: HttpRequest) => Promise<HttpResponse>
 
-/** Options for the built-in transports. */
-export interface TransportOptions {
-  /** A `fetch` to use instead of the built-in transport (always wins). */
-  fetch?: typeof fetch | undefined
-  /**
-   * Node only: extra trusted CA certificates (PEM) for the undici transport, e.g. the emulator's CA.
-   * Ignored when `fetch` or `dispatcher` is given.
-   */
-  ca?: string | readonly string[] | undefined
-  /** Node only: an undici `Dispatcher` (Agent, Pool, ProxyAgent, MockAgent) to send through. */
-  dispatcher?: unknown
-  /** Node only: maximum sockets per origin for the built-in undici Agent. Default 64. */
-  connections?: number | undefined
-}
+/** Options for the built-in transports: the client's own. */
+export type TransportOptions = Pick<DataverseClientOptions, 'fetch' | 'ca' | 'dispatcher' | 'connections'>
 
 export function fetchTransport(fetchImpl: typeof fetch | undefined): HttpTransport {
   return async (request) => {

@@ -1,8 +1,6 @@
 import { DataverseError } from '../errors.ts'
-import { formatLiteral, type GuidLiteral, isGuid } from '../filter.ts'
-
-/** A record key: its GUID, or an alternate key as `{ accountnumber: 'ABC' }` (composite keys: several members). */
-export type RecordKey = string | Readonly<Record<string, string | number | boolean | GuidLiteral | null>>
+import { formatLiteral, isGuid } from '../filter.ts'
+import type { RecordKey } from '../types.ts'
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
 const QUALIFIED_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/
@@ -60,11 +58,6 @@ function encodeKeyValue(literal: string): string {
 export function recordPath(entitySet: string, key: RecordKey): string {
   if (typeof key === 'string' && /^\$[0-9]+$/.test(key)) return key
   return `${checkName(entitySet, 'Entity set')}(${formatKey(key)})`
-}
-
-/** `/contacts(<id>)` for `"primarycontactid@odata.bind"`. */
-export function bind(entitySet: string, key: RecordKey): string {
-  return `/${recordPath(entitySet, key)}`
 }
 
 export function idFromEntityId(entityId: string | undefined): string | undefined {

@@ -1,36 +1,11 @@
 import { DataverseError, errorFromResponse, parseRetryAfter } from '../errors.ts'
+import type { GetToken, Logger, RetryOptions } from '../types.ts'
 import { abortError } from './governor.ts'
 import type { HttpTransport } from './http.ts'
 import type { Gate } from './shared-governor.ts'
 import { Attempt, recordRetry, recordWait, type Telemetry } from './telemetry.ts'
 
-/** Receives diagnostics; never given a token or a request body. */
-export interface Logger {
-  debug?(message: string, fields: Record<string, unknown>): void
-  warn?(message: string, fields: Record<string, unknown>): void
-}
-
-/** Retry policy. Retries are on by default. */
-export interface RetryOptions {
-  /** Maximum attempts per operation, the first included. Default 10. */
-  maxAttempts?: number
-  /** Total time an operation may spend waiting and retrying, in ms. Default 120,000. */
-  budgetMs?: number
-  /** Base of the exponential full-jitter backoff for 502/503/504 and network errors, in ms. Default 250. */
-  baseDelayMs?: number
-  /** Cap of one backoff delay, in ms. Default 15,000. */
-  maxDelayMs?: number
-  /** Also retry creates (POST) after 5xx or network errors; they may then run twice. Default false. */
-  retryCreates?: boolean
-}
-
 export type ResolvedRetry = Required<RetryOptions> & { enabled: boolean }
-
-/** How the client obtains a bearer token for the org. `forceRefresh` is set once after a 401. */
-export type GetToken = (
-  resource: string,
-  options: { forceRefresh: boolean; signal?: AbortSignal | undefined },
-) => Promise<string | { accessToken: string } | { token: string }> | string
 
 export interface PipelineConfig {
   baseUrl: string

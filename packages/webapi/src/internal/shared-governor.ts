@@ -5,7 +5,7 @@ import type {
   SharedThrottleSettings,
 } from '../shared-throttle.ts'
 import { Governor, MAX_CONCURRENCY } from './governor.ts'
-import type { Logger } from './pipeline.ts'
+import type { Logger } from '../types.ts'
 
 /** What the pipeline needs from a concurrency limiter and throttle gate. */
 export interface Gate {

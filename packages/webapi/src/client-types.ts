@@ -1,0 +1,179 @@
+import type { Batch, BatchOptions } from './batch.ts'
+import type {
+  BulkRows,
+  BulkTable,
+  CreateMultipleOptions,
+  UpdateMultipleOptions,
+  UpsertMultipleOptions,
+} from './bulk.ts'
+import type { ODataExpression } from './filter.ts'
+import type { SendSpec } from './internal/pipeline.ts'
+import type { QueryOptions } from './query.ts'
+import type {
+  CallOptions,
+  CreateOptions,
+  DeleteOptions,
+  FetchXmlOptions,
+  FetchXmlPage,
+  Impersonation,
+  OperationOptions,
+  QueryCallOptions,
+  QueryPage,
+  RawResponse,
+  RecordKey,
+  RetrieveOptions,
+  Row,
+  UpdateOptions,
+  UpsertOptions,
+  WhoAmIResult,
+} from './types.ts'
+
+/** A client for one Dataverse org. Immutable; derive variants with `as()`. */
+export interface DataverseClient {
+  /** Org URL (`https://contoso.crm.dynamics.com`). */
+  readonly url: string
+  /** Web API base URL (`https://contoso.crm.dynamics.com/api/data/v9.2/`). */
+  readonly baseUrl: string
+  /** A client that impersonates `who` on every request; shares limits, pause and connections with this one. */
+  as(who: Impersonation): DataverseClient
+
+  /** Creates a row and returns its id (from `OData-EntityId`). */
+  create(
+    entitySet: string,
+    data: Row,
+    options?: CreateOptions & { returnRepresentation?: false },
+  ): Promise<string>
+  /** Creates a row and returns it (`Prefer: return=representation`). */
+  create<T = Row>(
+    entitySet: string,
+    data: Row,
+    options: CreateOptions & { returnRepresentation: true },
+  ): Promise<T>
+  retrieve<T = Row>(entitySet: string, key: RecordKey, options?: RetrieveOptions): Promise<T>
+  /** Conditional GET: `undefined` when the row still has `etag` (304). */
+  retrieveIfChanged<T = Row>(
+    entitySet: string,
+    key: RecordKey,
+    etag: string,
+    options?: RetrieveOptions,
+  ): Promise<T | undefined>
+  /** Updates an existing row (`If-Match: *` unless `ifMatch` is given: never creates). */
+  update(
+    entitySet: string,
+    key: RecordKey,
+    data: Row,
+    options?: UpdateOptions & { returnRepresentation?: false },
+  ): Promise<void>
+  update<T = Row>(
+    entitySet: string,
+    key: RecordKey,
+    data: Row,
+    options: UpdateOptions & { returnRepresentation: true },
+  ): Promise<T>
+  /** Creates or updates by id or alternate key; returns the id. */
+  upsert(entitySet: string, key: RecordKey, data: Row, options?: UpsertOptions): Promise<string>
+  delete(entitySet: string, key: RecordKey, options?: DeleteOptions): Promise<void>
+  /** `PUT entity(key)/property` with `{ value }`. */
+  setProperty(
+    entitySet: string,
+    key: RecordKey,
+    property: string,
+    value: unknown,
+    options?: CallOptions,
+  ): Promise<void>
+  /** `DELETE entity(key)/property`. */
+  clearProperty(entitySet: string, key: RecordKey, property: string, options?: CallOptions): Promise<void>
+  /** `POST entity(key)/navigation/$ref` (collection-valued) or `PUT` (single-valued with `single: true`). */
+  associate(
+    entitySet: string,
+    key: RecordKey,
+    navigationProperty: string,
+    target: { entitySet: string; key: RecordKey },
+    options?: CallOptions & { single?: boolean },
+  ): Promise<void>
+  /** Removes a reference; omit `target` for a single-valued navigation property. */
+  disassociate(
+    entitySet: string,
+    key: RecordKey,
+    navigationProperty: string,
+    target?: { entitySet: string; key: RecordKey },
+    options?: CallOptions,
+  ): Promise<void>
+
+  /** One page of rows. */
+  query<T = Row>(entitySet: string, options?: QueryOptions & QueryCallOptions): Promise<QueryPage<T>>
+  /** The page after `page` (follows `nextLink` verbatim). */
+  queryNext<T = Row>(nextLink: string, options?: QueryCallOptions): Promise<QueryPage<T>>
+  /** Every row, page after page, holding one page in memory at a time. */
+  queryAll<T = Row>(entitySet: string, options?: QueryOptions & QueryCallOptions): AsyncIterableIterator<T>
+  /** Every page (arrays of rows), one at a time. */
+  queryPages<T = Row>(
+    entitySet: string,
+    options?: QueryOptions & QueryCallOptions,
+  ): AsyncIterableIterator<QueryPage<T>>
+  /** Number of rows (optionally matching `filter`); Dataverse caps it at 5,000 unless counting without a filter. */
+  count(entitySet: string, options?: { filter?: ODataExpression | string } & CallOptions): Promise<number>
+  /** One FetchXML page (`page`/`pagingCookie` from the previous one). */
+  fetchXmlPage<T = Row>(
+    entitySet: string,
+    fetchXml: string,
+    options?: FetchXmlOptions & { page?: number; pagingCookie?: string | undefined },
+  ): Promise<FetchXmlPage<T>>
+  /** Every FetchXML row, following paging cookies. */
+  fetchXml<T = Row>(entitySet: string, fetchXml: string, options?: FetchXmlOptions): AsyncIterableIterator<T>
+
+  whoAmI(options?: CallOptions): Promise<WhoAmIResult>
+  /** Calls a function (GET); parameters are passed as escaped aliases. */
+  callFunction<T = unknown>(
+    name: string,
+    parameters?: Readonly<Record<string, unknown>>,
+    options?: OperationOptions,
+  ): Promise<T>
+  /** Calls an action (POST); not retried after 5xx/network errors unless `retry: true` is set via `retryable`. */
+  callAction<T = unknown>(
+    name: string,
+    body?: Readonly<Record<string, unknown>>,
+    options?: OperationOptions & { retryable?: boolean },
+  ): Promise<T | undefined>
+  /**
+   * Creates many rows with `CreateMultiple`, `chunkSize` (default 1,000) rows per request, several requests at once
+   * under the client's concurrency limit; `rows` may be an async iterable, read one chunk at a time. Each request is
+   * atomic on standard tables. Fills in each row's `@odata.type`.
+   * @returns the new ids, in the order of `rows`.
+   * @throws {DataverseError} `BULK_INCOMPLETE` when a chunk was not written (or may have been): `error.bulk` lists
+   * the chunks written (with their ids), not written and uncertain, and how many rows were read, so you can resume;
+   * `INVALID_ARGUMENT` for a bad table or option (nothing sent).
+   * @example
+   * const ids = await client.createMultiple({ entitySet: 'accounts', logicalName: 'account' }, rows)
+   */
+  createMultiple(table: BulkTable, rows: BulkRows, options?: CreateMultipleOptions): Promise<string[]>
+  /**
+   * Updates many existing rows with `UpdateMultiple` (chunked and atomic per request like `createMultiple`; never
+   * creates). Each row names its record by its primary key column, its `@odata.id`, or `options.key`.
+   * Chunks are retried like `update`. @returns the number of rows written.
+   * @throws {DataverseError} `BULK_INCOMPLETE` with `error.bulk`, as for `createMultiple`.
+   */
+  updateMultiple(table: BulkTable, rows: BulkRows, options?: UpdateMultipleOptions): Promise<number>
+  /**
+   * Creates or updates many rows with `UpsertMultiple`, usually by alternate key (`options.key`), chunked and atomic
+   * per request like `createMultiple`. Chunks are retried like `upsert`: repeating one is harmless.
+   * @returns the number of rows written.
+   * @throws {DataverseError} `BULK_INCOMPLETE` with `error.bulk`, as for `createMultiple`.
+   * @example
+   * await client.upsertMultiple(table, rows, { key: (row) => ({ accountnumber: row.accountnumber as string }) })
+   */
+  upsertMultiple(table: BulkTable, rows: BulkRows, options?: UpsertMultipleOptions): Promise<number>
+  /** Starts an explicit batch (nothing is sent until `execute()`). */
+  batch(options?: BatchOptions): Batch
+  /** Escape hatch: any Web API request with the client's policies. */
+  request<T = unknown>(spec: {
+    method: SendSpec['method']
+    path: string
+    query?: string
+    body?: unknown
+    headers?: Readonly<Record<string, string>>
+    idempotent?: boolean
+    signal?: AbortSignal
+    timeoutMs?: number
+  }): Promise<RawResponse<T>>
+}

@@ -1,0 +1,93 @@
+import { createBatch } from './batch.ts'
+import type { DataverseClient } from './client-types.ts'
+import { DataverseError } from './errors.ts'
+import { common, parseJson, prefer, type Scope } from './internal/core.ts'
+import { pagingCookieFrom, readFetchAttribute, setFetchAttributes } from './internal/fetchxml.ts'
+import { checkName } from './internal/paths.ts'
+import { annotationPreference } from './query.ts'
+import type { FetchXmlOptions, FetchXmlPage } from './types.ts'
+
+type FetchXmlMethods = Pick<DataverseClient, 'fetchXmlPage' | 'fetchXml'>
+
+/** Longest GET URL sent as is (PyDV enforces 32,768 for FetchXML); longer FetchXML goes through `$batch`. */
+const MAX_GET_URL = 32_768
+
+/** FetchXML queries: one page (through `$batch` when the URL would be too long) or every row. */
+export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
+  const { core, baseUrl, headersFor, impersonate } = scope
+  const client: FetchXmlMethods = {
+    async fetchXmlPage<T>(
+      entitySet: string,
+      fetchXml: string,
+      options?: FetchXmlOptions & { page?: number; pagingCookie?: string | undefined },
+    ) {
+      const path = checkName(entitySet, 'Entity set')
+      const page = options?.page ?? Number(readFetchAttribute(fetchXml, 'page') ?? 1)
+      const size = options?.pageSize ?? Number(readFetchAttribute(fetchXml, 'count') ?? 5000)
+      const xml = setFetchAttributes(fetchXml, {
+        page: String(page),
+        count: String(size),
+        'paging-cookie': options?.pagingCookie,
+      })
+      const query = `?fetchXml=${encodeURIComponent(xml)}`
+      let body: Record<string, unknown>
+      if (baseUrl.length + path.length + query.length > MAX_GET_URL) {
+        // Too long for a GET URL: send it inside a $batch, whose inner URLs may be up to 64 KB
+        // (powerapps-docs use-fetchxml-web-api). It is an ordinary batch, so auth and retries apply (DWA #175).
+        const batch = createBatch(core, options?.impersonate ?? impersonate, {
+          signal: options?.signal,
+          timeoutMs: options?.timeoutMs,
+        })
+        batch.query(path, { fetchXml: xml })
+        const [only] = await batch.execute<Record<string, unknown>>()
+        if (!only)
+          throw new DataverseError('INVALID_RESPONSE', 'POST $batch: no response for the FetchXML query.')
+        if (!only.ok) throw only.error
+        body = only.body ?? {}
+      } else {
+        const result = await core.send({
+          method: 'GET',
+          path,
+          query,
+          headers: headersFor(
+            options,
+            prefer(
+              annotationPreference(options ?? {}) ??
+                'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,Microsoft.Dynamics.CRM.morerecords"',
+            ),
+          ),
+          idempotent: true,
+          ...common(options),
+        })
+        body = parseJson<Record<string, unknown>>(result, 'GET', path)
+      }
+      const cookie = pagingCookieFrom(
+        body['@Microsoft.Dynamics.CRM.fetchxmlpagingcookie'] as string | undefined,
+      )
+      const out: FetchXmlPage<T> = {
+        value: (body.value as T[] | undefined) ?? [],
+        moreRecords: body['@Microsoft.Dynamics.CRM.morerecords'] === true,
+        page,
+      }
+      if (cookie) out.pagingCookie = cookie
+      return out
+    },
+
+    async *fetchXml<T>(entitySet: string, fetchXml: string, options?: FetchXmlOptions) {
+      let page = Number(readFetchAttribute(fetchXml, 'page') ?? 1)
+      let pagingCookie: string | undefined
+      for (;;) {
+        const result: FetchXmlPage<T> = await client.fetchXmlPage<T>(entitySet, fetchXml, {
+          ...options,
+          page,
+          pagingCookie,
+        })
+        yield* result.value
+        if (!result.moreRecords || result.value.length === 0) return
+        page++
+        pagingCookie = result.pagingCookie
+      }
+    },
+  } as FetchXmlMethods
+  return client
+}

@@ -1,0 +1,92 @@
+import { DataverseError } from '../errors.ts'
+import { buildQueryString } from '../query.ts'
+import type { CallOptions, Impersonation } from '../types.ts'
+import type { PipelineConfig, SendResult, SendSpec } from './pipeline.ts'
+
+/** Shared by a client and the clients derived from it. */
+export interface ClientCore {
+  config: PipelineConfig
+  retryCreates: boolean
+  send(spec: SendSpec): Promise<SendResult>
+}
+
+export function impersonationHeaders(who: Impersonation | undefined, target: Record<string, string>): void {
+  if (!who) return
+  if ('callerObjectId' in who) {
+    if (!/^[0-9a-f-]{36}$/i.test(who.callerObjectId)) {
+      throw new DataverseError(
+        'INVALID_ARGUMENT',
+        'callerObjectId must be the Entra object id (a GUID) of the user.',
+      )
+    }
+    target.callerobjectid = who.callerObjectId
+  } else if ('systemUserId' in who) {
+    if (!/^[0-9a-f-]{36}$/i.test(who.systemUserId)) {
+      throw new DataverseError('INVALID_ARGUMENT', 'systemUserId must be a systemuserid GUID.')
+    }
+    target.mscrmcallerid = who.systemUserId
+  }
+}
+
+export function callHeaders(
+  defaults: Impersonation | undefined,
+  options: CallOptions | undefined,
+  extra?: Record<string, string>,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...extra }
+  impersonationHeaders(options?.impersonate ?? defaults, headers)
+  if (options?.bypassCustomPluginExecution) headers['mscrm.bypasscustompluginexecution'] = 'true'
+  if (options?.solutionUniqueName) headers['mscrm.solutionuniquename'] = options.solutionUniqueName
+  if (options?.headers) for (const [k, v] of Object.entries(options.headers)) headers[k.toLowerCase()] = v
+  return headers
+}
+
+export function parseJson<T>(result: SendResult, method: string, path: string): T {
+  try {
+    return JSON.parse(result.text) as T
+  } catch (cause) {
+    throw new DataverseError('INVALID_RESPONSE', `${method} ${path}: the response body is not JSON.`, {
+      status: result.status,
+      method,
+      path,
+      cause,
+    })
+  }
+}
+
+export function prefer(...values: (string | undefined | false)[]): Record<string, string> {
+  const present = values.filter((v): v is string => typeof v === 'string')
+  return present.length ? { prefer: present.join(',') } : {}
+}
+
+export function selectQuery(select: readonly string[] | undefined): string {
+  return select?.length ? buildQueryString({ select }) : ''
+}
+
+export const jsonHeaders = { 'content-type': 'application/json; charset=utf-8' }
+
+/** The per-call `send` options every operation forwards. */
+export function common(options: CallOptions | undefined): Pick<SendSpec, 'signal' | 'timeoutMs' | 'retry'> {
+  return {
+    signal: options?.signal,
+    timeoutMs: options?.timeoutMs,
+    retry: options?.retry,
+  }
+}
+
+/** What the operations of one client (one impersonation) share. */
+export interface Scope {
+  core: ClientCore
+  impersonate: Impersonation | undefined
+  baseUrl: string
+  headersFor(options: CallOptions | undefined, extra?: Record<string, string>): Record<string, string>
+}
+
+export function scopeOf(core: ClientCore, impersonate: Impersonation | undefined): Scope {
+  return {
+    core,
+    impersonate,
+    baseUrl: core.config.baseUrl,
+    headersFor: (options, extra) => callHeaders(impersonate, options, extra),
+  }
+}

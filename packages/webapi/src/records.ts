@@ -1,0 +1,203 @@
+import type { DataverseClient } from './client-types.ts'
+import { DataverseError } from './errors.ts'
+import { common, jsonHeaders, parseJson, prefer, type Scope, selectQuery } from './internal/core.ts'
+import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
+import { annotationPreference, buildQueryString } from './query.ts'
+import type { CreateOptions, RecordKey, RetrieveOptions, Row, UpdateOptions } from './types.ts'
+
+type RecordMethods = Pick<
+  DataverseClient,
+  | 'create'
+  | 'retrieve'
+  | 'retrieveIfChanged'
+  | 'update'
+  | 'upsert'
+  | 'delete'
+  | 'setProperty'
+  | 'clearProperty'
+  | 'associate'
+  | 'disassociate'
+>
+
+/** Single-row reads and writes: create, retrieve, update, upsert, delete, properties and references. */
+export function recordMethods(scope: Scope): RecordMethods {
+  const { core, baseUrl, headersFor } = scope
+  return {
+    async create<T>(
+      entitySet: string,
+      data: Row,
+      options?: CreateOptions & { returnRepresentation?: boolean },
+    ) {
+      const path = checkName(entitySet, 'Entity set')
+      const represent = options?.returnRepresentation === true
+      const result = await core.send({
+        method: 'POST',
+        path,
+        query: represent ? selectQuery(options?.select) : '',
+        headers: headersFor(options, { ...jsonHeaders, ...prefer(represent && 'return=representation') }),
+        body: JSON.stringify(data),
+        idempotent: options?.retryable ?? core.retryCreates,
+        ...common(options),
+      })
+      if (represent) return parseJson<T>(result, 'POST', path)
+      const id = idFromEntityId(result.header('odata-entityid') ?? result.header('location'))
+      if (!id) {
+        throw new DataverseError(
+          'INVALID_RESPONSE',
+          `POST ${path} succeeded but returned no OData-EntityId.`,
+          {
+            status: result.status,
+            method: 'POST',
+            path,
+          },
+        )
+      }
+      return id
+    },
+
+    async retrieve<T>(entitySet: string, key: RecordKey, options?: RetrieveOptions) {
+      const path = recordPath(entitySet, key)
+      const query = buildQueryString({
+        ...(options?.select ? { select: options.select } : {}),
+        ...(options?.expand ? { expand: options.expand } : {}),
+      })
+      const result = await core.send({
+        method: 'GET',
+        path,
+        query,
+        headers: headersFor(options, prefer(annotationPreference(options ?? {}))),
+        idempotent: true,
+        ...common(options),
+      })
+      return parseJson<T>(result, 'GET', path)
+    },
+
+    async retrieveIfChanged<T>(entitySet: string, key: RecordKey, etag: string, options?: RetrieveOptions) {
+      const path = recordPath(entitySet, key)
+      const query = buildQueryString(options?.select ? { select: options.select } : {})
+      const result = await core.send({
+        method: 'GET',
+        path,
+        query,
+        headers: headersFor(options, { 'if-none-match': etag }),
+        idempotent: true,
+        ...common(options),
+      })
+      if (result.status === 304) return undefined
+      return parseJson<T>(result, 'GET', path)
+    },
+
+    async update<T>(
+      entitySet: string,
+      key: RecordKey,
+      data: Row,
+      options?: UpdateOptions & { returnRepresentation?: boolean },
+    ) {
+      const path = recordPath(entitySet, key)
+      const represent = options?.returnRepresentation === true
+      const result = await core.send({
+        method: 'PATCH',
+        path,
+        query: represent ? selectQuery(options?.select) : '',
+        headers: headersFor(options, {
+          ...jsonHeaders,
+          'if-match': options?.ifMatch ?? '*',
+          ...prefer(represent && 'return=representation'),
+        }),
+        body: JSON.stringify(data),
+        idempotent: true,
+        ...common(options),
+      })
+      if (represent) return parseJson<T>(result, 'PATCH', path)
+      return undefined as T
+    },
+
+    async upsert(entitySet, key, data, options) {
+      const path = recordPath(entitySet, key)
+      const mode = options?.mode ?? 'upsert'
+      const conditional: Record<string, string> =
+        mode === 'createOnly' ? { 'if-none-match': '*' } : mode === 'updateOnly' ? { 'if-match': '*' } : {}
+      const result = await core.send({
+        method: 'PATCH',
+        path,
+        headers: headersFor(options, { ...jsonHeaders, ...conditional }),
+        body: JSON.stringify(data),
+        idempotent: true,
+        ...common(options),
+      })
+      const id = idFromEntityId(result.header('odata-entityid'))
+      if (id) return id
+      if (typeof key === 'string') return key
+      throw new DataverseError(
+        'INVALID_RESPONSE',
+        `PATCH ${path} succeeded but returned no OData-EntityId.`,
+        {
+          status: result.status,
+          method: 'PATCH',
+          path,
+        },
+      )
+    },
+
+    async delete(entitySet, key, options) {
+      const path = recordPath(entitySet, key)
+      await core.send({
+        method: 'DELETE',
+        path,
+        headers: headersFor(options, options?.ifMatch ? { 'if-match': options.ifMatch } : {}),
+        idempotent: true,
+        ...common(options),
+      })
+    },
+
+    async setProperty(entitySet, key, property, value, options) {
+      const path = `${recordPath(entitySet, key)}/${checkName(property, 'Property')}`
+      await core.send({
+        method: 'PUT',
+        path,
+        headers: headersFor(options, jsonHeaders),
+        body: JSON.stringify({ value }),
+        idempotent: true,
+        ...common(options),
+      })
+    },
+
+    async clearProperty(entitySet, key, property, options) {
+      const path = `${recordPath(entitySet, key)}/${checkName(property, 'Property')}`
+      await core.send({
+        method: 'DELETE',
+        path,
+        headers: headersFor(options),
+        idempotent: true,
+        ...common(options),
+      })
+    },
+
+    async associate(entitySet, key, navigationProperty, target, options) {
+      const path = `${recordPath(entitySet, key)}/${checkName(navigationProperty, 'Navigation property')}/$ref`
+      await core.send({
+        method: options?.single ? 'PUT' : 'POST',
+        path,
+        headers: headersFor(options, jsonHeaders),
+        body: JSON.stringify({ '@odata.id': baseUrl + recordPath(target.entitySet, target.key) }),
+        // Re-adding an existing reference is harmless, so the association is safe to repeat.
+        idempotent: true,
+        ...common(options),
+      })
+    },
+
+    async disassociate(entitySet, key, navigationProperty, target, options) {
+      const nav = checkName(navigationProperty, 'Navigation property')
+      const path = target
+        ? `${recordPath(entitySet, key)}/${nav}(${recordPath(target.entitySet, target.key).replace(/^[^(]*\(|\)$/g, '')})/$ref`
+        : `${recordPath(entitySet, key)}/${nav}/$ref`
+      await core.send({
+        method: 'DELETE',
+        path,
+        headers: headersFor(options),
+        idempotent: true,
+        ...common(options),
+      })
+    },
+  } as RecordMethods
+}

@@ -1,0 +1,193 @@
+import type { GuidLiteral } from './filter.ts'
+import type { AnnotationOptions, QueryOptions } from './query.ts'
+import type { TelemetryOptions } from './telemetry.ts'
+
+/** A record key: its GUID, or an alternate key as `{ accountnumber: 'ABC' }` (composite keys: several members). */
+export type RecordKey = string | Readonly<Record<string, string | number | boolean | GuidLiteral | null>>
+
+/** Receives diagnostics; never given a token or a request body. */
+export interface Logger {
+  debug?(message: string, fields: Record<string, unknown>): void
+  warn?(message: string, fields: Record<string, unknown>): void
+}
+
+/** Retry policy. Retries are on by default. */
+export interface RetryOptions {
+  /** Maximum attempts per operation, the first included. Default 10. */
+  maxAttempts?: number
+  /** Total time an operation may spend waiting and retrying, in ms. Default 120,000. */
+  budgetMs?: number
+  /** Base of the exponential full-jitter backoff for 502/503/504 and network errors, in ms. Default 250. */
+  baseDelayMs?: number
+  /** Cap of one backoff delay, in ms. Default 15,000. */
+  maxDelayMs?: number
+  /** Also retry creates (POST) after 5xx or network errors; they may then run twice. Default false. */
+  retryCreates?: boolean
+}
+
+/** How the client obtains a bearer token for the org. `forceRefresh` is set once after a 401. */
+export type GetToken = (
+  resource: string,
+  options: { forceRefresh: boolean; signal?: AbortSignal | undefined },
+) => Promise<string | { accessToken: string } | { token: string }> | string
+
+/** A Dataverse row as JSON. */
+export type Row = Record<string, unknown>
+
+/** Act on behalf of another user (needs `prvActOnBehalfOfAnotherUser`). */
+export type Impersonation =
+  /** Entra object id of the user (`CallerObjectId` header). */
+  | { callerObjectId: string }
+  /** `systemuserid` of the user (`MSCRMCallerID` header). */
+  | { systemUserId: string }
+
+/** Options every operation accepts. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined
+  /** Per-attempt timeout in ms. Default: the client's `timeoutMs`. */
+  timeoutMs?: number | undefined
+  /** Extra request headers (e.g. `Consistency: Strong`). */
+  headers?: Readonly<Record<string, string>> | undefined
+  /** Impersonate for this call only. */
+  impersonate?: Impersonation | undefined
+  /** `MSCRM.BypassCustomPluginExecution: true` (needs the bypass privilege). */
+  bypassCustomPluginExecution?: boolean | undefined
+  /** `MSCRM.SolutionUniqueName`: add created components to this solution. */
+  solutionUniqueName?: string | undefined
+  /** `false` disables retries for this call. */
+  retry?: boolean | undefined
+}
+
+export interface CreateOptions extends CallOptions {
+  /**
+   * Retry this create after a 5xx or dropped connection. Safe when the row carries an alternate key (a repeat then
+   * fails on the duplicate key instead of adding a second row); otherwise it may run twice. Default: the client's
+   * `retry.retryCreates` (false). 429s are always retried: a throttled request was not executed.
+   */
+  retryable?: boolean | undefined
+  /** Columns returned with `returnRepresentation`. */
+  select?: readonly string[] | undefined
+}
+
+export interface RetrieveOptions extends CallOptions, AnnotationOptions {
+  select?: readonly string[] | undefined
+  expand?: QueryOptions['expand'] | undefined
+}
+
+export interface UpdateOptions extends CallOptions {
+  /** Only update if the row still has this `@odata.etag` (else a `PRECONDITION_FAILED` error, 412). */
+  ifMatch?: string | undefined
+  select?: readonly string[] | undefined
+}
+
+export interface UpsertOptions extends CallOptions {
+  /** `upsert` (default), `createOnly` (`If-None-Match: *`, 412 if it exists), `updateOnly` (`If-Match: *`, 404 if missing). */
+  mode?: 'upsert' | 'createOnly' | 'updateOnly' | undefined
+  select?: readonly string[] | undefined
+}
+
+export interface DeleteOptions extends CallOptions {
+  ifMatch?: string | undefined
+}
+
+export interface QueryCallOptions extends CallOptions, AnnotationOptions {
+  /** Page size (`Prefer: odata.maxpagesize`), at most 5,000. */
+  maxPageSize?: number | undefined
+}
+
+/** One page of a query. */
+export interface QueryPage<T> {
+  value: T[]
+  /** Pass to `queryNext()` for the following page; absent on the last page. */
+  nextLink?: string
+  /** With `count: true`: `@odata.count`. */
+  count?: number
+  /** `@Microsoft.Dynamics.CRM.totalrecordcount` when annotations were requested. */
+  totalRecordCount?: number
+}
+
+/** One page of a FetchXML query. */
+export interface FetchXmlPage<T> {
+  value: T[]
+  moreRecords: boolean
+  /** Decoded paging cookie, to pass back as `paging-cookie`. */
+  pagingCookie?: string
+  page: number
+}
+
+export interface FetchXmlOptions extends CallOptions, AnnotationOptions {
+  /** Rows per page (`count` attribute). Default: the query's own `count`, else 5,000. */
+  pageSize?: number | undefined
+}
+
+export interface WhoAmIResult {
+  userId: string
+  businessUnitId: string
+  organizationId: string
+}
+
+/** Target of a bound function or action. */
+export interface BoundTo {
+  entitySet: string
+  /** Omit for a collection-bound operation. */
+  key?: RecordKey
+}
+
+export interface OperationOptions extends CallOptions {
+  boundTo?: BoundTo | undefined
+}
+
+/** What `request()` returns: the raw status, headers and parsed JSON body (if any). */
+export interface RawResponse<T = unknown> {
+  status: number
+  header(name: string): string | undefined
+  body: T | undefined
+}
+
+export interface ConcurrencyOptions {
+  /** Limit before the first `x-ms-dop-hint`. Default 8. */
+  initial?: number
+  /** Upper bound, at most 52 (Dataverse's concurrency limit). Default 52. */
+  max?: number
+  /** Adapt from `x-ms-dop-hint`, back off on 429, ramp up when healthy. Default true. */
+  adaptive?: boolean
+}
+
+/** Options of {@link createDataverseClient}. */
+export interface DataverseClientOptions {
+  /** Org URL, e.g. `https://contoso.crm.dynamics.com` (a trailing `/api/data/...` is ignored). */
+  url: string
+  /** Returns a bearer token for `resource` (the org URL). Called per request: cache inside it. */
+  getToken: GetToken
+  /** A `fetch` to send with; wins over the built-in transport (undici on Node, global `fetch` elsewhere). */
+  fetch?: typeof fetch | undefined
+  /**
+   * Node only: extra trusted CA certificates (PEM) for the undici transport, e.g. the emulator's CA.
+   * Ignored when `fetch` or `dispatcher` is given.
+   */
+  ca?: string | readonly string[] | undefined
+  /** Node only: an undici `Dispatcher` (Agent, Pool, ProxyAgent, MockAgent) to send through. */
+  dispatcher?: unknown
+  /** Node only: maximum sockets per origin for the built-in undici Agent. Default 64. */
+  connections?: number | undefined
+  /** Web API version. Default `'9.2'`. */
+  apiVersion?: string | undefined
+  /** Per-attempt timeout in ms. Default 120,000 (Dataverse's own 2-minute limit). */
+  timeoutMs?: number | undefined
+  /** Retry policy, or `false` to disable retries. */
+  retry?: RetryOptions | false | undefined
+  /** Concurrency limit per org: a number fixes it; an object tunes the adaptive limiter. */
+  concurrency?: number | ConcurrencyOptions | undefined
+  logger?: Logger | undefined
+  /** `User-Agent` (ignored by browsers). Default `dataverse-s2s-webapi`. */
+  userAgent?: string | undefined
+  /** Headers added to every request. */
+  headers?: Readonly<Record<string, string>> | undefined
+  /** Impersonate on every request of this client. */
+  impersonate?: Impersonation | undefined
+  /**
+   * OpenTelemetry tracer and meter (`trace.getTracer('my-app')`, `metrics.getMeter('my-app')`): one CLIENT span
+   * per HTTP attempt, `http.client.request.duration`, throttle and retry counters. Default: none, nothing recorded.
+   */
+  telemetry?: TelemetryOptions | undefined
+}
