@@ -39,7 +39,12 @@ export interface SharedGrant {
  */
 export interface SharedThrottle {
   acquire(scope: string, want: number, settings: SharedThrottleSettings): Promise<SharedGrant>
-  release(scope: string, lease: string, outcome: SharedOutcome, settings: SharedThrottleSettings): Promise<void>
+  release(
+    scope: string,
+    lease: string,
+    outcome: SharedOutcome,
+    settings: SharedThrottleSettings,
+  ): Promise<void>
   /** A cheap round trip, used to notice that the shared store is back after an outage. */
   ping(): Promise<unknown>
 }

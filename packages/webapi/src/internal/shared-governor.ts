@@ -1,11 +1,6 @@
-import type {
-  SharedOutcome,
-  SharedThrottle,
-  SharedThrottleOptions,
-  SharedThrottleSettings,
-} from '../shared-throttle.ts'
+import type { SharedOutcome, SharedThrottle, SharedThrottleSettings } from '../shared-throttle.ts'
+import type { ConcurrencyOptions, Logger } from '../types.ts'
 import { Governor, MAX_CONCURRENCY } from './governor.ts'
-import type { Logger } from '../types.ts'
 
 /** What the pipeline needs from a concurrency limiter and throttle gate. */
 export interface Gate {
@@ -215,10 +210,13 @@ export class SharedGovernor implements Gate {
   #degrade(error: unknown): void {
     if (this.#degraded) return
     this.#degraded = true
-    this.#log?.warn?.('dataverse: shared throttle unavailable; this instance governs alone until it returns', {
-      scope: this.#scope,
-      error: error instanceof Error ? error.name : 'unknown',
-    })
+    this.#log?.warn?.(
+      'dataverse: shared throttle unavailable; this instance governs alone until it returns',
+      {
+        scope: this.#scope,
+        error: error instanceof Error ? error.name : 'unknown',
+      },
+    )
     void this.#pump()
     this.#scheduleRecheck()
   }
@@ -240,17 +238,9 @@ export class SharedGovernor implements Gate {
   }
 }
 
-/** The `concurrency` option of a client, as this module needs it. */
-export interface GateOptions {
-  initial?: number
-  max?: number
-  adaptive?: boolean
-  shared?: SharedThrottleOptions
-}
-
 /** The client's gate: a local governor, shared through `concurrency.shared` when given. */
 export function resolveGate(
-  concurrency: number | GateOptions | undefined,
+  concurrency: number | ConcurrencyOptions | undefined,
   orgUrl: string,
   logger: Logger | undefined,
 ): Gate {
