@@ -1,12 +1,11 @@
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkTenantConnection, type TenantRegistry } from '@dataverse-s2s/hono'
-import { openPgliteTenantRegistry } from '@dataverse-s2s/hono/pglite'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.ts'
 import { type AppConfig, loadConfig } from './config.ts'
+import { openEngines } from './engines.ts'
 import {
   createServices,
   emulatorCloud,
@@ -46,7 +45,7 @@ export interface RunningApp {
 
 /**
  * Starts the sample: reads the configuration, starts the embedded emulator when no Entra ID app is configured,
- * opens the tenant registry (PGlite, migrated), and serves the SPA and the API on one origin.
+ * opens the tenant registry (PGlite, or PostgreSQL with `DATABASE_URL`; Redis with `REDIS_URL`), and serves the SPA and the API on one origin.
  */
 export async function startApp(options: StartAppOptions = {}): Promise<RunningApp> {
   const config = { ...loadConfig(), ...options.config }
@@ -92,14 +91,17 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
     }
   }
   const url = config.publicUrl
-  const { registry } = await openPgliteTenantRegistry(
-    options.inMemoryRegistry
-      ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') }
-      : { dataDir: join(config.dataDir, 'tenant-registry') },
-  )
+  const engines = await openEngines(config, {
+    clientId: identity.clientId,
+    ...(options.inMemoryRegistry ? { inMemoryRegistry: true } : {}),
+    warn: (m, f) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: m, ...f })}\n`),
+  })
+  const registry = engines.registry
   const services = createServices(config, identity, registry, {
     ...(options.logSink ? { logSink: options.logSink } : {}),
     ...(options.quiet ? { quiet: true } : {}),
+    ...(engines.tokenStore ? { tokenStore: engines.tokenStore } : {}),
+    ...(engines.throttle ? { throttle: engines.throttle } : {}),
   })
   if (emulator) await seedEmulatorTenants(services, emulator)
   const app = createApp(services, options.staticRoot ? { staticRoot: options.staticRoot } : {})
@@ -112,7 +114,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
     emulator,
     async stop() {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
-      await registry.close()
+      await engines.close()
       await emulator?.stop()
     },
   }
