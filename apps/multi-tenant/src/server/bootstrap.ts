@@ -25,6 +25,11 @@ export interface StartAppOptions {
   persistEmulator?: boolean
   /** Registry in memory instead of `{dataDir}/registry` (tests and benchmarks; starts from a cached template). */
   inMemoryRegistry?: boolean
+  /**
+   * The identity platform to use instead of the configured one: e.g. an emulator that several instances share
+   * (the multi-instance tests start one emulator and three app processes on it).
+   */
+  identity?: IdentitySettings
   /** Built SPA to serve. */
   staticRoot?: string
   /** Listen on `config.port` (default true); false for `app.request` tests. */
@@ -36,6 +41,8 @@ export interface StartAppOptions {
 /** A running app. */
 export interface RunningApp {
   url: string
+  /** The port the server listens on (when listening), which differs from the public URL's behind a balancer. */
+  port: number | undefined
   app: Hono
   services: Services
   registry: TenantRegistry
@@ -51,7 +58,9 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
   const config = { ...loadConfig(), ...options.config }
   let emulator: Emulator | undefined
   let identity: IdentitySettings
-  if (config.mode === 'emulator') {
+  if (options.identity) {
+    identity = options.identity
+  } else if (config.mode === 'emulator') {
     const { startEmulator, defaultIds } = await import('@dataverse-s2s/emulator')
     emulator = await startEmulator({
       port: options.emulatorPort ?? config.emulatorPort,
@@ -108,6 +117,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
   handler = app.fetch
   return {
     url,
+    port: server ? (server.address() as AddressInfo).port : undefined,
     app,
     services,
     registry,

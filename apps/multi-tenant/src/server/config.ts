@@ -27,7 +27,7 @@ export interface AppConfig {
    * Scale-out (`REDIS_URL`): the token cache, single flight and one throttle budget per org shared through Redis;
    * tokens encrypted with `TOKEN_CACHE_KEYS` (`id:base64key,…`, the first current). Unset: in this process only.
    */
-  redis?: { url: string; tokenCacheKeys: string }
+  redis?: { url: string; tokenCacheKeys: string; prefix?: string }
   /** Scale-out (`DATABASE_URL`): the tenant registry on PostgreSQL. Unset: embedded PGlite in `dataDir`. */
   databaseUrl?: string
 }
@@ -88,7 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     )
   }
   return {
-    ...(redisUrl && tokenCacheKeys ? { redis: { url: redisUrl, tokenCacheKeys } } : {}),
+    ...(redisUrl && tokenCacheKeys
+      ? {
+          redis: { url: redisUrl, tokenCacheKeys, ...(env.REDIS_PREFIX ? { prefix: env.REDIS_PREFIX } : {}) },
+        }
+      : {}),
     ...(databaseUrl ? { databaseUrl } : {}),
     port,
     publicUrl,

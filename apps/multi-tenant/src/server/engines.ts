@@ -50,8 +50,8 @@ export async function openEngines(
     )
     const redis = await connectRedis({ url: config.redis.url, logger: { warn: options.warn } })
     closers.push(() => redis.close())
-    // one prefix per application: several apps may share a Redis without sharing tokens or budgets
-    const prefix = `dvs2s:${options.clientId}:`
+    // one prefix per application (REDIS_PREFIX to choose it): several apps may share a Redis, not tokens or budgets
+    const prefix = config.redis.prefix ?? `dvs2s:${options.clientId}:`
     return {
       registry,
       tokenStore: createRedisTokenStore({
