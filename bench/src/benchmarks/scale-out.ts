@@ -185,19 +185,13 @@ export async function run(): Promise<BenchmarkResult> {
 
     // Cold storm: 100 consented tenants, 1,000 callers over three fresh processes sharing the Redis token cache.
     const tenants: string[] = []
+    const stormRun = randomUUID().slice(0, 8)
     for (let i = 0; i < 100; i++) {
-      const t = (await (
-        await fetch(`${emulator.url}/_emulator/tenants`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ displayName: `Storm ${i}` }),
-        })
-      ).json()) as { id: string }
-      await fetch(`${emulator.url}/_emulator/consents`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ tenantId: t.id, appId: defaultIds.multiTenantAppId }),
-      })
+      const t = (await admin('POST', '/tenants', {
+        displayName: `Storm ${stormRun} ${i}`,
+        domain: `storm-${stormRun}-${i}.onmicrosoft.com`,
+      })) as { id: string }
+      await admin('POST', '/consents', { tenantId: t.id, appId: defaultIds.multiTenantAppId })
       tenants.push(t.id)
     }
     await admin('DELETE', '/counters')

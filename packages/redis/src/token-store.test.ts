@@ -144,6 +144,25 @@ describe('createRedisTokenStore', () => {
     expect(refreshed[0]?.token).not.toBe(seen?.token)
   })
 
+  it('renews the lease of a token request slower than the lease, so no second request starts', async () => {
+    const keyRing = parseKeyRing(`a:${k1}`)
+    const [a, b] = [redis, others[0] as RedisConnection].map((r) =>
+      createRedisTokenStore({ redis: r, keyRing, prefix, lease: { ttlMs: 200, pollMs: 10 } }),
+    )
+    let requests = 0
+    const slow = async () => {
+      requests++
+      await new Promise((r) => setTimeout(r, 600))
+      return token()
+    }
+    const first = a?.singleFlight('slow', slow, undefined)
+    await new Promise((r) => setTimeout(r, 50))
+    const second = b?.singleFlight('slow', slow, undefined)
+    const [x, y] = await Promise.all([first, second])
+    expect(requests).toBe(1)
+    expect(y?.token).toBe(x?.token)
+  })
+
   it("takes over when a lease holder is killed: the holder's lease expires", async () => {
     const ttlMs = 800
     const child = spawn(

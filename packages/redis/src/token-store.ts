@@ -20,7 +20,8 @@ export interface RedisTokenStoreOptions {
   prefix?: string
   /** Cross-instance single flight. */
   lease?: {
-    /** How long a token request may hold the lock; a crashed holder's lock expires after it (default 10,000 ms). */
+    /** Lease of a token request, renewed every third of it while the request runs; a crashed holder's lease
+     * expires after it (default 10,000 ms). */
     ttlMs?: number
     /** How long a waiter waits for another instance's result before requesting itself (default 3 × `ttlMs`). */
     waitMs?: number
@@ -42,6 +43,9 @@ export interface RedisTokenStore {
     seen: StoredToken | undefined,
   ): Promise<StoredToken>
 }
+
+const EXTEND_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`
 
 const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
@@ -121,12 +125,21 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       for (;;) {
         const holder = randomUUID()
         if ((await redis.sendCommand(['SET', lock, holder, 'NX', 'PX', String(ttlMs)])) === 'OK') {
+          // a slow token request (a loaded machine, Entra ID's retries) keeps its lease; a dead holder stops renewing
+          const renew = setInterval(
+            () => {
+              runScript(redis, EXTEND_LUA, [lock], [holder, String(ttlMs)]).catch(() => {})
+            },
+            Math.max(50, Math.floor(ttlMs / 3)),
+          )
+          renew.unref?.()
           try {
             // another instance may have finished between the caller's read and this lock
             const done = await fresh(key, seen)
             if (done) return done
             return await requestAndSave()
           } finally {
+            clearInterval(renew)
             await runScript(redis, RELEASE_LUA, [lock], [holder]).catch(() => {})
           }
         }
