@@ -139,13 +139,14 @@ export async function run(): Promise<BenchmarkResult> {
     const keys = Array.from({ length: ROWS }, (_, i) => `${run}-${i}`)
     for (let i = 0; i < keys.length; i += 1000)
       await redis.sendCommand(['RPUSH', `${prefix}queue`, ...keys.slice(i, i + 1000)])
-    const started = performance.now()
     const workers = Array.from({ length: INSTANCES }, () =>
       startWorker({ ...base, MODE: mode, PREFIX: prefix }),
     )
+    await Promise.all(workers.map((w) => w.started))
+    await redis.sendCommand(['SET', `${prefix}go`, '1'])
+    const started = performance.now()
     if (kill) {
       const victim = workers[0] as ReturnType<typeof startWorker>
-      await victim.started
       for (;;) {
         const left = Number(await redis.sendCommand(['LLEN', `${prefix}queue`]))
         if (left <= ROWS / 2) break
