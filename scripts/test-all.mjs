@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { ensureChromium } from './ensure-chromium.mjs'
+import { ensureServices } from './ensure-services.mjs'
 
 const resultsFile = 'node_modules/.cache/vitest-results.json'
 
@@ -19,6 +20,7 @@ const steps = [
 ]
 
 ensureChromium()
+await ensureServices()
 for (const [name, cmd, args] of steps) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`)
   const started = Date.now()

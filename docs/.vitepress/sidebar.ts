@@ -39,6 +39,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Errors and retries', link: '/guides/errors-and-retries' },
       { text: 'Service protection limits', link: '/guides/service-protection-limits' },
       { text: 'Observability (OpenTelemetry)', link: '/guides/observability' },
+      { text: 'Scaling out (Redis + PostgreSQL)', link: '/guides/scaling-out' },
       { text: 'Impersonation', link: '/guides/impersonation' },
       { text: 'Provisioning the application user', link: '/guides/provisioning' },
       { text: 'The emulator', link: '/guides/emulator' },

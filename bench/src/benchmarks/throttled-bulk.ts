@@ -14,7 +14,7 @@ import type { BenchmarkResult } from '../report.ts'
 const emulatorDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'emulator')
 
 /** The emulator CLI in its own process (so its work does not share our event loop), driven by its admin HTTP API. */
-async function startEmulatorProcess(): Promise<{ info: EmulatorInfo; child: ChildProcess }> {
+export async function startEmulatorProcess(): Promise<{ info: EmulatorInfo; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     ['--conditions=@dataverse-s2s/source', '--import', 'tsx', 'src/cli.ts', '--port', '0', '--json'],

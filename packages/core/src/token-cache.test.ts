@@ -197,6 +197,69 @@ describe('TokenCache', () => {
     expect(lines).toHaveLength(2)
   })
 
+  it("hands misses to the store's single flight, which may answer with another instance's token", async () => {
+    const store = createMemoryTokenStore()
+    const seenByFlight: (CachedToken | undefined)[] = []
+    let requests = 0
+    const flying = {
+      ...store,
+      // a model of a cross-instance lock: the first caller requests, later callers get its result
+      inflight: undefined as Promise<CachedToken> | undefined,
+      singleFlight(key: string, request: () => Promise<CachedToken>, seen: CachedToken | undefined) {
+        seenByFlight.push(seen)
+        flying.inflight ??= request().then(async (v) => {
+          await store.set(key, v, 1)
+          return v
+        })
+        return flying.inflight
+      },
+    }
+    const make = () =>
+      new TokenCache({
+        keyOf: (t, r) => `k:${t}:${r}`,
+        source: async () => {
+          requests++
+          await new Promise((r) => setTimeout(r, 5))
+          return { token: `one-${requests}`, expiresOn: Date.now() + 3_600_000 }
+        },
+        store: flying,
+        logger: safeLogger(undefined, () => []),
+      })
+    const [a, b] = await Promise.all([make().get('t', 'r'), make().get('t', 'r')])
+    expect([a.token, b.token]).toEqual(['one-1', 'one-1'])
+    expect(requests).toBe(1)
+    expect(seenByFlight).toEqual([undefined, undefined])
+  })
+
+  it('requests alone when the single flight fails before asking, and never twice when the source failed', async () => {
+    const lines: string[] = []
+    let requests = 0
+    let sourceFails = false
+    const cache = new TokenCache({
+      keyOf: (t, r) => `k:${t}:${r}`,
+      source: async () => {
+        requests++
+        if (sourceFails) throw Object.assign(new Error('entra said no'), { code: 'AUTH' })
+        return { token: 'alone', expiresOn: Date.now() + 3_600_000 }
+      },
+      store: {
+        get: () => undefined,
+        set: () => {},
+        singleFlight: async (_key, request) => {
+          if (!sourceFails) throw new Error('redis down')
+          return request()
+        },
+      },
+      logger: safeLogger({ warn: (m) => lines.push(m) }, () => []),
+    })
+    expect((await cache.get('t', 'r')).token).toBe('alone')
+    expect(requests).toBe(1)
+    expect(lines.some((l) => l.includes('single flight failed'))).toBe(true)
+    sourceFails = true
+    await expect(cache.get('u', 'r')).rejects.toThrow('entra said no')
+    expect(requests).toBe(2)
+  })
+
   it('invalidate forgets a key', async () => {
     const t = setup()
     await t.get('a')

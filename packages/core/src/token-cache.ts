@@ -27,6 +27,17 @@ export interface SecondLevelCache {
   /** `ttlMs` is how long the value stays useful (until its expiry). */
   set(key: string, value: CachedToken, ttlMs: number): Promise<void> | void
   delete?(key: string): Promise<void> | void
+  /**
+   * Cross-instance single flight: run `request` only when no other instance is already requesting `key`, else wait
+   * for that instance's result and return it. The store saves the result itself (the cache then skips `set`).
+   * `seen` is the value the cache just read from the store (stale, or `undefined`): any other value found there
+   * while waiting is the fresh result. Without this method, each instance requests its own token on a miss.
+   */
+  singleFlight?(
+    key: string,
+    request: () => Promise<CachedToken>,
+    seen: CachedToken | undefined,
+  ): Promise<CachedToken>
 }
 
 /**
@@ -299,13 +310,53 @@ export class TokenCache {
         return e
       }
     }
-    this.#stats.requests++
-    this.#log.debug(reason === 'miss' ? 'requesting token' : 'requesting fresh token', { tenantId, resource })
-    const token = await this.#source({ key, tenantId, resource, reason })
+    const request = (): Promise<CachedToken> => {
+      this.#stats.requests++
+      this.#log.debug(reason === 'miss' ? 'requesting token' : 'requesting fresh token', {
+        tenantId,
+        resource,
+      })
+      return this.#source({ key, tenantId, resource, reason })
+    }
+    const flown = this.#store?.singleFlight ? await this.#singleFlight(key, request, shared) : undefined
+    const token = flown ?? (await request())
     const e = this.#makeEntry(token, tenantId, resource)
     this.#put(key, e)
-    await this.#writeStore(key, token)
+    if (!flown) await this.#writeStore(key, token)
     return e
+  }
+
+  /** The shared store's cross-instance single flight; `undefined` when there is none or the store failed. */
+  async #singleFlight(
+    key: string,
+    request: () => Promise<CachedToken>,
+    seen: CachedToken | undefined,
+  ): Promise<CachedToken | undefined> {
+    if (!this.#store?.singleFlight) return undefined
+    let outcome: { token: CachedToken } | { error: unknown } | undefined
+    const tracked = () =>
+      request().then(
+        (token) => {
+          outcome = { token }
+          return token
+        },
+        (error: unknown) => {
+          outcome = { error }
+          throw error
+        },
+      )
+    try {
+      const v = await this.#store.singleFlight(key, tracked, seen)
+      if (typeof v?.token === 'string' && typeof v.expiresOn === 'number') return v
+    } catch (error) {
+      // the token source's own answer wins; a store failure only costs the coordination
+      if (outcome && 'error' in outcome) throw outcome.error
+      if (outcome) return outcome.token
+      this.#log.warn('second-level token cache single flight failed; requesting without it', {
+        error: error instanceof Error ? error.name : 'unknown',
+      })
+    }
+    return undefined
   }
 
   #makeEntry(token: CachedToken, tenantId: string, resource: string): Entry {

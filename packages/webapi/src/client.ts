@@ -5,19 +5,13 @@ import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
 import { fetchXmlMethods } from './fetchxml-queries.ts'
 import { type ClientCore, impersonationHeaders, scopeOf } from './internal/core.ts'
-import { Governor, MAX_CONCURRENCY } from './internal/governor.ts'
 import { type PipelineConfig, type ResolvedRetry, realSleep, send } from './internal/pipeline.ts'
+import { resolveGate } from './internal/shared-governor.ts'
 import { createTelemetry } from './internal/telemetry.ts'
 import { operationMethods } from './operations.ts'
 import { queryMethods } from './queries.ts'
 import { recordMethods } from './records.ts'
-import type {
-  ClientClock,
-  ConcurrencyOptions,
-  DataverseClientOptions,
-  Impersonation,
-  RetryOptions,
-} from './types.ts'
+import type { ClientClock, DataverseClientOptions, Impersonation, RetryOptions } from './types.ts'
 
 const DEFAULT_RETRY: ResolvedRetry = {
   enabled: true,
@@ -33,18 +27,6 @@ function resolveRetry(retry: RetryOptions | false | undefined): ResolvedRetry {
   const resolved = { ...DEFAULT_RETRY }
   for (const [k, v] of Object.entries(retry ?? {})) if (v !== undefined) Object.assign(resolved, { [k]: v })
   return resolved
-}
-
-function resolveGovernor(concurrency: number | ConcurrencyOptions | undefined, clock: ClientClock): Governor {
-  if (typeof concurrency === 'number') {
-    return new Governor({ initial: concurrency, max: concurrency, adaptive: false, clock })
-  }
-  return new Governor({
-    initial: concurrency?.initial ?? 8,
-    max: concurrency?.max ?? MAX_CONCURRENCY,
-    adaptive: concurrency?.adaptive ?? true,
-    clock,
-  })
 }
 
 function normaliseUrl(url: string): URL {
@@ -119,7 +101,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
       dispatcher: options.dispatcher,
       connections: options.connections,
     }),
-    governor: resolveGovernor(options.concurrency, clock),
+    governor: resolveGate(options.concurrency, orgUrl, options.logger, clock),
     retry: resolveRetry(options.retry),
     timeoutMs: options.timeoutMs ?? 120_000,
     logger: options.logger,

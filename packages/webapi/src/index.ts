@@ -29,6 +29,13 @@ export type {
 export { ensureApplicationUser, getRootBusinessUnit, verifyAccess } from './onboarding.ts'
 export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'
 export type {
+  SharedGrant,
+  SharedOutcome,
+  SharedThrottle,
+  SharedThrottleOptions,
+  SharedThrottleSettings,
+} from './shared-throttle.ts'
+export type {
   InstrumentOptions,
   MeterLike,
   SpanLike,

@@ -1,5 +1,6 @@
 import type { GuidLiteral } from './filter.ts'
 import type { AnnotationOptions, QueryOptions } from './query.ts'
+import type { SharedThrottleOptions } from './shared-throttle.ts'
 import type { TelemetryOptions } from './telemetry.ts'
 
 /** A record key: its GUID, or an alternate key as `{ accountnumber: 'ABC' }` (composite keys: several members). */
@@ -159,6 +160,11 @@ export interface ConcurrencyOptions {
   max?: number
   /** Adapt from `x-ms-dop-hint`, back off on 429, ramp up when healthy. Default true. */
   adaptive?: boolean
+  /**
+   * Share the pause, the limit and the request budget with every instance of the app that uses the same org and
+   * application user (e.g. `createRedisThrottle` of `@dataverse-s2s/redis`). Without it, each client governs alone.
+   */
+  shared?: SharedThrottleOptions
 }
 
 /** The clock behind a client's waits. Tests pass a fake one so that waits take no real time. */

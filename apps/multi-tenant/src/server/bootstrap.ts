@@ -1,12 +1,11 @@
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkTenantConnection, type TenantRegistry } from '@dataverse-s2s/hono'
-import { openPgliteTenantRegistry } from '@dataverse-s2s/hono/pglite'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.ts'
 import { type AppConfig, loadConfig } from './config.ts'
+import { openEngines } from './engines.ts'
 import {
   createServices,
   emulatorCloud,
@@ -26,6 +25,11 @@ export interface StartAppOptions {
   persistEmulator?: boolean
   /** Registry in memory instead of `{dataDir}/registry` (tests and benchmarks; starts from a cached template). */
   inMemoryRegistry?: boolean
+  /**
+   * The identity platform to use instead of the configured one: e.g. an emulator that several instances share
+   * (the multi-instance tests start one emulator and three app processes on it).
+   */
+  identity?: IdentitySettings
   /** Built SPA to serve. */
   staticRoot?: string
   /** Listen on `config.port` (default true); false for `app.request` tests. */
@@ -37,6 +41,8 @@ export interface StartAppOptions {
 /** A running app. */
 export interface RunningApp {
   url: string
+  /** The port the server listens on (when listening), which differs from the public URL's behind a balancer. */
+  port: number | undefined
   app: Hono
   services: Services
   registry: TenantRegistry
@@ -46,13 +52,15 @@ export interface RunningApp {
 
 /**
  * Starts the sample: reads the configuration, starts the embedded emulator when no Entra ID app is configured,
- * opens the tenant registry (PGlite, migrated), and serves the SPA and the API on one origin.
+ * opens the tenant registry (PGlite, or PostgreSQL with `DATABASE_URL`; Redis with `REDIS_URL`), and serves the SPA and the API on one origin.
  */
 export async function startApp(options: StartAppOptions = {}): Promise<RunningApp> {
   const config = { ...loadConfig(), ...options.config }
   let emulator: Emulator | undefined
   let identity: IdentitySettings
-  if (config.mode === 'emulator') {
+  if (options.identity) {
+    identity = options.identity
+  } else if (config.mode === 'emulator') {
     const { startEmulator, defaultIds } = await import('@dataverse-s2s/emulator')
     emulator = await startEmulator({
       port: options.emulatorPort ?? config.emulatorPort,
@@ -92,27 +100,31 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
     }
   }
   const url = config.publicUrl
-  const { registry } = await openPgliteTenantRegistry(
-    options.inMemoryRegistry
-      ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') }
-      : { dataDir: join(config.dataDir, 'tenant-registry') },
-  )
+  const engines = await openEngines(config, {
+    clientId: identity.clientId,
+    ...(options.inMemoryRegistry ? { inMemoryRegistry: true } : {}),
+    warn: (m, f) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: m, ...f })}\n`),
+  })
+  const registry = engines.registry
   const services = createServices(config, identity, registry, {
     ...(options.logSink ? { logSink: options.logSink } : {}),
     ...(options.quiet ? { quiet: true } : {}),
+    ...(engines.tokenStore ? { tokenStore: engines.tokenStore } : {}),
+    ...(engines.throttle ? { throttle: engines.throttle } : {}),
   })
   if (emulator) await seedEmulatorTenants(services, emulator)
   const app = createApp(services, options.staticRoot ? { staticRoot: options.staticRoot } : {})
   handler = app.fetch
   return {
     url,
+    port: server ? (server.address() as AddressInfo).port : undefined,
     app,
     services,
     registry,
     emulator,
     async stop() {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
-      await registry.close()
+      await engines.close()
       await emulator?.stop()
     },
   }

@@ -62,4 +62,23 @@ describe('loadConfig', () => {
       publicUrl: 'http://localhost:5174',
     })
   })
+
+  it('scales out on Redis and PostgreSQL only when REDIS_URL / DATABASE_URL are set, with a shared secret and key', () => {
+    const plain = loadConfig({}, dir())
+    expect(plain.redis).toBeUndefined()
+    expect(plain.databaseUrl).toBeUndefined()
+    const scaled = loadConfig(
+      {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        TOKEN_CACHE_KEYS: 'k1:AAAA',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/app',
+        STATE_SECRET: 'shared',
+      },
+      dir(),
+    )
+    expect(scaled.redis).toEqual({ url: 'redis://127.0.0.1:6379', tokenCacheKeys: 'k1:AAAA' })
+    expect(scaled.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/app')
+    expect(() => loadConfig({ REDIS_URL: 'redis://x', STATE_SECRET: 's' }, dir())).toThrow(/TOKEN_CACHE_KEYS/)
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://x/y' }, dir())).toThrow(/STATE_SECRET/)
+  })
 })

@@ -23,6 +23,13 @@ export interface AppConfig {
   }
   apiScope: string
   roleName: string
+  /**
+   * Scale-out (`REDIS_URL`): the token cache, single flight and one throttle budget per org shared through Redis;
+   * tokens encrypted with `TOKEN_CACHE_KEYS` (`id:base64key,…`, the first current). Unset: in this process only.
+   */
+  redis?: { url: string; tokenCacheKeys: string; prefix?: string }
+  /** Scale-out (`DATABASE_URL`): the tenant registry on PostgreSQL. Unset: embedded PGlite in `dataDir`. */
+  databaseUrl?: string
 }
 
 const bool = (v: string | undefined, d: boolean) =>
@@ -67,7 +74,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       'Set ENTRA_CLIENT_ID (and a secret or certificate), or leave EMULATOR on to use the emulator',
     )
   }
+  const redisUrl = env.REDIS_URL?.trim()
+  const tokenCacheKeys = env.TOKEN_CACHE_KEYS?.trim()
+  if (redisUrl && !tokenCacheKeys) {
+    throw new Error(
+      'REDIS_URL is set: also set TOKEN_CACHE_KEYS (id:base64key, make a key with openssl rand -base64 32)',
+    )
+  }
+  const databaseUrl = env.DATABASE_URL?.trim()
+  if ((redisUrl || databaseUrl) && !env.STATE_SECRET) {
+    throw new Error(
+      'REDIS_URL or DATABASE_URL is set (several instances): also set STATE_SECRET, the same on every instance',
+    )
+  }
   return {
+    ...(redisUrl && tokenCacheKeys
+      ? {
+          redis: { url: redisUrl, tokenCacheKeys, ...(env.REDIS_PREFIX ? { prefix: env.REDIS_PREFIX } : {}) },
+        }
+      : {}),
+    ...(databaseUrl ? { databaseUrl } : {}),
     port,
     publicUrl,
     dataDir,

@@ -9,11 +9,13 @@ import {
   createUserTokenVerifier,
   defineCloud,
   resolveCloud,
+  type SecondLevelCache,
   type TenantDiscovery,
   type TokenProvider,
   type UserTokenVerifier,
 } from '@dataverse-s2s/core'
 import { createClientCache, type DataverseClientCache, type TenantRegistry } from '@dataverse-s2s/hono'
+import type { SharedThrottle } from '@dataverse-s2s/webapi'
 import type { AppConfig } from './config.ts'
 import { type AppLogger, createLogger } from './log.ts'
 
@@ -73,7 +75,14 @@ export function createServices(
   config: Pick<AppConfig, 'publicUrl' | 'apiScope' | 'roleName' | 'mode' | 'stateSecret'>,
   identity: IdentitySettings,
   registry: TenantRegistry,
-  options: { logger?: AppLogger; logSink?: (line: string) => void; quiet?: boolean } = {},
+  options: {
+    logger?: AppLogger
+    logSink?: (line: string) => void
+    quiet?: boolean
+    /** Shared by every instance (Redis): the token cache's second level, and one throttle budget per org. */
+    tokenStore?: SecondLevelCache
+    throttle?: SharedThrottle
+  } = {},
 ): Services {
   const http = identity.ca ? { ca: identity.ca } : {}
   const secretValue = 'secret' in identity.credential ? identity.credential.secret : undefined
@@ -95,6 +104,7 @@ export function createServices(
     cloud: identity.cloud,
     http,
     consentRedirectUri: `${config.publicUrl}/onboarding/callback`,
+    ...(options.tokenStore ? { cache: { store: options.tokenStore } } : {}),
     logger: {
       // MSAL's own warnings are diagnostics ("No client info in response"): info level, hidden unless LOG_REQUESTS.
       warn: (m, f) => (m.startsWith('msal:') ? logger.info(m, f) : logger.warn(m, f)),
@@ -133,7 +143,11 @@ export function createServices(
     }),
     clients: createClientCache({
       tokens,
-      client: { ...(identity.ca ? { ca: identity.ca } : {}), userAgent: 'dataverse-s2s-multi-tenant-sample' },
+      client: {
+        ...(identity.ca ? { ca: identity.ca } : {}),
+        userAgent: 'dataverse-s2s-multi-tenant-sample',
+        ...(options.throttle ? { concurrency: { shared: { throttle: options.throttle } } } : {}),
+      },
     }),
     stateSecret: config.stateSecret,
     logger,

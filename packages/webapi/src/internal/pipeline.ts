@@ -1,7 +1,8 @@
 import { DataverseError, errorFromResponse, parseRetryAfter } from '../errors.ts'
 import type { ClientClock, GetToken, Logger, RetryOptions } from '../types.ts'
-import { abortError, type Governor } from './governor.ts'
+import { abortError } from './governor.ts'
 import type { HttpTransport } from './http.ts'
+import type { Gate } from './shared-governor.ts'
 import { Attempt, recordRetry, recordWait, type Telemetry } from './telemetry.ts'
 
 export type ResolvedRetry = Required<RetryOptions> & { enabled: boolean }
@@ -12,7 +13,7 @@ export interface PipelineConfig {
   resource: string
   getToken: GetToken
   transport: HttpTransport
-  governor: Governor
+  governor: Gate
   retry: ResolvedRetry
   timeoutMs: number
   logger: Logger | undefined
@@ -275,7 +276,11 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
 
     recorder?.response(status, header)
     const dop = header('x-ms-dop-hint')
-    governor.onResponse(dop === undefined ? undefined : Number.parseInt(dop, 10) || undefined)
+    const remaining = header('x-ms-ratelimit-burst-remaining-xrm-requests')
+    governor.onResponse(
+      dop === undefined ? undefined : Number.parseInt(dop, 10) || undefined,
+      remaining === undefined ? undefined : toCount(remaining),
+    )
     governor.release()
 
     if (status < 400) {
@@ -338,4 +343,9 @@ async function sleepOrAbort(
 /** Full jitter: uniform in [0, min(max, base * 2^step)]. */
 function backoff(retry: ResolvedRetry, step: number): number {
   return Math.floor(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** step))
+}
+
+function toCount(value: string): number | undefined {
+  const n = Number.parseInt(value, 10)
+  return Number.isFinite(n) && n >= 0 ? n : undefined
 }
