@@ -24,6 +24,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Clouds', link: '/guides/clouds' },
       { text: 'Tenant discovery', link: '/guides/tenant-discovery' },
       { text: 'Admin consent', link: '/guides/admin-consent' },
+      { text: 'Onboarding router (Hono)', link: '/guides/onboarding-router' },
       { text: 'Working with records', link: '/guides/records' },
       { text: 'Querying and paging', link: '/guides/querying-and-paging' },
       { text: 'Batch', link: '/guides/batch' },

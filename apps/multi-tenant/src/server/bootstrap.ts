@@ -58,6 +58,11 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
       port: options.emulatorPort ?? config.emulatorPort,
       ...(options.persistEmulator === false ? {} : { stateDir: join(config.dataDir, 'emulator') }),
     })
+    // The app registration asks for `wids` (the admins' directory roles): also in an emulator state saved before the
+    // emulator issued them.
+    if (!emulator.world.getApp(defaultIds.multiTenantAppId)?.groupMembershipClaims) {
+      emulator.world.setGroupMembershipClaims(defaultIds.multiTenantAppId, 'DirectoryRole')
+    }
     identity = {
       clientId: defaultIds.multiTenantAppId,
       credential: { secret: defaultIds.multiTenantAppSecret },
@@ -89,7 +94,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
   const url = config.publicUrl
   const { registry } = await openPgliteTenantRegistry(
     options.inMemoryRegistry
-      ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar'), cacheTtlMs: 0 }
+      ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') }
       : { dataDir: join(config.dataDir, 'tenant-registry') },
   )
   const services = createServices(config, identity, registry, {
