@@ -559,6 +559,46 @@ const attacks: Record<Category, Attack[]> = {
       status: 401,
       code: 'invalid_token',
     },
+    {
+      name: 'create with a 1 MB body',
+      send: () => asCarol('/api/tables/accounts', { body: { name: 'x', telephone1: 'y'.repeat(1_000_000) } }),
+      status: 413,
+      code: 'body_too_large',
+    },
+    {
+      name: 'X-HTTP-Method-Override: DELETE on a POST to a record',
+      send: () =>
+        withHeaders(
+          `/api/tables/accounts/${guid}`,
+          p.carol,
+          { 'X-HTTP-Method-Override': 'DELETE', 'Content-Type': 'application/json' },
+          { method: 'POST', body: '{}' },
+        ),
+      status: 404,
+      code: 'not_found',
+    },
+    // Variants of a data path without a token: each is refused by the verifier or matches no route at all.
+    ...(
+      [
+        ['/api//tables/accounts', 404, 'not_found'],
+        ['/api/tables/accounts/', 401, 'missing_token'],
+        ['/api/tables/%61ccounts', 401, 'missing_token'],
+        ['/api/./tables/accounts', 401, 'missing_token'],
+      ] as const
+    ).map(([path, status, code]) => ({
+      name: `path variant ${path} without a token`,
+      send: () => raw(path),
+      status,
+      code,
+    })),
+    {
+      name: 'path variant /API/tables/accounts (upper case) with a token',
+      send: () => withHeaders('/API/tables/accounts', p.carol, {}),
+      // No route matches: Hono's plain 404, no data.
+      status: 404,
+      code: null,
+      served: async (res) => expect(await res.text()).toBe('404 Not Found'),
+    },
   ],
 
   'cross-tenant selection': [
@@ -990,6 +1030,12 @@ const attacks: Record<Category, Attack[]> = {
       code: 'not_tenant_admin',
     },
     {
+      name: 'offboard through the sample’s former admin route',
+      send: () => request(t, '/api/admin/offboard', { token: p.carol, body: { confirm: true } }),
+      status: 404,
+      code: 'not_found',
+    },
+    {
       name: 'event log read by a plain user',
       send: () => get('/api/onboarding/events', p.carol),
       status: 403,
@@ -1157,7 +1203,7 @@ beforeAll(async () => {
   }
   p.nestorTicket =
     (
-      await consentCallback(t, { tenant: ids.fabrikamTenantId, state: p.nestorStates[4] }, p.nestorCookie)
+      await consentCallback(t, { tenant: ids.fabrikamTenantId, state: p.nestorStates[4] ?? '' }, p.nestorCookie)
     ).get('ticket') ?? ''
   const megan = await startOnboarding(t, ids.users.contosoAdmin, { orgUrl: p.contosoOrgUrl })
   p.meganCookie = megan.cookie
@@ -1235,6 +1281,13 @@ describe('attacks on the multi-tenant sample', () => {
       ownOrg: attack.ownOrg?.(),
       discoveryProbe: attack.discoveryProbe,
     })
+  })
+
+  it('no attack put a token in a log line or made the server fail', () => {
+    const all = t.logs.join('\n')
+    expect(all).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}/)
+    expect(all).not.toContain('a'.repeat(64))
+    expect(all).not.toContain('unexpected error')
   })
 
   it('the legitimate requests the attacks imitate still work (the refusals are not a broken app)', async () => {

@@ -1,6 +1,7 @@
 import { errorResponse } from '@dataverse-s2s/hono'
 import { type DataverseClient, formatLiteral, type QueryPage, type Row } from '@dataverse-s2s/webapi'
 import { Hono, type MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { openCursor, signCursor } from '../cursor.ts'
 import type { Services } from '../services.ts'
 import { auditColumns, cleanBody, type TableSpec, tables } from '../tables.ts'
@@ -66,6 +67,14 @@ export function dataRoutes(s: Services): Hono {
   }
   app.use('/api/me', strict)
   app.use('/api/tables/*', strict)
+  // A row is a handful of short columns: a body of more than 64 KB is refused before it is read.
+  app.use(
+    '/api/tables/*',
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => errorResponse(c, 413, 'body_too_large', 'Send at most 64 KB of JSON per record.'),
+    }),
+  )
 
   app.get('/api/me', async (c) => {
     const who = await c.var.dataverse.whoAmI()
