@@ -48,6 +48,8 @@ const p = {
   /** A fresh ticket Megan (Contoso's admin) got, with her cookie. */
   meganTicket: '',
   meganCookie: '',
+  /** Fresh states Megan started with `meganCookie`. */
+  meganStates: [] as string[],
   /** An attacker's own browser session (a cookie the app issued to another start). */
   attackerCookie: '',
   northwind: { tenantId: '', admin: '', user: '', helpdesk: '', usedState: '', usedCookie: '' },
@@ -948,6 +950,18 @@ const attacks: Record<Category, Attack[]> = {
       code: 'STATE_SESSION_MISMATCH',
     },
     {
+      name: 'another tenant’s admin’s state completed in this admin’s browser',
+      send: () => callback(consent(ids.contosoTenantId, p.meganStates[0] ?? ''), p.nestorCookie),
+      status: 303,
+      code: 'STATE_SESSION_MISMATCH',
+    },
+    {
+      name: 'consent landing in another tenant than the admin’s (Contoso’s admin, tenant=Fabrikam)',
+      send: () => callback(consent(ids.fabrikamTenantId, p.meganStates[1] ?? ''), p.meganCookie),
+      status: 303,
+      code: 'TENANT_MISMATCH',
+    },
+    {
       name: 'callback without admin_consent (consent refused)',
       send: () =>
         callback(
@@ -1203,7 +1217,11 @@ beforeAll(async () => {
   }
   p.nestorTicket =
     (
-      await consentCallback(t, { tenant: ids.fabrikamTenantId, state: p.nestorStates[4] ?? '' }, p.nestorCookie)
+      await consentCallback(
+        t,
+        { tenant: ids.fabrikamTenantId, state: p.nestorStates[4] ?? '' },
+        p.nestorCookie,
+      )
     ).get('ticket') ?? ''
   const megan = await startOnboarding(t, ids.users.contosoAdmin, { orgUrl: p.contosoOrgUrl })
   p.meganCookie = megan.cookie
@@ -1211,6 +1229,10 @@ beforeAll(async () => {
     (await consentCallback(t, { tenant: ids.contosoTenantId, state: megan.state }, megan.cookie)).get(
       'ticket',
     ) ?? ''
+  for (let i = 0; i < 2; i++) {
+    const s = await startOnboarding(t, ids.users.contosoAdmin, { orgUrl: p.contosoOrgUrl }, p.meganCookie)
+    p.meganStates.push(s.state)
+  }
   p.attackerCookie =
     (await startOnboarding(t, ids.users.contosoAlice, { orgUrl: p.contosoOrgUrl })).cookie ||
     `dvs2s_session=${'x'.repeat(43)}`
