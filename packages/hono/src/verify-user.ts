@@ -37,6 +37,7 @@ function statusFor(code: VerificationErrorCode | string): {
     case 'JWKS_UNAVAILABLE':
       return { status: 503, oauth: '', code: 'verification_unavailable' }
     case 'TOKEN_EXPIRED':
+    case 'TOKEN_TOO_OLD':
       return { status: 401, oauth: 'invalid_token', code: 'token_expired' }
     default:
       return { status: 401, oauth: 'invalid_token', code: 'invalid_token' }

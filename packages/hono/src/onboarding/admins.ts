@@ -6,12 +6,12 @@ import type { VerifiedUser } from '@dataverse-s2s/core'
  * Application Administrator, Application Administrator. The `wids` claim carries them when the app registration's
  * manifest sets `groupMembershipClaims` to `DirectoryRole` or `All` (entra-docs access-token-claims-reference.md).
  */
-export const TENANT_ADMIN_ROLE_TEMPLATE_IDS: readonly string[] = [
+export const TENANT_ADMIN_ROLE_TEMPLATE_IDS: readonly string[] = Object.freeze([
   '62e90394-69f5-4237-9190-012177145e10',
   'e8611ab8-c189-46e8-94e1-60213ab1f814',
   '158c047a-c907-4556-b7ef-446551a6b5f7',
   '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3',
-]
+])
 
 /** The app role an ISV documents for customers who want to delegate the connection without a directory role. */
 export const TENANT_ADMIN_APP_ROLE = 'Tenant.Admin'

@@ -1,9 +1,11 @@
 import { Hono, type MiddlewareHandler } from 'hono'
 import { errorResponse, HonoS2SError } from '../errors.ts'
 import { verifyUser } from '../verify-user.ts'
-import { flowRoutes } from './flow.ts'
+import { callbackRoute } from './callback.ts'
+import { completeRoute } from './complete.ts'
 import { manageRoutes } from './manage.ts'
 import { type OnboardingRouterOptions, resolveOptions } from './options.ts'
+import { startRoute } from './start.ts'
 
 /**
  * The onboarding of customer tenants as a Hono router: a signed-in administrator of a tenant connects it (admin
@@ -61,7 +63,9 @@ export function onboardingRouter(options: OnboardingRouterOptions): Hono {
     }
     await next()
   }
-  flowRoutes(app, o, signedIn, admin)
+  startRoute(app, o, signedIn, admin)
+  callbackRoute(app, o)
+  completeRoute(app, o, signedIn, admin)
   manageRoutes(app, o, signedIn, admin)
   return app
 }
