@@ -185,11 +185,14 @@ describe('a user of one tenant never reaches another tenant’s org', () => {
       'X-Org-Url': t.org(ids.contosoTenantId).url,
       Host: new URL(t.org(ids.contosoTenantId).url).host,
     }
-    const list = await call(
+    const hinted = await call(
       `/api/tables/accounts?tenant=${ids.contosoTenantId}&orgUrl=${t.org(ids.contosoTenantId).url}`,
       carol,
       { headers: sneaky },
     )
+    expect(hinted.status).toBe(400)
+    expect(await code(hinted)).toBe('unknown_parameter')
+    const list = await call('/api/tables/accounts', carol, { headers: sneaky })
     expect(list.status).toBe(200)
     const fabrikamRows = (await list.json()) as { rows: { id: string }[] }
     expect(fabrikamRows.rows.map((r) => r.id)).not.toContain(contosoId)

@@ -2,7 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
  * Paging cursors hand Dataverse's `@odata.nextLink` to the browser and back. They are signed and bound to the
- * tenant and table, so a cursor can never point a request at another org, another table or altered query options.
+ * scope the caller passes (the data routes bind tenant, user `oid`, table, actor kind and page size), so a cursor can
+ * never point a request at another org, another user's paging, another table or altered query options.
  */
 export function signCursor(secret: string, scope: string, nextLink: string): string {
   const body = Buffer.from(nextLink, 'utf8').toString('base64url')

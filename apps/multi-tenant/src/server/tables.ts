@@ -13,7 +13,7 @@ export interface TableSpec {
   search: string[]
 }
 
-export const tables: Record<string, TableSpec> = {
+const specs: Record<TableSpec['entitySet'], TableSpec> = {
   accounts: {
     entitySet: 'accounts',
     id: 'accountid',
@@ -45,6 +45,12 @@ export const tables: Record<string, TableSpec> = {
   },
 }
 
+/**
+ * The tables by the name used in the API's paths. A `Map`, so only these names resolve: `__proto__`, `constructor`,
+ * `toString` and every other inherited property name are unknown tables.
+ */
+export const tables: ReadonlyMap<string, TableSpec> = new Map(Object.entries(specs))
+
 /** Audit columns shown on a record (Dataverse fills them; with impersonation `createdby` is the user). */
 export const auditColumns = ['_createdby_value', '_createdonbehalfby_value', '_modifiedby_value', 'createdon']
 
@@ -58,7 +64,8 @@ export function cleanBody(
     return { error: 'Send a JSON object of columns.' }
   const row: Record<string, string | null> = {}
   for (const [key, value] of Object.entries(body)) {
-    const max = spec.writable[key]
+    // Own properties only: `constructor`, `__proto__` or `toString` are not columns (the inherited ones are functions).
+    const max = Object.hasOwn(spec.writable, key) ? spec.writable[key] : undefined
     if (max === undefined) return { error: `"${key.slice(0, 40)}" cannot be written here.` }
     if (value !== null && typeof value !== 'string') return { error: `"${key}" must be text.` }
     if (typeof value === 'string' && value.length > max)

@@ -1,12 +1,15 @@
 import { errorResponse } from '@dataverse-s2s/hono'
 import { type DataverseClient, formatLiteral, type QueryPage, type Row } from '@dataverse-s2s/webapi'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { openCursor, signCursor } from '../cursor.ts'
 import type { Services } from '../services.ts'
 import { auditColumns, cleanBody, type TableSpec, tables } from '../tables.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue'
+/** The only query parameters of the list route; every other route takes none. */
+const LIST_QUERY = new Set(['pageSize', 'cursor', 'search'])
 
 /** A row as the SPA sees it: id, etag, the table's columns and who created / changed it. */
 function toDto(spec: TableSpec, row: Row) {
@@ -28,11 +31,50 @@ function read(client: DataverseClient, spec: TableSpec, id: string): Promise<Row
 
 /**
  * The customer's data, through `c.var.dataverse` (set by the hono middleware for the user's own tenant). Nothing in
- * the request chooses the org: table names are an allow-list, ids must be GUIDs, bodies only known columns, and
- * paging cursors are signed for this tenant and table.
+ * the request chooses the org: table names are an allow-list (a `Map`: inherited names are unknown), ids must be
+ * GUIDs, bodies only known columns, query parameters only the list's own, and paging cursors are signed for this
+ * tenant, user, table, actor kind and page size.
  */
 export function dataRoutes(s: Services): Hono {
   const app = new Hono()
+
+  // Nothing in the request may steer the query or the actor: unknown query parameters (`$filter`, `tenant`, …) and
+  // any X-Act-As other than "me" (the signed-in user, from the verified token) are refused before Dataverse is called.
+  const strict: MiddlewareHandler = async (c, next) => {
+    const actAs = c.req.header('X-Act-As')
+    if (actAs !== undefined && actAs !== 'me') {
+      return errorResponse(
+        c,
+        400,
+        'invalid_act_as',
+        'X-Act-As takes only "me" (act as the signed-in user); leave it out to act as the app.',
+      )
+    }
+    const isList = c.req.method === 'GET' && /^\/api\/tables\/[^/]+\/?$/.test(c.req.path)
+    for (const [name, values] of Object.entries(c.req.queries())) {
+      if (!(isList && LIST_QUERY.has(name)) || values.length > 1) {
+        return errorResponse(
+          c,
+          400,
+          'unknown_parameter',
+          isList
+            ? `Unknown or repeated query parameter "${name.slice(0, 40)}": use pageSize, cursor and search once each.`
+            : `This route takes no query parameters ("${name.slice(0, 40)}").`,
+        )
+      }
+    }
+    await next()
+  }
+  app.use('/api/me', strict)
+  app.use('/api/tables/*', strict)
+  // A row is a handful of short columns: a body of more than 64 KB is refused before it is read.
+  app.use(
+    '/api/tables/*',
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => errorResponse(c, 413, 'body_too_large', 'Send at most 64 KB of JSON per record.'),
+    }),
+  )
 
   app.get('/api/me', async (c) => {
     const who = await c.var.dataverse.whoAmI()
@@ -47,10 +89,11 @@ export function dataRoutes(s: Services): Hono {
   })
 
   app.get('/api/tables/:table', async (c) => {
-    const spec = tables[c.req.param('table')]
+    const spec = tables.get(c.req.param('table'))
     if (!spec) return errorResponse(c, 404, 'unknown_table', 'This app shows accounts and contacts only.')
     const pageSize = Math.min(Math.max(Number(c.req.query('pageSize') ?? 10) || 10, 1), 100)
-    const scope = `${c.var.tenant.tenantId}|${spec.entitySet}|${c.var.actor}|${pageSize}`
+    // A cursor is good only for the user it was issued to, in the same tenant, table, actor kind and page size.
+    const scope = `${c.var.tenant.tenantId}|${c.var.user.objectId}|${spec.entitySet}|${c.var.actor}|${pageSize}`
     const cursor = c.req.query('cursor')
     let page: QueryPage<Row>
     if (cursor) {
@@ -85,14 +128,14 @@ export function dataRoutes(s: Services): Hono {
   })
 
   app.get('/api/tables/:table/:id', async (c) => {
-    const spec = tables[c.req.param('table')]
+    const spec = tables.get(c.req.param('table'))
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
     return c.json(toDto(spec, await read(c.var.dataverse, spec, id)))
   })
 
   app.post('/api/tables/:table', async (c) => {
-    const spec = tables[c.req.param('table')]
+    const spec = tables.get(c.req.param('table'))
     if (!spec) return errorResponse(c, 404, 'unknown_table', 'This app shows accounts and contacts only.')
     const clean = cleanBody(spec, await c.req.json().catch(() => undefined), 'create')
     if ('error' in clean) return errorResponse(c, 400, 'invalid_body', clean.error)
@@ -101,7 +144,7 @@ export function dataRoutes(s: Services): Hono {
   })
 
   app.patch('/api/tables/:table/:id', async (c) => {
-    const spec = tables[c.req.param('table')]
+    const spec = tables.get(c.req.param('table'))
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
     const ifMatch = c.req.header('If-Match')
@@ -120,7 +163,7 @@ export function dataRoutes(s: Services): Hono {
   })
 
   app.delete('/api/tables/:table/:id', async (c) => {
-    const spec = tables[c.req.param('table')]
+    const spec = tables.get(c.req.param('table'))
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
     const ifMatch = c.req.header('If-Match')
