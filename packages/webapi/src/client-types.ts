@@ -7,7 +7,6 @@ import type {
   UpsertMultipleOptions,
 } from './bulk.ts'
 import type { ODataExpression } from './filter.ts'
-import type { SendSpec } from './internal/pipeline.ts'
 import type { QueryOptions } from './query.ts'
 import type {
   CallOptions,
@@ -167,7 +166,7 @@ export interface DataverseClient {
   batch(options?: BatchOptions): Batch
   /** Escape hatch: any Web API request with the client's policies. */
   request<T = unknown>(spec: {
-    method: SendSpec['method']
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
     path: string
     query?: string
     body?: unknown
