@@ -7,7 +7,8 @@ import { callContext, type PrivilegeCache, resolveCaller, type TokenVerifier, Un
 import { countRequests, executeBatch, parseBatch } from './batch.ts'
 import { Fault } from './errors.ts'
 import type { Admission, Limiter } from './limits.ts'
-import { type ApiResponse, faultResponse, type OrgCore, parsePrefer } from './org-core.ts'
+import type { OrgCore } from './org-core.ts'
+import { type ApiResponse, faultResponse, parsePrefer } from './request.ts'
 
 /** The mutable state behind one org's app (the core is replaced on reset / restore). */
 export interface OrgState {

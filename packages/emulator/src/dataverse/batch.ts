@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { DataverseFault, Fault } from './errors.ts'
-import type { ApiRequest, ApiResponse, CallContext, OrgCore } from './org-core.ts'
+import type { OrgCore } from './org-core.ts'
+import type { ApiRequest, ApiResponse, CallContext } from './request.ts'
 
 /** Dataverse's limit on requests in one `$batch` (Dataverse docs, "Execute batch operations using the Web API"). */
 export const MAX_BATCH_REQUESTS = 1000

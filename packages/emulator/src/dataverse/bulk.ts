@@ -1,12 +1,6 @@
 import { DataverseFault, Fault } from './errors.ts'
-import {
-  type ApiRequest,
-  type ApiResponse,
-  type CallContext,
-  type EntityRef,
-  json,
-  type OrgCore,
-} from './org-core.ts'
+import type { EntityRef, OrgModel } from './org-model.ts'
+import { type ApiRequest, type ApiResponse, type CallContext, json } from './request.ts'
 import type { Table } from './store.ts'
 import { GUID_RE } from './values.ts'
 
@@ -95,7 +89,7 @@ function parseTargets(
 
 /** The row an update or upsert target names: its `@odata.id`, else its primary key, else none (upsert creates). */
 function identify(
-  core: OrgCore,
+  core: OrgModel,
   ctx: CallContext,
   table: Table,
   target: Record<string, unknown>,
@@ -142,7 +136,7 @@ function identify(
  * target back and its fault is the answer.
  */
 export function executeBulk(
-  core: OrgCore,
+  core: OrgModel,
   ctx: CallContext,
   req: ApiRequest,
   table: Table,

@@ -1,8 +1,8 @@
 import { Fault } from './errors.ts'
 import type { ColumnDef, TableDef } from './metadata.ts'
-import type { ApiResponse, CallContext, OrgCore, Preferences } from './org-core.ts'
-import { json } from './org-core.ts'
+import type { OrgModel } from './org-model.ts'
 import { category, compareNullable, type Predicate, resolveColumn, rowComparator } from './query.ts'
+import { type ApiResponse, type CallContext, json, type Preferences } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { output, parseDate } from './values.ts'
 
@@ -218,7 +218,7 @@ interface Link {
  * `<link-entity name from to link-type alias>`: many-to-one joins add the linked row's attributes as `alias.attribute`;
  * a one-to-many link acts on the first matching row (inner = the row must have one).
  */
-function parseLink(core: OrgCore, ctx: CallContext, parent: TableDef, el: XmlElement, n: number): Link {
+function parseLink(core: OrgModel, ctx: CallContext, parent: TableDef, el: XmlElement, n: number): Link {
   const name = el.attrs.get('name')
   const fromName = el.attrs.get('from')
   const toName = el.attrs.get('to')
@@ -278,7 +278,7 @@ const positiveInt = (s: string | undefined, name: string): number | undefined =>
  * `@Microsoft.Dynamics.CRM.morerecords` (Dataverse docs, "Page results using FetchXml"). Null values are omitted.
  */
 export function runFetchXml(
-  core: OrgCore,
+  core: OrgModel,
   ctx: CallContext,
   table: Table,
   text: string,

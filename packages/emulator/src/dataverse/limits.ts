@@ -1,19 +1,9 @@
+import type { ServiceProtectionLimits } from '../world/dataverse-seed.ts'
 import { DataverseFault } from './errors.ts'
 
-/** Dataverse's service protection limits, evaluated per caller over a sliding window (defaults: Dataverse's). */
-export interface ServiceProtectionLimits {
-  /** Requests per window (default 6000). */
-  requestsPerWindow: number
-  /** Sliding window length in seconds (default 300). */
-  windowSeconds: number
-  /** Combined execution time per window in milliseconds (default 1,200,000). */
-  executionTimeMs: number
-  /** Concurrent requests per caller (default 52). */
-  concurrentRequests: number
-  /** The value of the `x-ms-dop-hint` response header: the recommended degree of parallelism (default 4). */
-  recommendedDegreeOfParallelism: number
-}
+export type { ServiceProtectionLimits } from '../world/dataverse-seed.ts'
 
+/** Dataverse's defaults. */
 export const DEFAULT_LIMITS: ServiceProtectionLimits = {
   requestsPerWindow: 6000,
   windowSeconds: 300,

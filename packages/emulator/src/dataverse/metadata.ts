@@ -1,49 +1,6 @@
-/** Attribute types the emulator stores; they map to the CSDL types in `$metadata`. */
-export type ColumnType =
-  | 'uniqueidentifier'
-  | 'string'
-  | 'memo'
-  | 'integer'
-  | 'bigint'
-  | 'decimal'
-  | 'money'
-  | 'double'
-  | 'boolean'
-  | 'datetime'
-  | 'picklist'
-  | 'lookup'
+import type { ColumnSeed, ColumnType, TableSeed } from '../world/dataverse-seed.ts'
 
-/** A column as a seed declares it. */
-export interface ColumnSeed {
-  name: string
-  type: ColumnType
-  /** For `lookup`: the logical name of the referenced table. */
-  target?: string
-  /** For `lookup`: the single-valued navigation property (default: the column name). */
-  navigation?: string
-  /** For `lookup`: the collection-valued navigation property on the target table, e.g. `contact_customer_accounts`. */
-  reverseNavigation?: string
-  /** For `string` / `memo`: maximum length (default 100 / 2000). */
-  maxLength?: number
-  /** The column cannot be set by callers (system-managed). */
-  readOnly?: boolean
-}
-
-/** A table as a seed declares it (any custom table, e.g. `new_project`). */
-export interface TableSeed {
-  logicalName: string
-  /** Default: logicalName + 's'. */
-  entitySetName?: string
-  /** Used in privilege names (`prvCreate{SchemaName}`). Default: logicalName. */
-  schemaName?: string
-  /** Default: logicalName + 'id'. */
-  primaryId?: string
-  /** Default: 'name' (added as a string column if missing). */
-  primaryName?: string
-  columns?: ColumnSeed[]
-  /** Alternate keys, each a list of column names. */
-  alternateKeys?: string[][]
-}
+export type { ColumnSeed, ColumnType, TableSeed } from '../world/dataverse-seed.ts'
 
 export interface ColumnDef {
   name: string

@@ -1,51 +1,13 @@
 import { EmulatorError } from '../errors.ts'
 import { prng } from '../prng.ts'
+import type { OrgSeed, RoleSeed } from '../world/dataverse-seed.ts'
 import type { User } from '../world/types.ts'
 import { DataverseFault } from './errors.ts'
-import type { ServiceProtectionLimits } from './limits.ts'
-import type { ColumnDef, TableSeed } from './metadata.ts'
+import type { ColumnDef } from './metadata.ts'
 import type { OrgCore } from './org-core.ts'
 import type { Row, Table } from './store.ts'
 
-/** A security role in a seed: its name and privileges (`prvCreateAccount`, ... or `'*'` for all). */
-export interface RoleSeed {
-  name: string
-  privileges: string[]
-}
-
-/** A Dataverse user in a seed: an Entra user (`userObjectId`) or an application user (`applicationId`). */
-export interface SystemUserSeed {
-  userObjectId?: string
-  applicationId?: string
-  roles?: string[]
-  /** Business unit name (default: the root business unit). */
-  businessUnit?: string
-  disabled?: boolean
-}
-
-/**
- * The Dataverse side of an org in a seed file (`orgs[].dataverse`). Everything is optional: the root business unit,
- * the standard roles (System Administrator, Basic User, Delegate, Dataverse S2S Connector) and a system user for every
- * Entra user of the org's tenant always exist.
- */
-export interface OrgSeed {
-  /** Extra business units under the root (or under `parent`, by name). */
-  businessUnits?: { name: string; parent?: string }[]
-  /** Extra roles, copied into every business unit. */
-  roles?: RoleSeed[]
-  /**
-   * Application users and explicit role assignments. When absent, every app with a service principal (consent) in the
-   * org's tenant gets an application user holding the "Dataverse S2S Connector" role.
-   */
-  systemUsers?: SystemUserSeed[]
-  /** Custom tables (accounts, contacts, systemusers, businessunits and roles are built in). */
-  tables?: TableSeed[]
-  /** Rows by table logical name or entity set name, as Web API JSON bodies (`x@odata.bind` works). */
-  rows?: Record<string, Record<string, unknown>[]>
-  /** Generated sample accounts and contacts (default 200 and 300); `false` for none. */
-  sampleData?: { accounts?: number; contacts?: number } | false
-  limits?: Partial<ServiceProtectionLimits>
-}
+export type { OrgSeed, RoleSeed, SystemUserSeed } from '../world/dataverse-seed.ts'
 
 export const CONNECTOR_ROLE = 'Dataverse S2S Connector'
 

@@ -1,7 +1,6 @@
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import type { Counters, Faults } from '../faults.ts'
-import type { Tenant } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { AadError, aad } from './aad-error.ts'
 import {
@@ -12,19 +11,8 @@ import {
   ReplayCache,
 } from './client-auth.ts'
 import { homePage } from './pages.ts'
+import { resolveTenant, type TenantRef } from './tenant-ref.ts'
 import { registerUserFlows, type UserFlowState } from './user-flows.ts'
-
-/** A tenant path segment: a real tenant, or one of Entra's multi-tenant aliases. */
-export type TenantRef =
-  | { kind: 'tenant'; tenant: Tenant; segment: string }
-  | { kind: 'common' | 'organizations'; segment: string }
-
-export function resolveTenant(world: World, segment: string): TenantRef | undefined {
-  const lower = segment.toLowerCase()
-  if (lower === 'common' || lower === 'organizations') return { kind: lower, segment: lower }
-  const tenant = world.getTenant(segment)
-  return tenant ? { kind: 'tenant', tenant, segment } : undefined
-}
 
 /** Mutable per-server state of the Entra endpoints (replay cache, codes, refresh tokens, sign-in sessions). */
 export interface EntraState extends UserFlowState {

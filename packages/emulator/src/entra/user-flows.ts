@@ -4,7 +4,6 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { AppRegistration, User } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { type AadError, aad, aadErrorBody } from './aad-error.ts'
-import type { TenantRef } from './app.ts'
 import {
   assertionAudiences,
   authenticateConfidentialClient,
@@ -12,6 +11,7 @@ import {
   type ReplayCache,
 } from './client-auth.ts'
 import { consentPage, errorPage, formPostPage, signedOutPage, signInPage } from './pages.ts'
+import type { TenantRef } from './tenant-ref.ts'
 
 /** An issued authorization code (single use, 10 minutes). */
 export interface AuthorizationCode {

@@ -1,4 +1,4 @@
-import type { OrgSeed } from '../dataverse/index.ts'
+import type { OrgSeed } from './dataverse-seed.ts'
 
 /** An Entra ID directory (tenant). */
 export interface Tenant {

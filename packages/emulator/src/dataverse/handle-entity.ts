@@ -1,0 +1,124 @@
+import { Fault } from './errors.ts'
+import { matchesEtag } from './etag.ts'
+import type { ColumnDef } from './metadata.ts'
+import type { EntityRef, OrgModel } from './org-model.ts'
+import { parseExpand, parseSelect } from './query.ts'
+import {
+  type ApiRequest,
+  type ApiResponse,
+  type CallContext,
+  json,
+  type Preferences,
+  parseBody,
+} from './request.ts'
+import { requireRow } from './rows.ts'
+import type { Row, Table } from './store.ts'
+
+// Handlers of one record: GET / PATCH (update or upsert) / DELETE `{set}({key})`, and POST `{set}` (create).
+
+export function retrieve(
+  org: OrgModel,
+  ctx: CallContext,
+  req: ApiRequest,
+  ref: EntityRef,
+  root: string,
+  prefs: Preferences,
+): ApiResponse {
+  org.checkPrivilege(ctx, 'Read', ref.table.def)
+  const row = requireRow(ref)
+  const def = ref.table.def
+  const params = req.url.searchParams
+  for (const key of params.keys()) {
+    if (key.startsWith('$') && key !== '$select' && key !== '$expand') {
+      throw Fault.syntax(`The query parameter ${key} is not supported on a single record.`)
+    }
+  }
+  const selectText = params.get('$select')
+  const select = selectText === null ? undefined : parseSelect(def, selectText)
+  const expandText = params.get('$expand')
+  const expand = expandText === null ? [] : parseExpand(def, expandText)
+  const etag = org.etag(ref.table, row)
+  const inm = req.headers.get('if-none-match')
+  if (inm && inm !== 'null' && expand.length === 0 && !prefs.annotations && matchesEtag(inm, etag)) {
+    return { status: 304, headers: { ETag: etag } }
+  }
+  const body = {
+    '@odata.context': `${root}/$metadata#${def.entitySetName}${selectText ? `(${selectText})` : ''}/$entity`,
+    ...org.serialize(ref.table, row, select, prefs, ctx, expand, root),
+  }
+  return json(200, body, { ETag: etag })
+}
+
+export function create(
+  org: OrgModel,
+  ctx: CallContext,
+  req: ApiRequest,
+  table: Table,
+  root: string,
+  prefs: Preferences,
+): ApiResponse {
+  const body = parseBody(req.body, table.def.logicalName)
+  const row = org.insert(ctx, table, body)
+  return written(org, ctx, req, table, row, root, prefs, 201)
+}
+
+export function written(
+  org: OrgModel,
+  ctx: CallContext,
+  req: ApiRequest,
+  table: Table,
+  row: Row,
+  root: string,
+  prefs: Preferences,
+  status: 200 | 201,
+): ApiResponse {
+  const url = `${root}/${table.def.entitySetName}(${table.id(row)})`
+  if (prefs.returnRepresentation) {
+    const selectText = req.url.searchParams.get('$select')
+    const select = selectText === null ? undefined : parseSelect(table.def, selectText)
+    const body = {
+      '@odata.context': `${root}/$metadata#${table.def.entitySetName}${selectText ? `(${selectText})` : ''}/$entity`,
+      ...org.serialize(table, row, select, prefs, ctx),
+    }
+    return json(status, body, {
+      'Preference-Applied': 'return=representation',
+      ETag: org.etag(table, row),
+      ...(status === 201 ? { Location: url } : {}),
+    })
+  }
+  return { status: 204, headers: { 'OData-EntityId': url } }
+}
+
+export function upsert(
+  org: OrgModel,
+  ctx: CallContext,
+  req: ApiRequest,
+  ref: EntityRef,
+  root: string,
+  prefs: Preferences,
+): ApiResponse {
+  const body = parseBody(req.body, ref.table.def.logicalName)
+  const { row, created } = org.upsertRow(ctx, ref, body, {
+    ifMatch: req.headers.get('if-match'),
+    ifNoneMatch: req.headers.get('if-none-match'),
+  })
+  return written(org, ctx, req, ref.table, row, root, prefs, created ? 201 : 200)
+}
+
+export function remove(org: OrgModel, ctx: CallContext, req: ApiRequest, ref: EntityRef): ApiResponse {
+  org.checkPrivilege(ctx, 'Delete', ref.table.def)
+  const row = requireRow(ref)
+  const ifMatch = req.headers.get('if-match')
+  if (ifMatch && !matchesEtag(ifMatch, org.etag(ref.table, row))) throw Fault.versionMismatch()
+  const def = ref.table.def
+  if (def.logicalName === 'systemuser' && row[(def.byName.get('isdisabled') as ColumnDef).index] !== true) {
+    throw Fault.invalidArgument(
+      'Only disabled users can be deleted. Disable the user (isdisabled = true) first.',
+    )
+  }
+  if (def.logicalName === 'businessunit' && ref.table.id(row) === org.rootBusinessUnitId) {
+    throw Fault.invalidArgument('The root business unit cannot be deleted.')
+  }
+  org.deleteRow(ref.table, row)
+  return { status: 204, headers: {} }
+}

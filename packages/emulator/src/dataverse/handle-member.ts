@@ -1,0 +1,180 @@
+import { Fault } from './errors.ts'
+import type { ColumnDef } from './metadata.ts'
+import type { EntityRef, OrgModel } from './org-model.ts'
+import { parseSegment } from './paths.ts'
+import { checkAppend } from './privileges.ts'
+import { parseSelect, rowComparator } from './query.ts'
+import {
+  type ApiRequest,
+  type ApiResponse,
+  type CallContext,
+  json,
+  MAX_PAGE,
+  type Preferences,
+  parseBody,
+} from './request.ts'
+import { requireRow } from './rows.ts'
+import type { Row } from './store.ts'
+import { coerce, output, propertyName } from './values.ts'
+
+// Below one record: a property, a navigation property, `$ref`, `RetrieveUserPrivileges`.
+
+/** `/{set}({key})/{property|navigation}[/$ref | ({id})/$ref]`. */
+export function member(
+  org: OrgModel,
+  ctx: CallContext,
+  req: ApiRequest,
+  ref: EntityRef,
+  rest: string[],
+  root: string,
+  prefs: Preferences,
+): ApiResponse {
+  const table = ref.table
+  const def = table.def
+  const method = req.method.toUpperCase()
+  const seg = parseSegment(rest[0] as string)
+  if (
+    def.logicalName === 'systemuser' &&
+    rest.length === 1 &&
+    /^(Microsoft\.Dynamics\.CRM\.)?RetrieveUserPrivileges$/.test(seg.name)
+  ) {
+    if (method !== 'GET' || (seg.key !== undefined && seg.key.trim() !== ''))
+      throw Fault.noResource(req.url.href)
+    org.checkPrivilege(ctx, 'Read', def)
+    return json(200, {
+      '@odata.context': `${root}/$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse`,
+      RolePrivileges: org.userPrivileges(table.id(requireRow(ref))),
+    })
+  }
+  const nav = def.navigations.get(seg.name)
+  if (nav) {
+    const isRef = rest[1] === '$ref'
+    if (rest.length > 2 || (rest.length === 2 && !isRef)) throw Fault.segmentNotFound(rest[1] as string)
+    const row = requireRow(ref)
+    const id = table.id(row)
+    const target = org.table(nav.target)
+    if (!isRef) {
+      if (method !== 'GET' || seg.key !== undefined) throw Fault.noResource(req.url.href)
+      org.checkPrivilege(ctx, 'Read', def)
+      org.checkPrivilege(ctx, 'Read', target.def)
+      const selectText = req.url.searchParams.get('$select')
+      const select = selectText === null ? undefined : parseSelect(target.def, selectText)
+      if (nav.kind === 'single') {
+        const tid = row[(def.byName.get(nav.column as string) as ColumnDef).index]
+        const tr = typeof tid === 'string' ? target.get(tid) : undefined
+        if (!tr) return { status: 204, headers: {} }
+        return json(200, {
+          '@odata.context': `${root}/$metadata#${target.def.entitySetName}/$entity`,
+          ...org.serialize(target, tr, select, prefs, ctx),
+        })
+      }
+      const rows = org.related(table, id, nav).sort(rowComparator([])).slice(0, MAX_PAGE)
+      return json(200, {
+        '@odata.context': `${root}/$metadata#${target.def.entitySetName}`,
+        value: rows.map((r) => org.serialize(target, r, select, prefs, ctx)),
+      })
+    }
+    if (method === 'GET') {
+      org.checkPrivilege(ctx, 'Read', def)
+      const rows =
+        nav.kind === 'single'
+          ? [row[(def.byName.get(nav.column as string) as ColumnDef).index]]
+              .filter((x): x is string => typeof x === 'string')
+              .map((x) => target.get(x))
+              .filter((r): r is Row => !!r)
+          : org.related(table, id, nav)
+      return json(200, {
+        '@odata.context': `${root}/$metadata#Collection($ref)`,
+        value: rows.map((r) => ({ '@odata.id': `${root}/${target.def.entitySetName}(${target.id(r)})` })),
+      })
+    }
+    if (method === 'POST' || method === 'PUT') {
+      if (seg.key !== undefined) throw Fault.noResource(req.url.href)
+      if (method === 'POST' && nav.kind !== 'collection')
+        throw Fault.methodNotAllowed('Use PUT to set a single-valued navigation property.')
+      if (method === 'PUT' && nav.kind !== 'single')
+        throw Fault.methodNotAllowed('Use POST to add to a collection-valued navigation property.')
+      const body = parseBody(req.body, def.logicalName)
+      const odataId = body['@odata.id']
+      if (typeof odataId !== 'string')
+        throw Fault.badPayload(def.logicalName, 'The body must be {"@odata.id": "<entity URL>"}.')
+      const other = org.resolveReference(ctx, odataId, nav.target)
+      if (nav.kind === 'single') {
+        checkAppend(org, ctx, def, other.table.def)
+        org.touch(
+          ctx,
+          table,
+          row,
+          new Map([[(def.byName.get(nav.column as string) as ColumnDef).index, other.table.id(other.row)]]),
+        )
+      } else org.associate(ctx, table, id, nav, other.table, other.row)
+      return { status: 204, headers: {} }
+    }
+    if (method === 'DELETE') {
+      if (nav.kind === 'single') {
+        if (seg.key !== undefined) throw Fault.noResource(req.url.href)
+        org.checkPrivilege(ctx, 'Append', def)
+        org.touch(
+          ctx,
+          table,
+          row,
+          new Map([[(def.byName.get(nav.column as string) as ColumnDef).index, null]]),
+        )
+        return { status: 204, headers: {} }
+      }
+      let otherRow: Row
+      if (seg.key !== undefined) {
+        const found = org.findByKey(target, seg.key)
+        if (!found.row) throw Fault.notFound(target.def.logicalName, seg.key)
+        otherRow = found.row
+      } else {
+        const $id = req.url.searchParams.get('$id')
+        if ($id === null) throw Fault.syntax('Specify the entity to disassociate with $id or in the URL.')
+        otherRow = org.resolveReference(ctx, $id, nav.target).row
+      }
+      org.disassociate(ctx, table, id, nav, target, otherRow)
+      return { status: 204, headers: {} }
+    }
+    throw Fault.noResource(req.url.href)
+  }
+  const col = def.byLookupValue.get(seg.name) ?? def.byName.get(seg.name)
+  if (!col || seg.key !== undefined) throw Fault.segmentNotFound(rest[0] as string)
+  if (rest.length > 1) {
+    if (rest.length === 2 && rest[1] === '$value' && method === 'GET') {
+      org.checkPrivilege(ctx, 'Read', def)
+      const v = output(col, requireRow(ref)[col.index])
+      if (v === null) return { status: 204, headers: {} }
+      return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: String(v) }
+    }
+    throw Fault.segmentNotFound(rest[1] as string)
+  }
+  const row = requireRow(ref)
+  if (method === 'GET') {
+    org.checkPrivilege(ctx, 'Read', def)
+    const v = output(col, row[col.index])
+    if (v === null) return { status: 204, headers: {} }
+    return json(200, {
+      '@odata.context': `${root}/$metadata#${def.entitySetName}(${table.id(row)})/${propertyName(col)}`,
+      value: v,
+    })
+  }
+  if (method === 'PUT' || method === 'DELETE') {
+    org.checkPrivilege(ctx, 'Write', def)
+    if (col.name === def.primaryId || col.readOnly) {
+      throw Fault.invalidArgument(`The property '${col.name}' cannot be set.`)
+    }
+    if (col.type === 'lookup' && method === 'PUT') {
+      throw Fault.invalidArgument(`Set the lookup '${col.name}' through '${col.navigation}/$ref'.`)
+    }
+    let value: unknown = null
+    if (method === 'PUT') {
+      const body = parseBody(req.body, def.logicalName)
+      if (!('value' in body))
+        throw Fault.badPayload(def.logicalName, 'The body must be {"value": <new value>}.')
+      value = coerce(def, col, body.value)
+    }
+    org.touch(ctx, table, row, new Map([[col.index, value]]))
+    return { status: 204, headers: {} }
+  }
+  throw Fault.noResource(req.url.href)
+}

@@ -1,0 +1,120 @@
+import { parseApply, runApply } from './apply.ts'
+import { DataverseFault, Fault } from './errors.ts'
+import { runFetchXml } from './fetchxml.ts'
+import type { OrgModel } from './org-model.ts'
+import { cursorFits, decodeSkipToken, encodeSkipToken, indexedCandidates, selectPage } from './paging.ts'
+import {
+  filterFor,
+  type OrderBy,
+  type Predicate,
+  parseExpand,
+  parseOrderBy,
+  parseSelect,
+  parseTop,
+} from './query.ts'
+import {
+  type ApiRequest,
+  type ApiResponse,
+  type CallContext,
+  json,
+  MAX_PAGE,
+  type Preferences,
+  wantsAnnotation,
+} from './request.ts'
+import type { Table } from './store.ts'
+
+// GET `{set}`: FetchXML, `$apply`, or `$select` / `$filter` / `$orderby` / `$expand` / `$top` / `$count` with paging.
+
+export function query(
+  org: OrgModel,
+  ctx: CallContext,
+  req: ApiRequest,
+  table: Table,
+  root: string,
+  prefs: Preferences,
+): ApiResponse {
+  org.checkPrivilege(ctx, 'Read', table.def)
+  const params = req.url.searchParams
+  const fetchXml = params.get('fetchXml')
+  if (fetchXml !== null) return runFetchXml(org, ctx, table, fetchXml, root, prefs)
+  for (const key of params.keys()) {
+    if (key === '$skip') throw new DataverseFault(400, '0x0', 'The query parameter $skip is not supported')
+    if (
+      key.startsWith('$') &&
+      !['$select', '$filter', '$orderby', '$top', '$count', '$expand', '$skiptoken', '$apply'].includes(key)
+    ) {
+      throw Fault.syntax(`The query parameter ${key} is not supported`)
+    }
+  }
+  const def = table.def
+  const applyText = params.get('$apply')
+  if (applyText !== null) {
+    if (params.has('$orderby'))
+      throw Fault.syntax('The query node SingleValueOpenPropertyAccess is not supported.')
+    const plan = parseApply(def, applyText)
+    const extra = params.get('$filter')
+    if (extra !== null) plan.filters.unshift(filterFor(def, extra))
+    return json(200, {
+      '@odata.context': `${root}/$metadata#${def.entitySetName}`,
+      value: runApply(table.byId.values(), plan),
+    })
+  }
+  const selectText = params.get('$select')
+  const select = selectText === null ? undefined : parseSelect(def, selectText)
+  const filterText = params.get('$filter')
+  const predicate: Predicate | undefined = filterText === null ? undefined : filterFor(def, filterText)
+  const indexed = filterText === null ? undefined : indexedCandidates(table, filterText)
+  const orderText = params.get('$orderby')
+  const order: OrderBy[] = orderText === null ? [] : parseOrderBy(def, orderText)
+  const expandText = params.get('$expand')
+  const expand = expandText === null ? [] : parseExpand(def, expandText)
+  for (const e of expand) org.checkPrivilege(ctx, 'Read', org.table(e.nav.target).def)
+  const topText = params.get('$top')
+  const top = topText === null ? undefined : parseTop(topText)
+  const countText = params.get('$count')
+  if (countText !== null && countText !== 'true' && countText !== 'false') {
+    throw Fault.syntax(`Invalid value '${countText}' for $count query option found.`)
+  }
+  const pageSize =
+    prefs.maxPageSize !== undefined ? Math.max(1, Math.min(prefs.maxPageSize, MAX_PAGE)) : undefined
+  // $top and odata.maxpagesize together: $top is ignored (Dataverse docs, "Page results").
+  const limit = pageSize ?? (top !== undefined ? Math.min(top, MAX_PAGE) : MAX_PAGE)
+  const cursor = decodeSkipToken(params.get('$skiptoken'))
+  if (cursor && !cursorFits(cursor, order)) {
+    throw Fault.syntax(
+      'The $skiptoken does not belong to this query. Follow @odata.nextLink exactly as returned.',
+    )
+  }
+  const { rows, more, total } = selectPage(
+    table,
+    predicate,
+    order,
+    limit,
+    cursor,
+    countText === 'true',
+    indexed,
+  )
+  const body: Record<string, unknown> = {
+    '@odata.context': `${root}/$metadata#${def.entitySetName}${selectText ? `(${selectText})` : ''}`,
+  }
+  if (total !== undefined) body['@odata.count'] = Math.min(total, MAX_PAGE)
+  if (wantsAnnotation(prefs, 'Microsoft.Dynamics.CRM.totalrecordcount')) {
+    body['@Microsoft.Dynamics.CRM.totalrecordcount'] = total === undefined ? -1 : Math.min(total, MAX_PAGE)
+    body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] = (total ?? 0) > MAX_PAGE
+  }
+  body.value = rows.map((r) => org.serialize(table, r, select, prefs, ctx, expand, root))
+  const last = rows[rows.length - 1]
+  if (more && last && (pageSize !== undefined || top === undefined)) {
+    const kept = req.url.search
+      .slice(1)
+      .split('&')
+      .filter((p) => p !== '' && !/^(\$|%24)skiptoken=/i.test(p))
+    const token = encodeSkipToken(last, order, (cursor?.page ?? 1) + 1)
+    kept.push(`$skiptoken=${encodeURIComponent(token)}`)
+    body['@odata.nextLink'] = `${root}/${def.entitySetName}?${kept.join('&')}`
+  }
+  const applied: string[] = []
+  if (pageSize !== undefined) applied.push(`odata.maxpagesize=${pageSize}`)
+  if (prefs.annotations) applied.push(`odata.include-annotations="${prefs.annotations.join(',')}"`)
+  return json(200, body, applied.length ? { 'Preference-Applied': applied.join(',') } : {})
+}

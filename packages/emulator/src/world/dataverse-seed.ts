@@ -1,0 +1,103 @@
+// The Dataverse side of a seed file (`orgs[].dataverse`): plain shapes, shared by the world's seed types and the
+// emulated org that applies them.
+
+/** Attribute types the emulator stores; they map to the CSDL types in `$metadata`. */
+export type ColumnType =
+  | 'uniqueidentifier'
+  | 'string'
+  | 'memo'
+  | 'integer'
+  | 'bigint'
+  | 'decimal'
+  | 'money'
+  | 'double'
+  | 'boolean'
+  | 'datetime'
+  | 'picklist'
+  | 'lookup'
+
+/** A column as a seed declares it. */
+export interface ColumnSeed {
+  name: string
+  type: ColumnType
+  /** For `lookup`: the logical name of the referenced table. */
+  target?: string
+  /** For `lookup`: the single-valued navigation property (default: the column name). */
+  navigation?: string
+  /** For `lookup`: the collection-valued navigation property on the target table, e.g. `contact_customer_accounts`. */
+  reverseNavigation?: string
+  /** For `string` / `memo`: maximum length (default 100 / 2000). */
+  maxLength?: number
+  /** The column cannot be set by callers (system-managed). */
+  readOnly?: boolean
+}
+
+/** A table as a seed declares it (any custom table, e.g. `new_project`). */
+export interface TableSeed {
+  logicalName: string
+  /** Default: logicalName + 's'. */
+  entitySetName?: string
+  /** Used in privilege names (`prvCreate{SchemaName}`). Default: logicalName. */
+  schemaName?: string
+  /** Default: logicalName + 'id'. */
+  primaryId?: string
+  /** Default: 'name' (added as a string column if missing). */
+  primaryName?: string
+  columns?: ColumnSeed[]
+  /** Alternate keys, each a list of column names. */
+  alternateKeys?: string[][]
+}
+
+/** Dataverse's service protection limits, evaluated per caller over a sliding window (defaults: Dataverse's). */
+export interface ServiceProtectionLimits {
+  /** Requests per window (default 6000). */
+  requestsPerWindow: number
+  /** Sliding window length in seconds (default 300). */
+  windowSeconds: number
+  /** Combined execution time per window in milliseconds (default 1,200,000). */
+  executionTimeMs: number
+  /** Concurrent requests per caller (default 52). */
+  concurrentRequests: number
+  /** The value of the `x-ms-dop-hint` response header: the recommended degree of parallelism (default 4). */
+  recommendedDegreeOfParallelism: number
+}
+
+/** A security role in a seed: its name and privileges (`prvCreateAccount`, ... or `'*'` for all). */
+export interface RoleSeed {
+  name: string
+  privileges: string[]
+}
+
+/** A Dataverse user in a seed: an Entra user (`userObjectId`) or an application user (`applicationId`). */
+export interface SystemUserSeed {
+  userObjectId?: string
+  applicationId?: string
+  roles?: string[]
+  /** Business unit name (default: the root business unit). */
+  businessUnit?: string
+  disabled?: boolean
+}
+
+/**
+ * The Dataverse side of an org in a seed file (`orgs[].dataverse`). Everything is optional: the root business unit,
+ * the standard roles (System Administrator, Basic User, Delegate, Dataverse S2S Connector) and a system user for every
+ * Entra user of the org's tenant always exist.
+ */
+export interface OrgSeed {
+  /** Extra business units under the root (or under `parent`, by name). */
+  businessUnits?: { name: string; parent?: string }[]
+  /** Extra roles, copied into every business unit. */
+  roles?: RoleSeed[]
+  /**
+   * Application users and explicit role assignments. When absent, every app with a service principal (consent) in the
+   * org's tenant gets an application user holding the "Dataverse S2S Connector" role.
+   */
+  systemUsers?: SystemUserSeed[]
+  /** Custom tables (accounts, contacts, systemusers, businessunits and roles are built in). */
+  tables?: TableSeed[]
+  /** Rows by table logical name or entity set name, as Web API JSON bodies (`x@odata.bind` works). */
+  rows?: Record<string, Record<string, unknown>[]>
+  /** Generated sample accounts and contacts (default 200 and 300); `false` for none. */
+  sampleData?: { accounts?: number; contacts?: number } | false
+  limits?: Partial<ServiceProtectionLimits>
+}
