@@ -6,8 +6,9 @@ import type {
   UpdateMultipleOptions,
   UpsertMultipleOptions,
 } from './bulk.ts'
-import type { ODataExpression } from './filter.ts'
+import type { ODataExpression, RecordKey } from './filter.ts'
 import type { QueryOptions } from './query.ts'
+import type { Row } from './row.ts'
 import type {
   CallOptions,
   CreateOptions,
@@ -19,9 +20,7 @@ import type {
   QueryCallOptions,
   QueryPage,
   RawResponse,
-  RecordKey,
   RetrieveOptions,
-  Row,
   UpdateOptions,
   UpsertOptions,
   WhoAmIResult,
