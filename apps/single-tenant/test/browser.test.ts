@@ -3,7 +3,7 @@ import { defaultIds } from '@dataverse-s2s/emulator'
 import { type ServerType, serve } from '@hono/node-server'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../../scripts/browser.mjs'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import { buildApp, type Harness, startHarness, swapIdToken } from './support.ts'
 
 let h: Harness
