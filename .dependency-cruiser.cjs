@@ -49,8 +49,9 @@ module.exports = {
       comment:
         'Reach another workspace project through its package name (and its package.json exports), never by a relative path.',
       severity: 'error',
-      from: { path: ROOT },
-      // Files at the repository root (vitest.shared.ts) are shared configuration, not a project.
+      // A package's tool config (vitest, stryker) may take the repository's shared settings: files at the root
+      // (vitest.shared.ts) and scripts/mutation/shared.mjs. Everything else goes through a package name.
+      from: { path: ROOT, pathNot: '/[^/]+\\.config\\.(ts|mjs)$' },
       to: { dependencyTypes: ['local'], pathNot: ['^$1/', '^[^/]+$'] },
     },
     {
@@ -58,7 +59,7 @@ module.exports = {
       comment:
         'Import another project only through what its package.json exports (src/index.ts), never its src/ or internal/ files.',
       severity: 'error',
-      from: { path: ROOT },
+      from: { path: ROOT, pathNot: '/[^/]+\\.config\\.(ts|mjs)$' },
       to: { path: ROOT, pathNot: ['^$1/', ...entryPoints()] },
     },
     {
@@ -80,7 +81,16 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: ['node_modules'] },
-    exclude: { path: ['(^|/)node_modules/', '(^|/)dist/', '\\.vitepress/(cache|dist)/', '(^|/)\\.turbo/'] },
+    exclude: {
+      // scripts/test/runtimes/ holds programs copied into a scratch project that installs the built package.
+      path: [
+        '^scripts/test/runtimes/',
+        '(^|/)node_modules/',
+        '(^|/)dist/',
+        '\\.vitepress/(cache|dist)/',
+        '(^|/)\\.turbo/',
+      ],
+    },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
     enhancedResolveOptions: {

@@ -33,6 +33,11 @@ export const referencePackages = [
     name: '@dataverse-s2s/codegen',
     summary: "TypeScript row types and table constants from an org's $metadata",
   },
+  {
+    dir: 'cli',
+    name: '@dataverse-s2s/cli',
+    summary: 'the dataverse-s2s command line, and runCli to embed it',
+  },
 ]
 
 async function hasExports(dir) {

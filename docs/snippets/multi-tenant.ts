@@ -1,23 +1,24 @@
-// The multi-tenant walkthrough's code: one token provider for the app, a tenant registry, onboarding (discovery,
-// admin consent, provisioning, verification), and an API that serves each signed-in user their own org's data.
+// The multi-tenant walkthrough's code: one token provider for the app, the tenant registry, the onboarding router
+// (admin consent, provisioning, verification, offboarding, event log), and an API that serves each signed-in user
+// their own org's data.
 import {
-  buildAdminConsentUrl,
   type Cloud,
   clientSecret,
   createConsentStateManager,
   createTenantDiscovery,
   createTokenProvider,
   createUserTokenVerifier,
-  parseAdminConsentRedirect,
 } from '@dataverse-s2s/core'
 import {
+  createClientCache,
   type DataverseTenant,
   dataverseClient,
   dataverseErrorResponse,
+  onboardingRouter,
   resolveTenant,
   verifyUser,
 } from '@dataverse-s2s/hono'
-import { createDataverseClient, ensureApplicationUser, verifyAccess } from '@dataverse-s2s/webapi'
+import { openPgliteTenantRegistry } from '@dataverse-s2s/hono/pglite'
 import { Hono } from 'hono'
 
 export interface AppConfig {
@@ -26,15 +27,17 @@ export interface AppConfig {
   cloud: Cloud
   /** The emulator's CA; leave it out on Microsoft's cloud. */
   ca: string
-  /** Registered Web redirect URI of the admin-consent callback. */
-  consentRedirectUri: string
+  /** The app's public origin; `{publicUrl}/onboarding/callback` is its registered Web redirect URI. */
+  publicUrl: string
   /** Key that signs the consent `state` (32+ random bytes from your secret store). */
   stateSecret: string
   /** The security role your solution installs in customer orgs. */
   roleName: string
+  /** Folder of the embedded registry database; in memory without one. */
+  registryDir?: string
 }
 
-export function createMultiTenantApp(config: AppConfig) {
+export async function createMultiTenantApp(config: AppConfig) {
   const { clientId, cloud, ca } = config
 
   // #region tokens
@@ -44,98 +47,65 @@ export function createMultiTenantApp(config: AppConfig) {
     credential: clientSecret(config.clientSecret),
     cloud,
     http: { ca },
-    consentRedirectUri: config.consentRedirectUri,
+    consentRedirectUri: `${config.publicUrl}/onboarding/callback`,
   })
   // #endregion tokens
 
   // #region registry
-  // Your tenant registry: tenant id → org URL and status. The sample keeps it in PostgreSQL (PGlite).
-  type Status = 'consented' | 'verified' | 'offboarded'
-  const registry = new Map<string, { tenantId: string; orgUrl: string; status: Status }>()
+  // The tenant registry: tenant id → org URL, status, who onboarded it, and an event log. Embedded PostgreSQL
+  // (PGlite) here; the same SQL runs on a PostgreSQL server (createSqlTenantRegistry) when you scale out.
+  const { registry } = await openPgliteTenantRegistry(
+    config.registryDir ? { dataDir: config.registryDir } : {},
+  )
   // #endregion registry
 
-  // #region connect
-  const discovery = createTenantDiscovery({ cloud, http: { ca } })
-  const states = createConsentStateManager({ secret: config.stateSecret, ttlMs: 10 * 60_000 })
-
-  /** Step 1: the customer's admin typed their org URL; send them to admin consent in the org's own tenant. */
-  async function startConnect(orgUrl: string, browserSessionId: string): Promise<string> {
-    const { tenantId } = await discovery.discover(orgUrl) // from the org's 401 challenge, validated
-    const state = states.create(browserSessionId, JSON.stringify({ orgUrl, tenantId }))
-    return buildAdminConsentUrl({
-      clientId,
-      cloud,
-      tenant: tenantId,
-      redirectUri: config.consentRedirectUri,
-      resource: orgUrl, // scope: {orgUrl}/.default
-      state,
-    })
-  }
-  // #endregion connect
-
-  // #region callback
-  /** Step 2: Entra ID redirected back to the consent callback. */
-  async function finishConsent(callbackUrl: string, browserSessionId: string) {
-    // Verifies the signed state (bound to this browser, single use, not expired), or throws a ConsentError.
-    const result = await parseAdminConsentRedirect(new URL(callbackUrl), {
-      states,
-      sessionId: browserSessionId,
-    })
-    const started = JSON.parse(result.data ?? '{}') as { orgUrl: string; tenantId: string }
-    // `tenant` in the redirect is a hint: it must be the tenant that owns the org we started with…
-    if (result.tenantId !== started.tenantId)
-      throw new Error('Consent was given in another tenant than the org’s')
-    // …and an app-only token in that tenant proves that the consent exists.
-    await tokens.getToken({ tenantId: started.tenantId, resource: started.orgUrl })
-    registry.set(started.tenantId, { ...started, status: 'consented' })
-    return started
-  }
-  // #endregion callback
-
-  // #region provision
-  /**
-   * Step 3: create the application user with the admin's own delegated token for the org (from msal-browser,
-   * scope `{orgUrl}/user_impersonation`), used for these calls and dropped. Then check everything as the app.
-   */
-  async function provision(tenantId: string, adminToken: string) {
-    const tenant = registry.get(tenantId)
-    if (!tenant) throw new Error('Connect the organization first')
-    const asAdmin = createDataverseClient({ url: tenant.orgUrl, getToken: () => adminToken, ca })
-    const created = await ensureApplicationUser(asAdmin, {
-      applicationId: clientId,
-      roles: [config.roleName],
-    })
-
-    const asApp = createDataverseClient({
-      url: tenant.orgUrl,
-      getToken: async (resource) => (await tokens.getToken({ tenantId, resource })).token,
-      ca,
-    })
-    // WhoAmI as the app plus a read of each table; `expectedRoles` also checks roles if the role may read roles.
-    const report = await verifyAccess(asApp, { readableEntitySets: ['accounts', 'contacts'] })
-    if (report.ok) tenant.status = 'verified'
-    return { created, report } // report.problems says what the admin must fix, in words
-  }
-  // #endregion provision
-
-  // #region api
-  // Step 4: the API. Users sign in to the SPA with msal-browser (authority `organizations`) and call it with a
-  // token for the app's own scope.
-  const verifier = createUserTokenVerifier({
+  // #region onboarding
+  const verifierOptions = {
     audience: [clientId, `api://${clientId}`],
     cloud,
     http: { ca },
     requiredScopes: ['access_as_user'],
-    isTenantAllowed: (tid) => registry.get(tid)?.status === 'verified', // only onboarded customers
-  })
+  }
+  const clients = createClientCache({ tokens, client: { ca } })
+  const app = new Hono()
+  app.route(
+    '/',
+    onboardingRouter({
+      registry,
+      // Admins of tenants that are not onboarded yet sign in first: this verifier lets every tenant through, and the
+      // router lets only administrators of their own tenant change anything.
+      verifier: createUserTokenVerifier({ ...verifierOptions, isTenantAllowed: () => true }),
+      tokens,
+      discovery: createTenantDiscovery({ cloud, http: { ca } }),
+      // The consent state's single use is recorded in the registry's database: it holds across instances.
+      states: createConsentStateManager({
+        secret: config.stateSecret,
+        store: { consume: (id, expiresAt) => registry.consumeConsentState(id, expiresAt) },
+      }),
+      clients,
+      client: { ca },
+      clientId,
+      cloud,
+      publicUrl: config.publicUrl,
+      roleName: config.roleName,
+      verifyTables: ['accounts', 'contacts'],
+    }),
+  )
+  // #endregion onboarding
 
-  const api = new Hono()
-  api.use(
-    '/api/*',
+  // #region api
+  // The API. Users sign in to the SPA with msal-browser (authority `organizations`) and call it with a token for
+  // the app's own scope; only users of verified tenants get in.
+  const verifier = createUserTokenVerifier({
+    ...verifierOptions,
+    isTenantAllowed: async (tid) => (await registry.get(tid))?.status === 'verified',
+  })
+  app.use(
+    '/api/accounts',
     verifyUser({ verifier }), // signature, issuer built from the token's own tid, audience, scope, tenant
     resolveTenant({
-      lookup: (tid): DataverseTenant | undefined => {
-        const t = registry.get(tid)
+      lookup: async (tid): Promise<DataverseTenant | undefined> => {
+        const t = await registry.get(tid)
         return t && { tenantId: t.tenantId, orgUrl: t.orgUrl, active: t.status === 'verified' }
       },
     }),
@@ -147,7 +117,7 @@ export function createMultiTenantApp(config: AppConfig) {
     }),
   )
 
-  api.get('/api/accounts', async (c) => {
+  app.get('/api/accounts', async (c) => {
     const page = await c.var.dataverse.query<{ accountid: string; name: string }>('accounts', {
       select: ['accountid', 'name'],
       orderBy: 'name',
@@ -156,7 +126,7 @@ export function createMultiTenantApp(config: AppConfig) {
     return c.json({ tenant: c.var.tenant.tenantId, actor: c.var.actor, accounts: page.value })
   })
 
-  api.post('/api/accounts', async (c) => {
+  app.post('/api/accounts', async (c) => {
     const { name } = await c.req.json<{ name: string }>()
     const id = await c.var.dataverse.create('accounts', { name })
     return c.json({ id }, 201)
@@ -164,12 +134,12 @@ export function createMultiTenantApp(config: AppConfig) {
 
   // Dataverse and token errors become answers that say what happened (403 dataverse_forbidden, 429 throttled, …),
   // never a raw Dataverse body or a stack trace.
-  api.onError(
+  app.onError(
     (error, c) =>
       dataverseErrorResponse(error, c) ??
       c.json({ error: { code: 'internal', message: 'Unexpected error' } }, 500),
   )
   // #endregion api
 
-  return { tokens, registry, startConnect, finishConsent, provision, api }
+  return { tokens, registry, api: app }
 }

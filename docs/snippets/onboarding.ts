@@ -7,7 +7,13 @@ import {
   parseAdminConsentRedirect,
   resolveCloud,
 } from '@dataverse-s2s/core'
-import { type DataverseClient, getRootBusinessUnit, verifyAccess } from '@dataverse-s2s/webapi'
+import {
+  createDataverseClient,
+  type DataverseClient,
+  ensureApplicationUser,
+  getRootBusinessUnit,
+  verifyAccess,
+} from '@dataverse-s2s/webapi'
 import type { Setup } from './setup.ts'
 
 export function recogniseClouds() {
@@ -94,4 +100,19 @@ export async function rootBusinessUnit(asAdmin: DataverseClient) {
   const root = await getRootBusinessUnit(asAdmin) // { businessUnitId, name }
   // #endregion root-bu
   return root
+}
+
+export async function provisionWithAdminToken(setup: Setup, orgUrl: string, adminToken: string) {
+  const { clientId, ca } = setup
+  // #region provision
+  // The customer admin's own delegated token for the org (scope `{orgUrl}/user_impersonation`), used for these calls
+  // and dropped: never stored, never logged.
+  const asAdmin = createDataverseClient({ url: orgUrl, getToken: () => adminToken, ca })
+  const created = await ensureApplicationUser(asAdmin, {
+    applicationId: clientId,
+    roles: ['Dataverse S2S Connector'], // the role your solution installs
+  })
+  // created: { systemUserId, created, enabled, rolesAdded }; a second call changes nothing
+  // #endregion provision
+  return created
 }

@@ -207,19 +207,20 @@ async function startAndSeeData() {
 
     // Step 2: connect Fabrikam as its administrator, with the org URL the page gives.
     expect(started.output()).toContain('Fabrikam https://localhost:8445')
+    // The admin signs in first (accepting the sign-in for a tenant new to the app), then gives the org URL.
     await page.click('header a:has-text("Connect your organization")')
-    await page.fill('input[name=orgUrl]', 'https://localhost:8445')
-    await page.click('button:has-text("Continue to admin consent")')
-    await pick('admin@fabrikam.onmicrosoft.com')
-    await page.click('button[value=accept]')
-    await page.waitForSelector('text=Admin consent recorded', { timeout: 30_000 })
     await page.click('button:has-text("Sign in as administrator")')
     await pick('admin@fabrikam.onmicrosoft.com')
+    await page.click('button[value=accept]', { timeout: 30_000 })
+    await page.fill('input[name=orgUrl]', 'https://localhost:8445', { timeout: 30_000 })
+    await page.click('button:has-text("Continue to admin consent")')
+    await page.click('button[value=accept]', { timeout: 30_000 })
+    await page.waitForSelector('text=Admin consent recorded', { timeout: 30_000 })
     await page.click('#provision', { timeout: 30_000 })
     await page.waitForSelector('.ok:has-text("Connected")', { timeout: 60_000 })
     await signOut()
 
-    // Step 3: Carol sees Fabrikam's data.
+    // Step 4: Carol sees Fabrikam's data.
     await signIn('carol@fabrikam.onmicrosoft.com')
     expect(await accountRows()).toBeGreaterThan(0)
     await page.screenshot({ path: join(resultsDir, 'walkthrough-fabrikam-connected.png'), fullPage: true })

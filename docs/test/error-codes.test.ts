@@ -33,6 +33,7 @@ describe('troubleshooting covers every error code of the packages', () => {
     ['hono/src/errors.ts', 'HonoS2SErrorCode', '@dataverse-s2s/hono: `HonoS2SError` and answers'],
     ['emulator/src/errors.ts', 'EmulatorErrorCode', '@dataverse-s2s/emulator: `EmulatorError`'],
     ['codegen/src/errors.ts', 'CodegenErrorCode', '@dataverse-s2s/codegen: `CodegenError`'],
+    ['cli/src/errors.ts', 'CliErrorCode', '@dataverse-s2s/cli: `CliError`'],
   ]
   for (const [file, name, heading] of unions) {
     it(`lists every ${name} under "${heading}"`, () => {

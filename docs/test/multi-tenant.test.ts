@@ -6,25 +6,25 @@ import { consentAs } from './http-browser.ts'
 
 let setup: Setup
 let restoreTrust: () => void
-let app: ReturnType<typeof createMultiTenantApp>
+let app: Awaited<ReturnType<typeof createMultiTenantApp>>
 const ids = defaultIds
-const session = 'browser-session-of-nestor'
 
 beforeAll(async () => {
   setup = setupFrom(await startEmulator({ port: 0 }))
   restoreTrust = setup.emulator.trust.installGlobally() // for the form-filling test browser only
-  app = createMultiTenantApp({
+  app = await createMultiTenantApp({
     clientId: setup.clientId,
     clientSecret: setup.clientSecret,
     cloud: setup.cloud,
     ca: setup.ca,
-    consentRedirectUri: 'http://localhost:3000/onboarding/callback',
+    publicUrl: 'http://localhost:3000',
     stateSecret: 'a-test-secret-of-at-least-thirty-two-bytes!',
     roleName: 'Dataverse S2S Connector',
   })
-})
+}, 120_000)
 afterAll(async () => {
   restoreTrust?.()
+  await app?.registry.close()
   await setup?.emulator.stop()
 })
 
@@ -42,8 +42,23 @@ async function call(objectId: string, init: RequestInit & { actAsMe?: boolean } 
   return app.api.request('/api/accounts', { ...init, headers })
 }
 
+/** What the SPA sends: JSON, the signed-in user's token, and the browser's cookie. */
+async function spa(path: string, objectId: string | undefined, body?: unknown, cookie = '') {
+  return app.api.request(path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      ...(objectId ? { authorization: `Bearer ${await userToken(objectId)}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(cookie ? { cookie } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+}
+
 describe('the multi-tenant walkthrough, end to end on the emulator', () => {
-  let callback: string
+  const admin = ids.users.fabrikamAdmin
+  let callbackUrl: string
+  let cookie: string
 
   it('refuses Fabrikam before it is onboarded (no consent yet: AADSTS700016 from the provider)', async () => {
     await expect(
@@ -52,47 +67,71 @@ describe('the multi-tenant walkthrough, end to end on the emulator', () => {
     expect((await call(ids.users.fabrikamCarol)).status).toBe(403)
   })
 
-  it('connects Fabrikam: discovery, admin consent as its admin, a verified callback', async () => {
-    const url = new URL(await app.startConnect(setup.fabrikam.orgUrl, session))
-    expect(url.pathname).toBe(`/${setup.fabrikam.tenantId}/v2.0/adminconsent`)
-    expect(url.searchParams.get('scope')).toBe(`${setup.fabrikam.orgUrl}/.default`)
-    callback = await consentAs(url.toString(), 'admin@fabrikam.onmicrosoft.com')
-    expect(new URL(callback).searchParams.get('admin_consent')).toBe('True')
-    const started = await app.finishConsent(callback, session)
-    expect(started).toEqual({ orgUrl: setup.fabrikam.orgUrl, tenantId: setup.fabrikam.tenantId })
-    expect(app.registry.get(setup.fabrikam.tenantId)?.status).toBe('consented')
+  it('lets only a signed-in administrator of Fabrikam start connecting it', async () => {
+    const body = { orgUrl: setup.fabrikam.orgUrl }
+    expect((await spa('/api/onboarding/start', undefined, body)).status).toBe(401)
+    const carol = await spa('/api/onboarding/start', ids.users.fabrikamCarol, body)
+    expect(await carol.json()).toMatchObject({ error: { code: 'not_tenant_admin' } })
+    const contosoAdmin = await spa('/api/onboarding/start', ids.users.contosoAdmin, body)
+    expect(await contosoAdmin.json()).toMatchObject({ error: { code: 'org_in_other_tenant' } })
   })
 
-  it('refuses a replayed callback and one from another browser', async () => {
-    await expect(app.finishConsent(callback, session)).rejects.toMatchObject({ code: 'STATE_REUSED' })
+  it('connects Fabrikam: the admin signs in, starts, consents, and completes with the callback’s ticket', async () => {
+    // #region flow
+    // 1. The signed-in admin (their token has `wids` with an admin role) gives the org URL.
+    const start = await spa('/api/onboarding/start', admin, { orgUrl: setup.fabrikam.orgUrl })
+    cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '' // binds the consent to this browser
+    const { consentUrl } = (await start.json()) as { consentUrl: string }
+    // 2. The browser goes to Entra ID's admin consent; the admin accepts; Entra ID redirects to the callback.
+    callbackUrl = await consentAs(consentUrl, 'admin@fabrikam.onmicrosoft.com')
+    const callback = await app.api.request(new URL(callbackUrl).pathname + new URL(callbackUrl).search, {
+      headers: { cookie },
+    })
+    // 3. The callback changes nothing: it checks the state and sends the SPA a ticket…
+    const ticket = new URLSearchParams(callback.headers.get('location')?.split('?')[1]).get('ticket')
+    expect(await app.registry.get(setup.fabrikam.tenantId)).toBeUndefined()
+    // …that the same signed-in admin, in the same browser, presents to complete the connection.
+    const done = await spa('/api/onboarding/complete', admin, { ticket }, cookie)
+    // #endregion flow
+    expect(done.status).toBe(200)
+    expect(await done.json()).toMatchObject({
+      tenant: { status: 'consented', onboardedByName: 'Nestor Wilke', orgUrl: setup.fabrikam.orgUrl },
+    })
+  })
+
+  it('refuses a replayed callback, one from another browser, and a ticket presented by another user', async () => {
+    const path = new URL(callbackUrl).pathname + new URL(callbackUrl).search
+    const replay = await app.api.request(path, { headers: { cookie } })
+    expect(replay.headers.get('location')).toContain('error=STATE_REUSED')
+    const start = await spa('/api/onboarding/start', admin, { orgUrl: setup.fabrikam.orgUrl })
     const other = await consentAs(
-      await app.startConnect(setup.fabrikam.orgUrl, session),
+      ((await start.json()) as { consentUrl: string }).consentUrl,
       'admin@fabrikam.onmicrosoft.com',
     )
-    await expect(app.finishConsent(other, 'another-browser')).rejects.toMatchObject({
-      code: 'STATE_SESSION_MISMATCH',
-    })
+    const foreign = await app.api.request(new URL(other).pathname + new URL(other).search)
+    expect(foreign.headers.get('location')).toContain('error=STATE_SESSION_MISMATCH')
   })
 
   it('still refuses Fabrikam users until the application user exists and is verified', async () => {
     expect((await call(ids.users.fabrikamCarol)).status).toBe(403)
   })
 
-  it('provisions the application user with the admin’s delegated token and verifies access as the app', async () => {
-    const adminToken = await setup.emulator.world.mintUserAccessToken({
-      userObjectId: ids.users.fabrikamAdmin,
+  it('provisions the application user with the admin’s delegated token, verifies it, and logs every step', async () => {
+    const adminOrgToken = await setup.emulator.world.mintUserAccessToken({
+      userObjectId: admin,
       appId: ids.multiTenantAppId,
       resource: setup.fabrikam.orgUrl,
     })
-    const { created, report } = await app.provision(setup.fabrikam.tenantId, adminToken)
-    expect(created.created).toBe(true)
-    expect(created.rolesAdded).toEqual(['Dataverse S2S Connector'])
-    expect(report.problems.map((p) => `${p.kind}: ${p.message}`)).toEqual([])
-    expect(report.ok).toBe(true)
-    expect(app.registry.get(setup.fabrikam.tenantId)?.status).toBe('verified')
-    // idempotent
-    const again = await app.provision(setup.fabrikam.tenantId, adminToken)
-    expect(again.created).toMatchObject({ created: false, rolesAdded: [] })
+    const res = await spa('/api/onboarding/provision', admin, { dataverseToken: adminOrgToken })
+    expect(await res.json()).toMatchObject({ ok: true, tenant: { status: 'verified' } })
+    const page = (await (await spa('/api/onboarding/tenant', admin)).json()) as {
+      events: { action: string; by: { name: string } }[]
+    }
+    expect(page.events.map((e) => `${e.action} by ${e.by.name}`)).toEqual([
+      'verified by Nestor Wilke',
+      'provisioned by Nestor Wilke',
+      'connected by Nestor Wilke',
+    ])
   })
 
   it('serves a Fabrikam user Fabrikam’s accounts, as the app', async () => {

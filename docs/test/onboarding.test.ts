@@ -7,6 +7,7 @@ import {
   checkConnection,
   declinedConsent,
   discover,
+  provisionWithAdminToken,
   recogniseClouds,
   rootBusinessUnit,
 } from '../snippets/onboarding.ts'
@@ -77,6 +78,11 @@ describe('provisioning snippets', () => {
     })
     const root = await rootBusinessUnit(asAdmin)
     expect(root.name).toBe('contoso')
+    // Contoso is provisioned already: the helper finds its application user and changes nothing.
+    expect(await provisionWithAdminToken(setup, setup.contoso.orgUrl, adminToken)).toMatchObject({
+      created: false,
+      rolesAdded: [],
+    })
 
     const asApp = clientFor(setup, setup.contoso)
     expect((await checkConnection(asApp)).ok).toBe(true)

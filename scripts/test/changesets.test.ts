@@ -61,3 +61,20 @@ describe('releases', () => {
     expect(config.privatePackages).toEqual({ version: false, tag: false })
   })
 })
+
+describe('the release workflow', () => {
+  const workflow = readFileSync(join(root, '.github', 'workflows', 'release.yml'), 'utf8')
+
+  it('publishes with provenance, which needs the id-token permission', () => {
+    expect(workflow).toMatch(/^\s+id-token: write/m)
+    expect(workflow).toMatch(/NPM_CONFIG_PROVENANCE: ["']true["']/)
+  })
+
+  it('runs the changesets commands of this workspace and the README test command before them', () => {
+    const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts
+    expect(scripts.changeset).toBe('changeset')
+    expect(workflow).toContain('version: pnpm changeset version')
+    expect(workflow).toContain('publish: pnpm changeset publish')
+    expect(workflow.indexOf('pnpm test:all')).toBeLessThan(workflow.indexOf('changesets/action'))
+  })
+})

@@ -2,7 +2,16 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { createConsentStateManager } from '@dataverse-s2s/core'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiAudience, appId, ids, onboard, startTestApp } from './helpers.ts'
+import {
+  apiAudience,
+  appId,
+  consentCallback,
+  ids,
+  onboard,
+  registrySnapshot,
+  startOnboarding,
+  startTestApp,
+} from './helpers.ts'
 
 type T = Awaited<ReturnType<typeof startTestApp>>
 let t: T
@@ -140,7 +149,7 @@ describe('a user of one tenant never reaches another tenant’s org', () => {
         401,
       ],
       ['missing scope', await signed({ ...good, scp: 'User.Read' }), 403],
-      ['no scope at all', await signed({ ...good, scp: undefined }), 403],
+      ['no scope at all (not a user token)', await signed({ ...good, scp: undefined }), 401],
       ['tenant not onboarded (Litware)', keep(await t.userToken(ids.users.isvAdmin)), 403],
       [
         'two tokens',
@@ -218,32 +227,58 @@ describe('a user of one tenant never reaches another tenant’s org', () => {
     expect(contosoCount()).toBe(before)
   })
 
-  it('refuses offboarded tenants with 403 and a message, and serves them again after a new onboarding', async () => {
+  it('refuses offboarded tenants with 403 and a message, and serves them again after an explicit reconnect', async () => {
     const admin = keep(await t.userToken(ids.users.fabrikamAdmin))
     const carol = keep(await t.userToken(ids.users.fabrikamCarol))
-    const off = await call('/api/admin/offboard', admin, { method: 'POST' })
+    const off = await call('/api/onboarding/offboard', admin, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ confirm: true }),
+    })
     expect(off.status).toBe(200)
     const refused = await call('/api/tables/accounts', carol)
     expect(refused.status).toBe(403)
     const body = (await refused.json()) as { error: { code: string; message: string } }
     expect(body.error.code).toBe('tenant_inactive')
     expect(body.error.message).toMatch(/offboarded/)
-    const again = await onboard(t, ids.fabrikamTenantId, ids.users.fabrikamAdmin)
+    // A plain consent does not bring it back: reconnecting is its own, confirmed action.
+    await expect(onboard(t, ids.fabrikamTenantId, ids.users.fabrikamAdmin)).rejects.toThrow(
+      /tenant_offboarded/,
+    )
+    const again = await onboard(t, ids.fabrikamTenantId, ids.users.fabrikamAdmin, { intent: 'reconnect' })
     secrets.push(...again.log)
     expect((await call('/api/tables/accounts', carol)).status).toBe(200)
+    const events = await t.running.registry.events(ids.fabrikamTenantId, { limit: 4 })
+    expect(events.map((e) => e.action)).toEqual(['verified', 'provisioned', 'reconnected', 'offboarded'])
+    expect(events.every((e) => e.actorObjectId === ids.users.fabrikamAdmin)).toBe(true)
   })
 
   it('lets only the tenant’s admin manage its connection', async () => {
     const carol = keep(await t.userToken(ids.users.fabrikamCarol))
-    expect(await code(await call('/api/admin/connection', carol))).toBe('not_tenant_admin')
-    expect(await code(await call('/api/admin/offboard', carol, { method: 'POST' }))).toBe('not_tenant_admin')
+    expect(await code(await call('/api/onboarding/tenant', carol))).toBe('not_tenant_admin')
+    expect(await code(await call('/api/onboarding/offboard', carol, { method: 'POST' }))).toBe(
+      'not_tenant_admin',
+    )
+    expect(await code(await call('/api/onboarding/verify', carol, { method: 'POST' }))).toBe(
+      'not_tenant_admin',
+    )
+    const carolMe = (await (await call('/api/me', carol)).json()) as { canAdminister: boolean }
+    expect(carolMe.canAdminister).toBe(false)
     const admin = keep(await t.userToken(ids.users.fabrikamAdmin))
-    const connection = await call('/api/admin/connection', admin)
+    expect(((await (await call('/api/me', admin)).json()) as { canAdminister: boolean }).canAdminister).toBe(
+      true,
+    )
+    const connection = await call('/api/onboarding/tenant', admin)
     expect(connection.status).toBe(200)
-    const c = (await connection.json()) as { tenant: { status: string }; token: { ok: boolean } }
-    expect(c.tenant.status).toBe('verified')
+    const c = (await connection.json()) as {
+      tenant: { status: string; onboardedByName: string }
+      token: { ok: boolean }
+      events: { action: string; by: { name: string } }[]
+    }
+    expect(c.tenant).toMatchObject({ status: 'verified', onboardedByName: 'Nestor Wilke' })
     expect(c.token.ok).toBe(true)
-    const verify = (await (await call('/api/admin/verify', admin, { method: 'POST' })).json()) as {
+    expect(c.events[0]?.by.name).toBe('Nestor Wilke')
+    const verify = (await (await call('/api/onboarding/verify', admin, { method: 'POST' })).json()) as {
       ok: boolean
     }
     expect(verify.ok).toBe(true)
@@ -337,26 +372,33 @@ describe('data', () => {
 })
 
 describe('onboarding', () => {
+  const fabrikamAdmin = ids.users.fabrikamAdmin
   const start = async (orgUrl: string, cookie?: string) => {
-    const res = await t.running.app.request('/api/onboarding/start', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(cookie ? { Cookie: cookie } : {}) },
-      body: JSON.stringify({ orgUrl }),
-    })
-    const setCookie = res.headers.get('set-cookie') ?? ''
-    const { consentUrl } = (await res.json()) as { consentUrl: string }
+    const s = await startOnboarding(t, fabrikamAdmin, { orgUrl }, cookie)
+    const { consentUrl } = (await s.res.clone().json()) as { consentUrl: string }
     return {
-      setCookie,
-      cookie: cookie ?? setCookie.split(';')[0] ?? '',
-      state: keep(new URL(consentUrl).searchParams.get('state') ?? ''),
+      setCookie: s.res.headers.get('set-cookie') ?? '',
+      cookie: s.cookie,
+      state: keep(s.state),
       consentUrl,
     }
   }
-  const callback = async (query: string, cookie: string) => {
-    const res = await t.running.app.request(`/onboarding/callback?${query}`, { headers: { Cookie: cookie } })
-    expect(res.status).toBe(303)
-    return new URLSearchParams((res.headers.get('location') ?? '').split('?')[1] ?? '')
-  }
+  const callback = (query: string, cookie: string) => consentCallback(t, query, cookie)
+
+  it('needs a signed-in admin of the org’s tenant to start', async () => {
+    const orgUrl = t.org(ids.fabrikamTenantId).url
+    const anonymous = await t.running.app.request('/api/onboarding/start', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ orgUrl }),
+    })
+    expect(anonymous.status).toBe(401)
+    expect(anonymous.headers.get('set-cookie')).toBeNull()
+    const carol = await startOnboarding(t, ids.users.fabrikamCarol, { orgUrl })
+    expect(await code(carol.res)).toBe('not_tenant_admin')
+    const contosoAdmin = await startOnboarding(t, ids.users.contosoAdmin, { orgUrl })
+    expect(await code(contosoAdmin.res)).toBe('org_in_other_tenant')
+  })
 
   it('sets an HttpOnly, Secure, SameSite=Lax, host-only session cookie and a consent URL with a signed state', async () => {
     const s = await start(t.org(ids.fabrikamTenantId).url)
@@ -373,6 +415,7 @@ describe('onboarding', () => {
 
   it('refuses a forged, replayed, expired or other-session state, and a consent from another tenant', async () => {
     const tenant = ids.fabrikamTenantId
+    const before = await registrySnapshot(t, tenant)
     const s = await start(t.org(tenant).url)
     expect(
       (await callback(`admin_consent=True&tenant=${tenant}&state=forged.state`, s.cookie)).get('error'),
@@ -395,7 +438,7 @@ describe('onboarding', () => {
       `admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(s.state)}`,
       s.cookie,
     )
-    expect(ok.get('step')).toBe('provision')
+    expect(keep(ok.get('ticket') ?? '')).toMatch(/\./)
     expect(
       (
         await callback(`admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(s.state)}`, s.cookie)
@@ -409,7 +452,8 @@ describe('onboarding', () => {
       secret: t.running.services.stateSecret,
       now: () => Date.now() - 11 * 60_000,
     })
-    const expired = keep(old.create(session, JSON.stringify({ orgUrl: t.org(tenant).url, tenantId: tenant })))
+    const flow = { k: 'state', tid: tenant, oid: fabrikamAdmin, org: t.org(tenant).url, intent: 'connect' }
+    const expired = keep(old.create(session, JSON.stringify(flow)))
     expect(
       (
         await callback(`admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(expired)}`, s.cookie)
@@ -431,42 +475,45 @@ describe('onboarding', () => {
     )
     expect(d.get('error')).toBe('CONSENT_DENIED')
     expect(d.get('message')).toMatch(/administrator/)
+    expect(await registrySnapshot(t, tenant)).toBe(before)
   })
 
-  it('tells the admin the next step when provisioning or verification fails', async () => {
+  it('tells the admin the next step when provisioning fails or the org is unknown', async () => {
     const tenant = ids.fabrikamTenantId
     const orgUrl = t.org(tenant).url
-    const dave = keep(await t.userToken(ids.users.fabrikamDave))
-    const daveOrg = keep(
-      await t.emulator.world.mintUserAccessToken({
-        userObjectId: ids.users.fabrikamDave,
-        appId,
-        resource: orgUrl,
-      }),
-    )
-    const res = await call('/api/onboarding/provision', dave, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ dataverseToken: daveOrg }),
-    })
-    expect(res.status).toBe(409)
-    const body = (await res.json()) as { error: { code: string; message: string } }
-    expect(body.error.code).toBe('not_org_admin')
-    expect(body.error.message).toMatch(/System Administrator/)
-    const unknown = await t.running.app.request('/api/onboarding/start', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ orgUrl: 'https://localhost:1' }),
-    })
-    expect(unknown.status).toBe(400)
-    expect(await code(unknown)).toBe('org_not_found')
+    // Dave administers the directory (Application Administrator) but has no role in the Dataverse org.
+    t.emulator.world.setDirectoryRoles(ids.users.fabrikamDave, [ids.directoryRoles.applicationAdministrator])
+    try {
+      const dave = keep(await t.userToken(ids.users.fabrikamDave))
+      const daveOrg = keep(
+        await t.emulator.world.mintUserAccessToken({
+          userObjectId: ids.users.fabrikamDave,
+          appId,
+          resource: orgUrl,
+        }),
+      )
+      const res = await call('/api/onboarding/provision', dave, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ dataverseToken: daveOrg }),
+      })
+      expect(res.status).toBe(409)
+      const body = (await res.json()) as { error: { code: string; message: string } }
+      expect(body.error.code).toBe('not_org_admin')
+      expect(body.error.message).toMatch(/System Administrator/)
+    } finally {
+      t.emulator.world.setDirectoryRoles(ids.users.fabrikamDave, [])
+    }
+    const unknown = await startOnboarding(t, fabrikamAdmin, { orgUrl: 'https://localhost:1' })
+    expect(unknown.res.status).toBe(400)
+    expect(await code(unknown.res)).toBe('org_not_found')
   })
 })
 
 describe('connection failures tell the admin the next step', () => {
   const verify = async () => {
     const admin = keep(await t.userToken(ids.users.fabrikamAdmin))
-    return (await (await call('/api/admin/verify', admin, { method: 'POST' })).json()) as {
+    return (await (await call('/api/onboarding/verify', admin, { method: 'POST' })).json()) as {
       ok: boolean
       code: string
       detail: string
@@ -496,34 +543,6 @@ describe('connection failures tell the admin the next step', () => {
       expect(r.detail).toMatch(/admin consent/)
     } finally {
       t.emulator.world.grantConsent(ids.fabrikamTenantId, appId)
-    }
-  })
-
-  it('the security role is not in the org', async () => {
-    const config = t.running.services.config
-    const role = config.roleName
-    config.roleName = 'Role From A Solution Not Imported'
-    try {
-      const orgUrl = t.org(ids.fabrikamTenantId).url
-      const res = await call('/api/onboarding/provision', keep(await t.userToken(ids.users.fabrikamAdmin)), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({
-          dataverseToken: keep(
-            await t.emulator.world.mintUserAccessToken({
-              userObjectId: ids.users.fabrikamAdmin,
-              appId,
-              resource: orgUrl,
-            }),
-          ),
-        }),
-      })
-      expect(res.status).toBe(409)
-      const body = (await res.json()) as { error: { code: string; message: string } }
-      expect(body.error.code).toBe('role_missing')
-      expect(body.error.message).toMatch(/import the app's solution/)
-    } finally {
-      config.roleName = role
     }
   })
 })

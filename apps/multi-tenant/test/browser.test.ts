@@ -37,6 +37,23 @@ async function signOut() {
   await page.waitForSelector('header button:has-text("Sign in")', { timeout: 20_000 })
 }
 
+/** The consent page, when the emulator shows one (it does not once the tenant consented). */
+async function acceptConsent() {
+  const next = await Promise.race([
+    page.waitForSelector('button[value=accept]', { timeout: 20_000 }).then(() => 'consent'),
+    page.waitForURL((u) => u.origin === t.running.url, { timeout: 20_000 }).then(() => 'back'),
+  ])
+  if (next === 'consent') await page.click('button[value=accept]')
+}
+
+/** The actions of the connection page's event log, newest first. */
+async function eventActions(): Promise<string[]> {
+  await page.waitForSelector('table[aria-label="Event log"]')
+  return page.$$eval('table[aria-label="Event log"] tbody tr', (rows) =>
+    rows.map((r) => r.getAttribute('data-action') ?? ''),
+  )
+}
+
 async function accountNames(): Promise<string[]> {
   await page.waitForSelector('table[aria-label="Accounts"]', { timeout: 20_000 })
   return page.$$eval('table[aria-label="Accounts"] tbody tr td:first-child', (tds) =>
@@ -67,7 +84,7 @@ afterAll(async () => {
 })
 
 describe('the multi-tenant sample in Chromium', () => {
-  it('onboards Fabrikam, serves its data to its users, impersonates, and keeps Contoso’s users on Contoso’s data', async () => {
+  it('onboards Fabrikam as its admin (event log, offboard, reconnect), serves its data to its users, impersonates, and keeps Contoso’s users on Contoso’s data', async () => {
     const fabrikamOrg = t.org(ids.fabrikamTenantId).url
     await page.goto(t.running.url)
     await page.waitForSelector('text=Connect your organization')
@@ -76,34 +93,60 @@ describe('the multi-tenant sample in Chromium', () => {
     expect(await page.textContent('#view')).toContain('carol@fabrikam.onmicrosoft.com')
     await shot('home')
 
-    // Onboarding as Fabrikam's admin: org URL → admin consent → sign in → automatic set-up.
+    // Onboarding as Fabrikam's admin, who signs in first: sign-in → org URL → admin consent → ticket → set-up.
     await page.click('header a:has-text("Connect your organization")')
+    await page.click('button:has-text("Sign in as administrator")')
+    await pickAccount('admin@fabrikam.onmicrosoft.com')
+    await acceptConsent() // signing in to an app new to the tenant asks the admin's consent for sign-in
+    await page.waitForSelector('input[name=orgUrl]', { timeout: 20_000 })
     await page.fill('input[name=orgUrl]', fabrikamOrg)
     await shot('connect')
     await page.click('button:has-text("Continue to admin consent")')
-    await pickAccount('admin@fabrikam.onmicrosoft.com')
-    await page.waitForSelector('button[value=accept]')
+    await page.waitForSelector('button[value=accept]', { timeout: 20_000 })
     await shot('admin-consent')
     await page.click('button[value=accept]')
-    await page.waitForSelector('text=Admin consent recorded')
-    await page.click('button:has-text("Sign in as administrator")')
-    await pickAccount('admin@fabrikam.onmicrosoft.com')
     await page.waitForSelector('#provision', { timeout: 20_000 })
+    expect(page.url()).not.toContain('ticket=') // the ticket is used once and dropped from the address
+    expect((await t.running.registry.get(ids.fabrikamTenantId))?.status).toBe('consented')
     await shot('finish-set-up')
     await page.click('#provision')
     await page.waitForSelector('.ok:has-text("Connected")', { timeout: 30_000 })
     await shot('connected')
     expect((await t.running.registry.get(ids.fabrikamTenantId))?.status).toBe('verified')
 
-    // Tenant admin: the connection's status and a re-verification.
+    // Tenant admin: the connection's status, its event log, a re-verification.
     await page.click('a:has-text("Open your accounts")')
     await page.waitForSelector('header a:has-text("Connection")')
     await page.click('header a:has-text("Connection")')
     await page.waitForSelector('[data-field=Status]')
     expect(await page.textContent('[data-field=Status]')).toBe('verified')
+    expect(await eventActions()).toEqual(['verified', 'provisioned', 'connected'])
+    expect(await page.textContent('table[aria-label="Event log"] tbody tr:last-child')).toContain(
+      'Nestor Wilke',
+    )
     await page.click('#reverify')
     await page.waitForSelector('.ok:has-text("application user")')
     await shot('connection-admin')
+
+    // Offboarding (confirmed in a dialog), then reconnecting through the explicit admin action.
+    await page.click('#offboard')
+    await page.waitForSelector('#reconnect', { timeout: 20_000 })
+    expect(await page.textContent('[data-field=Status]')).toBe('offboarded')
+    expect((await eventActions())[0]).toBe('offboarded')
+    await shot('offboarded')
+    await page.click('#reconnect')
+    await page.waitForSelector('button[value=accept]', { timeout: 20_000 })
+    await page.click('button[value=accept]')
+    await page.waitForSelector('#provision', { timeout: 20_000 })
+    await page.click('#verify')
+    await page.waitForSelector('.ok:has-text("Connected")', { timeout: 30_000 })
+    await page.click('a:has-text("Open your accounts")')
+    await page.waitForSelector('header a:has-text("Connection")')
+    await page.click('header a:has-text("Connection")')
+    await page.waitForSelector('#reverify')
+    expect(await page.textContent('[data-field=Status]')).toBe('verified')
+    expect((await eventActions()).slice(0, 3)).toEqual(['verified', 'reconnected', 'offboarded'])
+    await shot('reconnected')
     await signOut()
 
     // A Fabrikam user: list, create, edit, delete an account.
@@ -159,5 +202,5 @@ describe('the multi-tenant sample in Chromium', () => {
     expect(contosoNames.length).toBeGreaterThan(0)
     for (const name of contosoNames) expect(contosoAll.has(name)).toBe(true)
     expect(contosoNames).not.toContain('Created As Carol')
-  }, 180_000) // some forty browser steps and thirteen screenshots on a loaded 2-core runner
+  }, 240_000) // some sixty browser steps and fifteen screenshots on a loaded 2-core runner
 })

@@ -38,41 +38,122 @@ export async function startTestApp(options: { listen?: boolean; staticRoot?: str
   return { running, emulator, logs, org, userToken }
 }
 
-/** Runs the onboarding API flow for a tenant as its admin: start, consent (granted in the emulator), callback, provision. */
+type TestApp = Awaited<ReturnType<typeof startTestApp>>
+
+/** A request to the app: JSON body, bearer token and cookie when given. */
+export function request(
+  t: TestApp,
+  path: string,
+  init: { token?: string; body?: unknown; cookie?: string; method?: string } = {},
+): Promise<Response> {
+  return Promise.resolve(
+    t.running.app.request(path, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: {
+        ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+        ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(init.cookie ? { Cookie: init.cookie } : {}),
+      },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    }),
+  )
+}
+
+/**
+ * Step 1 as `adminObjectId` (signed in first): `POST /api/onboarding/start`. Returns the answer, the browser-session
+ * cookie (`name=value`, the one given or the one set) and the consent URL's `state` (empty when refused).
+ */
+export async function startOnboarding(
+  t: TestApp,
+  adminObjectId: string,
+  body: { orgUrl: string; intent?: string; confirm?: boolean },
+  cookie?: string,
+): Promise<{ res: Response; cookie: string; state: string }> {
+  const res = await request(t, '/api/onboarding/start', {
+    token: await t.userToken(adminObjectId),
+    body,
+    ...(cookie ? { cookie } : {}),
+  })
+  if (res.status !== 200) return { res, cookie: cookie ?? '', state: '' }
+  const set = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+  const { consentUrl } = (await res.clone().json()) as { consentUrl: string }
+  return { res, cookie: cookie ?? set, state: new URL(consentUrl).searchParams.get('state') ?? '' }
+}
+
+/**
+ * The admin-consent redirect as Entra ID sends it (`admin_consent=True&tenant=…&state=…`, or any `query`), with the
+ * browser's cookie. Returns the query of the SPA page it redirects to: `ticket`, or `error` and `message`.
+ */
+export async function consentCallback(
+  t: TestApp,
+  query: { tenant?: string; state?: string } | string,
+  cookie?: string,
+): Promise<URLSearchParams> {
+  const q =
+    typeof query === 'string'
+      ? query
+      : `admin_consent=True&tenant=${query.tenant ?? ''}&state=${encodeURIComponent(query.state ?? '')}`
+  const res = await t.running.app.request(
+    `/onboarding/callback?${q}`,
+    cookie ? { headers: { Cookie: cookie } } : {},
+  )
+  if (res.status !== 303) throw new Error(`callback: ${res.status}`)
+  return new URLSearchParams((res.headers.get('location') ?? '').split('?')[1] ?? '')
+}
+
+/** Step 3: the signed-in admin presents the callback's ticket from the same browser. */
+export async function completeOnboarding(
+  t: TestApp,
+  adminObjectId: string,
+  ticket: string,
+  cookie?: string,
+): Promise<Response> {
+  return request(t, '/api/onboarding/complete', {
+    token: await t.userToken(adminObjectId),
+    body: { ticket },
+    ...(cookie ? { cookie } : {}),
+  })
+}
+
+/** The tenant's record and its event log, as JSON: compare before and after an attack to see that nothing changed. */
+export async function registrySnapshot(t: TestApp, tenantId: string): Promise<string> {
+  const registry = t.running.registry
+  return JSON.stringify([await registry.get(tenantId), await registry.events(tenantId)])
+}
+
+/**
+ * Runs the whole onboarding as the tenant's admin: start (signed in), consent (granted in the emulator), callback,
+ * complete, provision. `intent`/`confirm` for a reconnect or an org change.
+ */
 export async function onboard(
-  t: Awaited<ReturnType<typeof startTestApp>>,
+  t: TestApp,
   tenantId: string,
   adminObjectId: string,
+  options: { intent?: 'connect' | 'reconnect' | 'change_org'; orgUrl?: string } = {},
 ): Promise<{ session: string; log: string[] }> {
-  const { running, emulator } = t
-  const orgUrl = t.org(tenantId).url
-  const start = await running.app.request('/api/onboarding/start', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ orgUrl }),
+  const { emulator } = t
+  const orgUrl = options.orgUrl ?? t.org(tenantId).url
+  const started = await startOnboarding(t, adminObjectId, {
+    orgUrl,
+    ...(options.intent ? { intent: options.intent, confirm: true } : {}),
   })
-  if (start.status !== 200) throw new Error(`start: ${start.status} ${await start.text()}`)
-  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
-  const { consentUrl } = (await start.json()) as { consentUrl: string }
-  const state = new URL(consentUrl).searchParams.get('state') ?? ''
+  if (started.res.status !== 200) throw new Error(`start: ${started.res.status} ${await started.res.text()}`)
   emulator.world.grantConsent(tenantId, appId)
-  const cb = await running.app.request(
-    `/onboarding/callback?admin_consent=True&tenant=${tenantId}&state=${encodeURIComponent(state)}`,
-    { headers: { Cookie: cookie } },
-  )
-  const location = cb.headers.get('location') ?? ''
-  if (!location.includes('step=provision')) throw new Error(`callback: ${location}`)
+  const back = await consentCallback(t, { tenant: tenantId, state: started.state }, started.cookie)
+  const ticket = back.get('ticket')
+  if (!ticket) throw new Error(`callback: ${back}`)
+  const done = await completeOnboarding(t, adminObjectId, ticket, started.cookie)
+  if (done.status !== 200) throw new Error(`complete: ${done.status} ${await done.text()}`)
   const adminApi = await t.userToken(adminObjectId)
   const orgToken = await emulator.world.mintUserAccessToken({
     userObjectId: adminObjectId,
     appId,
     resource: orgUrl,
   })
-  const res = await running.app.request('/api/onboarding/provision', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${adminApi}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ dataverseToken: orgToken }),
+  const res = await request(t, '/api/onboarding/provision', {
+    token: adminApi,
+    body: { dataverseToken: orgToken },
   })
   if (res.status !== 200) throw new Error(`provision: ${res.status} ${await res.text()}`)
-  return { session: cookie, log: [adminApi, orgToken, state] }
+  return { session: started.cookie, log: [adminApi, orgToken, started.state, ticket] }
 }

@@ -6,13 +6,8 @@ import type { SignIn, SignInFlow } from './auth.ts'
 import type { AppConfig } from './config.ts'
 import { loadDashboard } from './dashboard.ts'
 import type { Environments } from './dataverse.ts'
-import {
-  createCookieSigner,
-  createMemoryStore,
-  randomId,
-  type SessionData,
-  type SessionStore,
-} from './session.ts'
+import { MAX_BODY_BYTES, readForm, refuseDeclaredOversize } from './limits.ts'
+import { createCookieSealer, createMemoryStore, type SessionData, type SessionStore } from './session.ts'
 import { createSessions, csrfProtection, type SessionVariables } from './sessions.ts'
 import { css, DashboardPage, ProblemPage, RefusedPage, SignedOutPage } from './views.tsx'
 
@@ -22,8 +17,8 @@ export interface AppOptions {
   environments: Environments
   /** Where sessions live (default: in memory, fine for one instance). */
   sessionStore?: SessionStore<SessionData>
-  /** Where sign-in flows wait for the browser's return (default: in memory). */
-  flowStore?: SessionStore<SignInFlow>
+  /** The largest request body read, in bytes (default 16 KiB); larger ones get 413 without being read. */
+  maxBodyBytes?: number
   /** Display name of the organization on the sign-in and refusal pages. */
   organization?: string
   /** Forwarded to the session manager (tests). */
@@ -50,16 +45,24 @@ export function createApp(options: AppOptions) {
     now,
     ...options.sessionTimeouts,
   })
-  const flows = options.flowStore ?? createMemoryStore<SignInFlow>()
-  const signer = createCookieSigner(config.sessionSecrets)
+  // The pending sign-in lives in a sealed cookie, not on the server: anonymous traffic cannot fill or evict it.
+  const sealer = createCookieSealer(config.sessionSecrets)
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES
   const flowCookie = secure ? '__Host-signin' : 'signin'
   const defaultEnvironment = environments.list[0]!
 
   const app = new Hono<{ Variables: SessionVariables }>()
+  // First of all, from the headers alone: a body declared larger than the limit is refused before anything reads it.
+  app.use(refuseDeclaredOversize(maxBodyBytes))
   app.use(
     secureHeaders({
+      // The app serves no script, plugin, frame or base URL: forbid them all, so injected markup cannot run.
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
+        scriptSrc: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        // The sign-out form's redirect goes on to Entra ID's logout page, and browsers apply form-action to it.
         formAction: ["'self'", config.authorityHost],
         frameAncestors: ["'none'"],
       },
@@ -70,7 +73,7 @@ export function createApp(options: AppOptions) {
     }),
   )
   app.use(sessions.middleware)
-  app.use(csrfProtection(appOrigin))
+  app.use(csrfProtection(appOrigin, { maxBodyBytes }))
   app.use(async (c, next) => {
     await next()
     // Pages show private data: never keep them in shared caches or the back-forward cache after sign-out.
@@ -111,9 +114,7 @@ export function createApp(options: AppOptions) {
 
   app.get('/auth/signin', async (c) => {
     const { url, flow } = await signIn.begin(c.req.query('returnTo') ?? '/')
-    const id = randomId()
-    await flows.set(id, flow, FLOW_TTL_MS)
-    setCookie(c, flowCookie, signer.sign(flowCookie, { id, expiresAt: now() + FLOW_TTL_MS }), {
+    setCookie(c, flowCookie, sealer.seal(flowCookie, flow, now() + FLOW_TTL_MS), {
       path: '/',
       httpOnly: true,
       // Lax: the cookie must come back on the top-level GET redirect from Entra ID to /auth/callback.
@@ -125,10 +126,11 @@ export function createApp(options: AppOptions) {
   })
 
   app.get('/auth/callback', async (c) => {
-    const verdict = signer.verify(flowCookie, getCookie(c, flowCookie), now())
+    const verdict = sealer.open(flowCookie, getCookie(c, flowCookie), now())
+    // Single use: the cookie is gone after this answer, so a replayed callback finds no flow (and Entra ID redeems
+    // a code once only).
     deleteCookie(c, flowCookie, { path: '/', secure })
-    // Single use: a replayed callback (same code and state) finds no flow.
-    const flow = verdict.ok ? await flows.take(verdict.value.id) : undefined
+    const flow = verdict.ok ? asSignInFlow(verdict.value) : undefined
     if (!flow) {
       return c.html(
         <ProblemPage
@@ -160,7 +162,9 @@ export function createApp(options: AppOptions) {
   app.post('/environment', async (c) => {
     const session = c.get('session')!
     if (!session.user) return c.redirect('/', 303)
-    const name = String((await c.req.parseBody())['environment'] ?? '')
+    const form = await readForm(c)
+    if (!form) return c.html(<UnreadableForm />, 400)
+    const name = String(form['environment'] ?? '')
     if (!environments.list.some((e) => e.name === name)) {
       return c.html(
         <ProblemPage title="Unknown environment" message="Pick one of the listed environments." />,
@@ -175,7 +179,9 @@ export function createApp(options: AppOptions) {
   app.post('/impersonation', async (c) => {
     const session = c.get('session')!
     if (!session.user) return c.redirect('/', 303)
-    session.actAsUser = (await c.req.parseBody())['actAsUser'] === 'true'
+    const form = await readForm(c)
+    if (!form) return c.html(<UnreadableForm />, 400)
+    session.actAsUser = form['actAsUser'] === 'true'
     await sessions.save(session)
     return c.redirect('/', 303)
   })
@@ -190,8 +196,32 @@ export function createApp(options: AppOptions) {
   return app
 }
 
-function describeDataError(error: unknown, impersonating: boolean): string {
+const UnreadableForm = () => (
+  <ProblemPage
+    title="Unreadable form"
+    message="The form could not be read. Reload the page and send it again."
+  />
+)
+
+function asSignInFlow(value: unknown): SignInFlow | undefined {
+  const v = value as Partial<SignInFlow> | null
+  const ok =
+    typeof v?.state === 'string' &&
+    typeof v.nonce === 'string' &&
+    typeof v.codeVerifier === 'string' &&
+    typeof v.returnTo === 'string'
+  return ok ? (v as SignInFlow) : undefined
+}
+
+/** Exported for tests: what the dashboard says when Dataverse refuses a read. */
+export function describeDataError(error: unknown, impersonating: boolean): string {
   if (isDataverseError(error)) {
+    // Dataverse answers 404 ObjectDoesNotExist (0x80040217, "systemuser With Id = … Does Not Exist") when the
+    // CallerObjectId names an Entra user who has no user in the environment (learn.microsoft.com:
+    // power-apps/developer/data-platform/webapi/impersonate-another-user-web-api; the emulator does the same).
+    if (error.status === 404 && impersonating) {
+      return 'You have no user in this Dataverse environment, so Dataverse cannot act as you. Ask an administrator to add you to the environment, or read as the application user instead.'
+    }
     if (error.status === 403 && impersonating) {
       return 'Dataverse refused to act as you: you have no user or not enough privileges in this environment, or the application user may not impersonate. Read as the application user instead.'
     }
@@ -199,7 +229,8 @@ function describeDataError(error: unknown, impersonating: boolean): string {
       return 'Dataverse refused the application user: create it in this environment and give it a security role (see the README).'
     }
     if (error.status === 429) return 'Dataverse is throttling this app. Try again in a minute.'
-    return `Dataverse answered ${error.status ?? 'with an error'} (${error.code}). Try again later.`
+    const transient = error.status === undefined || error.status >= 500 || error.status === 408
+    return `Dataverse answered ${error.status ?? 'with an error'} (${error.code}).${transient ? ' Try again later.' : ' Retrying will not help: the request itself was refused.'}`
   }
   return 'The environment could not be reached. Check its URL and try again.'
 }

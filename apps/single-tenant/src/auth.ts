@@ -39,10 +39,11 @@ const PUBLIC_HOSTS = new Set([
   'login.chinacloudapi.cn',
 ])
 
-/** Only paths of this app, never `//evil.example` or an absolute URL. */
+/** Only paths of this app (up to 1,024 characters), never `//evil.example` or an absolute URL. */
 export function safeReturnTo(value: string | undefined): string {
   if (!value?.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/'
-  return /^[\x21-\x7e]*$/.test(value) ? value : '/'
+  // Bounded: the path travels in the sealed sign-in cookie, which browsers cap at about 4 KB.
+  return /^[\x21-\x7e]{1,1024}$/.test(value) ? value : '/'
 }
 
 /**
@@ -89,6 +90,9 @@ export function createSignIn(
     cloud,
     jwksUri: `${authority}/discovery/v2.0/keys`,
     isTenantAllowed: (tid) => tid === tenant,
+    // This server verifies the ID tokens of its own sign-ins, not access tokens for an API.
+    tokenTypes: ['id'],
+    requiredScopes: [],
     ...(config.caPem ? { http: { ca: config.caPem } } : {}),
   })
   const crypto = new CryptoProvider()

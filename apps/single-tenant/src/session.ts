@@ -1,4 +1,11 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto'
 
 /** The signed-in user, taken from a verified ID token. */
 export interface SessionUser {
@@ -112,6 +119,55 @@ export function createCookieSigner(secrets: readonly string[]) {
       const expiresAt = Number(exp) * 1000
       if (expiresAt <= now) return { ok: false, reason: 'expired' }
       return { ok: true, value: { id, expiresAt } }
+    },
+  }
+}
+
+/**
+ * Seals a small JSON value into a cookie: AES-256-GCM under a key derived (HKDF-SHA-256) from each session
+ * secret, with the cookie name and the expiry as additional data, so the browser can neither read nor change it
+ * nor move it to another cookie. The first secret seals; every secret opens (rotation). Nothing is kept on the
+ * server, so there is nothing for other clients to fill up or evict.
+ */
+export function createCookieSealer(secrets: readonly string[]) {
+  createCookieSigner(secrets) // same rules for the secrets
+  const keys = secrets.map((secret) =>
+    Buffer.from(hkdfSync('sha256', secret, '', 'single-tenant sealed cookie v1', 32)),
+  )
+  const aad = (name: string, exp: number) => Buffer.from(`${name}|${exp}`)
+  return {
+    seal(name: string, value: unknown, expiresAt: number): string {
+      const exp = Math.floor(expiresAt / 1000)
+      const iv = randomBytes(12)
+      const cipher = createCipheriv('aes-256-gcm', keys[0]!, iv)
+      cipher.setAAD(aad(name, exp))
+      const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()])
+      return `${exp}.${Buffer.concat([iv, data, cipher.getAuthTag()]).toString('base64url')}`
+    },
+    open(
+      name: string,
+      raw: string | undefined,
+      now: number,
+    ): { ok: true; value: unknown } | { ok: false; reason: CookieRejection } {
+      if (!raw) return { ok: false, reason: 'missing' }
+      const match = /^(\d{1,12})\.([A-Za-z0-9_-]{40,3000})$/.exec(raw)
+      if (!match) return { ok: false, reason: 'malformed' }
+      const exp = Number(match[1])
+      const bytes = Buffer.from(match[2]!, 'base64url')
+      for (const key of keys) {
+        try {
+          const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
+          decipher.setAAD(aad(name, exp))
+          decipher.setAuthTag(bytes.subarray(bytes.length - 16))
+          const text = Buffer.concat([
+            decipher.update(bytes.subarray(12, bytes.length - 16)),
+            decipher.final(),
+          ])
+          if (exp * 1000 <= now) return { ok: false, reason: 'expired' }
+          return { ok: true, value: JSON.parse(text.toString('utf8')) }
+        } catch {}
+      }
+      return { ok: false, reason: 'bad-signature' }
     },
   }
 }

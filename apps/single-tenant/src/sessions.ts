@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
+import { limitStreamedBody, MAX_BODY_BYTES, readForm } from './limits.ts'
 import {
   type CookieRejection,
   createCookieSigner,
@@ -120,28 +121,44 @@ export function createSessions(options: SessionOptions) {
  * Blocks cross-site state changes: every POST, PUT, PATCH or DELETE needs a session, the session's CSRF token in
  * the `_csrf` form field or the `x-csrf-token` header, and, when the browser sends one, an `Origin` equal to the
  * app's own. A refused request gets 403 and changes nothing.
+ *
+ * The origin and the session are checked from the headers first, so an anonymous or cross-site request is refused
+ * before a byte of its body is read; a session's body is then counted as it streams (413 past `maxBodyBytes`), and
+ * a form that cannot be parsed (multipart without a boundary) gets 400.
  */
-export function csrfProtection(appOrigin: string): MiddlewareHandler<{ Variables: SessionVariables }> {
+export function csrfProtection(
+  appOrigin: string,
+  options: { maxBodyBytes?: number } = {},
+): MiddlewareHandler<{ Variables: SessionVariables }> {
+  const limit = limitStreamedBody(options.maxBodyBytes ?? MAX_BODY_BYTES)
+  const refuse = (c: Context) =>
+    c.text('This form was not sent by this app, or your session has ended. Reload the page and retry.', 403)
   return createMiddleware(async (c, next) => {
     if (['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next()
     const origin = c.req.header('origin')
     const fetchSite = c.req.header('sec-fetch-site')
     const session = c.get('session')
-    let token = c.req.header('x-csrf-token')
-    if (token === undefined) {
+    const sameOrigin = origin === undefined ? fetchSite !== 'cross-site' : origin === appOrigin
+    if (!sameOrigin || !session) return refuse(c)
+    return limit(c, async () => {
+      let token = c.req.header('x-csrf-token')
       const type = c.req.header('content-type') ?? ''
-      if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) {
-        const body = await c.req.parseBody()
+      if (token === undefined && /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) {
+        const body = await readForm(c)
+        if (!body) {
+          c.res = c.text(
+            'The form could not be read (a multipart body needs a boundary). Send it again.',
+            400,
+          )
+          return
+        }
         token = typeof body['_csrf'] === 'string' ? body['_csrf'] : undefined
       }
-    }
-    const sameOrigin = origin === undefined ? fetchSite !== 'cross-site' : origin === appOrigin
-    if (!sameOrigin || !session || token === undefined || !safeEqual(token, session.csrfToken)) {
-      return c.text(
-        'This form was not sent by this app, or your session has ended. Reload the page and retry.',
-        403,
-      )
-    }
-    return next()
+      if (token === undefined || !safeEqual(token, session.csrfToken)) {
+        c.res = refuse(c)
+        return
+      }
+      await next()
+    })
   })
 }

@@ -155,6 +155,27 @@ describe('report job against the emulator', () => {
     expect(secondLog.text).toMatch(new RegExp(`resumed at row ${checkpoint.rows}`))
     expectExactlyOnce(await readLines(output))
   }, 180_000)
+
+  it('stops at once on a query Dataverse refuses (400), instead of restarting it for minutes', async () => {
+    const output = join(dir, 'refused.ndjson')
+    const options = parseJobArgs([
+      '--environment',
+      'dev',
+      '--output',
+      output,
+      '--filter',
+      'nosuchcolumn eq 1',
+    ])
+    if (options === 'help') throw new Error('unexpected')
+    const client = createEnvironments(config).client('dev')!
+    const warnings: string[] = []
+    const started = performance.now()
+    await expect(
+      runJob(client, options, { progress: () => {}, info: () => {}, warn: (l) => warnings.push(l) }),
+    ).rejects.toMatchObject({ code: 'SOURCE_REFUSED', message: expect.stringContaining('will not help') })
+    expect(warnings.filter((w) => w.includes('restart'))).toEqual([])
+    expect(performance.now() - started).toBeLessThan(10_000)
+  })
 })
 
 function watch(child: ChildProcess, onLine: (line: string) => void) {

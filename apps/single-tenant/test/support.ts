@@ -18,17 +18,22 @@ export interface Harness {
   network: INetworkModule
 }
 
+/** A `fetch` on its own connection pool that trusts the emulator's CA. */
+export function trustingFetch(caPem: string): typeof fetch {
+  const agent = createTrustingAgent(caPem)
+  return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+    undiciFetch(
+      input as never,
+      { ...(init as object), dispatcher: agent } as never,
+    )) as unknown as typeof fetch
+}
+
 export async function startHarness(publicUrl = 'http://localhost:3001'): Promise<Harness> {
   const handle = await startEmulator({ port: 0 })
   const world = await prepareEmulator(handle)
   const port = Number(new URL(publicUrl).port || 80)
   const config = emulatorConfig(handle, world, { port, publicUrl })
-  const agent = createTrustingAgent(config.caPem ?? handle.caCertPem)
-  const fetcher = ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
-    undiciFetch(
-      input as never,
-      { ...(init as object), dispatcher: agent } as never,
-    )) as unknown as typeof fetch
+  const fetcher = trustingFetch(config.caPem ?? handle.caCertPem)
   const network = createMsalNetworkClient({ ca: config.caPem ?? handle.caCertPem, timeoutMs: 15_000 })
   return { handle, world, config, fetcher, network }
 }
@@ -109,11 +114,14 @@ export async function signInOverHttp(
   h: Harness,
   upn: string,
   cookies = jar(),
+  /** Runs while the browser is away at Entra ID (between the app's redirect and its callback). */
+  whileAway?: () => Promise<void>,
 ): Promise<{ response: Response; cookies: Browserless; callbackUrl?: string; emulatorPage?: string }> {
   const start = await app.request(`${h.config.publicUrl}/auth/signin`, {
     headers: { cookie: cookies.cookie() },
   })
   cookies.store(start)
+  await whileAway?.()
   let location = start.headers.get('location')
   if (!location) throw new Error(`sign-in did not redirect (${start.status})`)
   let page = await h.fetcher(location, { redirect: 'manual' })

@@ -4,13 +4,12 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
   type Cloud,
-  type Credential,
-  clientCertificate,
-  clientSecret,
   clouds,
   createTokenProvider,
+  credentialsFromEnv,
   defineCloud,
   discoverTenant,
+  type EnvCredentials,
   isCoreError,
 } from '@dataverse-s2s/core'
 import { createDataverseClient, isDataverseError } from '@dataverse-s2s/webapi'
@@ -138,29 +137,14 @@ function readArgs(argv: string[]): Args | 'help' {
   return args
 }
 
-function env(name: string): string | undefined {
-  const v = process.env[name]
-  return v === undefined || v.trim() === '' ? undefined : v.trim()
-}
-
-async function credentialFromEnv(): Promise<Credential> {
-  const secret = env('DATAVERSE_CLIENT_SECRET')
-  const certificatePath = env('DATAVERSE_CERTIFICATE_PATH')
-  if (secret !== undefined && certificatePath !== undefined) {
-    throw new UsageError('Set DATAVERSE_CLIENT_SECRET or DATAVERSE_CERTIFICATE_PATH, not both.')
+/** The app registration from the environment (core's `credentialsFromEnv`); a missing or unreadable one is a usage error. */
+async function credentialsOrUsage(): Promise<EnvCredentials> {
+  try {
+    return await credentialsFromEnv()
+  } catch (err) {
+    if (isCoreError(err)) throw new UsageError(`--org needs credentials: ${err.message}`, { cause: err })
+    throw err
   }
-  if (secret !== undefined) return clientSecret(secret)
-  if (certificatePath === undefined) {
-    throw new UsageError(
-      '--org needs credentials: set DATAVERSE_CLIENT_SECRET or DATAVERSE_CERTIFICATE_PATH.',
-    )
-  }
-  const certificate = await readText(certificatePath, 'DATAVERSE_CERTIFICATE_PATH')
-  const keyPath = env('DATAVERSE_PRIVATE_KEY_PATH')
-  const privateKey =
-    keyPath === undefined ? certificate : await readText(keyPath, 'DATAVERSE_PRIVATE_KEY_PATH')
-  const passphrase = env('DATAVERSE_CERTIFICATE_PASSPHRASE')
-  return clientCertificate({ certificate, privateKey, ...(passphrase === undefined ? {} : { passphrase }) })
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -178,9 +162,7 @@ async function readText(path: string, what: string): Promise<string> {
 
 /** Downloads `$metadata` and the org's version with an app-only token. */
 async function download(args: Args & { org: string }): Promise<{ xml: string; source: string }> {
-  const clientId = env('DATAVERSE_CLIENT_ID')
-  if (clientId === undefined) throw new UsageError('--org needs DATAVERSE_CLIENT_ID (the application id).')
-  const credential = await credentialFromEnv()
+  const { clientId, credential, tenantId: envTenant } = await credentialsOrUsage()
   const ca = args.ca === undefined ? undefined : await readText(args.ca, '--ca')
   let orgUrl: URL
   try {
@@ -197,7 +179,7 @@ async function download(args: Args & { org: string }): Promise<{ xml: string; so
         ? undefined
         : clouds[args.cloud]
       : defineCloud({ name: 'custom', authorityHost: args.authorityHost, dataverseHosts: [orgUrl.hostname] })
-  let tenantId = env('DATAVERSE_TENANT_ID')
+  let tenantId = envTenant
   if (tenantId === undefined) {
     const found = await discoverTenant(orgUrl.origin, { ...(cloud ? { cloud } : {}), ...http })
     tenantId = found.tenantId

@@ -1,6 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildAdminConsentUrl, createConsentStateManager, parseAdminConsentRedirect } from './consent.ts'
+import {
+  buildAdminConsentUrl,
+  createConsentStateManager,
+  createMemoryStateStore,
+  parseAdminConsentRedirect,
+} from './consent.ts'
 import { ConsentError } from './errors.ts'
 
 const secret = 'x'.repeat(32)
@@ -49,6 +54,27 @@ describe('consent state', () => {
     await expect(states.verify(state, 'session-2')).rejects.toMatchObject({ code: 'STATE_SESSION_MISMATCH' })
     await expect(states.verify(state, 'session-1')).resolves.toMatchObject({ data: '/done' })
     await expect(states.verify(state, 'session-1')).rejects.toMatchObject({ code: 'STATE_REUSED' })
+  })
+
+  it('keeps every unexpired state used however many are stored (a pruned one could be replayed)', async () => {
+    const store = createMemoryStateStore()
+    const later = Date.now() + 3_600_000
+    expect(await store.consume('first', later)).toBe(true)
+    for (let i = 0; i < 1_500; i++) expect(await store.consume(`id-${i}`, later)).toBe(true)
+    expect(await store.consume('first', later)).toBe(false)
+    expect(await store.consume('id-1499', later)).toBe(false)
+  })
+
+  it('forgets expired states once it holds many, and only those', async () => {
+    const store = createMemoryStateStore()
+    const past = Date.now() - 1
+    const later = Date.now() + 3_600_000
+    for (let i = 0; i < 1_001; i++) await store.consume(`old-${i}`, past)
+    await store.consume('keep', later)
+    await store.consume('trigger', later)
+    // An expired id is forgotten (its state would be refused as expired anyway); an unexpired one never is.
+    expect(await store.consume('old-0', later)).toBe(true)
+    expect(await store.consume('keep', later)).toBe(false)
   })
 
   it('expires', async () => {

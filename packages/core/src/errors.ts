@@ -17,6 +17,8 @@ export type TokenErrorCode =
   | 'TIMEOUT'
   | 'MANAGED_IDENTITY_UNAVAILABLE'
   | 'TOKEN_REQUEST_FAILED'
+  | 'DEVICE_CODE_EXPIRED'
+  | 'DEVICE_CODE_DECLINED'
 
 /** Codes of {@link DiscoveryError}: finding the tenant of an org URL. */
 export type DiscoveryErrorCode = 'INVALID_ORG_URL' | 'DISCOVERY_FAILED' | 'UNTRUSTED_AUTHORITY' | 'TIMEOUT'
@@ -42,6 +44,8 @@ export type VerificationErrorCode =
   | 'UNKNOWN_KEY'
   | 'TOKEN_EXPIRED'
   | 'TOKEN_NOT_YET_VALID'
+  | 'TOKEN_TOO_OLD'
+  | 'WRONG_TOKEN_TYPE'
   | 'INVALID_AUDIENCE'
   | 'INVALID_ISSUER'
   | 'UNSUPPORTED_TOKEN_VERSION'

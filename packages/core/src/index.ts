@@ -42,8 +42,12 @@ export {
   managedIdentity,
   prepareCertificate,
 } from './credentials.ts'
+export type { DeviceCodeOptions, DeviceCodePrompt, DeviceCodeResult } from './device-code.ts'
+export { acquireTokenByDeviceCode } from './device-code.ts'
 export type { DiscoveredTenant, DiscoverTenantOptions, TenantDiscovery } from './discovery.ts'
 export { createTenantDiscovery, discoverTenant, parseBearerChallenge } from './discovery.ts'
+export type { EnvCredentials } from './env.ts'
+export { credentialsFromEnv } from './env.ts'
 export type {
   ConsentErrorCode,
   CoreErrorCode,

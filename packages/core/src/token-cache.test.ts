@@ -130,6 +130,25 @@ describe('TokenCache', () => {
     await expect(t.get('a')).rejects.toThrow('boom')
   })
 
+  it('never serves a token inside its expiry safety margin, even while a refresh keeps failing', async () => {
+    let failing = false
+    const t = setup({ lifetimeMs: 3_600_000, fail: () => failing })
+    const first = await t.get('a')
+    failing = true
+    // 10 s before expiresOn: the token has not expired, but it is past the 30 s safety margin (usable-until), so a
+    // request sent with it could arrive expired. The caller must wait for a new token, not get this one.
+    t.advance(3_600_000 - 10_000)
+    await expect(t.get('a')).rejects.toThrow('boom')
+    failing = false
+    const next = await t.get('a')
+    expect(next.token).not.toBe(first.token)
+    // and just before the margin the cached token is still served without a wait
+    const u = setup({ lifetimeMs: 3_600_000 })
+    const kept = await u.get('a')
+    u.advance(3_600_000 - 31_000)
+    expect((await u.get('a')).token).toBe(kept.token)
+  })
+
   it('stays bounded: least recently used tenants are evicted', async () => {
     const t = setup({ maxEntries: 3 })
     for (const x of ['a', 'b', 'c']) await t.get(x)

@@ -141,8 +141,9 @@ describe('createUserTokenVerifier', () => {
 
   it('requires the scopes, or the roles', async () => {
     expect(await code(verifier().verify(await sign(key, { scp: 'other' })))).toBe('INSUFFICIENT_SCOPE')
-    const v = verifier({ requiredRoles: ['Jobs.Run'] })
-    expect(await code(v.verify(await sign(key, { scp: undefined, roles: ['Jobs.Run'] })))).toBe('accepted')
+    const v = verifier({ requiredRoles: ['Jobs.Run'], tokenTypes: ['user', 'app'] })
+    const appToken = await sign(key, { scp: undefined, azpacr: '1', roles: ['Jobs.Run'] })
+    expect(await code(v.verify(appToken))).toBe('accepted')
   })
 
   it('refetches the JWKS on an unknown kid, rate-limited', async () => {
@@ -321,5 +322,147 @@ describe('access-token versions (v1.0 and v2.0)', () => {
   it('refuses tokenVersions that name no known version', () => {
     for (const tokenVersions of [[], ['1'], ['2.0', 'v3']] as never[])
       expect(() => verifier({ tokenVersions })).toThrow(VerificationError)
+  })
+})
+
+/** A token with exactly these claims (no defaults for the time claims), signed with the trusted key. */
+function raw(claims: JWTPayload) {
+  return new SignJWT({
+    iss: `${host}/${tenantA}/v2.0`,
+    aud: audience,
+    tid: tenantA,
+    oid: 'user-oid',
+    scp: 'access_as_user',
+    ver: '2.0',
+    ...claims,
+  })
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
+    .sign(key.privateKey)
+}
+
+describe('createUserTokenVerifier: time claims', () => {
+  const nowS = () => Math.floor(Date.now() / 1000)
+
+  it('refuses a token without exp', async () => {
+    const token = await raw({ iat: nowS(), nbf: nowS() })
+    expect(await code(verifier().verify(token))).toBe('MALFORMED_TOKEN')
+    await expect(verifier().verify(token)).rejects.toThrow(/no exp claim/)
+  })
+
+  it('refuses a token whose iat is beyond the clock skew in the future, and accepts one within it', async () => {
+    const ahead = await raw({ iat: nowS() + 10 * 365 * 86_400, exp: nowS() + 11 * 365 * 86_400 })
+    expect(await code(verifier().verify(ahead))).toBe('TOKEN_NOT_YET_VALID')
+    await expect(verifier().verify(ahead)).rejects.toThrow(/issued in the future/)
+    const slightly = await raw({ iat: nowS() + 30, exp: nowS() + 3600 })
+    expect(await code(verifier().verify(slightly))).toBe('accepted')
+    expect(await code(verifier({ clockSkewSeconds: 5 }).verify(slightly))).toBe('TOKEN_NOT_YET_VALID')
+  })
+
+  it('refuses a token whose nbf is beyond the clock skew in the future', async () => {
+    const token = await raw({ iat: nowS(), nbf: nowS() + 600, exp: nowS() + 3600 })
+    expect(await code(verifier().verify(token))).toBe('TOKEN_NOT_YET_VALID')
+  })
+
+  it('refuses iat and nbf that are not numbers', async () => {
+    expect(
+      await code(verifier().verify(await raw({ iat: 'soon' as unknown as number, exp: nowS() + 60 }))),
+    ).toBe('MALFORMED_TOKEN')
+  })
+
+  it('refuses a token older than maxTokenAgeSeconds, and one without iat when a maximum age is set', async () => {
+    const old = await raw({ iat: nowS() - 7200, exp: nowS() + 3600 })
+    expect(await code(verifier().verify(old))).toBe('accepted')
+    expect(await code(verifier({ maxTokenAgeSeconds: 3600 }).verify(old))).toBe('TOKEN_TOO_OLD')
+    expect(await code(verifier({ maxTokenAgeSeconds: 3 * 3600 }).verify(old))).toBe('accepted')
+    const noIat = await raw({ exp: nowS() + 3600 })
+    expect(await code(verifier().verify(noIat))).toBe('accepted')
+    expect(await code(verifier({ maxTokenAgeSeconds: 3600 }).verify(noIat))).toBe('MALFORMED_TOKEN')
+    expect(() => verifier({ maxTokenAgeSeconds: 0 })).toThrow(/maxTokenAgeSeconds/)
+  })
+})
+
+describe('createUserTokenVerifier: user tokens only, unless told otherwise', () => {
+  const exp = () => Math.floor(Date.now() / 1000) + 3600
+
+  it('refuses an app-only token (idtyp app) by default, even with the required scope', async () => {
+    const token = await raw({ exp: exp(), idtyp: 'app' })
+    expect(await code(verifier().verify(token))).toBe('WRONG_TOKEN_TYPE')
+    await expect(verifier().verify(token)).rejects.toThrow(/app-only/)
+  })
+
+  it('refuses a token without scp by default, even with the required role', async () => {
+    const token = await raw({ exp: exp(), scp: undefined, azpacr: '1', roles: ['Jobs.Run'] })
+    expect(await code(verifier({ requiredRoles: ['Jobs.Run'] }).verify(token))).toBe('WRONG_TOKEN_TYPE')
+    const apps = verifier({ requiredRoles: ['Jobs.Run'], tokenTypes: ['app'] })
+    expect(await apps.verify(token)).toMatchObject({ tokenType: 'app', roles: ['Jobs.Run'] })
+    expect(await code(apps.verify(await raw({ exp: exp() })))).toBe('WRONG_TOKEN_TYPE')
+  })
+
+  it('tells an ID token (no scp, no azpacr/appidacr) from an access token, and accepts it only when asked', async () => {
+    const id = await raw({ exp: exp(), scp: undefined, nonce: 'n' })
+    expect(await code(verifier().verify(id))).toBe('WRONG_TOKEN_TYPE')
+    await expect(verifier().verify(id)).rejects.toThrow(/an ID token/)
+    expect(await code(verifier({ requiredRoles: ['X'], tokenTypes: ['app'] }).verify(id))).toBe(
+      'WRONG_TOKEN_TYPE',
+    )
+    const ids = verifier({ requiredScopes: [], tokenTypes: ['id'] })
+    expect(await ids.verify(id)).toMatchObject({ tokenType: 'id' })
+    expect(await code(ids.verify(await raw({ exp: exp() })))).toBe('WRONG_TOKEN_TYPE')
+  })
+
+  it('accepts a user token with idtyp user or without idtyp, and refuses an unknown idtyp', async () => {
+    expect(await verifier().verify(await raw({ exp: exp(), idtyp: 'user' }))).toMatchObject({
+      tokenType: 'user',
+    })
+    expect(await verifier().verify(await raw({ exp: exp() }))).toMatchObject({ tokenType: 'user' })
+    expect(await code(verifier().verify(await raw({ exp: exp(), idtyp: 'device' })))).toBe('MALFORMED_TOKEN')
+    expect(() => verifier({ tokenTypes: [] })).toThrow(/tokenTypes/)
+  })
+})
+
+describe('createUserTokenVerifier: required scopes match exactly and all of them', () => {
+  const exp = () => Math.floor(Date.now() / 1000) + 3600
+
+  it('needs every required scope, not just one of them', async () => {
+    const v = verifier({ requiredScopes: ['access_as_user', 'Records.Write'] })
+    expect(await code(v.verify(await raw({ exp: exp(), scp: 'access_as_user' })))).toBe('INSUFFICIENT_SCOPE')
+    expect(await code(v.verify(await raw({ exp: exp(), scp: 'Records.Write access_as_user' })))).toBe(
+      'accepted',
+    )
+  })
+
+  it('does not take a longer scope that contains the required one (access_as_user_admin) for it', async () => {
+    for (const scp of ['access_as_user_admin', 'xaccess_as_user', 'access_as_user,other', 'ACCESS_AS_USER']) {
+      expect(await code(verifier().verify(await raw({ exp: exp(), scp }))), scp).toBe('INSUFFICIENT_SCOPE')
+    }
+  })
+
+  it('needs every required role, not just one of them', async () => {
+    const v = verifier({ requiredScopes: [], requiredRoles: ['A', 'B'] })
+    expect(await code(v.verify(await raw({ exp: exp(), roles: ['A'] })))).toBe('INSUFFICIENT_SCOPE')
+    expect(await code(v.verify(await raw({ exp: exp(), roles: ['AB'] })))).toBe('INSUFFICIENT_SCOPE')
+    expect(await code(v.verify(await raw({ exp: exp(), roles: ['B', 'A'] })))).toBe('accepted')
+  })
+})
+
+describe('createUserTokenVerifier: several audiences (OpenID Connect Core §3.1.3.7)', () => {
+  const exp = () => Math.floor(Date.now() / 1000) + 3600
+
+  it('refuses a token for this API and another audience when azp is another client', async () => {
+    const token = await raw({ exp: exp(), aud: [audience, 'api://other'], azp: 'other-client' })
+    expect(await code(verifier().verify(token))).toBe('INVALID_AUDIENCE')
+    await expect(verifier().verify(token)).rejects.toThrow(/several audiences/)
+    expect(await code(verifier().verify(await raw({ exp: exp(), aud: [audience, 'x'] })))).toBe(
+      'INVALID_AUDIENCE',
+    )
+  })
+
+  it('accepts a multi-audience token whose azp is this API, and a single audience whatever its azp', async () => {
+    const mine = await raw({ exp: exp(), aud: ['x', audience], azp: audience })
+    expect(await code(verifier().verify(mine))).toBe('accepted')
+    expect(await code(verifier().verify(await raw({ exp: exp(), azp: 'spa-client' })))).toBe('accepted')
+    expect(await code(verifier().verify(await raw({ exp: exp(), aud: [audience], azp: 'spa' })))).toBe(
+      'accepted',
+    )
   })
 })

@@ -16,6 +16,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 type AccessTokenVersion = '1.0' | '2.0'
 const VERSIONS: readonly AccessTokenVersion[] = ['1.0', '2.0']
+type TokenType = 'user' | 'app' | 'id'
+const TOKEN_TYPES: readonly TokenType[] = ['user', 'app', 'id']
 
 /** Options of {@link createUserTokenVerifier}. */
 export interface UserTokenVerifierOptions {
@@ -42,8 +44,21 @@ export interface UserTokenVerifierOptions {
   requiredScopes?: readonly string[]
   /** App roles (`roles`) the token must all carry. With `requiredScopes` too, meeting either set is enough. */
   requiredRoles?: readonly string[]
-  /** Allowed clock difference for `exp`/`nbf` in seconds (default 60). */
+  /**
+   * Kinds of tokens accepted (default `['user']`): `user`, a user's delegated access token (`scp` present, `idtyp`
+   * absent or `user`); `app`, an app-only access token (client credentials: `idtyp: 'app'`, or no `scp` but the
+   * `azpacr`/`appidacr` every access token carries); `id`, an OpenID Connect ID token (none of these), for a server
+   * that verifies its own sign-ins. Add `app` only for an API that daemons call with application permissions
+   * (`requiredRoles`).
+   */
+  tokenTypes?: readonly TokenType[]
+  /** Allowed clock difference for `exp`/`nbf`/`iat` in seconds (default 60). */
   clockSkewSeconds?: number
+  /**
+   * Refuse tokens issued (`iat`) longer ago than this many seconds, whatever their `exp` (default: no limit beyond
+   * `exp`). With it, a token without `iat` is refused.
+   */
+  maxTokenAgeSeconds?: number
   /** JWKS location (default `{authorityHost}/common/discovery/v2.0/keys`). */
   jwksUri?: string
   /** Minimum time between two JWKS fetches caused by unknown `kid`s (default 30 s). */
@@ -67,6 +82,8 @@ export interface VerifiedUser {
   clientId: string | undefined
   /** The token's `ver`. */
   tokenVersion: '1.0' | '2.0'
+  /** `user` for a delegated access token; `app` (app-only) or `id` (ID token) only when `tokenTypes` accepts them. */
+  tokenType: 'user' | 'app' | 'id'
   scopes: string[]
   roles: string[]
   /** Every claim of the token, for anything else you need. */
@@ -93,7 +110,9 @@ interface KeyEntry {
  * cloud's JWKS (cached; refetched on an unknown `kid`, at most once per cooldown), `exp`/`nbf` with a small skew, the
  * token version, the issuer built from the token's own `tid` in the form its `ver` prescribes (the multi-tenant
  * issuer trap): `{authorityHost}/{tid}/v2.0` for v2.0, `{v1IssuerHost}/{tid}/` (`https://sts.windows.net/{tid}/`)
- * for v1.0, `aud`, required scopes or roles, and your tenant allow-list.
+ * for v1.0, `aud` (a token with several audiences only when its `azp` is this API), required scopes or roles, and
+ * your tenant allow-list. Every token must carry `exp`; `iat` and `nbf` may not lie in the future (beyond the clock
+ * skew); only user tokens are accepted unless `tokenTypes` says otherwise.
  * @param options - see {@link UserTokenVerifierOptions}
  * @throws VerificationError `INVALID_OPTIONS` when the audience, the allow-list or the token versions are wrong
  * @example
@@ -131,6 +150,18 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       'INVALID_OPTIONS',
       "tokenVersions must list '1.0' and/or '2.0' (the versions of access tokens your API accepts)",
     )
+  }
+  const tokenTypes: readonly TokenType[] = options.tokenTypes ?? ['user']
+  if (
+    !Array.isArray(tokenTypes) ||
+    tokenTypes.length === 0 ||
+    tokenTypes.some((t) => !TOKEN_TYPES.includes(t))
+  ) {
+    throw new VerificationError('INVALID_OPTIONS', "tokenTypes must list 'user', 'app' and/or 'id'")
+  }
+  const maxTokenAge = options.maxTokenAgeSeconds
+  if (maxTokenAge !== undefined && !(Number.isFinite(maxTokenAge) && maxTokenAge > 0)) {
+    throw new VerificationError('INVALID_OPTIONS', 'maxTokenAgeSeconds must be a positive number of seconds')
   }
   const v1IssuerHost = cloud.v1IssuerHost ?? cloud.authorityHost
   const issuerOf = (ver: AccessTokenVersion, tid: string) =>
@@ -228,6 +259,7 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       } catch (cause) {
         throw mapJoseError(cause)
       }
+      checkTimes(payload, Math.floor(now() / 1000), skew, maxTokenAge)
       // Before the version: Dataverse and Graph tokens are v1.0 too, and they are tokens for another API.
       const aud =
         typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : []
@@ -238,6 +270,17 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
             ? 'The token was issued for another audience (a v1.0 token names the resource the client asked for: if it is your API, list its App ID URI in audience)'
             : 'The token was issued for another audience',
         )
+      }
+      // OpenID Connect Core 1.0 §3.1.3.7 (items 3–5): a token with several audiences is only for us when its
+      // authorized party is us; otherwise another audience could replay it here.
+      if (aud.length > 1) {
+        const azp = payload['azp'] ?? payload['appid']
+        if (typeof azp !== 'string' || !audiences.includes(azp)) {
+          throw new VerificationError(
+            'INVALID_AUDIENCE',
+            'The token names several audiences and its authorized party (azp) is not this API: it was issued to another client',
+          )
+        }
       }
       const ver = payload['ver']
       if (ver !== '1.0' && ver !== '2.0') {
@@ -274,6 +317,13 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         )
       }
       const scopes = typeof payload['scp'] === 'string' ? payload['scp'].split(' ').filter(Boolean) : []
+      const tokenType = typeOf(payload, scopes)
+      if (!tokenTypes.includes(tokenType)) {
+        throw new VerificationError(
+          'WRONG_TOKEN_TYPE',
+          `The token is ${KIND_TEXT[tokenType]}, and this verifier accepts ${tokenTypes.map((t: TokenType) => KIND_TEXT[t]).join(' or ')}`,
+        )
+      }
       const roles = Array.isArray(payload['roles'])
         ? (payload['roles'] as unknown[]).filter((r): r is string => typeof r === 'string')
         : []
@@ -305,11 +355,64 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         username: ver === '2.0' ? text('preferred_username') : text('upn', 'unique_name'),
         clientId: ver === '2.0' ? text('azp') : text('appid'),
         tokenVersion: ver,
+        tokenType,
         scopes,
         roles,
         claims: payload,
       }
     },
+  }
+}
+
+const KIND_TEXT: Record<TokenType, string> = {
+  user: 'a user’s delegated access token',
+  app: 'an app-only access token (no signed-in user, no scp)',
+  id: 'an ID token (not an access token)',
+}
+
+// entra-docs access-token-claims-reference.md: `idtyp` ('app' or 'user') is an optional claim, `scp` is present only
+// in delegated tokens, and every access token carries `azpacr` (v2.0) or `appidacr` (v1.0); ID tokens carry neither.
+function typeOf(payload: JWTPayload, scopes: readonly string[]): TokenType {
+  const idtyp = payload['idtyp']
+  if (idtyp === 'app') return 'app'
+  if (idtyp !== undefined && idtyp !== 'user') {
+    throw new VerificationError('MALFORMED_TOKEN', 'The token’s idtyp claim is neither user nor app')
+  }
+  if (scopes.length > 0) return 'user'
+  return payload['azpacr'] !== undefined || payload['appidacr'] !== undefined ? 'app' : 'id'
+}
+
+// jwtVerify checks exp and nbf only when present, and iat not at all without maxTokenAge: every token we accept
+// expires, and none claims to come from the future (a forged clock to outlive revocation).
+function checkTimes(payload: JWTPayload, nowSeconds: number, skew: number, maxAge: number | undefined): void {
+  if (typeof payload.exp !== 'number') {
+    throw new VerificationError('MALFORMED_TOKEN', 'The token has no exp claim: every Entra ID token expires')
+  }
+  for (const claim of ['iat', 'nbf'] as const) {
+    const value = payload[claim]
+    if (value === undefined) continue
+    if (typeof value !== 'number') {
+      throw new VerificationError('MALFORMED_TOKEN', `The token's ${claim} claim is not a number`)
+    }
+    if (value > nowSeconds + skew) {
+      throw new VerificationError(
+        'TOKEN_NOT_YET_VALID',
+        claim === 'iat'
+          ? 'The token claims to be issued in the future: check the server’s clock'
+          : 'The token is not valid yet: check the server’s clock',
+      )
+    }
+  }
+  if (maxAge !== undefined) {
+    if (typeof payload.iat !== 'number') {
+      throw new VerificationError('MALFORMED_TOKEN', 'The token has no iat claim, so its age is unknown')
+    }
+    if (nowSeconds - payload.iat > maxAge + skew) {
+      throw new VerificationError(
+        'TOKEN_TOO_OLD',
+        `The token was issued more than ${maxAge} s ago: sign in again`,
+      )
+    }
   }
 }
 

@@ -136,8 +136,10 @@ describe('user-token verifier with v1.0 and v2.0 tokens from the emulator', () =
       const result = await cca.acquireTokenByClientCredential({ scopes: [`${apiUri}/.default`] })
       const token = result?.accessToken ?? ''
       expect(decodeJwt(token)).toMatchObject({ ver: '1.0', idtyp: 'app' })
-      const app = await both({ requiredScopes: [] }).verify(token)
+      expect((await refusal(both({ requiredScopes: [] }).verify(token))).code).toBe('WRONG_TOKEN_TYPE')
+      const app = await both({ requiredScopes: [], tokenTypes: ['app'] }).verify(token)
       expect(app).toMatchObject({
+        tokenType: 'app',
         tenantId: ids.contosoTenantId,
         clientId: appId,
         tokenVersion: '1.0',

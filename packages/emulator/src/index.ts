@@ -21,10 +21,13 @@ export type {
   TokenRequestCount,
 } from './faults.ts'
 export { Counters, Faults } from './faults.ts'
+export { runEmulatorMain } from './run-cli.ts'
 export type { EmulatorHandle, EmulatorInfo, EmulatorTrust, StartEmulatorOptions } from './start.ts'
 export { startEmulator } from './start.ts'
 export type { TlsMaterial } from './tls.ts'
 export { createTrustingAgent, trustEmulatorGlobally } from './tls.ts'
+export type { TrustReport, TrustStoreOptions } from './trust-store.ts'
+export { isEmulatorCaTrusted, trustEmulatorCa, untrustEmulatorCa } from './trust-store.ts'
 export { defaultIds, defaultSeed, sampleRedirectUris } from './world/default-seed.ts'
 export type { PublishedJwk, SigningKeyData, SigningKeys } from './world/signing-keys.ts'
 export type {
@@ -33,6 +36,7 @@ export type {
   CertificateCredential,
   CertificateSeed,
   ClientSecret,
+  GroupMembershipClaims,
   MintAppTokenOptions,
   MintIdTokenOptions,
   MintUserAccessTokenOptions,

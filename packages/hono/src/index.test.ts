@@ -190,6 +190,7 @@ describe('resolveTenant', () => {
         username: undefined,
         clientId: undefined,
         tokenVersion: '2.0',
+        tokenType: 'user',
         scopes: [],
         roles: [],
         claims: {},

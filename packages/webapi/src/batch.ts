@@ -1,8 +1,14 @@
 import { DataverseError, errorFromResponse } from './errors.ts'
 import type { RecordKey } from './filter.ts'
-import { type ClientCore, callHeaders } from './internal/core.ts'
+import { type ClientCore, callHeaders, prefer } from './internal/core.ts'
 import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
-import { buildQueryString, type QueryOptions } from './query.ts'
+import {
+  type AnnotationOptions,
+  annotationPreference,
+  buildQueryString,
+  FETCHXML_PAGING_ANNOTATIONS,
+  type QueryOptions,
+} from './query.ts'
 import type { Row } from './row.ts'
 import type { CallOptions, Impersonation } from './types.ts'
 
@@ -68,7 +74,7 @@ export interface Batch extends BatchWriter {
   /** Adds a read (GET), only allowed outside change sets. */
   retrieve(entitySet: string, key: RecordKey, options?: Pick<QueryOptions, 'select' | 'expand'>): BatchRef
   /** Adds a query (one page, GET). Long FetchXML fits here: inner URLs may be up to 64 KB. */
-  query(entitySet: string, options?: QueryOptions & { fetchXml?: string }): BatchRef
+  query(entitySet: string, options?: QueryOptions & AnnotationOptions & { fetchXml?: string }): BatchRef
   /** Adds an atomic change set: all of its operations succeed or none does. */
   changeSet(build: (changeSet: ChangeSet) => void): void
   /** Number of operations added. */
@@ -174,13 +180,11 @@ export function createBatch(
         path: checkName(entitySet, 'Entity set'),
         query: fetchXml === undefined ? buildQueryString(rest) : `?fetchXml=${encodeURIComponent(fetchXml)}`,
         body: undefined,
-        headers:
+        headers: prefer(
           fetchXml === undefined
-            ? {}
-            : {
-                prefer:
-                  'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,Microsoft.Dynamics.CRM.morerecords"',
-              },
+            ? annotationPreference(rest)
+            : annotationPreference(rest, FETCHXML_PAGING_ANNOTATIONS),
+        ),
       }
       groups.push(op)
       return { contentId: '', ref: '' }
@@ -214,7 +218,10 @@ export function createBatch(
         if (op.method === 'GET') lines.push('Accept: application/json')
         for (const [k, v] of Object.entries(op.headers)) lines.push(`${k}: ${v}`)
         lines.push('')
-        if (op.body !== undefined) lines.push(op.body)
+        // The embedded request's header block ends with an empty line; the line break before the next boundary
+        // belongs to the boundary (RFC 2046 §5.1.1), so a part without a body needs one more (Microsoft Learn:
+        // Execute batch operations using the Web API, the GET and DELETE examples).
+        lines.push(op.body ?? '')
       }
       for (const group of groups) {
         lines.push(`--${batchBoundary}`)

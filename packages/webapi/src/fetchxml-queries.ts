@@ -4,7 +4,7 @@ import { DataverseError } from './errors.ts'
 import { common, parseJson, prefer, type Scope } from './internal/core.ts'
 import { pagingCookieFrom, readFetchAttribute, setFetchAttributes } from './internal/fetchxml.ts'
 import { checkName } from './internal/paths.ts'
-import { annotationPreference } from './query.ts'
+import { annotationPreference, FETCHXML_PAGING_ANNOTATIONS } from './query.ts'
 import type { FetchXmlOptions, FetchXmlPage } from './types.ts'
 
 type FetchXmlMethods = Pick<DataverseClient, 'fetchXmlPage' | 'fetchXml'>
@@ -22,13 +22,32 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
       options?: FetchXmlOptions & { page?: number; pagingCookie?: string | undefined },
     ) {
       const path = checkName(entitySet, 'Entity set')
-      const page = options?.page ?? Number(readFetchAttribute(fetchXml, 'page') ?? 1)
+      // "Don't use the fetch element top attribute with paging" (Microsoft Learn: Page results using FetchXml):
+      // a query with `top` is sent as written, as one request, and paging options are refused.
+      const top = readFetchAttribute(fetchXml, 'top')
+      if (top !== undefined && (options?.page !== undefined || options?.pageSize !== undefined)) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          'This FetchXML has a top attribute, which Dataverse does not combine with paging: remove top to page, or drop page/pageSize.',
+        )
+      }
+      if (top !== undefined && readFetchAttribute(fetchXml, 'page') !== undefined) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          'This FetchXML has both top and page attributes, which Dataverse does not combine: keep one of them.',
+        )
+      }
+      const page =
+        top !== undefined ? 1 : (options?.page ?? Number(readFetchAttribute(fetchXml, 'page') ?? 1))
       const size = options?.pageSize ?? Number(readFetchAttribute(fetchXml, 'count') ?? 5000)
-      const xml = setFetchAttributes(fetchXml, {
-        page: String(page),
-        count: String(size),
-        'paging-cookie': options?.pagingCookie,
-      })
+      const xml =
+        top !== undefined
+          ? fetchXml
+          : setFetchAttributes(fetchXml, {
+              page: String(page),
+              count: String(size),
+              'paging-cookie': options?.pagingCookie,
+            })
       const query = `?fetchXml=${encodeURIComponent(xml)}`
       let body: Record<string, unknown>
       if (baseUrl.length + path.length + query.length > MAX_GET_URL) {
@@ -38,7 +57,11 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
           signal: options?.signal,
           timeoutMs: options?.timeoutMs,
         })
-        batch.query(path, { fetchXml: xml })
+        batch.query(path, {
+          fetchXml: xml,
+          ...(options?.formattedValues !== undefined ? { formattedValues: options.formattedValues } : {}),
+          ...(options?.annotations !== undefined ? { annotations: options.annotations } : {}),
+        })
         const [only] = await batch.execute<Record<string, unknown>>()
         if (!only)
           throw new DataverseError('INVALID_RESPONSE', 'POST $batch: no response for the FetchXML query.')
@@ -51,10 +74,7 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
           query,
           headers: headersFor(
             options,
-            prefer(
-              annotationPreference(options ?? {}) ??
-                'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,Microsoft.Dynamics.CRM.morerecords"',
-            ),
+            prefer(annotationPreference(options ?? {}, FETCHXML_PAGING_ANNOTATIONS)),
           ),
           idempotent: true,
           ...common(options),
@@ -66,7 +86,7 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
       )
       const out: FetchXmlPage<T> = {
         value: (body.value as T[] | undefined) ?? [],
-        moreRecords: body['@Microsoft.Dynamics.CRM.morerecords'] === true,
+        moreRecords: top === undefined && body['@Microsoft.Dynamics.CRM.morerecords'] === true,
         page,
       }
       if (cookie) out.pagingCookie = cookie

@@ -69,7 +69,7 @@ describe('odata tagged template', () => {
     ).toBe(`a eq 1.5 and b eq true and c eq null and d gt 2026-01-02T03:04:05.000Z and e eq ${id}`)
     expect(
       odata`Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=${["O'Neil", 'x']})`.toString(),
-    ).toBe("Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['O''Neil','x'])")
+    ).toBe(`Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=["O'Neil","x"])`)
     const inner = odata`x eq ${1}`
     expect(odata`${inner} or y eq ${2}`.toString()).toBe('(x eq 1) or y eq 2')
     expect(and(odata`a eq ${1}`, undefined, odata`b eq ${2}`).toString()).toBe('(a eq 1) and (b eq 2)')

@@ -56,9 +56,21 @@ export function isGuid(value: string): boolean {
   return GUID_RE.test(value)
 }
 
+// Microsoft Learn, Filter rows ("Manage single quotes"): the values of a Dataverse query function's string array
+// are written in double quotes, `PropertyValues=["O'Brian","OBryan"]`, so single quotes stay as they are. Every
+// item is a JSON string (GUIDs, numbers and dates too: the function compares them as the column's type).
+function arrayItem(value: ODataValue): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value) || isODataExpression(value)) {
+    throw new DataverseError('INVALID_ARGUMENT', 'An array in an OData expression holds plain values only.')
+  }
+  const literal = formatLiteral(value)
+  return JSON.stringify(typeof value === 'string' ? value : literal)
+}
+
 /**
  * Formats one value as an OData literal. Strings are quoted with `'` doubled, so a value can never end its
- * literal early; numbers must be finite; dates become ISO 8601; arrays become `['a','b']` (for `In`).
+ * literal early; numbers must be finite; dates become ISO 8601; arrays become `["a","b"]` (for `In`).
  * @throws {DataverseError} `INVALID_ARGUMENT` for values that have no literal (NaN, objects, undefined).
  */
 export function formatLiteral(value: ODataValue): string {
@@ -85,7 +97,7 @@ export function formatLiteral(value: ODataValue): string {
         }
         return value.toISOString()
       }
-      if (Array.isArray(value)) return `[${value.map((v: ODataValue) => formatLiteral(v)).join(',')}]`
+      if (Array.isArray(value)) return `[${value.map((v: ODataValue) => arrayItem(v)).join(',')}]`
       if (isODataExpression(value)) return `(${value.toString()})`
       if ('guid' in value && typeof value.guid === 'string' && GUID_RE.test(value.guid)) return value.guid
       break

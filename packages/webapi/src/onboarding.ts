@@ -39,7 +39,11 @@ export interface EnsureApplicationUserOptions extends CallOptions {
   roles: readonly string[]
   /** Business unit to create the user in. Default: the root business unit. */
   businessUnitId?: string
-  /** Enable the user if it exists but is disabled. Default true. */
+  /**
+   * Re-enable the user if it exists but is disabled. Default false: a customer's administrator who disabled the
+   * application user has stopped the app in their org on purpose (their emergency stop), so it stays disabled
+   * and the result reports `disabled: true`. Pass `true` only when that administrator asked for it.
+   */
   enable?: boolean
 }
 
@@ -48,8 +52,10 @@ export interface EnsureApplicationUserResult {
   businessUnitId: string
   /** Whether the application user was created by this call. */
   created: boolean
-  /** Whether a disabled user was enabled. */
+  /** Whether a disabled user was enabled (only with `enable: true`). */
   enabled: boolean
+  /** Whether the application user exists but is disabled and was left so: the app cannot act in this org. */
+  disabled: boolean
   /** Roles this call associated (the ones the user did not already hold). */
   rolesAdded: string[]
 }
@@ -62,7 +68,8 @@ interface SystemUserRow {
 
 /**
  * Creates the application user of `applicationId` in the org (if missing) and gives it `roles`, using the role copies
- * that belong to the user's business unit. Idempotent: a second call changes nothing and reports `created: false`,
+ * that belong to the user's business unit. A disabled application user is never re-enabled unless `enable: true`
+ * is passed; it is reported as `disabled: true`. Idempotent: a second call changes nothing and reports `created: false`,
  * `rolesAdded: []`. The client must act as an admin of that org (an admin user's delegated token, or a privileged
  * application user). See powerapps-docs "create an application user" (POST systemusers with applicationid).
  * @throws {DataverseError} `NOT_FOUND` when a role does not exist in the business unit; `FORBIDDEN` when the
@@ -88,6 +95,7 @@ export async function ensureApplicationUser(
   let user = existing.value[0]
   let created = false
   let enabled = false
+  let disabled = false
   let businessUnitId = options.businessUnitId ?? user?._businessunitid_value
   if (!user) {
     businessUnitId ??= (await getRootBusinessUnit(client, call)).businessUnitId
@@ -104,9 +112,11 @@ export async function ensureApplicationUser(
     )
     user = { systemuserid: systemUserId, isdisabled: false }
     created = true
-  } else if (user.isdisabled && options.enable !== false) {
+  } else if (user.isdisabled && options.enable === true) {
     await client.update('systemusers', user.systemuserid, { isdisabled: false }, call)
     enabled = true
+  } else if (user.isdisabled) {
+    disabled = true
   }
   businessUnitId ??= (await getRootBusinessUnit(client, call)).businessUnitId
 
@@ -150,7 +160,7 @@ export async function ensureApplicationUser(
     )
     rolesAdded.push(name)
   }
-  return { systemUserId: user.systemuserid, businessUnitId, created, enabled, rolesAdded }
+  return { systemUserId: user.systemuserid, businessUnitId, created, enabled, disabled, rolesAdded }
 }
 
 export interface VerifyAccessOptions extends CallOptions {

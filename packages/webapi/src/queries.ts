@@ -19,6 +19,17 @@ function toPage<T>(body: Record<string, unknown>): QueryPage<T> {
   return page
 }
 
+// Microsoft Learn, Page results using OData: "Don't use $top with odata.maxpagesize" (Dataverse then ignores $top),
+// so asking for both is refused rather than silently returning more rows than `top`.
+function checkTopWithPageSize(options: { top?: number | undefined; maxPageSize?: number | undefined }): void {
+  if (options.top !== undefined && options.maxPageSize !== undefined) {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      'top and maxPageSize cannot be combined (Dataverse ignores $top with odata.maxpagesize): use top for at most N rows in one page, or maxPageSize to page through all rows.',
+    )
+  }
+}
+
 function checkPageSize(size: number | undefined): string | undefined {
   if (size === undefined) return undefined
   if (!Number.isInteger(size) || size < 1 || size > 5000) {
@@ -55,8 +66,9 @@ async function fetchPage<T>(
 export function queryMethods(scope: Scope): QueryMethods {
   const { core, headersFor } = scope
   const client: QueryMethods = {
-    query<T>(entitySet: string, options?: QueryOptions & QueryCallOptions) {
+    async query<T>(entitySet: string, options?: QueryOptions & QueryCallOptions) {
       const path = checkName(entitySet, 'Entity set')
+      checkTopWithPageSize(options ?? {})
       return fetchPage<T>(scope, path, buildQueryString(options ?? {}), options)
     },
 
@@ -90,10 +102,12 @@ export function queryMethods(scope: Scope): QueryMethods {
       const set = checkName(entitySet, 'Entity set')
       if (options?.filter === undefined) {
         const path = `${set}/$count`
+        // The documented request carries the usual Accept: application/json (Microsoft Learn: Count rows);
+        // the answer is the number as text either way.
         const result = await core.send({
           method: 'GET',
           path,
-          headers: headersFor(options, { accept: 'text/plain' }),
+          headers: headersFor(options),
           idempotent: true,
           ...common(options),
         })

@@ -94,10 +94,28 @@ export function buildQueryString(options: QueryOptions, extra: [string, string][
   return parts.length ? `?${parts.join('&')}` : ''
 }
 
-export function annotationPreference(options: AnnotationOptions): string | undefined {
+/** What FetchXML paging reads from each page (Microsoft Learn: Page results using FetchXml). */
+export const FETCHXML_PAGING_ANNOTATIONS = [
+  'Microsoft.Dynamics.CRM.fetchxmlpagingcookie',
+  'Microsoft.Dynamics.CRM.morerecords',
+] as const
+
+/**
+ * The `odata.include-annotations` preference for these options, plus `required` annotations the call cannot work
+ * without (FetchXML paging needs the paging cookie and `morerecords`: without them Dataverse says nothing about
+ * further pages, and paging would stop silently after the first).
+ */
+export function annotationPreference(
+  options: AnnotationOptions,
+  required: readonly string[] = [],
+): string | undefined {
   const a = options.annotations
   if (a === true || a === '*') return 'odata.include-annotations="*"'
-  if (Array.isArray(a) && a.length) return `odata.include-annotations="${list(a, 'annotations')}"`
-  if (options.formattedValues) return 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
-  return undefined
+  const names: string[] = []
+  if (Array.isArray(a) && a.length) names.push(...list(a, 'annotations').split(','))
+  else if (options.formattedValues) names.push('OData.Community.Display.V1.FormattedValue')
+  const covered = (name: string) =>
+    names.some((n) => n === name || (n.endsWith('*') && name.startsWith(n.slice(0, -1))))
+  for (const name of required) if (!covered(name)) names.push(name)
+  return names.length ? `odata.include-annotations="${names.join(',')}"` : undefined
 }

@@ -48,6 +48,14 @@ export interface CallOptions {
   bypassCustomPluginExecution?: boolean | undefined
   /** `MSCRM.SolutionUniqueName`: add created components to this solution. */
   solutionUniqueName?: string | undefined
+  /**
+   * `MSCRM.BypassBusinessLogicExecution`: skip synchronous (`CustomSync`) and/or asynchronous (`CustomAsync`) custom
+   * logic for this call (needs the `prvBypassCustomBusinessLogic` privilege). Microsoft Learn: Bypass custom
+   * Dataverse logic.
+   */
+  bypassBusinessLogicExecution?: readonly ('CustomSync' | 'CustomAsync')[] | undefined
+  /** `MSCRM.BypassBusinessLogicExecutionStepIds`: the plug-in step registrations (GUIDs) to skip for this call. */
+  bypassBusinessLogicExecutionStepIds?: readonly string[] | undefined
   /** `false` disables retries for this call. */
   retry?: boolean | undefined
 }

@@ -361,4 +361,23 @@ describe('against the emulator over HTTPS with tokens from @dataverse-s2s/core',
     ).rejects.toMatchObject({ code: 'NOT_FOUND' })
     void guid
   })
+
+  it('never re-enables an application user the customer disabled unless asked, and reports it', async () => {
+    const admin = world.userClient(world.fabrikamUrl, defaultIds.users.fabrikamAdmin)
+    const options = { applicationId: defaultIds.multiTenantAppId, roles: ['Dataverse S2S Connector'] }
+    const { systemUserId } = await ensureApplicationUser(admin, options)
+    // The customer's emergency stop: their administrator disables the app's application user.
+    await admin.update('systemusers', systemUserId, { isdisabled: true })
+    const isDisabled = async () =>
+      (await admin.retrieve<{ isdisabled: boolean }>('systemusers', systemUserId, { select: ['isdisabled'] }))
+        .isdisabled
+
+    const kept = await ensureApplicationUser(admin, options)
+    expect(kept).toMatchObject({ created: false, enabled: false, disabled: true, systemUserId })
+    expect(await isDisabled()).toBe(true)
+
+    const reenabled = await ensureApplicationUser(admin, { ...options, enable: true })
+    expect(reenabled).toMatchObject({ enabled: true, disabled: false })
+    expect(await isDisabled()).toBe(false)
+  })
 })

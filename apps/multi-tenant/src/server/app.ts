@@ -1,19 +1,42 @@
 import { relative } from 'node:path'
 import {
+  apiBodyLimit,
   apiSecureHeaders,
   dataverseClient,
   dataverseErrorResponse,
   errorResponse,
+  isTenantAdministrator,
+  onboardingRouter,
   resolveTenant,
   verifyUser,
 } from '@dataverse-s2s/hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { Hono } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
-import { adminRoutes, canAdminister } from './routes/admin.ts'
 import { dataRoutes } from './routes/data.ts'
-import { onboardingRoutes } from './routes/onboarding.ts'
 import type { Services } from './services.ts'
+
+/** The onboarding router of `@dataverse-s2s/hono` on the sample's services (its own paths are the defaults). */
+export function onboarding(s: Services) {
+  return onboardingRouter({
+    registry: s.registry,
+    verifier: s.onboardingVerifier,
+    tokens: s.tokens,
+    discovery: s.discovery,
+    states: s.states,
+    clients: s.clients,
+    client: { ...(s.ca ? { ca: s.ca } : {}), userAgent: 'dataverse-s2s-multi-tenant-sample' },
+    clientId: s.clientId,
+    cloud: s.cloud,
+    publicUrl: s.config.publicUrl,
+    roleName: s.config.roleName,
+    verifyTables: ['accounts', 'contacts'],
+    logger: s.logger,
+  })
+}
+
+/** The largest request body the API reads (a record of a few hundred columns is far below it). */
+const MAX_BODY_BYTES = 1024 * 1024
 
 /** Options of {@link createApp}. */
 export interface CreateAppOptions {
@@ -43,6 +66,9 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
   })
   app.use('/api/*', apiSecureHeaders({ hsts: https }))
   app.use('/onboarding/*', apiSecureHeaders({ hsts: https }))
+  // Before anything reads a body: a declared oversize body gets 413 at once, a chunked one is counted as it streams.
+  app.use('/api/*', apiBodyLimit({ maxBytes: MAX_BODY_BYTES }))
+  app.use('/onboarding/*', apiBodyLimit({ maxBytes: MAX_BODY_BYTES }))
 
   // What the SPA needs to sign users in (public values only).
   app.get('/api/config', (c) =>
@@ -57,8 +83,7 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
     }),
   )
 
-  app.route('/', onboardingRoutes(s))
-  app.route('/', adminRoutes(s))
+  app.route('/', onboarding(s))
 
   const data = [
     verifyUser({
@@ -77,7 +102,7 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
             t.status === 'offboarded'
               ? 'Your organization was offboarded from this app: an administrator can connect it again.'
               : 'Your organization’s onboarding is not finished: an administrator must complete the set-up and verify the connection.',
-          canAdminister: canAdminister(c.var.user, t),
+          canAdminister: isTenantAdministrator(c.var.user, t.tenantId),
         }
       },
       onDenied: (e) => s.logger.warn('request refused', { code: e.code, tenantId: e.tenantId, path: e.path }),

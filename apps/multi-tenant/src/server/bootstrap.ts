@@ -1,13 +1,12 @@
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { checkTenantConnection, type TenantRegistry } from '@dataverse-s2s/hono'
+import { openPgliteTenantRegistry } from '@dataverse-s2s/hono/pglite'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createApp } from './app.ts'
 import { type AppConfig, loadConfig } from './config.ts'
-import { openPgliteRegistry } from './registry/pglite.ts'
-import type { TenantRegistry } from './registry/types.ts'
-import { runCheck } from './routes/onboarding.ts'
 import {
   createServices,
   emulatorCloud,
@@ -21,7 +20,7 @@ type Emulator = Awaited<ReturnType<typeof import('@dataverse-s2s/emulator').star
 /** Options of {@link startApp}; every field overrides the configuration read from the environment. */
 export interface StartAppOptions {
   config?: Partial<AppConfig>
-  /** Emulator mode: its Entra ID port (default 8443; 0 for random ports in tests). */
+  /** Emulator mode: its Entra ID port (default `EMULATOR_PORT` or 8443, orgs on the following ports; 0 for random ports). */
   emulatorPort?: number
   /** Keep the emulator's state (CA, consents, rows) in `{dataDir}/emulator` (default true). */
   persistEmulator?: boolean
@@ -56,9 +55,14 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
   if (config.mode === 'emulator') {
     const { startEmulator, defaultIds } = await import('@dataverse-s2s/emulator')
     emulator = await startEmulator({
-      port: options.emulatorPort ?? 8443,
+      port: options.emulatorPort ?? config.emulatorPort,
       ...(options.persistEmulator === false ? {} : { stateDir: join(config.dataDir, 'emulator') }),
     })
+    // The app registration asks for `wids` (the admins' directory roles): also in an emulator state saved before the
+    // emulator issued them.
+    if (!emulator.world.getApp(defaultIds.multiTenantAppId)?.groupMembershipClaims) {
+      emulator.world.setGroupMembershipClaims(defaultIds.multiTenantAppId, 'DirectoryRole')
+    }
     identity = {
       clientId: defaultIds.multiTenantAppId,
       credential: { secret: defaultIds.multiTenantAppSecret },
@@ -88,10 +92,10 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
     }
   }
   const url = config.publicUrl
-  const registry = await openPgliteRegistry(
+  const { registry } = await openPgliteTenantRegistry(
     options.inMemoryRegistry
       ? { template: join(tmpdir(), 'dataverse-s2s-pglite-0.5.16-initdb.tar') }
-      : { dataDir: join(config.dataDir, 'registry') },
+      : { dataDir: join(config.dataDir, 'tenant-registry') },
   )
   const services = createServices(config, identity, registry, {
     ...(options.logSink ? { logSink: options.logSink } : {}),
@@ -114,15 +118,20 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
   }
 }
 
-/** In the emulator's world Contoso is already onboarded (consent, application user, role): record it as such. */
+/**
+ * In the emulator's world Contoso is already onboarded (consent, application user, role) by its admin Megan Bowen:
+ * record it as such, in her name, as if she had gone through the onboarding.
+ */
 async function seedEmulatorTenants(s: Services, emulator: Emulator): Promise<void> {
   const { defaultIds } = await import('@dataverse-s2s/emulator')
   const contoso = emulator.orgs.find((o) => o.tenantId === defaultIds.contosoTenantId)
   if (!contoso || (await s.registry.get(contoso.tenantId))) return
-  await s.registry.recordConsent({ tenantId: contoso.tenantId, orgUrl: contoso.url })
-  await s.registry.markProvisioned(contoso.tenantId, {
-    objectId: defaultIds.users.contosoAdmin,
-    name: 'Megan Bowen',
-  })
-  await runCheck(s, contoso.tenantId)
+  const megan = { objectId: defaultIds.users.contosoAdmin, name: 'Megan Bowen' }
+  await s.registry.connect({ tenantId: contoso.tenantId, orgUrl: contoso.url }, megan)
+  await s.registry.markProvisioned(contoso.tenantId, megan)
+  await checkTenantConnection(
+    { registry: s.registry, clients: s.clients, verifyTables: ['accounts', 'contacts'] },
+    contoso.tenantId,
+    megan,
+  )
 }

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       port: 5173,
       publicUrl: 'http://localhost:5173',
       apiScope: 'access_as_user',
+      emulatorPort: 8443,
     })
     expect(config.entra).toBeUndefined()
     expect(config.stateSecret.length).toBeGreaterThanOrEqual(43)
@@ -47,8 +48,18 @@ describe('loadConfig', () => {
     )
     expect(() => loadConfig({ EMULATOR: 'false' }, cwd)).toThrow(/ENTRA_CLIENT_ID/)
     expect(() => loadConfig({ PORT: 'abc' }, cwd)).toThrow(/PORT/)
+    expect(() => loadConfig({ EMULATOR_PORT: '8443x' }, cwd)).toThrow(/EMULATOR_PORT/)
+    expect(() => loadConfig({ EMULATOR_PORT: '70000' }, cwd)).toThrow(/EMULATOR_PORT/)
     expect(() =>
       loadConfig({ ENTRA_CLIENT_ID: 'c1', ENTRA_CLIENT_SECRET: 'x', ENTRA_CLOUD: 'mars' }, cwd),
     ).toThrow(/ENTRA_CLOUD/)
+  })
+
+  it('moves the emulator with EMULATOR_PORT, so a second copy can run beside the first', () => {
+    expect(loadConfig({ EMULATOR_PORT: '9443', PORT: '5174' }, dir())).toMatchObject({
+      emulatorPort: 9443,
+      port: 5174,
+      publicUrl: 'http://localhost:5174',
+    })
   })
 })

@@ -12,6 +12,8 @@ export interface AppConfig {
   stateSecret: string
   /** `emulator`: the embedded emulator; `entra`: a real tenant. */
   mode: 'emulator' | 'entra'
+  /** Emulator mode: the port of its Entra ID (`EMULATOR_PORT`, default 8443); the orgs take the following ports. */
+  emulatorPort: number
   entra?: {
     clientId: string
     clientSecret?: string
@@ -36,6 +38,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const dataDir = resolve(cwd, env.DATA_DIR || '.data')
   const port = Number(env.PORT || 5173)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('PORT must be a port number')
+  const emulatorPort = Number(env.EMULATOR_PORT || 8443)
+  if (!Number.isInteger(emulatorPort) || emulatorPort < 0 || emulatorPort > 65_500) {
+    throw new Error('EMULATOR_PORT must be a port number (the orgs take the ports after it)')
+  }
   const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, '')
   const clientId = env.ENTRA_CLIENT_ID?.trim()
   let entra: AppConfig['entra']
@@ -67,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     stateSecret: env.STATE_SECRET || persistentSecret(dataDir),
     mode: entra ? 'entra' : 'emulator',
+    emulatorPort,
     ...(entra ? { entra } : {}),
     apiScope: env.API_SCOPE || 'access_as_user',
     roleName: env.DATAVERSE_ROLE || 'Dataverse S2S Connector',

@@ -13,10 +13,9 @@ import {
   type TokenProvider,
   type UserTokenVerifier,
 } from '@dataverse-s2s/core'
-import { createClientCache, type DataverseClientCache } from '@dataverse-s2s/hono'
+import { createClientCache, type DataverseClientCache, type TenantRegistry } from '@dataverse-s2s/hono'
 import type { AppConfig } from './config.ts'
 import { type AppLogger, createLogger } from './log.ts'
-import type { TenantRegistry } from './registry/types.ts'
 
 /** Where the identity platform is: a real cloud, or the emulator (its URL and CA). */
 export interface IdentitySettings {
@@ -37,7 +36,10 @@ export interface Services {
   ca: string | undefined
   registry: TenantRegistry
   tokens: TokenProvider
+  /** Verifies users of onboarded tenants (the data API). */
   verifier: UserTokenVerifier
+  /** Verifies users of any tenant: the admin of a tenant not onboarded yet signs in before connecting it. */
+  onboardingVerifier: UserTokenVerifier
   discovery: TenantDiscovery
   states: ConsentStateManager
   clients: DataverseClientCache
@@ -100,14 +102,19 @@ export function createServices(
     },
   })
   const apiScopeUri = `api://${identity.clientId}/${config.apiScope}`
-  const verifier = createUserTokenVerifier({
+  const verifierOptions = {
     audience: [identity.clientId, `api://${identity.clientId}`],
     cloud: identity.cloud,
     requiredScopes: [config.apiScope],
     http,
+  }
+  const verifier = createUserTokenVerifier({
+    ...verifierOptions,
     // Only tenants the registry knows may call the API at all; which of them get data is decided per route.
     isTenantAllowed: async (tid) => (await registry.get(tid)) !== undefined,
   })
+  // The onboarding router checks that the user administers their own tenant on every route.
+  const onboardingVerifier = createUserTokenVerifier({ ...verifierOptions, isTenantAllowed: () => true })
   return {
     config,
     clientId: identity.clientId,
@@ -117,6 +124,7 @@ export function createServices(
     registry,
     tokens,
     verifier,
+    onboardingVerifier,
     discovery: createTenantDiscovery({ clouds: [identity.cloud], http }),
     states: createConsentStateManager({
       secret: config.stateSecret,

@@ -1,6 +1,7 @@
 import { actAsMe, api, setActAsMe } from './api.ts'
 import { account, initAuth, type SpaConfig, signIn, signOut } from './auth.ts'
 import { errorBox, h, nextView, route, show } from './dom.ts'
+import { isAuthorityUnreachable, unreachablePanel } from './unreachable.ts'
 import { adminView } from './views/admin.ts'
 import { connectView, onboardingView } from './views/onboarding.ts'
 import { listView, recordView } from './views/records.ts'
@@ -35,7 +36,10 @@ function header(): void {
           me?.canAdminister ? h('a', { href: '#/admin' }, 'Connection') : '',
           h(
             'label',
-            { title: 'Send requests as yourself (CallerObjectId): Dataverse applies your own privileges' },
+            {
+              title:
+                'Send requests as yourself (CallerObjectId): Dataverse applies only what both you and the app may do',
+            },
             actAs,
             'Act as me',
           ),
@@ -44,12 +48,23 @@ function header(): void {
         ]
       : [
           h('a', { href: '#/connect' }, 'Connect your organization'),
-          h('button', { onclick: () => signIn('#/accounts') }, 'Sign in'),
+          h('button', { onclick: () => startSignIn('#/accounts') }, 'Sign in'),
         ]),
   )
 }
 
+let spaConfig: Pick<SpaConfig, 'mode' | 'authorityHost'> = { mode: 'entra', authorityHost: '' }
 let mode: SpaConfig['mode'] = 'entra'
+
+/** Sign-in that shows why it failed instead of failing silently (msal-browser only logs to the console). */
+async function startSignIn(returnTo: string): Promise<void> {
+  try {
+    await signIn(returnTo)
+  } catch (error) {
+    if (isAuthorityUnreachable(error)) return show(unreachablePanel(spaConfig))
+    show(errorBox(`Sign-in failed: ${error instanceof Error ? error.message : String(error)}`))
+  }
+}
 
 async function home(): Promise<void> {
   if (!account()) {
@@ -65,7 +80,7 @@ async function home(): Promise<void> {
               h(
                 'li',
                 {},
-                'Connect your organization as admin@fabrikam.onmicrosoft.com, with the Fabrikam org URL printed by pnpm start;',
+                'Connect your organization: sign in as admin@fabrikam.onmicrosoft.com first, then give the Fabrikam org URL printed by pnpm start;',
               ),
               h(
                 'li',
@@ -89,7 +104,7 @@ async function home(): Promise<void> {
         h(
           'div',
           { class: 'toolbar' },
-          h('button', { onclick: () => signIn('#/accounts') }, 'Sign in'),
+          h('button', { onclick: () => startSignIn('#/accounts') }, 'Sign in'),
           h('a', { href: '#/connect' }, 'Connect your organization'),
         ),
       ),
@@ -103,14 +118,19 @@ async function render(): Promise<void> {
   nextView()
   const { path, query } = route()
   const [first, second] = path
-  if (account() && !me && first !== 'onboarding' && first !== 'connect') {
+  if (account() && !me && first !== 'onboarding' && first !== 'connect' && first !== 'admin') {
     try {
       me = await api<Me>('/api/me')
     } catch (error) {
       header()
       return show(
         errorBox(error instanceof Error ? error.message : String(error)),
-        h('p', {}, h('a', { href: '#/connect' }, 'Connect your organization')),
+        h(
+          'p',
+          { class: 'toolbar' },
+          h('a', { href: '#/connect' }, 'Connect your organization'),
+          h('a', { href: '#/admin' }, 'Manage the connection (administrators)'),
+        ),
       )
     }
   }
@@ -126,7 +146,7 @@ async function render(): Promise<void> {
       return adminView()
     case 'accounts':
     case 'contacts':
-      if (!account()) return signIn(`#/${first}`)
+      if (!account()) return startSignIn(`#/${first}`)
       return second ? recordView(first, second) : listView(first, query)
     default:
       show(errorBox('Page not found.'))
@@ -136,10 +156,12 @@ async function render(): Promise<void> {
 async function start(): Promise<void> {
   const config = (await (await fetch('/api/config')).json()) as SpaConfig
   mode = config.mode
+  spaConfig = config
   try {
     await initAuth(config)
   } catch (error) {
     header()
+    if (isAuthorityUnreachable(error)) return show(unreachablePanel(config))
     return show(
       errorBox(`Sign-in could not start: ${error instanceof Error ? error.message : String(error)}`),
       config.mode === 'emulator'

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -205,5 +205,146 @@ describe('runReport', () => {
     const output = join(dir, 'out.ndjson')
     await writeFile(`${output}.lock`, '2147483646')
     await expect(runReport(base(output, source().rows))).resolves.toMatchObject({ rows: 2_500 })
+  })
+
+  describe('hostile files', () => {
+    async function stoppedAt(output: string, row: number, format: 'ndjson' | 'csv' = 'ndjson') {
+      const controller = new AbortController()
+      const first = source({ onRow: (i) => i === row && controller.abort() })
+      await expect(
+        runReport({ ...base(output, first.rows), format, signal: controller.signal }),
+      ).rejects.toMatchObject({ code: 'ABORTED' })
+      return JSON.parse(await readFile(`${output}.checkpoint.json`, 'utf8')) as Record<string, unknown>
+    }
+
+    async function resumeAndCheck(output: string) {
+      const reasons: string[] = []
+      const second = source()
+      const result = await runReport({
+        ...base(output, second.rows),
+        onCheckpointRejected: (r) => reasons.push(r),
+      })
+      const ids = (await lines(output)).map((l) => JSON.parse(l).id)
+      expect(ids).toEqual(table.map((r) => r.id))
+      expect(result.rows).toBe(2_500)
+      return { reasons, starts: second.calls.starts }
+    }
+
+    it('does not write through a symbolic link planted at the partial file', async () => {
+      const output = join(dir, 'out.ndjson')
+      const victim = join(dir, 'victim.txt')
+      await writeFile(victim, 'precious')
+      await symlink(victim, `${output}.partial`)
+      await runReport(base(output, source().rows))
+      expect(await readFile(victim, 'utf8')).toBe('precious')
+      expect(await lines(output)).toHaveLength(2_500)
+    })
+
+    it('refuses to resume through a partial file replaced by a symbolic link, and says so', async () => {
+      const output = join(dir, 'out.ndjson')
+      await stoppedAt(output, 1_050)
+      const victim = join(dir, 'victim.ndjson')
+      await writeFile(victim, await readFile(`${output}.partial`))
+      const before = await readFile(victim, 'utf8')
+      await rm(`${output}.partial`)
+      await symlink(victim, `${output}.partial`)
+      const { reasons, starts } = await resumeAndCheck(output)
+      expect(reasons).toEqual(['the partial output is a symbolic link'])
+      expect(starts).toEqual([null])
+      expect(await readFile(victim, 'utf8')).toBe(before)
+    })
+
+    it('does not follow a link planted at a predictable temporary checkpoint name', async () => {
+      const output = join(dir, 'out.ndjson')
+      const victim = join(dir, 'victim.txt')
+      await writeFile(victim, 'precious')
+      await symlink(victim, join(dir, `.out.ndjson.checkpoint.json.${process.pid}.tmp`))
+      await runReport(base(output, source().rows))
+      expect(await readFile(victim, 'utf8')).toBe('precious')
+      // Only the planted link and the files of a finished run are left: no temporary file behind.
+      expect((await readdir(dir)).sort()).toEqual(
+        [`.out.ndjson.checkpoint.json.${process.pid}.tmp`, 'out.ndjson', 'victim.txt'].sort(),
+      )
+    })
+
+    it('restarts cleanly, and says why, when the offset of the checkpoint was moved back', async () => {
+      const output = join(dir, 'out.ndjson')
+      const saved = await stoppedAt(output, 1_050)
+      await writeFile(
+        `${output}.checkpoint.json`,
+        JSON.stringify({ ...saved, offset: (saved['offset'] as number) - 7 }),
+      )
+      const { reasons, starts } = await resumeAndCheck(output)
+      expect(reasons).toEqual(['the byte before the checkpoint offset is not the end of a line'])
+      expect(starts).toEqual([null])
+    })
+
+    it('restarts cleanly when lastKey was moved forward (rows would be skipped)', async () => {
+      const output = join(dir, 'out.ndjson')
+      const saved = await stoppedAt(output, 1_050)
+      await writeFile(`${output}.checkpoint.json`, JSON.stringify({ ...saved, lastKey: key(1_070) }))
+      const { reasons, starts } = await resumeAndCheck(output)
+      expect(reasons).toEqual(['the row before the checkpoint offset does not carry its lastKey'])
+      expect(starts).toEqual([null])
+    })
+
+    it('restarts cleanly on a checkpoint that is not JSON, lacks fields, or claims rows with no key', async () => {
+      for (const [content, reason] of [
+        ['{"version":1', 'the checkpoint is not valid JSON'],
+        [{ lastLineBytes: undefined }, 'the checkpoint is incomplete or has fields of the wrong type'],
+        [{ lastKey: null }, 'the checkpoint is incomplete or has fields of the wrong type'],
+        [{ fingerprint: 'other' }, 'the checkpoint belongs to another query, format or set of columns'],
+      ] as const) {
+        const output = join(dir, `out-${reasons(content)}.ndjson`)
+        const saved = await stoppedAt(output, 700)
+        await writeFile(
+          `${output}.checkpoint.json`,
+          typeof content === 'string' ? content : JSON.stringify({ ...saved, ...content }),
+        )
+        const result = await resumeAndCheck(output)
+        expect(result.reasons).toEqual([reason])
+      }
+      function reasons(content: unknown) {
+        return typeof content === 'string' ? 'text' : Object.keys(content as object).join('-')
+      }
+    })
+
+    it('verifies a CSV checkpoint with quoted fields and resumes after it', async () => {
+      const output = join(dir, 'out.csv')
+      const saved = await stoppedAt(output, 420, 'csv')
+      expect(saved['lastLineBytes']).toBeGreaterThan(10)
+      const reasons: string[] = []
+      const second = source()
+      await runReport({
+        ...base(output, second.rows),
+        format: 'csv',
+        onCheckpointRejected: (r) => reasons.push(r),
+      })
+      expect(reasons).toEqual([])
+      expect(second.calls.starts).toEqual([saved['lastKey']])
+      expect((await readFile(output, 'utf8')).split('\r\n').filter(Boolean)).toHaveLength(2_501)
+    })
+  })
+
+  it('stops at once, without restarts, on a failure the source says is permanent', async () => {
+    const output = join(dir, 'out.ndjson')
+    const refused = Object.assign(new Error('400 Bad Request: Could not find a property named nope'), {
+      status: 400,
+    })
+    async function* bad(): AsyncIterable<Row> {
+      yield table[0]!
+      throw refused
+    }
+    const restarts: number[] = []
+    await expect(
+      runReport({
+        ...base(output, bad),
+        isPermanent: (e) => e === refused,
+        onRestart: (_e, n) => restarts.push(n),
+      }),
+    ).rejects.toMatchObject({ code: 'SOURCE_REFUSED', message: expect.stringContaining('nope') })
+    expect(restarts).toEqual([])
+    // The row read before the refusal is kept for the next run.
+    expect(JSON.parse(await readFile(`${output}.checkpoint.json`, 'utf8'))).toMatchObject({ rows: 1 })
   })
 })

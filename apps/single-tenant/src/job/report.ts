@@ -1,12 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { type FileHandle, link, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { type FileHandle, link, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Checkpoint,
+  createExclusive,
+  openExisting,
   readCheckpoint,
   removeCheckpoint,
   syncFolder,
+  verifyAgainstOutput,
   writeCheckpoint,
 } from './checkpoint.ts'
 import { createFormatter, type ReportFormat, type Row } from './format.ts'
@@ -40,6 +43,13 @@ export interface ReportOptions {
   restartDelayMs?: number
   onProgress?: (progress: ReportProgress) => void
   onRestart?: (error: unknown, attempt: number, delayMs: number) => void
+  /** A checkpoint was found but not trusted; the run starts over. `reason` says why. */
+  onCheckpointRejected?: (reason: string) => void
+  /**
+   * Whether a failure of the source will fail again however often it is repeated (a 400 for a bad filter, a 403):
+   * such a failure stops the run at once (`SOURCE_REFUSED`) instead of being restarted. Default: none is.
+   */
+  isPermanent?: (error: unknown) => boolean
   signal?: AbortSignal
 }
 
@@ -53,7 +63,7 @@ export interface ReportResult {
 export class ReportError extends Error {
   override name = 'ReportError'
   constructor(
-    readonly code: 'SOURCE_FAILED' | 'BAD_ROW' | 'LOCKED' | 'ABORTED',
+    readonly code: 'SOURCE_FAILED' | 'SOURCE_REFUSED' | 'BAD_ROW' | 'LOCKED' | 'ABORTED',
     message: string,
     options?: ErrorOptions,
   ) {
@@ -82,23 +92,40 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
   const unlock = await lock(lockPath)
   let file: FileHandle | undefined
   try {
-    let checkpoint = await readCheckpoint(checkpointPath, fingerprint)
+    const header = Buffer.from(formatter.header())
+    const found = await readCheckpoint(checkpointPath, fingerprint)
+    let checkpoint = found.ok ? found.checkpoint : undefined
+    let rejected = found.ok ? undefined : found.reason
     if (checkpoint) {
       try {
-        file = await open(partial, 'r+')
-        const { size } = await file.stat()
-        if (size < checkpoint.offset) throw new Error('partial output shorter than its checkpoint')
-        // Anything after the checkpoint was written after the last flush we trust: drop it, it will be re-read.
-        await file.truncate(checkpoint.offset)
-      } catch {
+        // Never through a symbolic link planted at the partial file's name (ELOOP).
+        file = await openExisting(partial)
+        rejected = await verifyAgainstOutput(file, checkpoint, header, (line) =>
+          formatter.valueOf(line, options.key),
+        )
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
+        rejected =
+          code === 'ENOENT'
+            ? 'the partial output is missing'
+            : code === 'ELOOP'
+              ? 'the partial output is a symbolic link'
+              : `the partial output cannot be read (${code ?? 'error'})`
+      }
+      if (rejected) {
         await file?.close()
         file = undefined
         checkpoint = undefined
+      } else {
+        // Anything after the checkpoint was written after the last flush we trust: drop it, it will be re-read.
+        await file!.truncate(checkpoint.offset)
       }
     }
+    if (rejected) options.onCheckpointRejected?.(rejected)
     if (!checkpoint || !file) {
-      file = await open(partial, 'w')
-      const header = Buffer.from(formatter.header())
+      // A fresh partial file, created exclusively: whatever is at its name (an old file, a planted link) goes first.
+      await rm(partial, { force: true })
+      file = await createExclusive(partial)
       await file.write(header, 0, header.length, 0)
       await file.sync()
       const at = new Date().toISOString()
@@ -107,6 +134,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
         fingerprint,
         lastKey: null,
         offset: header.length,
+        lastLineBytes: 0,
         rows: 0,
         startedAt: at,
         updatedAt: at,
@@ -123,6 +151,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
     let pendingBytes = 0
     let pendingRows = 0
     let pendingKey: string | null = state.lastKey
+    let pendingLastLineBytes = state.lastLineBytes
 
     const progress = () =>
       options.onProgress?.({
@@ -149,6 +178,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
       state.offset += data.length
       state.rows += pendingRows
       state.lastKey = pendingKey
+      state.lastLineBytes = pendingLastLineBytes
       state.updatedAt = new Date().toISOString()
       await writeCheckpoint(checkpointPath, state)
       pending = []
@@ -181,6 +211,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
           pendingBytes += line.length
           pendingRows++
           pendingKey = key
+          pendingLastLineBytes = line.length
           if (pendingRows >= every) await flush()
         }
         await flush()
@@ -189,6 +220,14 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
         if (error instanceof ReportError) throw error
         // Keep what was read before the failure: those rows are complete and in order.
         await flush()
+        if (options.isPermanent?.(error)) {
+          const what = error instanceof Error ? error.message : String(error)
+          throw new ReportError(
+            'SOURCE_REFUSED',
+            `The source refused the query, and repeating it will not help: ${what.slice(0, 300)} (stopped at row ${state.rows}).`,
+            { cause: error },
+          )
+        }
         if (options.signal?.aborted) {
           throw new ReportError('ABORTED', 'The report was stopped; run it again to resume.', {
             cause: error,
@@ -230,7 +269,7 @@ async function lock(path: string): Promise<() => Promise<void>> {
   // The pid is written first and the lock appears by a hard link, which fails if it exists: another run never sees
   // a lock file that is still empty (and would take it for a stale one).
   const claim = `${path}.${randomUUID()}`
-  await writeFile(claim, String(process.pid))
+  await writeFile(claim, String(process.pid), { flag: 'wx' })
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {

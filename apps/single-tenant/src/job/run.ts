@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { DataverseClient } from '@dataverse-s2s/webapi'
+import { type DataverseClient, isDataverseError } from '@dataverse-s2s/webapi'
 import type { Row } from './format.ts'
 import { afterKeyFilter, type JobOptions } from './options.ts'
 import { type ReportResult, runReport } from './report.ts'
@@ -50,6 +50,17 @@ export async function runJob(
         `progress rows=${p.rows} total=${p.total ?? '?'}${pct} rate=${Math.round(p.rowsPerSecond)}/s${p.resumedAt ? ` resumed-at=${p.resumedAt}` : ''}`,
       )
     },
+    // A 4xx other than 408/429 (a bad filter, a missing column, no privilege) fails the same way every time: the
+    // client has already refreshed the token once for a 401, and restarting would only wait minutes for nothing.
+    isPermanent: (error) =>
+      isDataverseError(error) &&
+      !error.isTransient &&
+      error.status !== undefined &&
+      error.status >= 400 &&
+      error.status < 500 &&
+      error.status !== 408,
+    onCheckpointRejected: (reason) =>
+      log.warn(`not resuming: ${reason}; starting the report again from the first row`),
     onRestart: (error, attempt, delayMs) => {
       const what = error instanceof Error ? `${error.name}: ${error.message}` : 'error'
       log.warn(

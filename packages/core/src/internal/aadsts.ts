@@ -42,6 +42,9 @@ const byNumber: Record<number, TokenErrorCode> = {
   900023: 'INVALID_TENANT',
   65001: 'CONSENT_REQUIRED',
   70011: 'INVALID_SCOPE',
+  // "Client credential flows must have a scope value with /.default suffixed to the resource identifier"
+  // (entra-docs reference-error-codes: AADSTS1002012; the error a bare org URL or a user scope gets).
+  1002012: 'INVALID_SCOPE',
   7000112: 'UNAUTHORIZED_CLIENT',
   700025: 'UNAUTHORIZED_CLIENT',
   53003: 'UNAUTHORIZED_CLIENT',
@@ -68,6 +71,8 @@ function describe(code: TokenErrorCode, n: number | undefined, ctx: MappingConte
     case 'CONSENT_REQUIRED':
       return `The app ${clientId} lacks consent in tenant ${tenantId}${aadsts}: an administrator of that tenant must grant it (${ctx.consentUrl(tenantId)})`
     case 'INVALID_SCOPE':
+      if (n === 1002012)
+        return `The scope for ${resource} has no /.default suffix${aadsts}: client credentials take exactly one scope, the resource followed by /.default (https://{org}.crm.dynamics.com/.default); pass the org URL as the resource and let the provider add /.default`
       return `The scope ${resource}/.default was refused${aadsts}: pass the org URL as the resource (https://{org}.crm.dynamics.com)`
     case 'UNAUTHORIZED_CLIENT':
       return `The app ${clientId} is not allowed to get tokens in tenant ${tenantId}${aadsts}: check that it is enabled in the tenant's Enterprise applications and not blocked by a Conditional Access policy`

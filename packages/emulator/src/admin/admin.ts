@@ -1,5 +1,7 @@
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { MAX_ORG_BODY_BYTES } from '../body-limit.ts'
 import type { OrgRuntime, ServiceProtectionLimits } from '../dataverse/index.ts'
 import type { EntraState } from '../entra/app.ts'
 import { EmulatorError } from '../errors.ts'
@@ -183,6 +185,25 @@ const statusOf: Record<string, ContentfulStatusCode> = {
 
 function adminHttp(api: EmulatorAdmin, world: World): Hono {
   const app = new Hono()
+  // Rows for insertRows can be many, but never unbounded: the same bound as an org's request bodies.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_ORG_BODY_BYTES,
+      onError: (c) => {
+        c.header('Connection', 'close')
+        return c.json(
+          {
+            error: {
+              code: 'PAYLOAD_TOO_LARGE',
+              message: `The body is larger than the admin API accepts (${MAX_ORG_BODY_BYTES} bytes); send rows in smaller batches.`,
+            },
+          },
+          413,
+        )
+      },
+    }),
+  )
   app.onError((err, c) => {
     if (err instanceof EmulatorError)
       return c.json({ error: { code: err.code, message: err.message } }, statusOf[err.code] ?? 400)

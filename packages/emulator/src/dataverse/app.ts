@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
+import { declaresTooLarge, MAX_ORG_BODY_BYTES, readTextWithin } from '../body-limit.ts'
 import type { Counters, Faults } from '../faults.ts'
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { callContext, type PrivilegeCache, resolveCaller, type TokenVerifier, Unauthorized } from './auth.ts'
 import { countRequests, executeBatch, parseBatch } from './batch.ts'
-import { Fault } from './errors.ts'
+import { DataverseFault, Fault } from './errors.ts'
 import type { Admission, Limiter } from './limits.ts'
 import type { OrgCore } from './org-core.ts'
 import { type ApiResponse, faultResponse, parsePrefer } from './request.ts'
@@ -36,6 +37,13 @@ const EXPOSED_HEADERS = [
   'x-ms-dop-hint',
 ].join(', ')
 
+const tooLarge = () =>
+  new DataverseFault(
+    413,
+    '0x80040203',
+    `The request body is larger than the emulator accepts (${MAX_ORG_BODY_BYTES} bytes). Send fewer records per request.`,
+  )
+
 function challenge(state: OrgState): string {
   const url = state.org.url
   // Dataverse's challenge, as the Dataverse ServiceClient's authority resolver parses it (DOMAIN.md §2.4).
@@ -54,6 +62,12 @@ function toResponse(r: ApiResponse, extra: Record<string, string>): Response {
 /** The Hono app of one org: the Web API under `/api/data/v9.x/`, a 401 challenge for unauthenticated calls. */
 export function createOrgApp(state: OrgState): Hono {
   const app = new Hono()
+  // A body declared larger than the bound is refused from the headers, before authentication reads anything.
+  app.use('*', async (c, next) => {
+    if (!declaresTooLarge(c.req.raw, MAX_ORG_BODY_BYTES)) return next()
+    c.header('Connection', 'close')
+    return toResponse(faultResponse(tooLarge()), { 'OData-Version': '4.0', Connection: 'close' })
+  })
   app.use('/api/*', state.faults.middleware(state.org.id))
   app.all('*', async (c) => {
     const requestId = randomUUID()
@@ -116,7 +130,12 @@ export function createOrgApp(state: OrgState): Hono {
       admission = state.limiter.admit(callerId)
       const ctx = callContext(core, caller, c.req.raw.headers, state.privileges)
       const method = c.req.method.toUpperCase()
-      const body = method === 'GET' || method === 'HEAD' ? undefined : await c.req.text()
+      // Read only after the token was verified, and counted as it streams.
+      const body =
+        method === 'GET' || method === 'HEAD'
+          ? undefined
+          : await readTextWithin(c.req.raw, MAX_ORG_BODY_BYTES)
+      if (body === undefined && method !== 'GET' && method !== 'HEAD') throw tooLarge()
       let response: ApiResponse
       if (method === 'POST' && /^\/api\/data\/v9\.[0-2]\/\$batch$/.test(url.pathname)) {
         const items = parseBatch(body ?? '', c.req.header('content-type') ?? null)

@@ -91,8 +91,15 @@ function parseHttp(part: Part): BatchRequest {
   if (!m) throw Fault.syntax(`The batch request line '${requestLine.slice(0, 100)}' is not valid.`)
   const after = lineEnd ? text.slice(lineEnd.index + lineEnd[0].length) : ''
   const sep = /(^|\r?\n)\r?\n/.exec(after)
-  const headText = sep ? after.slice(0, sep.index) : after
-  const body = sep ? after.slice(sep.index + sep[0].length) : ''
+  // The embedded request's header block ends with an empty line, also when no body follows (Microsoft Learn:
+  // Execute batch operations using the Web API: the GET and DELETE parts).
+  if (!sep) {
+    throw Fault.syntax(
+      `The batch request '${requestLine.slice(0, 100)}' has no empty line after its headers; end them with an empty line even without a body.`,
+    )
+  }
+  const headText = after.slice(0, sep.index)
+  const body = after.slice(sep.index + sep[0].length)
   const contentId = part.headers.get('content-id') ?? undefined
   const request: BatchRequest = {
     method: m[1] as string,

@@ -80,7 +80,7 @@ function parseTargets(
     if (typeof given !== 'string' || given.replace(/^#/, '') !== type) {
       throw Fault.badPayload(
         logical,
-        `Targets[${i}] of ${message} has '@odata.type' ${JSON.stringify(given)}, but ${table.def.entitySetName} holds '${type}'.`,
+        `Targets[${i}] of ${message} has '@odata.type' ${typeof given === 'string' ? JSON.stringify(given.slice(0, 100)) : `of type ${Array.isArray(given) ? 'array' : typeof given}`}, but ${table.def.entitySetName} holds '${type}'.`,
       )
     }
   })

@@ -15,11 +15,25 @@ interface XmlElement {
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
 
+/** XML 1.0 §2.2 `Char`: a character reference to anything else (`&#x110000;`, `&#0;`, a surrogate) is not well-formed. */
+const isXmlChar = (c: number) =>
+  c === 0x9 ||
+  c === 0xa ||
+  c === 0xd ||
+  (c >= 0x20 && c <= 0xd7ff) ||
+  (c >= 0xe000 && c <= 0xfffd) ||
+  (c >= 0x10000 && c <= 0x10ffff)
+
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith('#x')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16))
-    if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)))
-    return ENTITIES[e] ?? m
+    if (!e.startsWith('#')) return ENTITIES[e] ?? m
+    const code = e.startsWith('#x') ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1))
+    if (!isXmlChar(code)) {
+      throw Fault.syntax(
+        `The fetchXml parameter is not well-formed XML: '${m.slice(0, 20)}' does not refer to a character XML allows.`,
+      )
+    }
+    return String.fromCodePoint(code)
   })
 }
 
@@ -169,9 +183,12 @@ function compileCondition(def: TableDef, el: XmlElement): Predicate {
   if (op === 'not-null') return (r) => r[i] !== null && r[i] !== undefined
   const norm = (v: unknown) => (typeof v === 'string' && cat === 'string' ? v.toLowerCase() : v)
   if (op === 'in' || op === 'not-in') {
-    const values = new Set(
-      el.children.filter((c) => c.name === 'value').map((c) => conditionValue(def, col, c.text)),
-    )
+    const given = el.children.filter((c) => c.name === 'value')
+    // "in" takes its values as <value> elements (Dataverse docs, FetchXML condition element); none is an error.
+    if (given.length === 0) {
+      throw Fault.syntax(`The FetchXML condition '${op}' on '${attr}' needs at least one <value> element.`)
+    }
+    const values = new Set(given.map((c) => conditionValue(def, col, c.text)))
     return op === 'in' ? (r) => values.has(norm(r[i])) : (r) => r[i] !== null && !values.has(norm(r[i]))
   }
   const raw = el.attrs.get('value')
@@ -272,6 +289,31 @@ const positiveInt = (s: string | undefined, name: string): number | undefined =>
   return Number(s)
 }
 
+// Dataverse docs, "Aggregate data using FetchXml": <fetch aggregate="true">, and on each attribute an alias and one
+// of these functions.
+const AGGREGATES = new Set(['avg', 'count', 'countcolumn', 'max', 'min', 'sum'])
+
+/** Refuses a malformed aggregate attribute as Dataverse does, then a well-formed one as unsupported here. */
+function checkAggregate(fetch: XmlElement, attribute: XmlElement, name: string): void {
+  const fn = attribute.attrs.get('aggregate')
+  const aggregating = fetch.attrs.get('aggregate') === 'true'
+  if (fn === undefined && !attribute.attrs.has('groupby') && !aggregating) return
+  if (fn !== undefined && !AGGREGATES.has(fn)) {
+    throw Fault.syntax(
+      `The aggregate '${fn.slice(0, 40)}' on '${name}' is not one of avg, count, countcolumn, max, min, sum.`,
+    )
+  }
+  if (fn !== undefined && !aggregating) {
+    throw Fault.syntax(`The aggregate on '${name}' needs aggregate="true" on the <fetch> element.`)
+  }
+  if (!attribute.attrs.get('alias')) {
+    throw Fault.syntax(`The attribute '${name}' of an aggregate query needs an alias.`)
+  }
+  throw Fault.syntax(
+    'FetchXML aggregation is not supported by the emulator; use $apply (groupby, aggregate) with the Web API instead.',
+  )
+}
+
 /**
  * Run `?fetchXml=` on a table: attributes, all-attributes, order, nested and/or filters with the common operators,
  * `top`, `count` + `page` + `paging-cookie` paging with `@Microsoft.Dynamics.CRM.fetchxmlpagingcookie` and
@@ -305,6 +347,7 @@ export function runFetchXml(
       const n = child.attrs.get('name')
       if (!n) throw Fault.syntax('An <attribute> needs a name.')
       const col = resolveColumn(def, n)
+      checkAggregate(fetch, child, n)
       if (columns && !columns.includes(col)) columns.push(col)
     } else if (child.name === 'all-attributes') columns = undefined
     else if (child.name === 'order') {

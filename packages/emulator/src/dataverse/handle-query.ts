@@ -22,6 +22,7 @@ import {
   wantsAnnotation,
 } from './request.ts'
 import type { Table } from './store.ts'
+import { GUID_RE } from './values.ts'
 
 // GET `{set}`: FetchXML, `$apply`, or `$select` / `$filter` / `$orderby` / `$expand` / `$top` / `$count` with paging.
 
@@ -35,6 +36,18 @@ export function query(
 ): ApiResponse {
   org.checkPrivilege(ctx, 'Read', table.def)
   const params = req.url.searchParams
+  // Predefined queries (Dataverse docs, "Retrieve and execute predefined queries": `?savedQuery=<savedqueryid>`,
+  // `?userQuery=<userqueryid>`). The emulator holds no system or personal views, so a GUID names a view that does
+  // not exist (404, as Dataverse answers for a missing record); anything else is not a GUID (400).
+  for (const [name, logicalName] of [
+    ['savedQuery', 'savedquery'],
+    ['userQuery', 'userquery'],
+  ] as const) {
+    const id = params.get(name)
+    if (id === null) continue
+    if (!GUID_RE.test(id)) throw Fault.syntax(`The value '${id.slice(0, 60)}' of ${name} is not a GUID.`)
+    throw Fault.notFound(logicalName, id.toLowerCase())
+  }
   const fetchXml = params.get('fetchXml')
   if (fetchXml !== null) return runFetchXml(org, ctx, table, fetchXml, root, prefs)
   for (const key of params.keys()) {

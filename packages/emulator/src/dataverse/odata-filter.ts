@@ -70,6 +70,23 @@ function tokenize(text: string): Token[] {
       i++
       continue
     }
+    if (c === '"') {
+      // A JSON string: the documented form of a string array's items in Dataverse query functions
+      // (PropertyValues=["O'Brian","OBryan"]).
+      const start = i
+      let end = i + 1
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1
+      if (end >= text.length) throw new ODataParseError(start, text)
+      let value: unknown
+      try {
+        value = JSON.parse(text.slice(start, end + 1))
+      } catch {
+        throw new ODataParseError(start, text)
+      }
+      out.push({ t: 'lit', v: { type: 'string', value: value as string }, pos: start })
+      i = end + 1
+      continue
+    }
     if (c === "'") {
       const start = i
       let value = ''
@@ -110,6 +127,8 @@ function tokenize(text: string): Token[] {
     if (num) {
       const value = Number(num.replace(/[mMdDfFlL]$/, ''))
       if (!Number.isFinite(value)) throw new ODataParseError(i, text)
+      // An integer literal must fit Edm.Int64 (OData ABNF int64Value: at most 19 digits, −2^63 … 2^63−1).
+      if (/^-?\d+[lL]?$/.test(num) && !fitsInt64(num.replace(/[lL]$/, ''))) throw new ODataParseError(i, text)
       out.push({ t: 'lit', v: { type: 'number', value }, pos: i })
       i += num.length
       continue
@@ -132,9 +151,25 @@ function tokenize(text: string): Token[] {
   return out
 }
 
+const INT64_MAX = 9_223_372_036_854_775_807n
+const fitsInt64 = (digits: string) => {
+  const n = BigInt(digits)
+  return n <= INT64_MAX && n >= -INT64_MAX - 1n
+}
+
 const COMPARE = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le'])
 const FUNCTIONS = new Set(['contains', 'startswith', 'endswith'])
 const MAX_DEPTH = 100
+
+/**
+ * A chain of `and` (or `or`) terms as a balanced tree, in order: thousands of terms nest about 15 deep instead of
+ * thousands, so code that walks the tree recursively stays far from the stack limit.
+ */
+function balanced(kind: 'and' | 'or', terms: FilterExpr[], from = 0, to = terms.length): FilterExpr {
+  if (to - from === 1) return terms[from] as FilterExpr
+  const middle = (from + to) >>> 1
+  return { kind, left: balanced(kind, terms, from, middle), right: balanced(kind, terms, middle, to) }
+}
 
 /**
  * Parse an OData `$filter` expression: comparisons, `and` / `or` / `not`, parentheses, `contains` / `startswith` /
@@ -162,20 +197,20 @@ export function parseFilter(text: string): FilterExpr {
   }
 
   const parseOr = (): FilterExpr => {
-    let left = parseAnd()
+    const terms = [parseAnd()]
     while (isWord('or')) {
       p++
-      left = { kind: 'or', left, right: parseAnd() }
+      terms.push(parseAnd())
     }
-    return left
+    return balanced('or', terms)
   }
   const parseAnd = (): FilterExpr => {
-    let left = parseUnary()
+    const terms = [parseUnary()]
     while (isWord('and')) {
       p++
-      left = { kind: 'and', left, right: parseUnary() }
+      terms.push(parseUnary())
     }
-    return left
+    return balanced('and', terms)
   }
   const parseUnary = (): FilterExpr => {
     if (++depth > MAX_DEPTH) fail()

@@ -39,6 +39,25 @@ export function resolveColumn(def: TableDef, name: string): ColumnDef {
 export type Predicate = (row: Row) => boolean
 type Operand = { get: (row: Row) => unknown; cat: Category }
 
+function inValue(text: string, cat: Category, column: string): Literal {
+  const bad = () =>
+    Fault.syntax(`The value '${text.slice(0, 50)}' in PropertyValues is not a valid value of '${column}'.`)
+  if (cat === 'number') {
+    if (!/^-?\d+(\.\d+)?$/.test(text.trim())) throw bad()
+    return { type: 'number', value: Number(text) }
+  }
+  if (cat === 'boolean') {
+    if (text !== 'true' && text !== 'false') throw bad()
+    return { type: 'boolean', value: text === 'true' }
+  }
+  if (cat === 'datetime') {
+    const ms = Date.parse(text)
+    if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms)) throw bad()
+    return { type: 'datetime', value: ms }
+  }
+  return { type: 'string', value: text }
+}
+
 function literalValue(lit: Literal): { value: unknown; cat: Category } {
   switch (lit.type) {
     case 'null':
@@ -89,18 +108,32 @@ export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
       'The query specified in the URI is not valid. A comparison needs a property or a literal on each side.',
     )
   }
+  // A chain of thousands of `or` (or `and`) terms parses into a tree as deep as the chain: walk its left spine in
+  // a loop and combine the terms flat, so neither compiling nor evaluating recurses once per term.
+  const chain = (e: FilterExpr & { kind: 'and' | 'or' }): Predicate => {
+    const terms: FilterExpr[] = []
+    let node: FilterExpr = e
+    while (node.kind === e.kind) {
+      terms.push(node.right)
+      node = node.left
+    }
+    terms.push(node)
+    const compiled = terms.reverse().map(bool)
+    return e.kind === 'and' ? (row) => compiled.every((p) => p(row)) : (row) => compiled.some((p) => p(row))
+  }
+  const int32Mismatch = (e: FilterExpr & { kind: 'compare' }) => {
+    const [prop, lit] = e.left.kind === 'property' ? [e.left, e.right] : [e.right, e.left]
+    if (prop.kind !== 'property' || lit.kind !== 'literal' || lit.literal.type !== 'number') return undefined
+    const type = resolveColumn(def, prop.name).type
+    const v = lit.literal.value
+    const outside = Number.isInteger(v) && (v > 2_147_483_647 || v < -2_147_483_648)
+    return (type === 'integer' || type === 'picklist') && outside ? prop.name : undefined
+  }
   const bool = (e: FilterExpr): Predicate => {
     switch (e.kind) {
-      case 'and': {
-        const l = bool(e.left)
-        const r = bool(e.right)
-        return (row) => l(row) && r(row)
-      }
-      case 'or': {
-        const l = bool(e.left)
-        const r = bool(e.right)
-        return (row) => l(row) || r(row)
-      }
+      case 'and':
+      case 'or':
+        return chain(e)
       case 'not': {
         const o = bool(e.operand)
         return (row) => !o(row)
@@ -126,7 +159,8 @@ export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
       case 'in': {
         const prop = operand(e.property)
         const values = e.values.map((l) => {
-          const lv = literalValue(l)
+          // PropertyValues is Collection(Edm.String): a string is read as the column's type.
+          const lv = literalValue(l.type === 'string' ? inValue(l.value, prop.cat, e.property.name) : l)
           if (lv.cat !== prop.cat && !(prop.cat === 'guid' && lv.cat === 'string')) {
             throw Fault.syntax(`A value in PropertyValues does not match the type of '${e.property.name}'.`)
           }
@@ -139,6 +173,12 @@ export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
         }
       }
       case 'compare': {
+        const column = int32Mismatch(e)
+        if (column) {
+          throw Fault.syntax(
+            `The literal compared with '${column}' does not fit its type 'Edm.Int32' (−2147483648 to 2147483647).`,
+          )
+        }
         const l = operand(e.left)
         const r = operand(e.right)
         const cat = l.cat === 'null' ? r.cat : l.cat

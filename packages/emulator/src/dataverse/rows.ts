@@ -126,6 +126,10 @@ export function applyBody(
         target.set(col.index, value)
       }
   for (const [key, value] of Object.entries(body)) {
+    if (key === '@odata.type') {
+      checkODataType(def, value)
+      continue
+    }
     if (key.startsWith('@')) continue
     const at = key.indexOf('@')
     if (at > 0) {
@@ -208,7 +212,11 @@ export function applyBody(
       continue
     }
     if (col.readOnly) continue
-    if (col.name === def.primaryId && !creating) continue
+    if (col.name === def.primaryId && !creating) {
+      // Ignored on update (the URL names the row), but it must still be a GUID: Dataverse refuses any other value.
+      coerce(def, col, value)
+      continue
+    }
     assign(col, coerce(def, col, value))
   }
   return pending
@@ -309,4 +317,19 @@ export function requireRow(ref: EntityRef): Row {
 /** Dataverse keeps date-times to the second; seconds since the epoch also fit V8's small integers. */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000)
+}
+
+/**
+ * `@odata.type` in a record body names its entity type (OData JSON Format §4.5.3); a type the model does not know, or
+ * another table's, is refused as OData refuses it: "A type named 'X' could not be resolved by the model".
+ */
+function checkODataType(def: TableDef, value: unknown): void {
+  const expected = `Microsoft.Dynamics.CRM.${def.logicalName}`
+  if (typeof value === 'string' && value.replace(/^#/, '') === expected) return
+  throw Fault.badPayload(
+    def.logicalName,
+    typeof value === 'string'
+      ? `A type named '${value.slice(0, 100)}' could not be resolved by the model for this entity set; use '${expected}'.`
+      : `'@odata.type' must be a type name such as '${expected}'.`,
+  )
 }

@@ -5,7 +5,15 @@ export const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 
 /** Parse an ISO 8601 date or date-time (Edm.Date / Edm.DateTimeOffset); undefined if malformed. */
 export function parseDate(s: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(s)) return undefined
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})(T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,7})?)?(Z|[+-](\d{2}):(\d{2}))?)?$/.exec(s)
+  if (!m) return undefined
+  // Date.parse rolls 2023-02-30 over to March 2nd; Dataverse refuses a date that does not exist, so check the parts.
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined
+  if (Number(m[5] ?? 0) > 23 || Number(m[6] ?? 0) > 59 || Number(m[8] ?? 0) > 59) return undefined
+  if (Number(m[11] ?? 0) > 14 || Number(m[12] ?? 0) > 59) return undefined
   const iso = s.length === 10 ? `${s}T00:00:00Z` : /(Z|[+-]\d{2}:\d{2})$/.test(s) ? s : `${s}Z`
   const t = Date.parse(iso)
   return Number.isNaN(t) ? undefined : t
@@ -19,9 +27,21 @@ export function formatDate(seconds: number): string {
 function badValue(def: TableDef, col: ColumnDef, value: unknown, expected: string) {
   return Fault.badPayload(
     def.logicalName,
-    `Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${expected}' for property '${col.name}'.`,
+    `Cannot convert the literal '${literal(value)}' to the expected type '${expected}' for property '${col.name}'.`,
   )
 }
+
+/** A short quotation of a body value: never the whole of a huge string or a deeply nested value. */
+function literal(value: unknown): string {
+  if (Array.isArray(value)) return '[...]'
+  if (typeof value === 'object' && value !== null) return '{...}'
+  const text = String(value)
+  return text.length > 100 ? `${text.slice(0, 100)}...` : text
+}
+
+// The states of the standard tables the emulator serves: 0 Active, 1 Inactive (Dataverse's OptionSet validation
+// refuses any other value with a validation error, 0x80044331).
+const STATE_CODES = [0, 1]
 
 /** Convert a JSON body value to the stored representation of a column, or throw a payload fault. */
 export function coerce(def: TableDef, col: ColumnDef, value: unknown): unknown {
@@ -46,6 +66,12 @@ export function coerce(def: TableDef, col: ColumnDef, value: unknown): unknown {
       if (typeof value !== 'number' || !Number.isInteger(value)) throw badValue(def, col, value, 'Edm.Int32')
       if (col.type !== 'bigint' && (value > 2_147_483_647 || value < -2_147_483_648))
         throw badValue(def, col, value, 'Edm.Int32')
+      if (col.type === 'bigint' && !Number.isSafeInteger(value)) throw badValue(def, col, value, 'Edm.Int64')
+      if (col.name === 'statecode' && !STATE_CODES.includes(value)) {
+        throw Fault.validation(
+          `A validation error occurred. The value ${value} of 'statecode' on record of type '${def.logicalName}' is outside the valid range. Accepted Values: ${STATE_CODES.join(',')}`,
+        )
+      }
       return value
     case 'decimal':
     case 'money':

@@ -75,6 +75,15 @@ export class AadError extends Error {
 // Texts follow what Entra returns (as quoted in public issue reports, e.g. AzureAD/microsoft-authentication-library-for-js,
 // Azure/azure-cli, Azure/login); codes from learn.microsoft.com "Microsoft Entra authentication and authorization error codes".
 export const aad = {
+  // Entra documents no body limit; its front end answers 413. The emulator keeps its usual error shape, with
+  // AADSTS90100 (InvalidRequestParameter: "the parameter is empty or not valid").
+  tooLarge: (maxBytes: number) =>
+    new AadError(
+      413,
+      'invalid_request',
+      90100,
+      `The request body is larger than this endpoint accepts (${maxBytes} bytes). Send only the OAuth parameters.`,
+    ),
   missingParameter: (name: string) =>
     new AadError(
       400,

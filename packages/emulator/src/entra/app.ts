@@ -1,5 +1,7 @@
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
+import { MAX_ENTRA_BODY_BYTES } from '../body-limit.ts'
 import type { Counters, Faults } from '../faults.ts'
 import type { World } from '../world/world.ts'
 import { AadError, aad } from './aad-error.ts'
@@ -10,6 +12,7 @@ import {
   presentedCredentials,
   ReplayCache,
 } from './client-auth.ts'
+import { DEVICE_CODE_GRANT, registerDeviceCode } from './device-code.ts'
 import { homePage } from './pages.ts'
 import { resolveTenant, type TenantRef } from './tenant-ref.ts'
 import { registerUserFlows, type UserFlowState } from './user-flows.ts'
@@ -41,12 +44,46 @@ export interface EntraAppOptions {
   state: EntraState
 }
 
+/**
+ * RFC 6749 §3.2: request parameters must not be included more than once. Entra answers a repeated `client_id` with
+ * AADSTS90011 ("Request is ambiguous, multiple application identifiers found", Token Issuance Endpoint Errors).
+ */
+function refuseRepeatedParameters(form: URLSearchParams): void {
+  const seen = new Set<string>()
+  for (const [name] of form) {
+    if (!seen.has(name)) {
+      seen.add(name)
+      continue
+    }
+    if (name === 'client_id') {
+      const ids = form.getAll('client_id').map((v) => v.slice(0, 60))
+      throw aad.invalidRequest(
+        90011,
+        `Request is ambiguous, multiple application identifiers found. Application identifiers: '${ids.join(', ')}'.`,
+      )
+    }
+    throw aad.invalidRequest(90100, `The request parameter '${name.slice(0, 60)}' is repeated; send it once.`)
+  }
+}
+
 /** The Hono app of the emulated Entra ID (metadata, keys, token, authorize, logout, admin consent). */
 export function createEntraApp(options: EntraAppOptions): Hono {
   const { world, counters, state } = options
   const app = new Hono()
   const A = () => world.authorityUrl
 
+  // Bodies are bounded before anything reads them: a declared oversize one is refused at once, one without a length
+  // is counted as it streams (hono's bodyLimit).
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_ENTRA_BODY_BYTES,
+      onError: (c) => {
+        c.header('Connection', 'close')
+        return aad.tooLarge(MAX_ENTRA_BODY_BYTES).respond(c, A())
+      },
+    }),
+  )
   // msal-browser reads metadata and redeems codes with cross-origin fetch (no credentials), as Entra allows.
   app.use(
     '*',
@@ -240,6 +277,7 @@ export function createEntraApp(options: EntraAppOptions): Hono {
     const ref = resolveTenant(world, segment)
     const countTenant = ref?.kind === 'tenant' ? ref.tenant.id : segment
     try {
+      refuseRepeatedParameters(form)
       if (!ref) throw aad.unknownTenant(segment)
       if (!grant) throw aad.missingParameter('grant_type')
       const body = await dispatchGrant(version, grant, ref, form, c)
@@ -267,6 +305,8 @@ export function createEntraApp(options: EntraAppOptions): Hono {
       case 'authorization_code':
       case 'refresh_token':
         return userFlows.redeem(version, grant, ref, form, c)
+      case DEVICE_CODE_GRANT:
+        return deviceCode.redeem(version, ref, form, c)
       default:
         throw aad.unsupportedGrant(grant)
     }
@@ -302,6 +342,9 @@ export function createEntraApp(options: EntraAppOptions): Hono {
       const scopes = scope.split(' ').filter(Boolean)
       const main = scopes.find((s) => s.endsWith('/.default'))
       if (!main) throw aad.scopeNotDefault(scope)
+      // A token is for one resource: two resources' /.default in one request is AADSTS70011 (as reported on
+      // learn.microsoft.com/answers, "MsalServiceException when retrieving tokens").
+      if (new Set(scopes.filter((s) => s.endsWith('/.default'))).size > 1) throw aad.invalidScope(scope)
       resource = main.slice(0, -'/.default'.length)
     }
     const resolved = world.resolveResource(resource)
@@ -344,6 +387,12 @@ export function createEntraApp(options: EntraAppOptions): Hono {
   app.get('/:tenant/oauth2/token', postOnly)
 
   const userFlows = registerUserFlows(app, { world, state, resolveTenant: (s) => resolveTenant(world, s) })
+  const deviceCode = registerDeviceCode(app, {
+    world,
+    state,
+    userFlows,
+    resolveTenant: (s) => resolveTenant(world, s),
+  })
 
   return app
 }

@@ -158,6 +158,13 @@ export async function verifyClientAssertion(
       `The client assertion audience '${audiences.join(' ')}' is not this token endpoint (${acceptedAudiences[0]}).`,
     )
   const now = Date.now() / 1000
+  // Numeric dates (RFC 7519 §2): a string, an object or a number beyond any date is malformed, not a time range.
+  const numericDate = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < 8.64e12
+  if (!numericDate(claims.exp) || (claims.nbf !== undefined && !numericDate(claims.nbf))) {
+    throw aad.malformedAssertion(
+      "The client assertion's 'exp' and 'nbf' claims must be numbers (seconds since 1970-01-01T00:00:00Z).",
+    )
+  }
   if (
     typeof claims.exp !== 'number' ||
     claims.exp + SKEW_SECONDS < now ||

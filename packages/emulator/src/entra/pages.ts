@@ -12,7 +12,7 @@ button:hover{background:#f5f5f5}button.primary{background:#0067b8;color:#fff;bor
 input[type=text],input[type=email]{width:100%;box-sizing:border-box;padding:8px;font-size:15px;border:0;border-bottom:1px solid #666;margin:8px 0}
 small{color:#666}.err{color:#a80000}ul{padding-left:20px}.row{display:flex;gap:8px}.row button{text-align:center}`
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${style}</style></head><body><main>${body}<p><small>Dataverse S2S emulator — a local stand-in for Microsoft Entra ID.</small></p></main></body></html>`
 }
 

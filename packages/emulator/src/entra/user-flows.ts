@@ -4,6 +4,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { AppRegistration, User } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { type AadError, aad, aadErrorBody } from './aad-error.ts'
+import { remember } from './bounded.ts'
 import {
   assertionAudiences,
   authenticateConfidentialClient,
@@ -61,6 +62,15 @@ export interface UserFlows {
     ref: TenantRef,
     form: URLSearchParams,
     c: Context,
+  ): Promise<Record<string, unknown>>
+  /** Issues the tokens of a signed-in user (the device code grant uses it once the user approved). */
+  issue(
+    version: 'v1' | 'v2',
+    registration: AppRegistration,
+    user: User,
+    requested: string[],
+    v1Resource: string | undefined,
+    extra: { authTime: number; spa: boolean; acr: 0 | 1 | 2 },
   ): Promise<Record<string, unknown>>
 }
 
@@ -140,6 +150,12 @@ async function formBody(c: Context): Promise<URLSearchParams | undefined> {
   return new URLSearchParams(await c.req.text())
 }
 
+// Anyone can start a sign-in (the emulator has no passwords), so what sign-ins leave behind is bounded: past these
+// counts the oldest entries go (expired ones first), and a user whose entry went signs in again.
+const MAX_SESSIONS = 10_000
+const MAX_CODES = 10_000
+const MAX_REFRESH_TOKENS = 50_000
+
 /** Splits requested scopes into OIDC scopes and the one resource they name. */
 function parseScopes(scopes: string[]): { oidc: string[]; resource?: string; names: string[] } | AadError {
   const oidc = scopes.filter((s) => OIDC_SCOPES.has(s))
@@ -175,7 +191,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
   function startSession(c: Context, user: User): number {
     const id = token()
     const authTime = Math.floor(Date.now() / 1000)
-    state.sessions.set(id, { userObjectId: user.objectId, authTime })
+    remember(state.sessions, id, { userObjectId: user.objectId, authTime }, MAX_SESSIONS)
     setCookie(c, SESSION_COOKIE, id, { httpOnly: true, secure: true, sameSite: 'None', path: '/' })
     return authTime
   }
@@ -383,22 +399,26 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
 
     const code = token()
     const nonce = p.get('nonce') ?? undefined
-    state.codes.set(code, {
-      clientId: registration.appId,
-      redirectUri,
-      redirectKind: kind,
-      userObjectId: user.objectId,
-      tenantId: user.tenantId,
-      scopes,
-      ...(resource === undefined ? {} : { resource }),
-      ...(nonce === undefined ? {} : { nonce }),
-      ...(challenge === undefined ? {} : { codeChallenge: challenge }),
-      ...(method === undefined ? {} : { codeChallengeMethod: method }),
-      expiresAt: Date.now() + CODE_TTL_MS,
-      authTime,
-      redeemed: false,
-    })
-    for (const [k, v] of state.codes) if (v.expiresAt < Date.now()) state.codes.delete(k)
+    remember(
+      state.codes,
+      code,
+      {
+        clientId: registration.appId,
+        redirectUri,
+        redirectKind: kind,
+        userObjectId: user.objectId,
+        tenantId: user.tenantId,
+        scopes,
+        ...(resource === undefined ? {} : { resource }),
+        ...(nonce === undefined ? {} : { nonce }),
+        ...(challenge === undefined ? {} : { codeChallenge: challenge }),
+        ...(method === undefined ? {} : { codeChallengeMethod: method }),
+        expiresAt: Date.now() + CODE_TTL_MS,
+        authTime,
+        redeemed: false,
+      },
+      MAX_CODES,
+    )
     return sendToClient(c, redirectUri, mode, {
       code,
       ...(p.get('client_info') === '1' ? { client_info: clientInfo(user) } : {}),
@@ -638,14 +658,19 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
     }
     if (wantsRefresh) {
       const rt = token()
-      state.refreshTokens.set(rt, {
-        clientId: registration.appId,
-        userObjectId: user.objectId,
-        tenantId: user.tenantId,
-        spa: extra.spa,
-        authTime: extra.authTime,
-        expiresAt: Date.now() + (extra.spa ? SPA_REFRESH_TTL_MS : REFRESH_TTL_MS),
-      })
+      remember(
+        state.refreshTokens,
+        rt,
+        {
+          clientId: registration.appId,
+          userObjectId: user.objectId,
+          tenantId: user.tenantId,
+          spa: extra.spa,
+          authTime: extra.authTime,
+          expiresAt: Date.now() + (extra.spa ? SPA_REFRESH_TTL_MS : REFRESH_TTL_MS),
+        },
+        MAX_REFRESH_TOKENS,
+      )
       out.refresh_token = rt
       if (extra.spa) out.refresh_token_expires_in = SPA_REFRESH_TTL_MS / 1000
     }
@@ -690,6 +715,7 @@ export function registerUserFlows(app: Hono, options: UserFlowOptions): UserFlow
   }
 
   return {
+    issue: issueUserTokens,
     async redeem(version, grant, ref, form, c) {
       const creds = presentedCredentials(form, c.req.header('authorization'))
       if (!creds.clientId) throw aad.missingParameter('client_id')

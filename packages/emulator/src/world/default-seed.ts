@@ -20,6 +20,16 @@ export const defaultIds = {
   contosoMultiTenantSpId: '4c5d6e7f-8a9b-4c0d-9e1f-2a3b4c5d6e7f',
   contosoOrgId: '5d6e7f8a-9b0c-4d1e-8f2a-3b4c5d6e7f8a',
   fabrikamOrgId: '6e7f8a9b-0c1d-4e2f-9a3b-4c5d6e7f8a9b',
+  /**
+   * Template ids of the Entra built-in directory roles that may grant tenant-wide admin consent (entra-docs
+   * permissions-reference.md); the `wids` claim carries them.
+   */
+  directoryRoles: {
+    globalAdministrator: '62e90394-69f5-4237-9190-012177145e10',
+    privilegedRoleAdministrator: 'e8611ab8-c189-46e8-94e1-60213ab1f814',
+    cloudApplicationAdministrator: '158c047a-c907-4556-b7ef-446551a6b5f7',
+    applicationAdministrator: '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3',
+  },
   users: {
     isvAdmin: '7f8a9b0c-1d2e-4f3a-8b4c-5d6e7f8a9b0c',
     contosoAdmin: '8a9b0c1d-2e3f-4a4b-9c5d-6e7f8a9b0c1d',
@@ -71,6 +81,8 @@ export function defaultSeed(): WorldSeed {
         },
         identifierUri: `api://${ids.multiTenantAppId}`,
         exposedScopes: ['access_as_user'],
+        // The sample decides who administers a tenant's connection from the directory roles in `wids`.
+        groupMembershipClaims: 'DirectoryRole',
       },
       {
         appId: ids.singleTenantAppId,

@@ -53,7 +53,15 @@ export interface AppRegistration {
    * identifier the client asked for, `appid`, `upn`), 2 gives v2.0 tokens. Absent means 2 (see {@link AppSeed}).
    */
   requestedAccessTokenVersion?: 1 | 2
+  /**
+   * The manifest's `groupMembershipClaims`: `DirectoryRole` or `All` make tokens for this app (ID tokens it gets as a
+   * client, access tokens for its own API) carry the user's directory roles in `wids`. Absent or `None`: no `wids`.
+   */
+  groupMembershipClaims?: GroupMembershipClaims
 }
+
+/** Values of the manifest's `groupMembershipClaims`; only `DirectoryRole` and `All` emit `wids` in the emulator. */
+export type GroupMembershipClaims = 'None' | 'SecurityGroup' | 'DirectoryRole' | 'ApplicationGroup' | 'All'
 
 /** The per-tenant instance of an app: exists in its home tenant and in every tenant that consented. */
 export interface ServicePrincipal {
@@ -71,8 +79,13 @@ export interface User {
   tenantId: string
   userPrincipalName: string
   displayName: string
-  /** A Global Administrator: may grant tenant-wide admin consent. */
+  /** An administrator who may grant tenant-wide admin consent (a Global Administrator unless `directoryRoles` says otherwise). */
   isTenantAdmin: boolean
+  /**
+   * Template ids of the Entra directory roles the user holds (the `wids` claim when the app asks for it). Absent:
+   * Global Administrator for a tenant admin, none for others.
+   */
+  directoryRoles?: string[]
   /**
    * Dataverse security role names this user holds in every org of its tenant. A hint for the default Dataverse
    * seed (`undefined` = the org decides; `[]` = a user without privileges).
@@ -119,6 +132,8 @@ export interface AppSeed {
   redirectUris?: { web?: string[]; spa?: string[] }
   identifierUri?: string
   exposedScopes?: string[]
+  /** The manifest's `groupMembershipClaims` (`DirectoryRole` or `All` for `wids`); default none. */
+  groupMembershipClaims?: GroupMembershipClaims
   /**
    * The manifest's `api.requestedAccessTokenVersion`: `2` (the emulator's default when absent) gives v2.0 access
    * tokens for this app's API; `1` or `null` (as in Entra, where `null` is the default of new registrations) v1.0 ones.
@@ -133,6 +148,8 @@ export interface UserSeed {
   userPrincipalName: string
   displayName?: string
   isTenantAdmin?: boolean
+  /** Directory role template ids (see {@link User.directoryRoles}); default Global Administrator for a tenant admin. */
+  directoryRoles?: string[]
   dataverseRoles?: string[]
 }
 

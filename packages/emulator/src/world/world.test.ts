@@ -190,4 +190,74 @@ describe('world', () => {
       expect(() => world.setRequestedAccessTokenVersion(randomUUID(), 2)).toThrow(/does not exist/)
     })
   })
+
+  describe('wids: directory roles in tokens, when the app registration asks for them', () => {
+    const A = 'https://localhost:9443'
+    const apiUri = `api://${defaultIds.multiTenantAppId}`
+    const token = (world: World, userObjectId: string) =>
+      world.mintUserAccessToken({ userObjectId, appId: defaultIds.multiTenantAppId, resource: apiUri })
+
+    it('gives tenant admins the Global Administrator template id in wids, others no wids (default seed asks)', async () => {
+      const world = await createWorld(defaultSeed(), { authorityUrl: A })
+      expect(world.getApp(defaultIds.multiTenantAppId)?.groupMembershipClaims).toBe('DirectoryRole')
+      const admin = await world.verifyJwt(await token(world, defaultIds.users.fabrikamAdmin))
+      expect(admin.wids).toEqual([defaultIds.directoryRoles.globalAdministrator])
+      const carol = await world.verifyJwt(await token(world, defaultIds.users.fabrikamCarol))
+      expect(carol.wids).toBeUndefined()
+      const id = await world.verifyJwt(
+        await world.mintIdToken({
+          userObjectId: defaultIds.users.fabrikamAdmin,
+          appId: defaultIds.multiTenantAppId,
+        }),
+      )
+      expect(id.wids).toEqual([defaultIds.directoryRoles.globalAdministrator])
+      // Dataverse tokens are for Dataverse's own registration: no wids
+      const org = world.getOrg(defaultIds.fabrikamOrgId)!
+      org.url = 'https://localhost:9445'
+      const dv = await world.mintUserAccessToken({
+        userObjectId: defaultIds.users.fabrikamAdmin,
+        appId: defaultIds.multiTenantAppId,
+        resource: org.url,
+      })
+      expect((await world.verifyJwt(dv)).wids).toBeUndefined()
+    })
+
+    it('issues no wids once the manifest stops asking (None), and again with All; v1.0 tokens carry them too', async () => {
+      const world = await createWorld(defaultSeed(), { authorityUrl: A })
+      world.setGroupMembershipClaims(defaultIds.multiTenantAppId, 'None')
+      expect((await world.verifyJwt(await token(world, defaultIds.users.fabrikamAdmin))).wids).toBeUndefined()
+      world.setGroupMembershipClaims(defaultIds.multiTenantAppId, null)
+      expect((await world.verifyJwt(await token(world, defaultIds.users.fabrikamAdmin))).wids).toBeUndefined()
+      world.setGroupMembershipClaims(defaultIds.multiTenantAppId, 'All')
+      world.setRequestedAccessTokenVersion(defaultIds.multiTenantAppId, 1)
+      const v1 = await world.verifyJwt(await token(world, defaultIds.users.fabrikamAdmin))
+      expect(v1).toMatchObject({ ver: '1.0', wids: [defaultIds.directoryRoles.globalAdministrator] })
+      expect(() => world.setGroupMembershipClaims(defaultIds.multiTenantAppId, 'Roles' as never)).toThrow(
+        /groupMembershipClaims/,
+      )
+    })
+
+    it('carries the roles a user was given, keeps them in snapshots, and refuses ids that are not GUIDs', async () => {
+      const world = await createWorld(defaultSeed(), { authorityUrl: A })
+      const appAdmin = defaultIds.directoryRoles.applicationAdministrator
+      world.setDirectoryRoles(defaultIds.users.fabrikamCarol, [appAdmin.toUpperCase()])
+      expect((await world.verifyJwt(await token(world, defaultIds.users.fabrikamCarol))).wids).toEqual([
+        appAdmin,
+      ])
+      world.setDirectoryRoles(defaultIds.users.fabrikamAdmin, [])
+      expect((await world.verifyJwt(await token(world, defaultIds.users.fabrikamAdmin))).wids).toBeUndefined()
+      const copy = await World.fromSnapshot(JSON.parse(JSON.stringify(world.snapshot())), A)
+      expect((await copy.verifyJwt(await token(copy, defaultIds.users.fabrikamCarol))).wids).toEqual([
+        appAdmin,
+      ])
+      expect(() => world.setDirectoryRoles(defaultIds.users.fabrikamCarol, ['admin'])).toThrow(/GUIDs/)
+      expect(() =>
+        world.addUser({
+          tenantId: defaultIds.fabrikamTenantId,
+          userPrincipalName: 'eve@fabrikam.onmicrosoft.com',
+          directoryRoles: ['x'],
+        }),
+      ).toThrow(/GUIDs/)
+    })
+  })
 })

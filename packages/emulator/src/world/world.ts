@@ -13,6 +13,7 @@ import type {
   CertificateCredential,
   CertificateSeed,
   ClientSecret,
+  GroupMembershipClaims,
   MintAppTokenOptions,
   MintIdTokenOptions,
   MintUserAccessTokenOptions,
@@ -72,6 +73,29 @@ export interface WorldSnapshot {
 export type ResolvedResource =
   | { kind: 'org'; org: OrgRecord; audience: string }
   | { kind: 'api'; app: AppRegistration; audience: string; v1Audience: string }
+
+const GLOBAL_ADMINISTRATOR = '62e90394-69f5-4237-9190-012177145e10'
+const GROUP_MEMBERSHIP_CLAIMS: readonly GroupMembershipClaims[] = [
+  'None',
+  'SecurityGroup',
+  'DirectoryRole',
+  'ApplicationGroup',
+  'All',
+]
+
+function groupMembershipClaimsOf(value: unknown, appName: string): GroupMembershipClaims {
+  if (GROUP_MEMBERSHIP_CLAIMS.includes(value as GroupMembershipClaims)) return value as GroupMembershipClaims
+  throw new EmulatorError(
+    'INVALID_ARGUMENT',
+    `The groupMembershipClaims of app '${appName}' must be one of ${GROUP_MEMBERSHIP_CLAIMS.join(', ')}.`,
+  )
+}
+
+function directoryRolesOf(ids: unknown): string[] {
+  if (!Array.isArray(ids) || ids.some((id) => !isGuid(id)))
+    throw new EmulatorError('INVALID_ARGUMENT', 'directoryRoles must be role template ids (GUIDs).')
+  return ids.map((id: string) => id.toLowerCase())
+}
 
 function tokenVersionOf(value: unknown, appName: string): 1 | 2 {
   if (value === undefined || value === 2) return 2
@@ -230,6 +254,9 @@ export class World {
       exposedScopes: [...(input.exposedScopes ?? [])],
       requestedAccessTokenVersion,
       ...(input.identifierUri === undefined ? {} : { identifierUri: input.identifierUri }),
+      ...(input.groupMembershipClaims === undefined
+        ? {}
+        : { groupMembershipClaims: groupMembershipClaimsOf(input.groupMembershipClaims, input.displayName) }),
     }
     this.apps.set(appId, app)
     this.grantConsent(home.id, appId)
@@ -294,6 +321,45 @@ export class World {
     return app
   }
 
+  /**
+   * Changes the app's `groupMembershipClaims` (what editing the manifest, or "Token configuration > Add groups claim"
+   * in the portal, does): `DirectoryRole` or `All` put the user's directory roles in `wids` from now on.
+   * @throws {EmulatorError} 'NOT_FOUND' (app), 'INVALID_ARGUMENT' (another value).
+   */
+  setGroupMembershipClaims(appId: string, value: GroupMembershipClaims | null): AppRegistration {
+    const app = this.getApp(appId)
+    if (!app) throw new EmulatorError('NOT_FOUND', `App ${appId} does not exist.`)
+    if (value === null) delete app.groupMembershipClaims
+    else app.groupMembershipClaims = groupMembershipClaimsOf(value, app.displayName)
+    this.changed()
+    return app
+  }
+
+  /**
+   * Sets the directory roles (template ids) a user holds, e.g. to make a user an Application Administrator.
+   * @throws {EmulatorError} 'NOT_FOUND' (user), 'INVALID_ARGUMENT' (an id that is not a GUID).
+   */
+  setDirectoryRoles(userObjectId: string, roleTemplateIds: string[]): User {
+    const user = this.getUser(userObjectId)
+    if (!user) throw new EmulatorError('NOT_FOUND', `User ${userObjectId} does not exist.`)
+    user.directoryRoles = directoryRolesOf(roleTemplateIds)
+    this.changed()
+    return user
+  }
+
+  /**
+   * The `wids` claim of a token for `app` (the client for ID tokens, the resource app for access tokens to its API):
+   * entra-docs access-token-claims-reference.md says `wids` holds the user's tenant-wide directory role template ids,
+   * configured per app by the manifest's `groupMembershipClaims` set to `All` or `DirectoryRole`. Absent otherwise,
+   * and when the user holds no role.
+   */
+  widsFor(user: User, app: AppRegistration | undefined): { wids?: string[] } {
+    const asked = app?.groupMembershipClaims === 'All' || app?.groupMembershipClaims === 'DirectoryRole'
+    if (!asked) return {}
+    const roles = user.directoryRoles ?? (user.isTenantAdmin ? [GLOBAL_ADMINISTRATOR] : [])
+    return roles.length > 0 ? { wids: [...roles] } : {}
+  }
+
   addUser(input: UserSeed): User {
     const tenant = this.#requireTenant(input.tenantId)
     const objectId = guidOrNew(input.objectId, 'User objectId')
@@ -308,6 +374,9 @@ export class World {
       userPrincipalName: input.userPrincipalName,
       displayName: input.displayName ?? input.userPrincipalName.split('@')[0]!,
       isTenantAdmin: input.isTenantAdmin ?? false,
+      ...(input.directoryRoles === undefined
+        ? {}
+        : { directoryRoles: directoryRolesOf(input.directoryRoles) }),
       ...(input.dataverseRoles === undefined ? {} : { dataverseRoles: [...input.dataverseRoles] }),
     }
     this.users.set(objectId, user)
@@ -515,6 +584,7 @@ export class World {
           unique_name: user.userPrincipalName,
           upn: user.userPrincipalName,
           ver: '1.0',
+          ...this.widsFor(user, resource.kind === 'api' ? resource.app : undefined),
         },
         { x5t: true },
       )
@@ -532,6 +602,7 @@ export class World {
       sub: this.#pairwiseSub(user.objectId, app.appId),
       tid: user.tenantId,
       ver: '2.0',
+      ...this.widsFor(user, resource.app),
     })
   }
 
@@ -551,6 +622,7 @@ export class World {
       sub: this.#pairwiseSub(user.objectId, options.appId),
       tid: user.tenantId,
       ver: '2.0',
+      ...this.widsFor(user, this.getApp(options.appId)),
     })
   }
 

@@ -37,6 +37,26 @@ export function callHeaders(
   impersonationHeaders(options?.impersonate ?? defaults, headers)
   if (options?.bypassCustomPluginExecution) headers['mscrm.bypasscustompluginexecution'] = 'true'
   if (options?.solutionUniqueName) headers['mscrm.solutionuniquename'] = options.solutionUniqueName
+  const bypass = options?.bypassBusinessLogicExecution
+  if (bypass?.length) {
+    if (!bypass.every((v) => v === 'CustomSync' || v === 'CustomAsync')) {
+      throw new DataverseError(
+        'INVALID_ARGUMENT',
+        'bypassBusinessLogicExecution takes CustomSync and/or CustomAsync.',
+      )
+    }
+    headers['mscrm.bypassbusinesslogicexecution'] = [...new Set(bypass)].join(',')
+  }
+  const steps = options?.bypassBusinessLogicExecutionStepIds
+  if (steps?.length) {
+    if (!steps.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))) {
+      throw new DataverseError(
+        'INVALID_ARGUMENT',
+        'bypassBusinessLogicExecutionStepIds takes plug-in step registration ids (GUIDs).',
+      )
+    }
+    headers['mscrm.bypassbusinesslogicexecutionstepids'] = steps.join(',')
+  }
   if (options?.headers) for (const [k, v] of Object.entries(options.headers)) headers[k.toLowerCase()] = v
   return headers
 }

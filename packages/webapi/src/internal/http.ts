@@ -29,10 +29,14 @@ export type HttpTransport = (request: HttpRequest) => Promise<HttpResponse>
 /** Options for the built-in transports: the client's own. */
 export type TransportOptions = Pick<DataverseClientOptions, 'fetch' | 'ca' | 'dispatcher' | 'connections'>
 
-export function fetchTransport(fetchImpl: typeof fetch | undefined): HttpTransport {
+export function fetchTransport(
+  fetchImpl: typeof fetch | undefined,
+  runtimeInit: Record<string, unknown> = {},
+): HttpTransport {
   return async (request) => {
     const f = fetchImpl ?? globalThis.fetch
     const response = await f(request.url, {
+      ...runtimeInit,
       method: request.method,
       headers: request.headers,
       body: request.body ?? null,

@@ -49,9 +49,17 @@ export function formatKey(key: RecordKey): string {
     .join(',')
 }
 
-// Inside a path segment, percent-encode what URL parsers would treat as structure; the quotes stay.
+// Inside a path segment, percent-encode what URL parsers would treat as structure, and every character outside
+// printable ASCII as UTF-8 (an HTTP request line is ASCII: Node's HTTP client refuses or mangles anything else, while
+// fetch would encode it the same way); the quotes stay.
 function encodeKeyValue(literal: string): string {
-  return literal.replace(/[%/?#&\\\s+]/g, (c) => encodeURIComponent(c))
+  if (/[\uD800-\uDFFF]/.test(literal.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      'An alternate key value contains an unpaired surrogate (not valid Unicode text); fix the value before sending it.',
+    )
+  }
+  return literal.replace(/[%/?#&\\\s+]|[^\x21-\x7e]/gu, (c) => encodeURIComponent(c))
 }
 
 /** `accounts(<key>)`, or `$1` when the key is a batch Content-ID reference. */

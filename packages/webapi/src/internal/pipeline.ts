@@ -78,6 +78,26 @@ async function tokenFor(config: PipelineConfig, forceRefresh: boolean, spec: Sen
   return token
 }
 
+// Microsoft Learn, Compose HTTP requests: `If-None-Match: null` on reads, so no cached collection-valued
+// expansion is served. A call's own If-None-Match (a conditional read) replaces it.
+const NO_CACHED_EXPANSIONS = { 'if-none-match': 'null' } as const
+
+function requestLineSafe(link: string): string | undefined {
+  try {
+    return link.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c))
+  } catch {
+    return undefined // an unpaired surrogate: let URL serialise it
+  }
+}
+
+/** An argument the transport refused before sending (e.g. an invalid request path on Node): never worth a retry. */
+function isLocalArgumentError(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | null)?.code
+  return (
+    code === 'UND_ERR_INVALID_ARG' || (cause instanceof DataverseError && cause.code === 'INVALID_ARGUMENT')
+  )
+}
+
 export function resolveUrl(config: PipelineConfig, spec: SendSpec): { url: string; path: string } {
   if (/^https?:\/\//i.test(spec.path)) {
     const url = new URL(spec.path)
@@ -92,8 +112,11 @@ export function resolveUrl(config: PipelineConfig, spec: SendSpec): { url: strin
       )
     }
     const base = new URL(config.baseUrl).pathname
+    // Follow the link verbatim (Microsoft Learn: Page results using OData): `URL.href` would re-encode it (quotes
+    // in the query become %27). Only characters a request line cannot carry are percent-encoded.
+    const verbatim = spec.path.startsWith(`${config.origin}/`) ? requestLineSafe(spec.path) : undefined
     return {
-      url: url.href,
+      url: verbatim ?? url.href,
       path: url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname,
     }
   }
@@ -141,6 +164,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     if (attempt === 1) deadline = Date.now() + retry.budgetMs
     const headers: Record<string, string> = {
       ...config.baseHeaders,
+      ...(spec.method === 'GET' ? NO_CACHED_EXPANSIONS : undefined),
       ...spec.headers,
       authorization: `Bearer ${token}`,
     }
@@ -179,6 +203,13 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       governor.release()
       recorder?.failure(signal?.aborted ? 'aborted' : timedOut ? 'timeout' : 'network')
       if (signal?.aborted) fail(abortError(signal, spec.method, path))
+      if (!timedOut && isLocalArgumentError(cause)) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          `${spec.method} ${path} was not sent: the HTTP client refused the request (${(cause as Error).message}).`,
+          { method: spec.method, path, attempts: attempt, cause },
+        )
+      }
       const error = timedOut
         ? new DataverseError('TIMEOUT', `${spec.method} ${path} timed out after ${timeoutMs} ms.`, {
             method: spec.method,

@@ -1,8 +1,8 @@
-import { api } from '../api.ts'
+import { ApiError, api } from '../api.ts'
 import { account, orgToken, signIn } from '../auth.ts'
 import { errorBox, h, okBox, show } from '../dom.ts'
 
-interface OnboardingStatus {
+interface TenantPage {
   tenant: {
     tenantId: string
     orgUrl: string
@@ -16,8 +16,50 @@ interface OnboardingStatus {
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-/** Step 1: the admin enters the org URL and is sent to admin consent. */
+/**
+ * Sends the signed-in admin to admin consent for `orgUrl` (`intent` `reconnect` or `change_org` only after the admin
+ * confirmed it on the connection page).
+ */
+export async function startConsent(orgUrl: string, intent?: 'reconnect' | 'change_org'): Promise<void> {
+  const r = await api<{ consentUrl: string }>('/api/onboarding/start', {
+    method: 'POST',
+    body: { orgUrl, ...(intent ? { intent, confirm: true } : {}) },
+  })
+  location.assign(r.consentUrl)
+}
+
+/** Step 1: the admin signs in first, then enters the org URL and is sent to admin consent. */
 export function connectView(): void {
+  const intro = h(
+    'ol',
+    {},
+    h(
+      'li',
+      {},
+      'Sign in with your administrator account (Global Administrator, Application Administrator, …).',
+    ),
+    h('li', {}, 'Enter your Dataverse org URL; we check that it belongs to your tenant.'),
+    h('li', {}, 'Give admin consent to the app in your tenant.'),
+    h('li', {}, 'Let the app create its application user and security role in your org (or do it by hand).'),
+    h('li', {}, 'We check the connection, and your people can sign in.'),
+  )
+  if (!account()) {
+    show(
+      h('h1', {}, 'Connect your organization'),
+      h(
+        'div',
+        { class: 'card' },
+        h(
+          'p',
+          {},
+          'An administrator of your Microsoft Entra tenant and of your Dataverse environment connects it.',
+        ),
+        intro,
+        h('button', { onclick: () => signIn('#/connect') }, 'Sign in as administrator'),
+      ),
+    )
+    return
+  }
   const input = h('input', {
     name: 'orgUrl',
     type: 'url',
@@ -30,23 +72,7 @@ export function connectView(): void {
     h(
       'div',
       { class: 'card' },
-      h(
-        'p',
-        {},
-        'You need to be an administrator of your Microsoft Entra tenant and of your Dataverse environment.',
-      ),
-      h(
-        'ol',
-        {},
-        h('li', {}, 'Enter your Dataverse org URL; we find its tenant.'),
-        h('li', {}, 'Give admin consent to the app in your tenant.'),
-        h(
-          'li',
-          {},
-          'Let the app create its application user and security role in your org (or do it by hand).',
-        ),
-        h('li', {}, 'We check the connection, and your people can sign in.'),
-      ),
+      intro,
       h(
         'form',
         {
@@ -55,12 +81,7 @@ export function connectView(): void {
             e.preventDefault()
             status.replaceChildren(h('p', { class: 'muted' }, 'Looking up your org…'))
             try {
-              const r = await api<{ consentUrl: string }>('/api/onboarding/start', {
-                method: 'POST',
-                body: { orgUrl: input.value.trim() },
-                anonymous: true,
-              })
-              location.assign(r.consentUrl)
+              await startConsent(input.value.trim())
             } catch (error) {
               status.replaceChildren(errorBox(message(error)))
             }
@@ -74,7 +95,7 @@ export function connectView(): void {
   )
 }
 
-/** Steps 2–4: after the consent callback, provision (automatically or by hand), then verify. */
+/** After the consent callback: the signed-in admin completes it with the ticket, then provisions and verifies. */
 export async function onboardingView(query: URLSearchParams): Promise<void> {
   const error = query.get('error')
   if (error) {
@@ -84,65 +105,72 @@ export async function onboardingView(query: URLSearchParams): Promise<void> {
       h('p', {}, h('a', { href: '#/connect' }, 'Start again')),
     )
   }
-  const tenant = query.get('tenant') ?? ''
-  const me = account()
-  if (!me || me.tenantId !== tenant) {
+  const ticket = query.get('ticket')
+  if (ticket) {
+    if (!account()) {
+      return show(
+        h('h1', {}, 'Finish connecting'),
+        h('p', {}, 'Sign in with the administrator account that started the connection.'),
+        h('button', { onclick: () => signIn(location.hash) }, 'Sign in as administrator'),
+      )
+    }
+    try {
+      await api('/api/onboarding/complete', { method: 'POST', body: { ticket } })
+    } catch (e) {
+      return show(
+        h('h1', {}, 'Connect your organization'),
+        errorBox(message(e)),
+        h('p', {}, h('a', { href: '#/connect' }, 'Start again')),
+      )
+    }
+    history.replaceState(null, '', '#/onboarding')
+  }
+  if (!account()) return signIn('#/onboarding')
+  const status = h('div', {})
+  let info: TenantPage
+  try {
+    info = await api<TenantPage>('/api/onboarding/tenant')
+  } catch (e) {
+    const notYet = e instanceof ApiError && e.code === 'not_onboarded'
     return show(
-      h('h1', {}, 'Admin consent recorded'),
-      okBox('Your tenant gave consent to the app.'),
-      h(
-        'div',
-        { class: 'card' },
-        h(
-          'p',
-          {},
-          'Next, sign in with your administrator account to finish the set-up in your Dataverse org.',
-        ),
-        h('button', { onclick: () => signIn(`#/onboarding?tenant=${tenant}`) }, 'Sign in as administrator'),
-      ),
+      h('h1', {}, 'Finish the set-up'),
+      errorBox(message(e)),
+      notYet ? h('a', { href: '#/connect' }, 'Connect your organization') : null,
     )
   }
-  const status = h('div', {})
-  let info: OnboardingStatus
-  try {
-    info = await api<OnboardingStatus>('/api/onboarding/status')
-  } catch (e) {
-    return show(h('h1', {}, 'Finish the set-up'), errorBox(message(e)))
-  }
-  const done = (t: OnboardingStatus['tenant']) => {
+  const tenantId = info.tenant.tenantId
+  const done = (t: TenantPage['tenant']) => {
     status.replaceChildren(
       okBox(`Connected. ${t.lastCheck?.detail ?? ''} Your people can now sign in.`),
       h('p', {}, h('a', { href: '#/accounts' }, 'Open your accounts')),
     )
+  }
+  const run = async (path: string, body: unknown) => {
+    try {
+      const r = await api<{ ok: boolean; detail: string; tenant: TenantPage['tenant'] }>(path, {
+        method: 'POST',
+        body,
+      })
+      if (r.ok) done(r.tenant)
+      else status.replaceChildren(errorBox(r.detail))
+    } catch (e) {
+      status.replaceChildren(errorBox(message(e)))
+    }
   }
   const automatic = async () => {
     status.replaceChildren(
       h('p', { class: 'muted' }, 'Creating the application user and its role in your org…'),
     )
     try {
-      const token = await orgToken(info.tenant.orgUrl, info.tenant.tenantId, `provision:${tenant}`)
-      const r = await api<{ tenant: OnboardingStatus['tenant'] }>('/api/onboarding/provision', {
-        method: 'POST',
-        body: { dataverseToken: token },
-      })
-      done(r.tenant)
-    } catch (e) {
-      status.replaceChildren(errorBox(message(e)))
-    }
-  }
-  const verify = async () => {
-    status.replaceChildren(h('p', { class: 'muted' }, 'Checking the connection…'))
-    try {
-      const r = await api<{ tenant: OnboardingStatus['tenant'] }>('/api/onboarding/verify', {
-        method: 'POST',
-      })
-      done(r.tenant)
+      const token = await orgToken(info.tenant.orgUrl, tenantId, `provision:${tenantId}`)
+      await run('/api/onboarding/provision', { dataverseToken: token })
     } catch (e) {
       status.replaceChildren(errorBox(message(e)))
     }
   }
   show(
     h('h1', {}, 'Finish the set-up'),
+    okBox('Admin consent recorded.'),
     h('p', { class: 'muted' }, `Org ${info.tenant.orgUrl} · status ${info.tenant.status}`),
     h(
       'div',
@@ -160,11 +188,15 @@ export async function onboardingView(query: URLSearchParams): Promise<void> {
       { class: 'card' },
       h('h2', {}, 'I’ll do it myself'),
       h('ol', {}, ...info.manualSteps.map((step) => h('li', {}, step))),
-      h('button', { class: 'secondary', onclick: verify, id: 'verify' }, 'Verify the connection'),
+      h(
+        'button',
+        { class: 'secondary', onclick: () => run('/api/onboarding/verify', {}), id: 'verify' },
+        'Verify the connection',
+      ),
     ),
     status,
   )
-  if (sessionStorage.getItem('pending') === `provision:${tenant}`) {
+  if (sessionStorage.getItem('pending') === `provision:${tenantId}`) {
     sessionStorage.removeItem('pending')
     await automatic()
   }

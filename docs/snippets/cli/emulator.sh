@@ -1,0 +1,2 @@
+# The emulator on free ports, nothing kept between runs (the flags of pnpm emulator)
+dataverse-s2s emulator --port 0 --no-persist

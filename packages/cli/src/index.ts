@@ -1,0 +1,5 @@
+export type { CliErrorCode } from './errors.ts'
+export { CliError, isCliError } from './errors.ts'
+export type { Io } from './output.ts'
+export type { RunCliOptions } from './program.ts'
+export { runCli } from './program.ts'

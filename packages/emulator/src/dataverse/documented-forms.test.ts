@@ -1,0 +1,93 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { setup } from './test-support.ts'
+
+// The emulator is as strict as Microsoft's documentation where our client once got it wrong, and accepts the
+// documented forms (Power Apps > Dataverse > Web API pages named per case).
+
+const API = '/api/data/v9.2'
+type Env = Awaited<ReturnType<typeof setup>>
+let env: Env
+beforeAll(async () => {
+  env = await setup({
+    seed: {
+      sampleData: false,
+      rows: {
+        contacts: [
+          { firstname: 'Pat', lastname: "O'Brian" },
+          { firstname: 'Sam', lastname: 'OBryan' },
+          { firstname: 'Kim', lastname: 'Other' },
+        ],
+        accounts: [
+          { name: 'Two', numberofemployees: 2 },
+          { name: 'Three', numberofemployees: 3 },
+          { name: 'Four', numberofemployees: 4 },
+        ],
+      },
+    },
+  })
+})
+
+const batchOf = (parts: string[]) => ({
+  body: `${parts.map((p) => `--batch_x\r\n${p}`).join('')}--batch_x--\r\n`,
+  headers: { 'Content-Type': 'multipart/mixed; boundary=batch_x' },
+})
+const getPart = (withEmptyLine: boolean) =>
+  `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET ${API}/contacts?$select=lastname HTTP/1.1\r\nAccept: application/json\r\n${withEmptyLine ? '\r\n' : ''}\r\n`
+
+describe('Execute batch operations using the Web API', () => {
+  it('serves a GET part whose headers end with an empty line, as documented', async () => {
+    const res = await env.request(`${API}/$batch`, { method: 'POST', ...batchOf([getPart(true)]) })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('HTTP/1.1 200 OK')
+  })
+
+  it('refuses a GET part whose headers run into the boundary without an empty line', async () => {
+    const res = await env.request(`${API}/$batch`, { method: 'POST', ...batchOf([getPart(false)]) })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/empty line/)
+  })
+})
+
+describe('Filter rows using OData: string arrays of query functions', () => {
+  const lastnames = async (filter: string) => {
+    const res = await env.request(`${API}/contacts?$select=lastname&$filter=${encodeURIComponent(filter)}`)
+    expect(res.status).toBe(200)
+    return ((await res.json()) as { value: { lastname: string }[] }).value.map((r) => r.lastname).sort()
+  }
+
+  it('reads double-quoted items with single quotes as they are', async () => {
+    expect(
+      await lastnames(
+        `Microsoft.Dynamics.CRM.In(PropertyName='lastname',PropertyValues=["O'Brian","OBryan"])`,
+      ),
+    ).toEqual(["O'Brian", 'OBryan'])
+  })
+
+  it('still reads single-quoted items with doubled quotes', async () => {
+    expect(
+      await lastnames(
+        `Microsoft.Dynamics.CRM.In(PropertyName='lastname',PropertyValues=['O''Brian','Other'])`,
+      ),
+    ).toEqual(["O'Brian", 'Other'])
+  })
+
+  it('reads the strings as the column type (PropertyValues is a collection of strings)', async () => {
+    const res = await env.request(
+      `${API}/accounts?$select=name&$filter=${encodeURIComponent(`Microsoft.Dynamics.CRM.In(PropertyName='numberofemployees',PropertyValues=["2","4"])`)}`,
+    )
+    expect(res.status).toBe(200)
+    const names = ((await res.json()) as { value: { name: string }[] }).value.map((r) => r.name).sort()
+    expect(names).toEqual(['Four', 'Two'])
+    const bad = await env.request(
+      `${API}/accounts?$filter=${encodeURIComponent(`Microsoft.Dynamics.CRM.In(PropertyName='numberofemployees',PropertyValues=["two"])`)}`,
+    )
+    expect(bad.status).toBe(400)
+  })
+
+  it('refuses an unterminated double-quoted item', async () => {
+    const res = await env.request(
+      `${API}/contacts?$filter=${encodeURIComponent(`Microsoft.Dynamics.CRM.In(PropertyName='lastname',PropertyValues=["x)`)}`,
+    )
+    expect(res.status).toBe(400)
+  })
+})

@@ -1,0 +1,361 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createDataverseClient, type DataverseClient, odata } from '../../src/index.ts'
+import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
+
+// Each case sends one operation through the real client (Node transport) to a plain recording server and compares
+// the request with the form Microsoft documents on the Learn page it names (Power Apps > Dataverse > Web API).
+// Regression cases for defects found by an independent documented-request check are marked "regression".
+
+const API = '/api/data/v9.2'
+const ID = '00000000-0000-0000-0000-000000000001'
+let close: (() => Promise<void>) | undefined
+afterEach(async () => {
+  await close?.()
+  close = undefined
+})
+
+async function record(
+  answer: (request: Recorded, index: number) => Reply,
+  run: (client: DataverseClient, origin: string) => Promise<unknown>,
+): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
+  const server = await startRecordingServer(answer)
+  close = server.close
+  const client = createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false })
+  const result = await run(client, server.origin)
+  return { requests: server.requests, result, origin: server.origin }
+}
+
+const noContent: Reply = { status: 204 }
+const json = (body: object, headers: Record<string, string> = {}): Reply => ({ status: 200, body, headers })
+
+/** The headers every documented request carries (Compose HTTP requests and handle errors). */
+function expectStandardHeaders(r: Recorded) {
+  expect(r.headers.accept).toBe('application/json')
+  expect(r.headers['odata-maxversion']).toBe('4.0')
+  expect(r.headers['odata-version']).toBe('4.0')
+  expect(r.headers.authorization).toBe('Bearer tok')
+}
+
+describe('Compose HTTP requests and handle errors', () => {
+  it('reads carry If-None-Match: null and the standard headers (regression)', async () => {
+    const { requests } = await record(
+      () => json({ BusinessUnitId: ID, UserId: ID, OrganizationId: ID }),
+      (c) => c.whoAmI(),
+    )
+    const [r] = requests as [Recorded]
+    expect(r.method).toBe('GET')
+    expect(r.target).toBe(`${API}/WhoAmI`)
+    expectStandardHeaders(r)
+    expect(r.headers['if-none-match']).toBe('null')
+  })
+})
+
+describe('Create a table row using the Web API', () => {
+  it('POSTs the JSON body to the entity set and reads the id from OData-EntityId', async () => {
+    const { requests, result, origin } = await record(
+      (_r) => ({ status: 204, headers: { 'OData-EntityId': `http://x${API}/accounts(${ID})` } }),
+      (c) => c.create('accounts', { name: 'Sample Account', creditonhold: false, revenue: 5000000 }),
+    )
+    void origin
+    const [r] = requests as [Recorded]
+    expect(r.method).toBe('POST')
+    expect(r.target).toBe(`${API}/accounts`)
+    expectStandardHeaders(r)
+    expect(r.headers['content-type']).toMatch(/^application\/json/)
+    expect(JSON.parse(r.body)).toEqual({ name: 'Sample Account', creditonhold: false, revenue: 5000000 })
+    expect(result).toBe(ID)
+  })
+})
+
+describe('Retrieve a table row using the Web API', () => {
+  it('GETs the row by id with $select', async () => {
+    const { requests } = await record(
+      () => json({ name: 'x' }),
+      (c) => c.retrieve('accounts', ID, { select: ['name', 'revenue'] }),
+    )
+    expect(requests[0]?.target).toBe(`${API}/accounts(${ID})?$select=name%2Crevenue`)
+    expect(decodeURIComponent(requests[0]?.target ?? '')).toBe(`${API}/accounts(${ID})?$select=name,revenue`)
+  })
+})
+
+describe('Update and delete table rows using the Web API', () => {
+  it('PATCHes with If-Match: * so a missing row is not created', async () => {
+    const { requests } = await record(
+      () => noContent,
+      (c) => c.update('accounts', ID, { name: 'Updated' }),
+    )
+    const [r] = requests as [Recorded]
+    expect(r.method).toBe('PATCH')
+    expect(r.target).toBe(`${API}/accounts(${ID})`)
+    expect(r.headers['if-match']).toBe('*')
+    expect(JSON.parse(r.body)).toEqual({ name: 'Updated' })
+  })
+
+  it('DELETEs the row', async () => {
+    const { requests } = await record(
+      () => noContent,
+      (c) => c.delete('accounts', ID),
+    )
+    expect(requests.map((r) => [r.method, r.target])).toEqual([['DELETE', `${API}/accounts(${ID})`]])
+  })
+})
+
+describe('Use an alternate key to reference a record', () => {
+  it('puts the key in the URL as name=value with the string quoted', async () => {
+    const { requests } = await record(
+      () => json({ name: 'x' }),
+      (c) => c.retrieve('accounts', { accountnumber: 'ABC123' }),
+    )
+    expect(decodeURIComponent(requests[0]?.target ?? '')).toBe(`${API}/accounts(accountnumber='ABC123')`)
+  })
+
+  it.each([
+    ['Zürich Straße', '%27Z%C3%BCrich%20Stra%C3%9Fe%27'],
+    ['Gdańsk', '%27Gda%C5%84sk%27'],
+    ['東京', '%27%E6%9D%B1%E4%BA%AC%27'],
+  ])(
+    'percent-encodes the non-ASCII key %j as UTF-8 on the request line (regression)',
+    async (city, _encoded) => {
+      const { requests } = await record(
+        () => json({ name: 'x' }),
+        (c) => c.retrieve('contacts', { address1_city: city }),
+      )
+      const target = requests[0]?.target ?? ''
+      expect(target).toMatch(/^[\x21-\x7e]+$/)
+      expect(decodeURIComponent(target)).toBe(`${API}/contacts(address1_city='${city}')`)
+    },
+  )
+
+  it('refuses a key that is not valid Unicode before sending, and never retries it (regression)', async () => {
+    let sent = 0
+    const server = await startRecordingServer(() => {
+      sent++
+      return json({})
+    })
+    close = server.close
+    const client = createDataverseClient({ url: server.origin, getToken: () => 'tok' })
+    await expect(client.retrieve('contacts', { address1_city: 'bad \uD800 value' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
+    expect(sent).toBe(0)
+  })
+})
+
+describe('Filter rows using OData', () => {
+  it('writes string arrays of query functions in double quotes, single quotes as they are (regression)', async () => {
+    const { requests } = await record(
+      () => json({ value: [] }),
+      (c) =>
+        c.query('contacts', {
+          select: ['fullname'],
+          filter: odata`Microsoft.Dynamics.CRM.In(PropertyName='lastname',PropertyValues=${["O'Brian", 'OBryan']})`,
+        }),
+    )
+    const query = new URLSearchParams(new URL(`http://x${requests[0]?.target}`).search)
+    expect(query.get('$filter')).toBe(
+      `Microsoft.Dynamics.CRM.In(PropertyName='lastname',PropertyValues=["O'Brian","OBryan"])`,
+    )
+  })
+
+  it('doubles a single quote inside a string literal (Manage single quotes)', async () => {
+    const { requests } = await record(
+      () => json({ value: [] }),
+      (c) => c.query('contacts', { filter: odata`lastname eq ${"O'Bryan"}` }),
+    )
+    const query = new URLSearchParams(new URL(`http://x${requests[0]?.target}`).search)
+    expect(query.get('$filter')).toBe("lastname eq 'O''Bryan'")
+  })
+})
+
+describe('Page results using OData', () => {
+  it('asks for the page size with Prefer: odata.maxpagesize and follows @odata.nextLink verbatim (regression)', async () => {
+    const nextTarget = `${API}/contacts?$select=fullname&$skiptoken=%3Ccookie%20pagenumber=%222%22%20pagingcookie=%22%253ccookie%2520page%253d%25221%2522%253e%22%20istracking=%22False%22%20/%3E&$filter=lastname%20eq%20'O''Bryan'`
+    const { requests, result } = await record(
+      (_r, i) =>
+        i === 0
+          ? json({ value: [{ n: 1 }, { n: 2 }], '@odata.nextLink': `NEXT` })
+          : json({ value: [{ n: 3 }] }),
+      async (c, origin) => {
+        // the server's link, absolute, as Dataverse returns it
+        const rows: unknown[] = []
+        const first = await c.query('contacts', { select: ['fullname'], maxPageSize: 2 })
+        rows.push(...first.value)
+        const next = await c.queryNext(`${origin}${nextTarget}`, { maxPageSize: 2 })
+        rows.push(...next.value)
+        return rows
+      },
+    )
+    expect(result).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }])
+    expect(requests.map((r) => r.headers.prefer)).toEqual(['odata.maxpagesize=2', 'odata.maxpagesize=2'])
+    expect(requests[1]?.target).toBe(nextTarget)
+  })
+
+  it('refuses $top together with odata.maxpagesize (Dataverse would ignore $top) before sending (regression)', async () => {
+    const { requests, result } = await record(
+      () => json({ value: [] }),
+      (c) => c.query('contacts', { top: 5, maxPageSize: 2 }).catch((e: unknown) => e),
+    )
+    expect(result).toMatchObject({ code: 'INVALID_ARGUMENT' })
+    expect(requests).toHaveLength(0)
+  })
+})
+
+describe('Page results using FetchXml', () => {
+  const cookie = (page: number) =>
+    `<cookie pagenumber="${page + 1}" pagingcookie="${encodeURIComponent(encodeURIComponent(`<cookie page="${page}"><contactid last="{${ID}}" first="{${ID}}" /></cookie>`))}" istracking="False" />`
+
+  it('keeps asking for the paging cookie and morerecords when formatted values are requested (regression: 3 of 7 rows)', async () => {
+    const pages = [[1, 2, 3], [4, 5, 6], [7]]
+    const { requests, result } = await record(
+      (r, i) => {
+        const prefer = r.headers.prefer ?? ''
+        const paging = prefer.includes('Microsoft.Dynamics.CRM.fetchxmlpagingcookie')
+        return json({
+          value: (pages[i] ?? []).map((n) => ({ n })),
+          ...(paging && i < 2
+            ? {
+                '@Microsoft.Dynamics.CRM.fetchxmlpagingcookie': cookie(i + 1),
+                '@Microsoft.Dynamics.CRM.morerecords': true,
+              }
+            : {}),
+        })
+      },
+      async (c) => {
+        const rows: unknown[] = []
+        for await (const row of c.fetchXml(
+          'contacts',
+          `<fetch count='3'><entity name='contact'><attribute name='fullname'/></entity></fetch>`,
+          { formattedValues: true },
+        ))
+          rows.push(row)
+        return rows
+      },
+    )
+    expect(result).toHaveLength(7)
+    for (const r of requests) {
+      const prefer = r.headers.prefer ?? ''
+      expect(prefer).toContain('OData.Community.Display.V1.FormattedValue')
+      expect(prefer).toContain('Microsoft.Dynamics.CRM.fetchxmlpagingcookie')
+      expect(prefer).toContain('Microsoft.Dynamics.CRM.morerecords')
+    }
+    const second = new URLSearchParams(new URL(`http://x${requests[1]?.target}`).search).get('fetchXml') ?? ''
+    expect(second).toMatch(/page="2"/)
+    expect(second).toMatch(/count="3"/)
+    expect(second).toContain('paging-cookie="&lt;cookie page=&quot;1&quot;&gt;')
+  })
+
+  it('sends a query with top as written, unpaged, and refuses paging options with it (regression)', async () => {
+    const xml = `<fetch top='5'><entity name='contact'><attribute name='fullname'/></entity></fetch>`
+    const { requests, result } = await record(
+      () => json({ value: [{ n: 1 }], '@Microsoft.Dynamics.CRM.morerecords': true }),
+      async (c) => {
+        const page = await c.fetchXmlPage('contacts', xml)
+        const refused = await c.fetchXmlPage('contacts', xml, { pageSize: 2 }).catch((e: unknown) => e)
+        return { page, refused }
+      },
+    )
+    expect(requests).toHaveLength(1)
+    expect(new URLSearchParams(new URL(`http://x${requests[0]?.target}`).search).get('fetchXml')).toBe(xml)
+    expect(result).toMatchObject({ page: { moreRecords: false }, refused: { code: 'INVALID_ARGUMENT' } })
+  })
+})
+
+describe('Count rows', () => {
+  it('GETs /$count with the standard Accept header (regression) and reads the number', async () => {
+    const { requests, result } = await record(
+      () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: '\uFEFF42' }),
+      (c) => c.count('accounts'),
+    )
+    expect(requests[0]?.target).toBe(`${API}/accounts/$count`)
+    expect(requests[0]?.headers.accept).toBe('application/json')
+    expect(result).toBe(42)
+  })
+})
+
+describe('Execute batch operations using the Web API', () => {
+  it('ends the headers of GET and DELETE parts with an empty line, as the documented parts do (regression)', async () => {
+    const { requests } = await record(
+      (r) => {
+        const boundary = /boundary=(\S+)/.exec(r.headers['content-type'] ?? '')?.[1] ?? 'b'
+        void boundary
+        const part = (status: string) =>
+          [
+            '--batchresponse_1',
+            'Content-Type: application/http',
+            'Content-Transfer-Encoding: binary',
+            '',
+            status,
+            '',
+            '',
+          ].join('\r\n')
+        return {
+          status: 200,
+          headers: { 'content-type': 'multipart/mixed; boundary=batchresponse_1' },
+          body: `${part('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"value":[]}')}${part('HTTP/1.1 204 No Content')}--batchresponse_1--\r\n`,
+        }
+      },
+      async (c) => {
+        const batch = c.batch()
+        batch.query('tasks', { select: ['subject'] })
+        batch.delete('tasks', ID)
+        return batch.execute()
+      },
+    )
+    const r = requests[0] as Recorded
+    expect(r.method).toBe('POST')
+    expect(r.target).toBe(`${API}/$batch`)
+    const boundary = /boundary=(\S+)/.exec(r.headers['content-type'] ?? '')?.[1] as string
+    const parts = r.body.split(`--${boundary}`).slice(1, -1)
+    expect(parts).toHaveLength(2)
+    for (const part of parts) {
+      // part headers, empty line, request line and headers, empty line, then the CRLF that belongs to the boundary
+      const [head, request] = part.replace(/^\r\n/, '').split('\r\n\r\n')
+      expect(head).toBe('Content-Type: application/http\r\nContent-Transfer-Encoding: binary')
+      expect(request).toMatch(/^(GET|DELETE) \/api\/data\/v9\.2\/tasks[^\r\n]* HTTP\/1\.1/)
+      expect(part.endsWith('\r\n\r\n\r\n')).toBe(true)
+    }
+    expect(r.body.endsWith(`--${boundary}--\r\n`)).toBe(true)
+  })
+})
+
+describe('Impersonate another user using the Web API', () => {
+  it('sends CallerObjectId with the user’s Entra object id', async () => {
+    const { requests } = await record(
+      () => json({ BusinessUnitId: ID, UserId: ID, OrganizationId: ID }),
+      (c) => c.as({ callerObjectId: ID }).whoAmI(),
+    )
+    expect(requests[0]?.headers.callerobjectid).toBe(ID)
+  })
+})
+
+describe('Bypass custom Dataverse logic', () => {
+  it('sends MSCRM.BypassBusinessLogicExecution and the step ids as typed options', async () => {
+    const { requests } = await record(
+      () => ({ status: 204, headers: { 'OData-EntityId': `http://x${API}/accounts(${ID})` } }),
+      (c) =>
+        c.create(
+          'accounts',
+          { name: 'x' },
+          {
+            bypassBusinessLogicExecution: ['CustomSync', 'CustomAsync'],
+            bypassBusinessLogicExecutionStepIds: [ID],
+          },
+        ),
+    )
+    expect(requests[0]?.headers['mscrm.bypassbusinesslogicexecution']).toBe('CustomSync,CustomAsync')
+    expect(requests[0]?.headers['mscrm.bypassbusinesslogicexecutionstepids']).toBe(ID)
+  })
+})
+
+describe('Associate and disassociate table rows using the Web API', () => {
+  it('POSTs an absolute @odata.id to the collection-valued navigation property /$ref', async () => {
+    const { requests, origin } = await record(
+      () => noContent,
+      (c) => c.associate('accounts', ID, 'contact_customer_accounts', { entitySet: 'contacts', key: ID }),
+    )
+    const [r] = requests as [Recorded]
+    expect(r.method).toBe('POST')
+    expect(r.target).toBe(`${API}/accounts(${ID})/contact_customer_accounts/$ref`)
+    expect(JSON.parse(r.body)).toEqual({ '@odata.id': `${origin}${API}/contacts(${ID})` })
+  })
+})

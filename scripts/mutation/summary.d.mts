@@ -1,0 +1,27 @@
+export interface MutantLike {
+  status: string
+  mutatorName: string
+  replacement?: string
+  location: { start: { line: number; column: number } }
+}
+export interface FileSummary {
+  score: number
+  mutants: number
+  killed: number
+  survived: number
+  noCoverage: number
+  ignored: number
+  undetected: { line: number; mutator: string; status: string; replacement: string | null }[]
+}
+export interface ReportSummary {
+  score: number
+  survived: number
+  noCoverage: number
+  files: Record<string, FileSummary>
+}
+export function score(mutants: MutantLike[]): number
+export function summarise(report: { files: Record<string, { mutants: MutantLike[] }> }): ReportSummary
+export function writeSummary(
+  reportsDir: string,
+  outFile: string,
+): { generatedAt: string; tool: string; packages: Record<string, ReportSummary> }

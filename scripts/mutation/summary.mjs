@@ -1,0 +1,58 @@
+// Turns Stryker's JSON reports (mutation-testing-report-schema) into one summary: score per package and per file,
+// and every surviving or uncovered mutant, so a reviewer sees what no test catches.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+const DETECTED = new Set(['Killed', 'Timeout'])
+const UNDETECTED = new Set(['Survived', 'NoCoverage'])
+
+/** Score as Stryker defines it: detected / (detected + undetected); ignored and invalid mutants do not count. */
+export function score(mutants) {
+  const detected = mutants.filter((m) => DETECTED.has(m.status)).length
+  const undetected = mutants.filter((m) => UNDETECTED.has(m.status)).length
+  return detected + undetected === 0 ? 100 : Math.round((detected / (detected + undetected)) * 10_000) / 100
+}
+
+/** @param {{ files: Record<string, { mutants: any[] }> }} report */
+export function summarise(report) {
+  const files = {}
+  const all = []
+  for (const [path, file] of Object.entries(report.files)) {
+    all.push(...file.mutants)
+    files[path] = {
+      score: score(file.mutants),
+      mutants: file.mutants.length,
+      killed: file.mutants.filter((m) => DETECTED.has(m.status)).length,
+      survived: file.mutants.filter((m) => m.status === 'Survived').length,
+      noCoverage: file.mutants.filter((m) => m.status === 'NoCoverage').length,
+      ignored: file.mutants.filter((m) => m.status === 'Ignored').length,
+      undetected: file.mutants
+        .filter((m) => UNDETECTED.has(m.status))
+        .map((m) => ({
+          line: m.location.start.line,
+          mutator: m.mutatorName,
+          status: m.status,
+          replacement: m.replacement ?? null,
+        })),
+    }
+  }
+  return {
+    score: score(all),
+    survived: all.filter((m) => m.status === 'Survived').length,
+    noCoverage: all.filter((m) => m.status === 'NoCoverage').length,
+    files,
+  }
+}
+
+export function writeSummary(reportsDir, outFile) {
+  const packages = {}
+  if (existsSync(reportsDir)) {
+    for (const name of readdirSync(reportsDir)) {
+      const file = join(reportsDir, name, 'mutation.json')
+      if (existsSync(file)) packages[name] = summarise(JSON.parse(readFileSync(file, 'utf8')))
+    }
+  }
+  const summary = { generatedAt: new Date().toISOString(), tool: 'StrykerJS 9.6.1', packages }
+  writeFileSync(outFile, `${JSON.stringify(summary, null, 2)}\n`)
+  return summary
+}
