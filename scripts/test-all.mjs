@@ -1,7 +1,7 @@
 // The README's test command after install: every check CI makes, in order, stopping at the first failure.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { ensureChromium } from './ensure-chromium.mjs'
+import { ensureChromium } from '@dataverse-s2s/test-browser/ensure-chromium'
 import { ensureServices } from './ensure-services.mjs'
 
 const resultsFile = 'node_modules/.cache/vitest-results.json'
@@ -14,6 +14,7 @@ const steps = [
   ['typecheck (repo tooling)', 'tsc', ['-p', 'scripts/tsconfig.json']],
   ['lint', 'biome', ['check', '.']],
   ['unused code and dependencies', 'knip', []],
+  ['boundaries', 'pnpm', ['run', '--silent', 'lint:boundaries']],
   ['build', 'turbo', ['run', 'build', '--output-logs=errors-only']],
   ['package checks', 'turbo', ['run', 'check:package', '--output-logs=errors-only']],
   ['tests', 'vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`]],

@@ -3,7 +3,7 @@ import type { Server } from 'node:http'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../scripts/browser.mjs'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import { sidebar } from '../.vitepress/sidebar.ts'
 import { docsDir, ensureBuilt, expectedCodeBlocks, serveSite } from './site.ts'
 

@@ -7,7 +7,7 @@ import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../scripts/browser.mjs'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import { docsDir, repoDir } from './site.ts'
 
 // In the order a newcomer meets them: the walkthrough starts from the clone.

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { defaultIds, type EmulatorHandle, startEmulator } from '@dataverse-s2s/emulator'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defaultIds, type EmulatorHandle, startEmulator } from '../../packages/emulator/src/index.ts'
 
 // The BUILT @dataverse-s2s/webapi (dist, through its package.json `imports`, as a user gets it) on Bun, Deno and
 // workerd against the emulator over HTTPS. Needs `pnpm build` first (the README's test command builds first).

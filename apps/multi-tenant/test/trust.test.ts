@@ -8,7 +8,7 @@ import { trustEmulatorCa } from '@dataverse-s2s/emulator'
 import type { Browser, Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../../scripts/browser.mjs'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import { appId, startTestApp } from './helpers.ts'
 
 const appDir = fileURLToPath(new URL('..', import.meta.url))

@@ -1,8 +1,17 @@
-import { ConfidentialClientApplication, CryptoProvider, LogLevel } from '@azure/msal-node'
-import { type CloudInput, createUserTokenVerifier, isCoreError } from '@dataverse-s2s/core'
+import {
+  ConfidentialClientApplication,
+  CryptoProvider,
+  type INetworkModule,
+  LogLevel,
+} from '@azure/msal-node'
+import {
+  type CloudInput,
+  createMsalNetworkClient,
+  createUserTokenVerifier,
+  isCoreError,
+} from '@dataverse-s2s/core'
 import { loadCertificate } from './certificate.ts'
 import type { AppConfig } from './config.ts'
-import { createMsalNetwork } from './http.ts'
 import { randomId, type SessionUser, safeEqual } from './session.ts'
 
 /** What the app remembers between sending the browser to Entra ID and its return (server-side, single use). */
@@ -42,8 +51,16 @@ export function safeReturnTo(value: string | undefined): string {
  * MSAL checks `state` and redeems the code but does not check the ID token's signature, so the ID token is
  * verified here with `@dataverse-s2s/core`'s verifier (RS256 against the issuer's JWKS, `aud` = this app,
  * issuer = `{host}/{tid}/v2.0`, expiry), and then `tid` must be this tenant and `nonce` the one we sent.
+ * MSAL talks to Entra ID through `@dataverse-s2s/core`'s network client, which trusts `config.caPem` like the
+ * token provider and the verifier do (tests pass their own `network` to alter Entra's answers).
  */
-export function createSignIn(config: AppConfig, fetcher: typeof fetch): SignIn {
+export function createSignIn(
+  config: AppConfig,
+  network: INetworkModule = createMsalNetworkClient({
+    ...(config.caPem ? { ca: config.caPem } : {}),
+    timeoutMs: 15_000,
+  }),
+): SignIn {
   const authority = `${config.authorityHost}/${config.tenantId}`
   const host = new URL(config.authorityHost).host
   const certificate = loadCertificate(config)
@@ -60,7 +77,7 @@ export function createSignIn(config: AppConfig, fetcher: typeof fetch): SignIn {
       ...(PUBLIC_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
     },
     system: {
-      networkClient: createMsalNetwork(fetcher),
+      networkClient: network,
       loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => {} },
     },
   })

@@ -3,7 +3,6 @@ import { createApp } from './app.tsx'
 import { createSignIn } from './auth.ts'
 import { type AppConfig, ConfigError, loadConfig, loadEnvFile, wantsEmulator } from './config.ts'
 import { createEnvironments } from './dataverse.ts'
-import { createFetch } from './http.ts'
 
 async function main() {
   const envFile = loadEnvFile()
@@ -26,7 +25,7 @@ async function main() {
   }
   const app = createApp({
     config,
-    signIn: createSignIn(config, createFetch(config.caPem)),
+    signIn: createSignIn(config),
     environments: createEnvironments(config),
     organization: env['ORGANIZATION_NAME'] ?? (stopEmulator ? 'Contoso' : 'your organization'),
   })

@@ -95,14 +95,14 @@ describe('sign-in against the emulator', () => {
 
   it('refuses a valid ID token of another tenant with a clear page', async () => {
     // As if Entra ID had issued Carol's (Fabrikam) ID token: signed by Entra's key, for this app, right nonce.
-    const fetcher = swapIdToken(h.fetcher, (original) =>
+    const network = swapIdToken(h.network, (original) =>
       h.handle.world.mintIdToken({
         userObjectId: defaultIds.users.fabrikamCarol,
         appId: h.config.clientId,
         nonce: String(original['nonce']),
       }),
     )
-    const app = buildApp(h, { fetcher })
+    const app = buildApp(h, { network })
     const { response } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
     expect(response.status).toBe(403)
     const html = await response.text()
@@ -154,7 +154,7 @@ describe('sign-in against the emulator', () => {
     )
     try {
       for (const [name, replace] of cases) {
-        const app = buildApp(h, { fetcher: swapIdToken(h.fetcher, replace) })
+        const app = buildApp(h, { network: swapIdToken(h.network, replace) })
         const { response } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
         expect(response.status, name).toBe(400)
         const html = await response.text()

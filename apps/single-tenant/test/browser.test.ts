@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import { defaultIds } from '@dataverse-s2s/emulator'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import { type ServerType, serve } from '@hono/node-server'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../../scripts/browser.mjs'
 import { buildApp, type Harness, startHarness, swapIdToken } from './support.ts'
 
 let h: Harness
@@ -119,14 +119,14 @@ describe('in headless Chromium', () => {
 
   it('a valid ID token of another tenant gets the app refusal page', async () => {
     // As if Entra ID had issued a Fabrikam ID token for this app: right key, audience and nonce, wrong tenant.
-    const fetcher = swapIdToken(h.fetcher, (original) =>
+    const network = swapIdToken(h.network, (original) =>
       h.handle.world.mintIdToken({
         userObjectId: defaultIds.users.fabrikamCarol,
         appId: h.config.clientId,
         nonce: String(original['nonce']),
       }),
     )
-    const url = await serveApp({ fetcher })
+    const url = await serveApp({ network })
     const page = await newPage()
     await signIn(page, 'alice@contoso.onmicrosoft.com', true, url)
     await expect.poll(() => page.getByTestId('refused').isVisible()).toBe(true)

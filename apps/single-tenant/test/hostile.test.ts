@@ -1,10 +1,10 @@
 import { once } from 'node:events'
 import { connect } from 'node:net'
+import { createMsalNetworkClient } from '@dataverse-s2s/core'
 import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFetch } from '../src/http.ts'
 import { MAX_BODY_BYTES } from '../src/limits.ts'
-import { buildApp, type Harness, jar, signInOverHttp, startHarness } from './support.ts'
+import { buildApp, type Harness, jar, signInOverHttp, startHarness, trustingFetch } from './support.ts'
 
 let h: Harness
 const base = 'http://localhost:3001'
@@ -142,7 +142,12 @@ describe('request bodies', () => {
 describe('sign-in flows', () => {
   it('keeps a pending sign-in alive while 10,050 anonymous sign-ins start', async () => {
     // Fresh connections: a keep-alive socket left idle through the flood may be closed under the next request.
-    const fresh = { ...h, fetcher: createFetch(h.config.caPem) }
+    const ca = h.config.caPem ?? h.handle.caCertPem
+    const fresh = {
+      ...h,
+      fetcher: trustingFetch(ca),
+      network: createMsalNetworkClient({ ca, timeoutMs: 15_000 }),
+    }
     const app = buildApp(fresh)
     const flood = async () => {
       for (let i = 0; i < 10_050; i++) {

@@ -1,16 +1,31 @@
-import { type EmulatorHandle, startEmulator } from '@dataverse-s2s/emulator'
+import type { INetworkModule, NetworkResponse } from '@azure/msal-node'
+import { createMsalNetworkClient } from '@dataverse-s2s/core'
+import { createTrustingAgent, type EmulatorHandle, startEmulator } from '@dataverse-s2s/emulator'
+import { fetch as undiciFetch } from 'undici'
 import { createApp } from '../src/app.tsx'
 import { createSignIn } from '../src/auth.ts'
 import type { AppConfig } from '../src/config.ts'
 import { createEnvironments } from '../src/dataverse.ts'
 import { type EmulatorWorld, emulatorConfig, prepareEmulator } from '../src/emulator-setup.ts'
-import { createFetch } from '../src/http.ts'
 
 export interface Harness {
   handle: EmulatorHandle
   world: EmulatorWorld
   config: AppConfig
+  /** A `fetch` trusting the emulator's CA, for the tests' own requests (browserless sign-in). */
   fetcher: typeof fetch
+  /** MSAL's network module as the app builds it (core's, trusting the emulator's CA). */
+  network: INetworkModule
+}
+
+/** A `fetch` on its own connection pool that trusts the emulator's CA. */
+export function trustingFetch(caPem: string): typeof fetch {
+  const agent = createTrustingAgent(caPem)
+  return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+    undiciFetch(
+      input as never,
+      { ...(init as object), dispatcher: agent } as never,
+    )) as unknown as typeof fetch
 }
 
 export async function startHarness(publicUrl = 'http://localhost:3001'): Promise<Harness> {
@@ -18,18 +33,20 @@ export async function startHarness(publicUrl = 'http://localhost:3001'): Promise
   const world = await prepareEmulator(handle)
   const port = Number(new URL(publicUrl).port || 80)
   const config = emulatorConfig(handle, world, { port, publicUrl })
-  return { handle, world, config, fetcher: createFetch(config.caPem) }
+  const fetcher = trustingFetch(config.caPem ?? handle.caCertPem)
+  const network = createMsalNetworkClient({ ca: config.caPem ?? handle.caCertPem, timeoutMs: 15_000 })
+  return { handle, world, config, fetcher, network }
 }
 
-/** The app as `pnpm start` builds it, with hooks for tests (a clock, a fetch between the app and Entra ID). */
+/** The app as `pnpm start` builds it, with hooks for tests (a clock, MSAL's network between the app and Entra ID). */
 export function buildApp(
   h: Harness,
-  options: { fetcher?: typeof fetch; now?: () => number; publicUrl?: string } = {},
+  options: { network?: INetworkModule; now?: () => number; publicUrl?: string } = {},
 ) {
   const config = options.publicUrl ? { ...h.config, publicUrl: options.publicUrl } : h.config
   return createApp({
     config,
-    signIn: createSignIn(config, options.fetcher ?? h.fetcher),
+    signIn: createSignIn(config, options.network ?? h.network),
     environments: createEnvironments(config),
     organization: 'Contoso',
     ...(options.now ? { now: options.now } : {}),
@@ -38,22 +55,27 @@ export function buildApp(
 
 /** Replaces the `id_token` in Entra ID's token responses, as if Entra had issued another one. */
 export function swapIdToken(
-  fetcher: typeof fetch,
+  network: INetworkModule,
   replace: (original: Record<string, unknown>) => Promise<string>,
-) {
-  return (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-    const response = await fetcher(input, init)
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-    if (!new URL(url).pathname.endsWith('/oauth2/v2.0/token') || !response.ok) return response
-    const body = (await response.json()) as Record<string, unknown>
-    if (typeof body['id_token'] === 'string') {
-      const claims = JSON.parse(
-        Buffer.from(body['id_token'].split('.')[1] ?? '', 'base64url').toString('utf8'),
-      )
-      body['id_token'] = await replace(claims)
-    }
-    return new Response(JSON.stringify(body), { status: response.status, headers: response.headers })
-  }) as typeof fetch
+): INetworkModule {
+  return {
+    sendGetRequestAsync: (url, options, timeout) => network.sendGetRequestAsync(url, options, timeout),
+    async sendPostRequestAsync<T>(
+      url: string,
+      options?: Parameters<INetworkModule['sendPostRequestAsync']>[1],
+    ) {
+      const response = await network.sendPostRequestAsync<T>(url, options)
+      if (!new URL(url).pathname.endsWith('/oauth2/v2.0/token') || response.status !== 200) return response
+      const body = response.body as Record<string, unknown>
+      if (typeof body['id_token'] === 'string') {
+        const claims = JSON.parse(
+          Buffer.from(body['id_token'].split('.')[1] ?? '', 'base64url').toString('utf8'),
+        )
+        body['id_token'] = await replace(claims)
+      }
+      return { ...response, body: body as T } satisfies NetworkResponse<T>
+    },
+  }
 }
 
 export interface Browserless {

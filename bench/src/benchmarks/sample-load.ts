@@ -37,7 +37,7 @@ interface ServerInfo {
 
 /** Child: the sample on an emulator with random ports, an in-memory registry, no request logging. */
 async function serve(): Promise<void> {
-  const { startApp } = await import('../../../apps/multi-tenant/src/server/bootstrap.ts')
+  const { startApp } = await import('multi-tenant/server')
   const { defaultIds } = await import('@dataverse-s2s/emulator')
   const running = await startApp({
     config: {

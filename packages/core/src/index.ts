@@ -66,6 +66,7 @@ export {
 } from './errors.ts'
 export type { HttpOptions } from './http-options.ts'
 export type { LogFields, Logger } from './logger.ts'
+export { createMsalNetworkClient } from './msal-network-client.ts'
 export type {
   InstrumentOptions,
   MeterLike,

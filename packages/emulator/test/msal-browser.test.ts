@@ -7,7 +7,7 @@ import type { Configuration } from '@azure/msal-browser'
 import { decodeJwt } from 'jose'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../../scripts/browser.mjs'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import { defaultIds, type EmulatorHandle, startEmulator } from '../src/index.ts'
 
 const ids = defaultIds

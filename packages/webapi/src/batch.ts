@@ -1,4 +1,5 @@
 import { DataverseError, errorFromResponse } from './errors.ts'
+import type { RecordKey } from './filter.ts'
 import { type ClientCore, callHeaders, prefer } from './internal/core.ts'
 import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
 import {
@@ -8,7 +9,8 @@ import {
   FETCHXML_PAGING_ANNOTATIONS,
   type QueryOptions,
 } from './query.ts'
-import type { CallOptions, Impersonation, RecordKey, Row } from './types.ts'
+import type { Row } from './row.ts'
+import type { CallOptions, Impersonation } from './types.ts'
 
 /** Options of `client.batch()`. */
 export interface BatchOptions extends Pick<CallOptions, 'signal' | 'timeoutMs' | 'impersonate'> {

@@ -1,8 +1,17 @@
-import { DataverseError, isDataverseError } from './errors.ts'
+import {
+  type BulkOperation,
+  type BulkProgress,
+  type BulkUnwrittenChunk,
+  type BulkWrittenChunk,
+  DataverseError,
+  isDataverseError,
+} from './errors.ts'
+import type { RecordKey } from './filter.ts'
 import { type ClientCore, callHeaders } from './internal/core.ts'
 import { abortError } from './internal/governor.ts'
 import { checkName, recordPath } from './internal/paths.ts'
-import type { CallOptions, Impersonation, RecordKey, Row } from './types.ts'
+import type { Row } from './row.ts'
+import type { CallOptions, Impersonation } from './types.ts'
 
 // Dataverse's bulk operation messages (Microsoft Learn, "Use bulk operation messages", "Optimize performance for
 // bulk operations", and the Web API reference of CreateMultiple / UpdateMultiple / UpsertMultiple):
@@ -15,9 +24,6 @@ import type { CallOptions, Impersonation, RecordKey, Row } from './types.ts'
 // - No fixed record limit, but message size and time limits: "1,000 records per request is a reasonable place to
 //   start if the size of the record data is small and there are no plug-ins", make the number configurable, send
 //   fewer when requests fail; elastic tables: 100 per request. Requests in parallel raise throughput.
-
-/** A bulk message of Dataverse. */
-export type BulkOperation = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple'
 
 /**
  * The table of a bulk operation. Both names are needed: the request URL names the entity set (`accounts`) and every
@@ -75,46 +81,6 @@ export interface UpsertMultipleOptions extends BulkOptions {
    * is matched by its primary key column, or created when it has none.
    */
   key?: ((row: Row) => RecordKey) | undefined
-}
-
-/** Rows written by one request: input positions `start` to `start + count - 1`. */
-export interface BulkWrittenChunk {
-  /** Position of the chunk's first row in the input (0-based). */
-  start: number
-  count: number
-  /** `createMultiple`: the new ids, in row order. */
-  ids?: string[]
-}
-
-/** Rows of one request that was not written, or may have been. */
-export interface BulkUnwrittenChunk {
-  /** Position of the chunk's first row in the input (0-based). */
-  start: number
-  count: number
-  /** The rows as given (without the `@odata.type` the client adds). */
-  rows: Row[]
-  error: DataverseError
-}
-
-/** What a bulk operation that stopped had done: every row read is in exactly one of the three lists. */
-export interface BulkProgress {
-  operation: BulkOperation
-  entitySet: string
-  /** Chunks written (Dataverse answered success), by input position. */
-  written: BulkWrittenChunk[]
-  /**
-   * Chunks not written: Dataverse refused them (a 4xx on the only attempt: standard tables roll the whole request
-   * back) or they were never sent. Fix and send their rows again.
-   */
-  failed: BulkUnwrittenChunk[]
-  /**
-   * Chunks that may have been written: the connection failed, timed out or was aborted, the server answered 5xx, or
-   * a retry followed such a failure. Updates and upserts may simply be sent again; check created rows (e.g. by
-   * alternate key) before creating them again.
-   */
-  uncertain: BulkUnwrittenChunk[]
-  /** Rows read from the input. Rows from this position on were never read nor sent: continue from here. */
-  consumed: number
 }
 
 type Outcome = 'failed' | 'uncertain'

@@ -6,9 +6,9 @@ import type {
   UpdateMultipleOptions,
   UpsertMultipleOptions,
 } from './bulk.ts'
-import type { ODataExpression } from './filter.ts'
-import type { SendSpec } from './internal/pipeline.ts'
+import type { ODataExpression, RecordKey } from './filter.ts'
 import type { QueryOptions } from './query.ts'
+import type { Row } from './row.ts'
 import type {
   CallOptions,
   CreateOptions,
@@ -20,9 +20,7 @@ import type {
   QueryCallOptions,
   QueryPage,
   RawResponse,
-  RecordKey,
   RetrieveOptions,
-  Row,
   UpdateOptions,
   UpsertOptions,
   WhoAmIResult,
@@ -167,7 +165,7 @@ export interface DataverseClient {
   batch(options?: BatchOptions): Batch
   /** Escape hatch: any Web API request with the client's policies. */
   request<T = unknown>(spec: {
-    method: SendSpec['method']
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
     path: string
     query?: string
     body?: unknown

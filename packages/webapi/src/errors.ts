@@ -1,4 +1,49 @@
-import type { BulkProgress } from './bulk.ts'
+import type { Row } from './row.ts'
+
+// The bulk progress types live here, not in bulk.ts: a DataverseError carries a BulkProgress whose chunks carry
+// DataverseErrors, and errors.ts is the bottom of the package (every module imports it), so it imports nothing back.
+/** A bulk message of Dataverse. */
+export type BulkOperation = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple'
+
+/** Rows written by one request: input positions `start` to `start + count - 1`. */
+export interface BulkWrittenChunk {
+  /** Position of the chunk's first row in the input (0-based). */
+  start: number
+  count: number
+  /** `createMultiple`: the new ids, in row order. */
+  ids?: string[]
+}
+
+/** Rows of one request that was not written, or may have been. */
+export interface BulkUnwrittenChunk {
+  /** Position of the chunk's first row in the input (0-based). */
+  start: number
+  count: number
+  /** The rows as given (without the `@odata.type` the client adds). */
+  rows: Row[]
+  error: DataverseError
+}
+
+/** What a bulk operation that stopped had done: every row read is in exactly one of the three lists. */
+export interface BulkProgress {
+  operation: BulkOperation
+  entitySet: string
+  /** Chunks written (Dataverse answered success), by input position. */
+  written: BulkWrittenChunk[]
+  /**
+   * Chunks not written: Dataverse refused them (a 4xx on the only attempt: standard tables roll the whole request
+   * back) or they were never sent. Fix and send their rows again.
+   */
+  failed: BulkUnwrittenChunk[]
+  /**
+   * Chunks that may have been written: the connection failed, timed out or was aborted, the server answered 5xx, or
+   * a retry followed such a failure. Updates and upserts may simply be sent again; check created rows (e.g. by
+   * alternate key) before creating them again.
+   */
+  uncertain: BulkUnwrittenChunk[]
+  /** Rows read from the input. Rows from this position on were never read nor sent: continue from here. */
+  consumed: number
+}
 
 /**
  * What went wrong, as a closed union so that `switch (error.code)` narrows.

@@ -15,6 +15,9 @@ export interface GuidLiteral {
   readonly guid: string
 }
 
+/** A record key: its GUID, or an alternate key as `{ accountnumber: 'ABC' }` (composite keys: several members). */
+export type RecordKey = string | Readonly<Record<string, string | number | boolean | GuidLiteral | null>>
+
 /** A value that can be interpolated into an {@link odata} expression. */
 export type ODataValue =
   | string

@@ -1,22 +1,25 @@
 export type { Batch, BatchOptions, BatchRef, BatchResult, BatchWriter, ChangeSet } from './batch.ts'
 export { bind } from './bind.ts'
 export type {
-  BulkOperation,
   BulkOptions,
-  BulkProgress,
   BulkRows,
   BulkTable,
-  BulkUnwrittenChunk,
-  BulkWrittenChunk,
   CreateMultipleOptions,
   UpdateMultipleOptions,
   UpsertMultipleOptions,
 } from './bulk.ts'
 export { createDataverseClient } from './client.ts'
 export type { DataverseClient } from './client-types.ts'
-export type { DataverseErrorCode, DataverseErrorDetails } from './errors.ts'
+export type {
+  BulkOperation,
+  BulkProgress,
+  BulkUnwrittenChunk,
+  BulkWrittenChunk,
+  DataverseErrorCode,
+  DataverseErrorDetails,
+} from './errors.ts'
 export { DataverseError, isDataverseError } from './errors.ts'
-export type { GuidLiteral, ODataExpression, ODataValue } from './filter.ts'
+export type { GuidLiteral, ODataExpression, ODataValue, RecordKey } from './filter.ts'
 export { and, formatLiteral, guid, not, odata, or } from './filter.ts'
 export type {
   AccessProblem,
@@ -28,6 +31,7 @@ export type {
 } from './onboarding.ts'
 export { ensureApplicationUser, getRootBusinessUnit, verifyAccess } from './onboarding.ts'
 export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'
+export type { Row } from './row.ts'
 export type {
   SharedGrant,
   SharedOutcome,
@@ -61,10 +65,8 @@ export type {
   QueryCallOptions,
   QueryPage,
   RawResponse,
-  RecordKey,
   RetrieveOptions,
   RetryOptions,
-  Row,
   UpdateOptions,
   UpsertOptions,
   WhoAmIResult,

@@ -1,7 +1,8 @@
 import type { DataverseClient } from './client-types.ts'
 import { DataverseError, isDataverseError } from './errors.ts'
 import { guid, odata } from './filter.ts'
-import type { CallOptions, Row } from './types.ts'
+import type { Row } from './row.ts'
+import type { CallOptions } from './types.ts'
 
 /** The root business unit of an org. */
 export interface BusinessUnit {

@@ -3,7 +3,8 @@ import { DataverseError } from './errors.ts'
 import { common, parseJson, prefer, type Scope } from './internal/core.ts'
 import { checkName } from './internal/paths.ts'
 import { annotationPreference, buildQueryString, type QueryOptions } from './query.ts'
-import type { QueryCallOptions, QueryPage, Row } from './types.ts'
+import type { Row } from './row.ts'
+import type { QueryCallOptions, QueryPage } from './types.ts'
 
 type QueryMethods = Pick<DataverseClient, 'query' | 'queryNext' | 'queryPages' | 'queryAll' | 'count'>
 

@@ -1,9 +1,11 @@
 import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
+import type { RecordKey } from './filter.ts'
 import { common, jsonHeaders, parseJson, prefer, type Scope, selectQuery } from './internal/core.ts'
 import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
 import { annotationPreference, buildQueryString } from './query.ts'
-import type { CreateOptions, RecordKey, RetrieveOptions, Row, UpdateOptions } from './types.ts'
+import type { Row } from './row.ts'
+import type { CreateOptions, RetrieveOptions, UpdateOptions } from './types.ts'
 
 type RecordMethods = Pick<
   DataverseClient,

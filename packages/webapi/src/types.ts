@@ -1,10 +1,7 @@
-import type { GuidLiteral } from './filter.ts'
+import type { RecordKey } from './filter.ts'
 import type { AnnotationOptions, QueryOptions } from './query.ts'
 import type { SharedThrottleOptions } from './shared-throttle.ts'
 import type { TelemetryOptions } from './telemetry.ts'
-
-/** A record key: its GUID, or an alternate key as `{ accountnumber: 'ABC' }` (composite keys: several members). */
-export type RecordKey = string | Readonly<Record<string, string | number | boolean | GuidLiteral | null>>
 
 /** Receives diagnostics; never given a token or a request body. */
 export interface Logger {
@@ -31,9 +28,6 @@ export type GetToken = (
   resource: string,
   options: { forceRefresh: boolean; signal?: AbortSignal | undefined },
 ) => Promise<string | { accessToken: string } | { token: string }> | string
-
-/** A Dataverse row as JSON. */
-export type Row = Record<string, unknown>
 
 /** Act on behalf of another user (needs `prvActOnBehalfOfAnotherUser`). */
 export type Impersonation =

@@ -1,6 +1,6 @@
 import { DataverseError } from '../errors.ts'
+import type { RecordKey } from '../filter.ts'
 import { formatLiteral, isGuid } from '../filter.ts'
-import type { RecordKey } from '../types.ts'
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
 const QUALIFIED_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/

@@ -1,0 +1,2 @@
+/** A Dataverse row as JSON. */
+export type Row = Record<string, unknown>
