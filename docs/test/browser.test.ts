@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '@dataverse-s2s/test-browser'
 import { sidebar } from '../.vitepress/sidebar.ts'
 import { docsDir, ensureBuilt, expectedCodeBlocks, serveSite } from './site.ts'
 

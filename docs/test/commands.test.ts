@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '@dataverse-s2s/test-browser'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { docsDir, repoDir } from './site.ts'
 
 // In the order a newcomer meets them: the walkthrough starts from the clone.

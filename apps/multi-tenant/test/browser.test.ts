@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import type { Browser, Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '@dataverse-s2s/test-browser'
 import { appId, ids, startTestApp } from './helpers.ts'
 
 const appDir = fileURLToPath(new URL('..', import.meta.url))

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { trustEmulatorCa } from '@dataverse-s2s/emulator'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import type { Browser, Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '@dataverse-s2s/test-browser'
 import { appId, startTestApp } from './helpers.ts'
 
 const appDir = fileURLToPath(new URL('..', import.meta.url))

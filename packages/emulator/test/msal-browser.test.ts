@@ -4,10 +4,10 @@ import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { Configuration } from '@azure/msal-browser'
+import { launchChromium } from '@dataverse-s2s/test-browser'
 import { decodeJwt } from 'jose'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '@dataverse-s2s/test-browser'
 import { defaultIds, type EmulatorHandle, startEmulator } from '../src/index.ts'
 
 const ids = defaultIds
