@@ -40,7 +40,8 @@ export type Predicate = (row: Row) => boolean
 type Operand = { get: (row: Row) => unknown; cat: Category }
 
 function inValue(text: string, cat: Category, column: string): Literal {
-  const bad = () => Fault.syntax(`The value '${text.slice(0, 50)}' in PropertyValues is not a valid value of '${column}'.`)
+  const bad = () =>
+    Fault.syntax(`The value '${text.slice(0, 50)}' in PropertyValues is not a valid value of '${column}'.`)
   if (cat === 'number') {
     if (!/^-?\d+(\.\d+)?$/.test(text.trim())) throw bad()
     return { type: 'number', value: Number(text) }
