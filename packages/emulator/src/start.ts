@@ -278,9 +278,16 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   }
 
   let nextPort = basePort
+  // Orgs restored from state keep their ports: a new org without a port must skip them (issue 13, item 11).
+  function takeFreePort(): number {
+    const used = new Set<number>()
+    for (const o of world.orgs.values()) if (o.port !== undefined) used.add(o.port)
+    while (used.has(nextPort)) nextPort++
+    return nextPort++
+  }
   async function serveOrg(org: OrgRecord): Promise<void> {
     if (orgServers.has(org.id)) return
-    const wanted = random ? 0 : (org.port ?? nextPort++)
+    const wanted = random ? 0 : (org.port ?? takeFreePort())
     // Listen first (the org URL is the token audience, so the port must be known), then build the org.
     let handler: ((req: Request, env: never) => Response | Promise<Response>) | undefined
     const running = await listen(

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfidentialClientApplication } from '@azure/msal-node'
@@ -129,4 +130,42 @@ describe('persistence', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+  it('after a restart, a new org without a port skips the ports of orgs loaded from state (issue 13, item 11)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-state-'))
+    const port = await freePort()
+    try {
+      const first = await startEmulator({ port, stateDir: dir })
+      const used = first.orgs.map((o) => Number(new URL(o.url).port))
+      await first.stop()
+      const second = await startEmulator({ port, stateDir: dir })
+      try {
+        const org = await second.admin.createOrg({ uniqueName: 'restarted', tenantId: ids.contosoTenantId })
+        const newPort = Number(new URL(org.url).port)
+        expect(used).not.toContain(newPort)
+        expect(newPort).toBeGreaterThan(port)
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
+
+/** A port that was free a moment ago, with the next few free too (the emulator's orgs take port + 1 up). */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 30000)
+    const ok = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((i) => canListen(base + i)))
+    if (ok.every(Boolean)) return base
+  }
+  throw new Error('no free port range found')
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}

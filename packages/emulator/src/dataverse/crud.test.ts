@@ -325,3 +325,15 @@ describe('custom tables from the seed', () => {
     expect((await custom.request(`${API}/new_projects`)).status).toBe(403)
   })
 })
+
+describe('retrieve one row', () => {
+  it('answers Preference-Applied with the annotations it included (issue 13, item 10)', async () => {
+    const [id] = env.org.data.insertRows('account', [{ name: 'Pref Ltd' }])
+    const prefer = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
+    const res = await env.request(`${API}/accounts(${id})?$select=name`, { headers: { Prefer: prefer } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('preference-applied')).toBe(prefer)
+    const plain = await env.request(`${API}/accounts(${id})?$select=name`)
+    expect(plain.headers.get('preference-applied')).toBeNull()
+  })
+})

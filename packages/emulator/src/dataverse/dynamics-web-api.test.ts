@@ -154,3 +154,25 @@ describe('dynamics-web-api against the emulator', () => {
     expect(who.UserId).toBe(row._createdby_value)
   })
 })
+
+describe('dynamics-web-api reads formatted values', () => {
+  it('gets money with separators and the state label through includeAnnotations', async () => {
+    const created = await client.create({
+      collection: 'accounts',
+      data: { name: 'Formatted Co', revenue: 5000000 },
+      returnRepresentation: true,
+    })
+    const id = (created as unknown as { accountid: string }).accountid
+    const row = (await client.retrieve({
+      collection: 'accounts',
+      key: id,
+      select: ['name', 'revenue', 'statecode'],
+      includeAnnotations: 'OData.Community.Display.V1.FormattedValue',
+    })) as Record<string, unknown>
+    // dynamics-web-api exposes annotations under its own names (`revenue_Formatted`) or the raw key
+    const revenue = row.revenue_Formatted ?? row['revenue@OData.Community.Display.V1.FormattedValue']
+    const state = row.statecode_Formatted ?? row['statecode@OData.Community.Display.V1.FormattedValue']
+    expect(revenue).toBe('$5,000,000.00')
+    expect(state).toBe('Active')
+  })
+})

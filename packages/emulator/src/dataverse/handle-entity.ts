@@ -44,7 +44,12 @@ export function retrieve(
     '@odata.context': `${root}/$metadata#${def.entitySetName}${selectText ? `(${selectText})` : ''}/$entity`,
     ...org.serialize(ref.table, row, select, prefs, ctx, expand, root),
   }
-  return json(200, body, { ETag: etag })
+  // A single-row GET echoes the annotations it applied, as collection GETs do ("Query data using the Web API",
+  // § Formatted values: the response carries `Preference-Applied: odata.include-annotations="..."`).
+  const headers: Record<string, string> = { ETag: etag }
+  if (prefs.annotations)
+    headers['Preference-Applied'] = `odata.include-annotations="${prefs.annotations.join(',')}"`
+  return json(200, body, headers)
 }
 
 export function create(

@@ -71,6 +71,58 @@ describe('service protection limits', () => {
     expect(() => limiter.admit('u').done()).not.toThrow()
   })
 
+  it('reports in Retry-After the time until the window frees enough, not the whole window (issue 13, item 10)', () => {
+    let now = 0
+    const limiter = new Limiter(() => now)
+    limiter.set({ requestsPerWindow: 3, windowSeconds: 60, executionTimeMs: 1_000_000 })
+    const faultOf = (weight: number) => {
+      try {
+        limiter.admit('u', weight).done()
+      } catch (e) {
+        return e as { code: string; headers: Record<string, string> }
+      }
+      return undefined
+    }
+    for (const at of [0, 10_000, 20_000]) {
+      now = at
+      limiter.admit('u').done()
+    }
+    now = 30_000
+    // one more request waits for the request at 0 s to leave the window (at 60 s)
+    expect(faultOf(1)?.headers['Retry-After']).toBe('30')
+    // a batch of two waits for the requests at 0 s and 10 s to leave (at 70 s)
+    expect(faultOf(2)?.headers['Retry-After']).toBe('40')
+  })
+
+  it('reports in Retry-After the time until enough execution time leaves the window', () => {
+    let now = 0
+    const limiter = new Limiter(() => now)
+    limiter.set({ executionTimeMs: 1000, windowSeconds: 60, requestsPerWindow: 100 })
+    const first = limiter.admit('u')
+    now = 800
+    first.done()
+    now = 10_000
+    const second = limiter.admit('u')
+    now = 10_800
+    second.done()
+    now = 20_000
+    try {
+      limiter.admit('u')
+      expect.unreachable('the execution-time limit should trip')
+    } catch (e) {
+      // 1,600 ms used; dropping the request of 0 s leaves 800 ms <= 1,000 ms: frees at 60 s
+      expect((e as { headers: Record<string, string> }).headers['Retry-After']).toBe('40')
+    }
+    limiter.set({ executionTimeMs: 700, windowSeconds: 60, requestsPerWindow: 100 })
+    try {
+      limiter.admit('u')
+      expect.unreachable('the execution-time limit should trip')
+    } catch (e) {
+      // 800 ms still exceeds 700 ms after the first leaves: the second must leave too, at 70 s
+      expect((e as { headers: Record<string, string> }).headers['Retry-After']).toBe('50')
+    }
+  })
+
   it('counts each request of a $batch against the limit', async () => {
     const env = await setup({ seed: { sampleData: false } })
     env.org.setLimits({ requestsPerWindow: 3 })

@@ -102,9 +102,23 @@ export class Limiter {
       this.callers.set(callerId, w)
     }
     w.prune(now, windowMs)
-    const retryAfter = () => {
-      const oldest = w.times[w.head] ?? now
-      return Math.max(1, Math.ceil((oldest + windowMs - now) / 1000))
+    // Retry-After is the time until the window frees enough for this request, not the whole window
+    // ("Service protection API limits": "the Retry-After ... indicates the duration to wait").
+    const until = (index: number) => {
+      const start = w.times[w.head + index] ?? now
+      return Math.max(1, Math.ceil((start + windowMs - now) / 1000))
+    }
+    /** Seconds until enough of the oldest requests leave the window to admit `weight` more. */
+    const retryAfterCount = () => until(Math.max(0, w.count + weight - requestsPerWindow - 1))
+    /** Seconds until enough execution time of the oldest requests leaves the window. */
+    const retryAfterTime = () => {
+      let total = w.totalMs
+      let index = 0
+      for (; w.head + index < w.times.length; index++) {
+        total -= w.durations[w.head + index] as number
+        if (total <= executionTimeMs) break
+      }
+      return until(index)
     }
     if (w.concurrent >= concurrentRequests) {
       throw throttled(
@@ -119,7 +133,7 @@ export class Limiter {
       throw throttled(
         '0x80072322',
         `Number of requests exceeded the limit of ${requestsPerWindow} over time window of ${windowSeconds} seconds.`,
-        retryAfter(),
+        retryAfterCount(),
         this.limits,
         w,
       )
@@ -128,7 +142,7 @@ export class Limiter {
       throw throttled(
         '0x80072321',
         `Combined execution time of incoming requests exceeded limit of ${executionTimeMs} milliseconds over time window of ${windowSeconds} seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.`,
-        retryAfter(),
+        retryAfterTime(),
         this.limits,
         w,
       )

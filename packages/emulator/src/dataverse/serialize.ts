@@ -1,3 +1,4 @@
+import { formatValue } from './formatted.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 import { type ExpandItem, filterFor, parseOrderBy, parseSelect, rowComparator } from './query.ts'
@@ -39,14 +40,9 @@ export function serialize(
       }
       if (withNav) out[`${name}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = col.navigation
       if (withLogical) out[`${name}@Microsoft.Dynamics.CRM.lookuplogicalname`] = col.target
-    } else if (
-      withFormatted &&
-      v !== null &&
-      v !== undefined &&
-      (col.type === 'boolean' || col.type === 'money')
-    ) {
-      out[`${name}@OData.Community.Display.V1.FormattedValue`] =
-        col.type === 'boolean' ? (v ? 'Yes' : 'No') : `$${(v as number).toFixed(2)}`
+    } else if (withFormatted && v !== null && v !== undefined) {
+      const formatted = formatValue(col, v)
+      if (formatted !== undefined) out[`${name}@OData.Community.Display.V1.FormattedValue`] = formatted
     }
     out[name] = output(col, v)
   }
