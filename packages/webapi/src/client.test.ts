@@ -145,7 +145,10 @@ describe('queries', () => {
     // endless loop, so a broken refusal fails this test on its assertion instead of exhausting memory.
     const { client, requests } = harness((r, n) => {
       if (n > 1) throw new Error(`followed the foreign nextLink to ${new URL(r.url).origin}`)
-      return json({ value: [], '@odata.nextLink': 'https://evil.example.com/api/data/v9.2/accounts?$skiptoken=1' })
+      return json({
+        value: [],
+        '@odata.nextLink': 'https://evil.example.com/api/data/v9.2/accounts?$skiptoken=1',
+      })
     })
     const iterate = async () => {
       for await (const _ of client.queryAll('accounts')) void _
