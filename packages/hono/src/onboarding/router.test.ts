@@ -381,6 +381,24 @@ describe('onboardingRouter: nobody else changes a tenant', () => {
 
   it('refuses to build without its required options', () => {
     expect(() => onboardingRouter({ ...options, registry: undefined as never })).toThrow(/needs registry/)
+    const required = [
+      'registry',
+      'verifier',
+      'tokens',
+      'discovery',
+      'states',
+      'clients',
+      'clientId',
+      'publicUrl',
+      'roleName',
+    ]
+    for (const key of required) {
+      expect(() => onboardingRouter({ ...options, [key]: undefined as never }), key).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS', message: `onboardingRouter needs ${key}` }),
+      )
+    }
+    expect(() => onboardingRouter({ ...options, clientId: '' })).toThrow(/needs clientId/)
+    expect(() => onboardingRouter(undefined as never)).toThrow(/needs registry/)
   })
 
   it('never logs a token, a state or a ticket', () => {
