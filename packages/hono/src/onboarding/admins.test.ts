@@ -79,4 +79,14 @@ describe('isTenantAdministrator', () => {
     expect(isTenantAdministrator(user({}, { roles: ['Connector.Admin'] }), tid, opts)).toBe(true)
     expect(isTenantAdministrator(user({}, { roles: ['Tenant.Admin'] }), tid, opts)).toBe(false)
   })
+
+  it('knows the four built-in roles by their documented template ids (entra-docs permissions-reference.md)', () => {
+    const documented = [
+      '62e90394-69f5-4237-9190-012177145e10', // Global Administrator
+      'e8611ab8-c189-46e8-94e1-60213ab1f814', // Privileged Role Administrator
+      '158c047a-c907-4556-b7ef-446551a6b5f7', // Cloud Application Administrator
+      '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3', // Application Administrator
+    ]
+    for (const id of documented) expect(isTenantAdministrator(user({ wids: [id] }), tid), id).toBe(true)
+  })
 })
