@@ -78,6 +78,9 @@ describe('jsonBody', () => {
   it('ignores another content type, a missing one, malformed JSON, arrays, null and scalars', async () => {
     expect(await post('{"a":1}', 'text/plain')).toBeNull()
     expect(await post('{"a":1}')).toBeNull()
+    const bare = await app.request('/', { method: 'POST' })
+    expect(bare.status).toBe(200)
+    expect(await bare.json()).toEqual({ body: null })
     expect(await post('{"a":1}', 'text/plain; x=application/json')).toBeNull()
     expect(await post('{nope', 'application/json')).toBeNull()
     expect(await post('[1]', 'application/json')).toBeNull()
