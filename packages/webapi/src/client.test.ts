@@ -141,9 +141,15 @@ describe('queries', () => {
   })
 
   it('refuses a nextLink to another origin (the token must not leave the org)', async () => {
-    const { client, requests } = harness(() =>
-      json({ value: [], '@odata.nextLink': 'https://evil.example.com/api/data/v9.2/accounts?$skiptoken=1' }),
-    )
+    // Bounded: the fake org hands out the foreign link once; a client that follows it gets a failure, not an
+    // endless loop, so a broken refusal fails this test on its assertion instead of exhausting memory.
+    const { client, requests } = harness((r, n) => {
+      if (n > 1) throw new Error(`followed the foreign nextLink to ${new URL(r.url).origin}`)
+      return json({
+        value: [],
+        '@odata.nextLink': 'https://evil.example.com/api/data/v9.2/accounts?$skiptoken=1',
+      })
+    })
     const iterate = async () => {
       for await (const _ of client.queryAll('accounts')) void _
     }

@@ -34,6 +34,8 @@ describe('queries', () => {
     let url: string | undefined = `${API}/accounts?$select=name,accountnumber`
     let pages = 0
     while (url) {
+      // bounded: a nextLink that never ends fails here instead of looping
+      expect(pages).toBeLessThan(13)
       const res = await env.request(url, { headers: { Prefer: 'odata.maxpagesize=1000' } })
       expect(res.headers.get('preference-applied')).toBe('odata.maxpagesize=1000')
       const page = (await res.json()) as Page
@@ -69,7 +71,10 @@ describe('queries', () => {
     ])
     const values: number[] = first.value.map((r) => r.revenue as number)
     let next = first['@odata.nextLink']
+    let pages = 1
     while (next) {
+      // bounded: 6,173 rows fit in 4 pages of 2,000; a nextLink that never ends fails here instead of looping
+      expect(pages++).toBeLessThan(4)
       const page = await get(next, { Prefer: 'odata.maxpagesize=2000' })
       values.push(...page.value.map((r) => r.revenue as number))
       next = page['@odata.nextLink']
@@ -154,6 +159,8 @@ describe('queries', () => {
     let cookie: string | undefined
     const names: string[] = []
     for (;;) {
+      // bounded: morerecords that never turns false fails here instead of looping
+      expect(page).toBeLessThanOrEqual(2)
       const body = await get(`${API}/accounts?fetchXml=${encodeURIComponent(fetchXml(page, cookie))}`)
       names.push(...body.value.map((r) => r.name as string))
       if (!body['@Microsoft.Dynamics.CRM.morerecords']) break
@@ -198,7 +205,10 @@ describe('queries', () => {
     const pageOf = async (url: string) => {
       const names: string[] = []
       let next: string | undefined = url
+      let pages = 0
       while (next) {
+        // bounded: at most 7 rows, 3 pages; a nextLink that never ends fails here instead of looping
+        expect(pages++).toBeLessThan(3)
         const page = await get(next, { Prefer: 'odata.maxpagesize=3' })
         names.push(...page.value.map((r) => r.fullname as string))
         next = page['@odata.nextLink']

@@ -312,4 +312,31 @@ describe('security entities', () => {
       /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/,
     )
   })
+
+  it('answers RetrieveUserPrivileges for a System Administrator with every verb on every table, sorted, no wildcard', async () => {
+    const admin = await env.userToken(ids.users.contosoAdmin)
+    const who = await env.whoAmI({ token: admin })
+    const res = await env.request(
+      `${API}/systemusers(${who})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()`,
+      { token: admin },
+    )
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      RolePrivileges: { PrivilegeName: string; Depth: string; PrivilegeId: string; BusinessUnitId: string }[]
+    }
+    const names = body.RolePrivileges.map((p) => p.PrivilegeName)
+    for (const verb of ['Create', 'Read', 'Write', 'Delete', 'Append', 'AppendTo'])
+      expect(names).toContain(`prv${verb}Account`)
+    expect(names).toContain('prvActOnBehalfOfAnotherUser')
+    expect(names).not.toContain('*')
+    expect(names).toEqual([...names].sort())
+    expect(new Set(names).size).toBe(names.length)
+    expect(new Set(body.RolePrivileges.map((p) => p.PrivilegeId)).size).toBe(names.length)
+    const rootBu = body.RolePrivileges[0]?.BusinessUnitId
+    expect(rootBu).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    for (const p of body.RolePrivileges) {
+      expect(p.Depth).toBe('Global')
+      expect(p.BusinessUnitId).toBe(rootBu)
+    }
+  })
 })

@@ -51,4 +51,42 @@ describe('isTenantAdministrator', () => {
     expect(isTenantAdministrator(user({ wids: ['x'] }), tid, { roleTemplateIds: ['X'] })).toBe(true)
     expect(Object.isFrozen(TENANT_ADMIN_ROLE_TEMPLATE_IDS)).toBe(true)
   })
+
+  it('compares tenant ids case-insensitively, on both sides', () => {
+    expect(isTenantAdministrator(user({ wids: [globalAdmin] }), tid.toUpperCase())).toBe(true)
+    expect(isTenantAdministrator(user({ wids: [globalAdmin] }, { tenantId: tid.toUpperCase() }), tid)).toBe(
+      true,
+    )
+    expect(isTenantAdministrator(user({ wids: [globalAdmin] }), other.toUpperCase())).toBe(false)
+  })
+
+  it('finds an admin role anywhere in wids and skips entries that are not strings', () => {
+    expect(
+      isTenantAdministrator(user({ wids: ['b79fbf4d-3ef9-4689-8143-76b194e85509', globalAdmin] }), tid),
+    ).toBe(true)
+    expect(isTenantAdministrator(user({ wids: [42, null, globalAdmin] }), tid)).toBe(true)
+    expect(isTenantAdministrator(user({ wids: [42] }), tid)).toBe(false)
+  })
+
+  it('does not let an app-only token or another tenant in through the app role either', () => {
+    // app-only tokens carry `roles` too: the Tenant.Admin app role granted to a daemon is not a signed-in admin
+    expect(isTenantAdministrator(user({}, { roles: ['Tenant.Admin'], tokenType: 'app' }), tid)).toBe(false)
+    expect(isTenantAdministrator(user({}, { roles: ['Tenant.Admin'] }), other)).toBe(false)
+  })
+
+  it('uses a custom app role instead of Tenant.Admin when given one', () => {
+    const opts = { appRole: 'Connector.Admin' }
+    expect(isTenantAdministrator(user({}, { roles: ['Connector.Admin'] }), tid, opts)).toBe(true)
+    expect(isTenantAdministrator(user({}, { roles: ['Tenant.Admin'] }), tid, opts)).toBe(false)
+  })
+
+  it('knows the four built-in roles by their documented template ids (entra-docs permissions-reference.md)', () => {
+    const documented = [
+      '62e90394-69f5-4237-9190-012177145e10', // Global Administrator
+      'e8611ab8-c189-46e8-94e1-60213ab1f814', // Privileged Role Administrator
+      '158c047a-c907-4556-b7ef-446551a6b5f7', // Cloud Application Administrator
+      '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3', // Application Administrator
+    ]
+    for (const id of documented) expect(isTenantAdministrator(user({ wids: [id] }), tid), id).toBe(true)
+  })
 })

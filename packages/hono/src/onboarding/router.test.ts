@@ -10,7 +10,7 @@ import {
 } from '@dataverse-s2s/core'
 import { defaultIds, defaultSeed, type EmulatorHandle, startEmulator } from '@dataverse-s2s/emulator'
 import type { Hono } from 'hono'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createClientCache } from '../dataverse.ts'
 import { openPgliteTenantRegistry } from '../pglite.ts'
 import { onboardingRouter } from './router.ts'
@@ -338,8 +338,15 @@ describe('onboardingRouter: nobody else changes a tenant', () => {
     expect(await code(await call('/api/onboarding/offboard', token, { body: {} }))).toBe(
       'confirmation_required',
     )
+    // offboarding drops the tenant's cached Dataverse client and app token: nothing keeps calling its org
+    const orgUrl = (await registry.get(fabrikam))?.orgUrl as string
+    const cached = options.clients.get(fabrikam, orgUrl)
+    const invalidate = vi.spyOn(options.tokens, 'invalidate')
     const off = await call('/api/onboarding/offboard', token, { body: { confirm: true } })
     expect(await off.json()).toMatchObject({ tenant: { status: 'offboarded' } })
+    expect(options.clients.get(fabrikam, orgUrl)).not.toBe(cached)
+    expect(invalidate).toHaveBeenCalledWith({ tenantId: fabrikam, resource: orgUrl })
+    invalidate.mockRestore()
     expect(await code(await call('/api/onboarding/verify', token, { body: {} }))).toBe('tenant_offboarded')
     const before = await snapshot(fabrikam)
     expect(await code((await start(admin, { orgUrl: orgOf(fabrikam) })).res)).toBe('tenant_offboarded')
@@ -381,6 +388,24 @@ describe('onboardingRouter: nobody else changes a tenant', () => {
 
   it('refuses to build without its required options', () => {
     expect(() => onboardingRouter({ ...options, registry: undefined as never })).toThrow(/needs registry/)
+    const required = [
+      'registry',
+      'verifier',
+      'tokens',
+      'discovery',
+      'states',
+      'clients',
+      'clientId',
+      'publicUrl',
+      'roleName',
+    ]
+    for (const key of required) {
+      expect(() => onboardingRouter({ ...options, [key]: undefined as never }), key).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS', message: `onboardingRouter needs ${key}` }),
+      )
+    }
+    expect(() => onboardingRouter({ ...options, clientId: '' })).toThrow(/needs clientId/)
+    expect(() => onboardingRouter(undefined as never)).toThrow(/needs registry/)
   })
 
   it('never logs a token, a state or a ticket', () => {

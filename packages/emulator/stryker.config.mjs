@@ -1,0 +1,11 @@
+import { strykerConfig } from '../../scripts/mutation/shared.mjs'
+
+// The emulator's guards: who a token belongs to (auth), what a user may do (privileges), optimistic concurrency
+// (ETags), which rows a $filter selects, and the atomicity of a $batch change set.
+export default strykerConfig('packages/emulator', [
+  'src/dataverse/auth.ts',
+  'src/dataverse/privileges.ts',
+  'src/dataverse/etag.ts',
+  'src/dataverse/odata-filter.ts',
+  'src/dataverse/batch.ts',
+])
