@@ -73,7 +73,13 @@ describe('the multi-tenant API under generated malformed requests', () => {
         token,
         fc.constantFrom('/api/me', '/api/tables/accounts', '/api/onboarding/tenant'),
         async (tk, path) => {
-          fc.pre(tk !== alice)
+          // A changed spare bit of a segment's last character decodes to the same bytes: still Alice's token.
+          const bytes = (t: string) =>
+            t
+              .split('.')
+              .map((seg) => Buffer.from(seg, 'base64url').toString('hex'))
+              .join('.')
+          fc.pre(tk !== alice && bytes(tk) !== bytes(alice))
           await expectTyped4xx(
             () => call(path, { headers: { authorization: `Bearer ${tk}` } }),
             `${path} ${tk.slice(0, 60)}`,
