@@ -11,10 +11,13 @@ describe('the public surface of @dataverse-s2s/emulator', () => {
       'createWorld',
       'defaultIds',
       'defaultSeed',
+      'isEmulatorCaTrusted',
       'runEmulatorMain',
       'sampleRedirectUris',
       'startEmulator',
+      'trustEmulatorCa',
       'trustEmulatorGlobally',
+      'untrustEmulatorCa',
     ])
   })
 

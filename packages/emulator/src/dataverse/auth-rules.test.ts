@@ -12,6 +12,8 @@ function fakeWorld() {
   const world = {
     authorityUrl: AUTHORITY,
     signingKeys: { generation: 1 },
+    // the emulator's clock, read at call time so fake timers move it
+    clock: { now: () => Date.now() },
     verifications: 0,
     async verifyJwt(token: string): Promise<JWTPayload> {
       world.verifications++

@@ -19,7 +19,9 @@ function writeRequest(spec: Spec): string[] {
   lines.push('', `${spec.method} ${spec.target} HTTP/1.1`)
   for (const [k, v] of spec.headers) lines.push(`${k}: ${v}`)
   lines.push('')
-  if (spec.body !== undefined) lines.push(spec.body)
+  // A part's header block ends with an empty line even without a body (the documented GET/DELETE parts); the
+  // line break before the next boundary belongs to the boundary.
+  lines.push(spec.body ?? '')
   return lines
 }
 
