@@ -57,7 +57,13 @@ export async function openPostgresTenantRegistry(
   }
   const { connectionString: _c, pool: _p, max: _m, ...rest } = options
   return {
-    registry: createSqlTenantRegistry(pool, { ...rest, ...(owned ? { close: () => pool.end() } : {}) }),
+    // Shared by every instance: another instance's change (an offboarding above all) must count at once, so reads
+    // are not cached unless the caller asks for it.
+    registry: createSqlTenantRegistry(pool, {
+      cacheTtlMs: 0,
+      ...rest,
+      ...(owned ? { close: () => pool.end() } : {}),
+    }),
     pool,
   }
 }
