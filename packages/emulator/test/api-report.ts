@@ -63,7 +63,12 @@ export function apiReport(entry: string): string {
       lines.push(`const ${name}: ${typeOf(symbol)}`)
     }
   }
-  return `${lines.join('\n')}\n`
+  // Types from dependencies print as import("<absolute path>/node_modules/…"): keep only the package path, so the
+  // report is the same in every checkout.
+  return `${lines.join('\n')}\n`.replace(
+    /import\("[^"]*\/node_modules\/(?:\.pnpm\/[^/"]+\/node_modules\/)?([^"]+)"\)/g,
+    'import("$1")',
+  )
 }
 
 /** The `src/index.ts` of the package that holds `testDir`. */
