@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   type CryptoKey,
   decodeProtectedHeader,
@@ -67,6 +68,14 @@ export interface UserTokenVerifierOptions {
   jwksMaxAgeMs?: number
   /** Extra trusted CAs (the emulator's) and the JWKS fetch time limit. */
   http?: HttpOptions
+  /**
+   * How many verified signatures to remember (default 10,000; `0` turns it off). A client sends the same access
+   * token for up to an hour, and an RS256 check costs far more than the rest of a request's checks: a remembered
+   * token skips only the signature check, for at most 5 minutes and never past its `exp`, and only while its
+   * signing key is still published. Every other check (times, audience, issuer, your tenant allow-list, scopes)
+   * runs on every call. Tokens are remembered by their SHA-256, never as text.
+   */
+  signatureCacheSize?: number
   now?: () => number
 }
 
@@ -171,6 +180,11 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
   const cooldown = options.jwksCooldownMs ?? 30_000
   const maxAge = options.jwksMaxAgeMs ?? 24 * 3_600_000
   const skew = options.clockSkewSeconds ?? 60
+  const cacheSize = options.signatureCacheSize ?? 10_000
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+    throw new VerificationError('INVALID_OPTIONS', 'signatureCacheSize must be a whole number, 0 or more')
+  }
+  const verified = new VerifiedSignatures(cacheSize)
   let keys = new Map<string, KeyEntry>()
   let fetchedAt = Number.NEGATIVE_INFINITY
   let fetching: Promise<void> | undefined
@@ -249,15 +263,19 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         throw new VerificationError('MALFORMED_TOKEN', 'The token header has no kid')
       }
       const entry = await keyFor(header.kid)
-      let payload: JWTPayload
-      try {
-        ;({ payload } = await jwtVerify(token, entry.key, {
-          algorithms: ['RS256'],
-          clockTolerance: skew,
-          currentDate: new Date(now()),
-        }))
-      } catch (cause) {
-        throw mapJoseError(cause)
+      const digest = cacheSize > 0 ? createHash('sha256').update(token).digest('base64url') : ''
+      let payload = verified.get(digest, entry, now())
+      if (!payload) {
+        try {
+          ;({ payload } = await jwtVerify(token, entry.key, {
+            algorithms: ['RS256'],
+            clockTolerance: skew,
+            currentDate: new Date(now()),
+          }))
+        } catch (cause) {
+          throw mapJoseError(cause)
+        }
+        if (cacheSize > 0) verified.set(digest, entry, payload, now())
       }
       checkTimes(payload, Math.floor(now() / 1000), skew, maxTokenAge)
       // Before the version: Dataverse and Graph tokens are v1.0 too, and they are tokens for another API.
@@ -362,6 +380,44 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       }
     },
   }
+}
+
+const REMEMBER_SIGNATURE_MS = 5 * 60_000
+
+/**
+ * Tokens whose signature checked out, by SHA-256, least recently used out first. An entry holds only while the key
+ * that verified it is still the published key for its `kid` (a JWKS refresh that drops or replaces the key forgets
+ * it) and until the earlier of its `exp` and 5 minutes after the check.
+ */
+class VerifiedSignatures {
+  readonly #entries = new Map<string, { key: KeyEntry; payload: JWTPayload; until: number }>()
+  constructor(readonly max: number) {}
+
+  get(digest: string, key: KeyEntry, now: number): JWTPayload | undefined {
+    const hit = this.#entries.get(digest)
+    if (!hit) return undefined
+    this.#entries.delete(digest)
+    if (hit.key !== key || now >= hit.until) return undefined
+    this.#entries.set(digest, hit)
+    return hit.payload
+  }
+
+  set(digest: string, key: KeyEntry, payload: JWTPayload, now: number): void {
+    if (typeof payload.exp !== 'number') return
+    const until = Math.min(payload.exp * 1000, now + REMEMBER_SIGNATURE_MS)
+    if (until <= now) return
+    // frozen: the same claims object is handed to every caller of this token
+    this.#entries.set(digest, { key, payload: deepFreeze(payload), until })
+    if (this.#entries.size > this.max) this.#entries.delete(this.#entries.keys().next().value as string)
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
 }
 
 const KIND_TEXT: Record<TokenType, string> = {

@@ -1,3 +1,5 @@
+import { request } from 'node:http'
+import { serve as serveNode } from '@hono/node-server'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { HonoS2SError } from './errors.ts'
@@ -69,5 +71,46 @@ describe('apiBodyLimit', () => {
     } as RequestInit)
     expect((await makeApp().fetch(request)).status).toBe(413)
     expect(() => apiBodyLimit({ maxBytes: -1 })).toThrow(HonoS2SError)
+  })
+})
+
+describe('apiBodyLimit on a Node HTTP/1.1 server', () => {
+  async function serve() {
+    const app = new Hono()
+    app.use('/api/*', apiBodyLimit({ maxBytes: 1024 }))
+    // a route that reads whatever body arrives, whatever the method
+    app.on(['GET', 'DELETE'], '/api/read', async (c) => c.json({ length: (await c.req.text()).length }))
+    const server = await new Promise<ReturnType<typeof serveNode>>((resolve) => {
+      const s = serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+    })
+    const { port } = server.address() as { port: number }
+    return { url: `http://127.0.0.1:${port}/api/read`, close: () => server.close() }
+  }
+
+  // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3) and is passed straight
+  // through; one that sends a body chunked, even on a method that rarely has one, is still counted and refused.
+  it('passes bodiless requests and still refuses a chunked body on a DELETE', async () => {
+    const s = await serve()
+    try {
+      expect(await (await fetch(s.url)).json()).toEqual({ length: 0 })
+      expect(await (await fetch(s.url, { method: 'DELETE' })).json()).toEqual({ length: 0 })
+      expect((await fetch(s.url, { method: 'DELETE', body: 'x'.repeat(2048) })).status).toBe(413)
+      const chunked = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          s.url,
+          { method: 'DELETE', headers: { 'transfer-encoding': 'chunked' } },
+          (res) => {
+            res.resume()
+            resolve(res.statusCode ?? 0)
+          },
+        )
+        req.on('error', reject)
+        for (let i = 0; i < 8; i++) req.write('x'.repeat(512))
+        req.end()
+      })
+      expect(chunked).toBe(413)
+    } finally {
+      s.close()
+    }
   })
 })

@@ -37,8 +37,17 @@ export function apiBodyLimit(options: ApiBodyLimitOptions = {}): MiddlewareHandl
   const limit = bodyLimit({ maxSize: maxBytes, onError: refuse })
   return async function apiBodyLimitMiddleware(c, next) {
     const declared = c.req.header('content-length')
+    // RFC 9112 §6.3: an HTTP/1.x request with neither Content-Length nor Transfer-Encoding has no body. Skipping it
+    // here spares every GET the cost of building the request body stream that hono's bodyLimit asks for.
+    if (declared === undefined && !c.req.header('transfer-encoding') && isHttp1(c.env)) return next()
     // hono's bodyLimit trusts any Content-Length it can parse; a malformed one is refused here instead.
     if (declared !== undefined && !/^\d{1,15}$/.test(declared)) return refuse(c)
     return limit(c, next)
   }
+}
+
+/** True on Node's HTTP/1.x server (`@hono/node-server` passes the `IncomingMessage` as `env.incoming`). */
+function isHttp1(env: unknown): boolean {
+  const incoming = (env as { incoming?: { httpVersionMajor?: unknown } } | undefined)?.incoming
+  return incoming?.httpVersionMajor === 1
 }

@@ -27,7 +27,13 @@ export function apiSecureHeaders(options: ApiSecureHeadersOptions = {}): Middlew
   return async function apiSecureHeadersMiddleware(c, next) {
     await headers(c, async () => {
       await next()
-      if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store')
+      const headers = c.res.headers
+      if (headers.has('Cache-Control')) return
+      try {
+        headers.set('Cache-Control', 'no-store') // in place: c.header() would rebuild the response
+      } catch {
+        c.header('Cache-Control', 'no-store') // a response with immutable headers (e.g. a fetched one)
+      }
     })
   }
 }

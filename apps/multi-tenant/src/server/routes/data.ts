@@ -11,12 +11,19 @@ const FORMATTED = '@OData.Community.Display.V1.FormattedValue'
 /** The only query parameters of the list route; every other route takes none. */
 const LIST_QUERY = new Set(['pageSize', 'cursor', 'search'])
 
+/** Each audit lookup column, its formatted-value annotation and the name the SPA sees (`_createdby_value` → `createdby`). */
+const AUDIT = auditColumns.map((col) => ({
+  col,
+  formatted: `${col}${FORMATTED}`,
+  name: col.replace(/^_|_value$/g, ''),
+}))
+
 /** A row as the SPA sees it: id, etag, the table's columns and who created / changed it. */
 function toDto(spec: TableSpec, row: Row) {
   const out: Record<string, unknown> = { id: row[spec.id], etag: row['@odata.etag'] }
   for (const col of spec.select) if (col !== spec.id) out[col] = row[col] ?? null
-  for (const col of auditColumns) {
-    if (col in row) out[col.replace(/^_|_value$/g, '')] = row[`${col}${FORMATTED}`] ?? row[col] ?? null
+  for (const { col, formatted, name } of AUDIT) {
+    if (col in row) out[name] = row[formatted] ?? row[col] ?? null
   }
   return out
 }
@@ -67,8 +74,10 @@ export function dataRoutes(s: Services): Hono {
   }
   app.use('/api/me', strict)
   app.use('/api/tables/*', strict)
-  // A row is a handful of short columns: a body of more than 64 KB is refused before it is read.
-  app.use(
+  // A row is a handful of short columns: a body of more than 64 KB is refused before it is read. Only the methods
+  // whose handlers read a body: on a GET, hono's bodyLimit would build a body stream per request for nothing.
+  app.on(
+    ['POST', 'PUT', 'PATCH'],
     '/api/tables/*',
     bodyLimit({
       maxSize: 64 * 1024,
