@@ -93,11 +93,10 @@ async function serve(): Promise<void> {
 }
 
 function child(): { proc: ChildProcess; line: Promise<string> } {
-  const proc = spawn(
-    process.execPath,
-    ['--conditions=@dataverse-s2s/source', '--import', 'tsx', fileURLToPath(import.meta.url)],
-    { env: { ...process.env, SAMPLE_LOAD_ROLE: 'serve' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, SAMPLE_LOAD_ROLE: 'serve' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const line = new Promise<string>((resolve, reject) => {
     let buffer = ''
     proc.stdout?.on('data', (chunk: Buffer) => {
@@ -176,7 +175,7 @@ export async function run(): Promise<BenchmarkResult> {
         },
       },
       notes: [
-        `${CONNECTIONS} connections, ${DURATION_SECONDS} s per case after a 2 s warm-up; app + emulator in one child process, autocannon in the parent`,
+        `${CONNECTIONS} connections, ${DURATION_SECONDS} s per case after a 2 s warm-up; app + emulator in one child process, autocannon in the parent; the packages run from their built dist, as installed`,
         'each API request: RS256 verification of the user token, registry lookup (cached), Dataverse query over HTTPS through @dataverse-s2s/webapi with formatted values',
         'the API answers over plain http on loopback; the emulator over https',
         'every API request also costs the emulator one Dataverse request in the same process, so the API cannot reach the emulator’s own rate: per request ≈ floor + emulator query + token verification + the webapi client',

@@ -118,14 +118,15 @@ export async function run(): Promise<BenchmarkResult> {
           met: vsDwa >= 1.2,
         },
         'ours (injected fetch) vs that fetch raw': {
-          target: '>= 0.9x',
+          target: '>= 0.95x',
           value: Number(vsFetch.toFixed(2)),
-          met: vsFetch >= 0.9,
+          met: vsFetch >= 0.95,
         },
       },
       notes: [
         `GET accounts(id)?$select=name, ${WORKERS} concurrent callers, ${ROUNDS} interleaved rounds (order rotating) of ${DURATION_MS} ms after a warm-up, ratios = median of per-round ratios; HTTP/1.1 keep-alive server (node:http) in a child process.`,
         'Every client sends the same OData headers and a bearer token from an async getToken; ours also runs its limiter, retry and timeout per request.',
+        'ours runs from its built dist, as installed (`pnpm bench` builds the packages first): run from source through tsx, every closure pays for a name helper.',
       ],
     }
   } finally {
