@@ -147,3 +147,14 @@ describe('verified signatures are remembered', () => {
     expect(() => setup({ signatureCacheSize: -1 })).toThrow(/signatureCacheSize/)
   })
 })
+
+describe('a cold verifier', () => {
+  it('serves every request that arrives while the signing keys are being fetched', async () => {
+    const { verifier } = setup({ jwksCooldownMs: 30_000 })
+    const token = await sign(key)
+    const fetchesBefore = jwks.fetches()
+    const results = await Promise.all(Array.from({ length: 20 }, () => code(verifier.verify(token))))
+    expect(results).toEqual(Array(20).fill('accepted'))
+    expect(jwks.fetches() - fetchesBefore).toBe(1)
+  })
+})

@@ -229,6 +229,9 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
   }
 
   const keyFor = async (kid: string): Promise<KeyEntry> => {
+    // A fetch under way (a cold start, an unknown kid) is awaited by everyone: `fetchedAt` is already set, so without
+    // this the requests that arrive meanwhile would find no key and be refused while the keys are on their way.
+    if (fetching) await fetching
     if (now() - fetchedAt > maxAge) await refresh()
     let entry = keys.get(kid)
     if (!entry && now() - fetchedAt >= cooldown) {
