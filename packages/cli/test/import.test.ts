@@ -96,6 +96,38 @@ describe('import', () => {
     expect(world.emulator.admin.org(org.id).data.count('new_item')).toBe(3000)
   })
 
+  it('creates each row exactly once when responses are lost after the write (written, but the client never hears)', async () => {
+    const org = await createDataOrg(world, 'lost-responses')
+    const file = join(work, 'lost.csv')
+    const lines = ['new_name,new_n']
+    for (let i = 0; i < 3000; i++) lines.push(`lost ${i},${i}`)
+    writeFileSync(file, `${lines.join('\n')}\n`)
+    // the org writes the chunk, then the connection drops or a gateway answers 504: the outcome is unknown
+    world.emulator.admin.injectFault({
+      scope: org.id,
+      kind: 'drop',
+      after: true,
+      rate: 0.2,
+      path: 'Multiple',
+    })
+    world.emulator.admin.injectFault({
+      scope: org.id,
+      kind: 'status',
+      status: 504,
+      after: true,
+      rate: 0.2,
+      path: 'Multiple',
+    })
+    const { runs, last } = await importUntilDone(
+      ['import', file, ...world.flags(org.url), '--table', 'new_item', '--chunk-size', '250', '--json'],
+      30,
+    )
+    world.emulator.admin.clearFaults()
+    expect(runs.length).toBeGreaterThan(1)
+    expect(JSON.parse(last.stdout)).toMatchObject({ operation: 'create', rows: 3000 })
+    expect(world.emulator.admin.org(org.id).data.count('new_item')).toBe(3000)
+  }, 120_000)
+
   it('stops at a malformed row with its line number, and refuses the checkpoint once the file changed', async () => {
     const org = await createDataOrg(world, 'changed')
     const file = join(work, 'bad.ndjson')

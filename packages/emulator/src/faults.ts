@@ -26,6 +26,11 @@ export interface FaultRule {
   /** For '429': the `Retry-After` seconds (default 5). */
   retryAfterSeconds?: number
   path?: string
+  /**
+   * For 'drop' and 'status': handle the request first (its changes are made), then drop the connection or answer the
+   * status instead of the real response: a response lost on its way back, so the client cannot know a write happened.
+   */
+  after?: boolean
 }
 
 /** An installed rule, with its id and how many times it fired. */
@@ -74,6 +79,14 @@ export class Faults {
       !(Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599)
     )
       throw new EmulatorError('INVALID_ARGUMENT', 'A fault status must be an HTTP error status (400–599).')
+    if (
+      rule.after !== undefined &&
+      (typeof rule.after !== 'boolean' || (rule.kind !== 'drop' && rule.kind !== 'status'))
+    )
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        "A fault's `after` is a boolean, for 'drop' and 'status' faults only (a lost response after the write).",
+      )
     const installed: InstalledFault = { ...rule, id: randomUUID(), fired: 0 }
     this.#rules.push(installed)
     return installed.id
@@ -129,6 +142,11 @@ export class Faults {
       const { latencyMs, terminal } = this.decide(scope, c.req.path)
       if (latencyMs > 0) await sleep(latencyMs)
       if (!terminal) return next()
+      if (terminal.after) {
+        await next()
+        c.res = await respond(c, terminal, errorBody)
+        return
+      }
       return respond(c, terminal, errorBody)
     }
   }

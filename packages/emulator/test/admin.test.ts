@@ -154,6 +154,45 @@ describe('admin API over HTTP', () => {
     expect((await admin('/faults', { method: 'DELETE' })).status).toBe(204)
   })
 
+  it('loses a response after the write: `after` faults let the request change the org, then drop or fail it', async () => {
+    const token = await contosoToken()
+    const org = orgOf(ids.contosoTenantId)
+    const create = (name: string) =>
+      fetch(`${org.url}/api/data/v9.2/accounts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      })
+    const accounts = () => emulator.admin.org(org.id).data.count('account')
+    const start = accounts()
+    const dropId = (
+      (await (
+        await admin('/faults', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ scope: org.id, kind: 'drop', after: true, next: 1, path: 'accounts' }),
+        })
+      ).json()) as { id: string }
+    ).id
+    expect(dropId).toBeTruthy()
+    await expect(create('lost response (drop)')).rejects.toThrow()
+    expect(accounts()).toBe(start + 1)
+    emulator.admin.injectFault({
+      scope: org.id,
+      kind: 'status',
+      status: 504,
+      after: true,
+      next: 1,
+      path: 'accounts',
+    })
+    expect((await create('lost response (504)')).status).toBe(504)
+    expect(accounts()).toBe(start + 2)
+    emulator.admin.injectFault({ scope: org.id, kind: 'drop', next: 1, path: 'accounts' })
+    await expect(create('dropped before')).rejects.toThrow()
+    expect(accounts()).toBe(start + 2)
+    expect(() => emulator.admin.injectFault({ scope: org.id, kind: '429', after: true })).toThrow(/after/)
+  })
+
   it('rolls the signing key over: old tokens stay valid while the previous key is published', async () => {
     const org = orgOf(ids.contosoTenantId)
     const before = await contosoToken()

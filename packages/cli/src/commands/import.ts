@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { rm, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
@@ -21,6 +22,20 @@ interface ImportCheckpoint {
   table: string
   file: { size: number; mtimeMs: number }
   written: Ranges
+  /**
+   * Seed of the ids given to rows created without one: row N of the file always gets the same id, so a chunk whose
+   * response was lost (written or not, nobody knows) is upserted on resume instead of created a second time.
+   */
+  idSeed?: string
+}
+
+/** The id row `index` of an import gets: a GUID from the import's seed and the row's position (version-4 layout). */
+function importRowId(seed: string, index: number): string {
+  const h = createHash('sha256').update(`${seed}:${index}`).digest()
+  h[6] = ((h[6] as number) & 0x0f) | 0x40
+  h[8] = ((h[8] as number) & 0x3f) | 0x80
+  const x = h.subarray(0, 16).toString('hex')
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`
 }
 
 interface ImportOptions extends GlobalOptions {
@@ -147,6 +162,11 @@ export function registerImport(program: Command, ctx: Context, withGlobals: (c: 
     const alreadyWritten = coveredCount(state.written)
     // Rows that carry the primary id (or an alternate key) are upserted: sending a chunk twice is then harmless.
     let operation: 'create' | 'upsert' = opts.key ? 'upsert' : 'create'
+    // Rows created without an id get one from the checkpoint's seed, saved before anything is sent: a resumed import
+    // upserts them, so a chunk that was written although its response was lost is not created twice.
+    const resumingCreates = cp !== undefined && cp.idSeed !== undefined
+    state.idSeed ??= randomBytes(16).toString('hex')
+    const idSeed = state.idSeed
     const positions = createPositionMap()
     const skip = [...state.written]
     async function* pending(): AsyncGenerator<Row> {
@@ -157,6 +177,9 @@ export function registerImport(program: Command, ctx: Context, withGlobals: (c: 
         while (r < skip.length && (skip[r] as [number, number])[1] <= index) r++
         const range = skip[r]
         if (!(range && range[0] <= index && index < range[1])) {
+          if (operation === 'create' && row[table.primaryId] === undefined) {
+            row[table.primaryId] = importRowId(idSeed, index)
+          }
           positions.note(index)
           yield row
         }
@@ -168,6 +191,7 @@ export function registerImport(program: Command, ctx: Context, withGlobals: (c: 
       saving = saving.then(() => writeFileAtomic(checkpointPath, JSON.stringify(state)))
       return saving
     }
+    await save() // the id seed is on disk before the first row is sent
     const record = (chunk: Pick<BulkWrittenChunk, 'start' | 'count'>) => {
       for (let i = chunk.start; i < chunk.start + chunk.count; ) {
         const first = positions.toOriginal(i)
@@ -198,7 +222,7 @@ export function registerImport(program: Command, ctx: Context, withGlobals: (c: 
       },
     }
     try {
-      if (operation === 'upsert') {
+      if (operation === 'upsert' || resumingCreates) {
         const key = opts.key
         await conn.client.upsertMultiple(bulkTable, all(), {
           ...options,
