@@ -3,6 +3,8 @@ export type { EmulatorClock } from './clock.ts'
 export type {
   ColumnSeed,
   ColumnType,
+  OptionSeed,
+  OptionSetSeed,
   OrgData,
   OrgRuntime,
   OrgSeed,

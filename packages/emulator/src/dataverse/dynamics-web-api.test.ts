@@ -176,3 +176,81 @@ describe('dynamics-web-api reads formatted values', () => {
     expect(state).toBe('Active')
   })
 })
+
+describe('dynamics-web-api reads the table definitions unchanged', () => {
+  type Json = Record<string, unknown>
+  it('retrieveEntity and retrieveEntities', async () => {
+    const account = await client.retrieveEntity<Json>({
+      key: "LogicalName='account'",
+      select: ['LogicalName', 'EntitySetName', 'PrimaryIdAttribute'],
+    })
+    expect(account).toMatchObject({
+      LogicalName: 'account',
+      EntitySetName: 'accounts',
+      PrimaryIdAttribute: 'accountid',
+    })
+    const byId = await client.retrieveEntity<Json>({
+      key: account.MetadataId as string,
+      select: ['LogicalName'],
+    })
+    expect(byId.LogicalName).toBe('account')
+    const all = await client.retrieveEntities<Json>({
+      select: ['LogicalName'],
+      filter: "LogicalName eq 'contact'",
+    })
+    expect(all.value.map((e) => e.LogicalName)).toEqual(['contact'])
+  })
+
+  it('retrieveAttributes, also with a typed cast and the option set expanded, and retrieveAttribute', async () => {
+    const attributes = await client.retrieveAttributes<Json>({
+      entityKey: "LogicalName='account'",
+      select: ['LogicalName'],
+    })
+    expect(attributes.value.map((a) => a.LogicalName)).toContain('accountnumber')
+    const picklists = await client.retrieveAttributes<Json>({
+      entityKey: "LogicalName='account'",
+      castType: 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
+      select: ['LogicalName'],
+      expand: [{ property: 'OptionSet', select: ['Options'] }],
+    })
+    const industry = picklists.value.find((a) => a.LogicalName === 'industrycode') as Json
+    const options = (
+      industry.OptionSet as { Options: { Value: number; Label: { UserLocalizedLabel: Json } }[] }
+    ).Options
+    expect(options[0]).toMatchObject({ Value: 1, Label: { UserLocalizedLabel: { Label: 'Accounting' } } })
+    const one = await client.retrieveAttribute<Json>({
+      entityKey: "LogicalName='account'",
+      attributeKey: "LogicalName='revenue'",
+    })
+    expect(one).toMatchObject({
+      AttributeType: 'Money',
+      '@odata.type': '#Microsoft.Dynamics.CRM.MoneyAttributeMetadata',
+    })
+  })
+
+  it('retrieveRelationships with a cast, and retrieveGlobalOptionSet answers 404 for an unknown name', async () => {
+    const rels = await client.retrieveRelationships<Json>({
+      castType: 'Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata',
+      select: ['SchemaName', 'ReferencedEntity', 'ReferencingEntity'],
+    })
+    expect(rels.value).toContainEqual(
+      expect.objectContaining({ SchemaName: 'contact_customer_accounts', ReferencingEntity: 'contact' }),
+    )
+    const budget = await client.retrieveGlobalOptionSet<Json>({ key: "Name='budgetstatus'" })
+    expect(budget).toMatchObject({
+      Name: 'budgetstatus',
+      IsGlobal: true,
+      Options: [{ Value: 0 }, {}, {}, { Value: 3 }],
+    })
+    const cast = await client.retrieveGlobalOptionSet<Json>({
+      key: budget.MetadataId as string,
+      castType: 'Microsoft.Dynamics.CRM.OptionSetMetadata',
+      select: ['Name'],
+    })
+    expect(cast.Name).toBe('budgetstatus')
+    await expect(client.retrieveGlobalOptionSet({ key: "Name='nosuchset'" })).rejects.toMatchObject({
+      status: 404,
+      code: '0x80040217',
+    })
+  })
+})

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { formatValue } from './formatted.ts'
-import { setup } from './test-support.ts'
+import { BUILTIN_TABLES, type ColumnDef, defineTable } from './metadata.ts'
+import { ids, setup } from './test-support.ts'
 
 const API = '/api/data/v9.2'
 const FORMATTED = 'OData.Community.Display.V1.FormattedValue'
@@ -13,9 +14,14 @@ describe('formatted values (Query data, § Formatted values)', () => {
     expect(formatValue({ name: 'createdon', type: 'datetime' }, Date.UTC(2023, 3, 7, 14, 59) / 1000)).toBe(
       '4/7/2023 2:59 PM',
     )
-    expect(formatValue({ name: 'statecode', type: 'picklist' }, 0)).toBe('Active')
-    expect(formatValue({ name: 'statuscode', type: 'picklist' }, 2)).toBe('Inactive')
-    expect(formatValue({ name: 'donotphone', type: 'boolean' }, true)).toBe('Yes')
+    const account = defineTable(BUILTIN_TABLES.find((t) => t.logicalName === 'account') as never)
+    const col = (name: string) => account.byName.get(name) as ColumnDef
+    expect(formatValue(col('statecode'), 0)).toBe('Active')
+    expect(formatValue(col('statuscode'), 2)).toBe('Inactive')
+    expect(formatValue(col('creditonhold'), true)).toBe('Yes')
+    expect(formatValue(col('creditonhold'), false)).toBe('No')
+    expect(formatValue(col('industrycode'), 11)).toBe("Doctor's Offices and Clinics")
+    expect(formatValue(col('industrycode'), 999)).toBeUndefined()
     expect(formatValue({ name: 'name', type: 'string' }, 'x')).toBeUndefined()
   })
 })
@@ -35,5 +41,36 @@ describe('formatted values over HTTP', () => {
     expect(body[`revenue@${FORMATTED}`]).toBe('$5,000,000.00')
     expect(body[`statecode@${FORMATTED}`]).toBe('Active')
     expect(body).not.toHaveProperty(`name@${FORMATTED}`)
+  })
+
+  it('labels a choice from the options its table definition declares (local and global choices)', async () => {
+    const local = await setup({
+      seed: {
+        sampleData: false,
+        systemUsers: [{ applicationId: ids.multiTenantAppId, roles: ['System Administrator'] }],
+        optionSets: [{ name: 'new_priority', options: [{ value: 100, label: 'High' }] }],
+        tables: [
+          {
+            logicalName: 'new_ticket',
+            columns: [
+              { name: 'new_priority', type: 'picklist', optionSet: 'new_priority' },
+              { name: 'new_kind', type: 'picklist', options: [{ value: 7, label: 'Bug' }] },
+            ],
+          },
+        ],
+      },
+    })
+    const [id] = local.org.data.insertRows('new_ticket', [{ name: 'T', new_priority: 100, new_kind: 7 }])
+    const res = await local.request(`${API}/new_tickets(${id})`, {
+      headers: { Prefer: `odata.include-annotations="${FORMATTED}"` },
+    })
+    const body = (await res.json()) as Record<string, unknown>
+    expect(body[`new_priority@${FORMATTED}`]).toBe('High')
+    expect(body[`new_kind@${FORMATTED}`]).toBe('Bug')
+    const [acc] = env.org.data.insertRows('account', [{ name: 'Ind', industrycode: 7 }])
+    const read = await env.request(`${API}/accounts(${acc})?$select=industrycode`, {
+      headers: { Prefer: `odata.include-annotations="${FORMATTED}"` },
+    })
+    expect(((await read.json()) as Record<string, unknown>)[`industrycode@${FORMATTED}`]).toBe('Consulting')
   })
 })

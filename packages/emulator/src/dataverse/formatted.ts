@@ -17,17 +17,17 @@ const dateTime = new Intl.DateTimeFormat('en-US', {
   minute: '2-digit',
 })
 
-/** Default labels of the standard `statecode` / `statuscode` choices of accounts and contacts. */
-const STATE_LABELS: Record<string, Record<number, string>> = {
-  statecode: { 0: 'Active', 1: 'Inactive' },
-  statuscode: { 1: 'Active', 2: 'Inactive' },
-}
-
 /** The formatted value of a non-null, non-lookup column value, or undefined when Dataverse sends none. */
-export function formatValue(col: Pick<ColumnDef, 'name' | 'type'>, v: unknown): string | undefined {
+export function formatValue(
+  col: Pick<ColumnDef, 'name' | 'type' | 'choice'>,
+  v: unknown,
+): string | undefined {
   switch (col.type) {
-    case 'boolean':
-      return v ? 'Yes' : 'No'
+    case 'boolean': {
+      // the label of the column's true/false option (the same options the table definitions serve)
+      const label = col.choice?.options.find((o) => o.value === (v ? 1 : 0))?.label
+      return label ?? (v ? 'Yes' : 'No')
+    }
     case 'money':
       return money.format(Number(v))
     case 'integer':
@@ -43,7 +43,7 @@ export function formatValue(col: Pick<ColumnDef, 'name' | 'type'>, v: unknown): 
         : dateTime.format(d).replace(',', '').replace('\u202f', ' ')
     }
     case 'picklist':
-      return STATE_LABELS[col.name]?.[Number(v)]
+      return col.choice?.options.find((o) => o.value === Number(v))?.label
     default:
       return undefined
   }

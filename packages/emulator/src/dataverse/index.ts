@@ -20,7 +20,7 @@ import {
 import { restoreSnapshot, takeSnapshot } from './snapshot.ts'
 
 export type { ServiceProtectionLimits } from './limits.ts'
-export type { ColumnSeed, ColumnType, TableSeed } from './metadata.ts'
+export type { ColumnSeed, ColumnType, OptionSeed, OptionSetSeed, TableSeed } from './metadata.ts'
 export type { OrgSeed, RoleSeed, SystemUserSeed } from './seed.ts'
 
 /** Options of {@link createOrg}. */
@@ -88,7 +88,7 @@ export function createOrg(options: CreateOrgOptions): OrgRuntime {
   const build = (): OrgCore => {
     let core: OrgCore
     try {
-      core = new OrgCore(org, world, seed.tables ?? [])
+      core = new OrgCore(org, world, seed.tables ?? [], seed.optionSets ?? [])
     } catch (e) {
       throw new EmulatorError('INVALID_ARGUMENT', (e as Error).message, { cause: e })
     }

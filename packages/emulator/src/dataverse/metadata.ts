@@ -1,6 +1,12 @@
-import type { ColumnSeed, ColumnType, TableSeed } from '../world/dataverse-seed.ts'
+import type { ColumnSeed, ColumnType, OptionSeed, OptionSetSeed, TableSeed } from '../world/dataverse-seed.ts'
 
-export type { ColumnSeed, ColumnType, TableSeed } from '../world/dataverse-seed.ts'
+export type { ColumnSeed, ColumnType, OptionSeed, OptionSetSeed, TableSeed } from '../world/dataverse-seed.ts'
+
+/** A choice's options; `global` names the global option set the column uses (absent for a local choice). */
+export interface ChoiceDef {
+  options: OptionSeed[]
+  global?: string
+}
 
 export interface ColumnDef {
   name: string
@@ -11,6 +17,10 @@ export interface ColumnDef {
   navigation?: string
   maxLength: number
   readOnly: boolean
+  displayName: string
+  requiredLevel: NonNullable<ColumnSeed['requiredLevel']>
+  /** Choice, state, status and boolean columns: their options (one source for definitions and formatted values). */
+  choice?: ChoiceDef
 }
 
 export interface NavigationDef {
@@ -30,6 +40,8 @@ export interface TableDef {
   schemaName: string
   primaryId: string
   primaryName: string
+  displayName: string
+  displayCollectionName: string
   columns: ColumnDef[]
   byName: Map<string, ColumnDef>
   /** `_x_value` → the lookup column `x`. */
@@ -70,8 +82,61 @@ const SYSTEM_COLUMNS: ColumnSeed[] = [
 
 const NO_OWNER = new Set(['businessunit', 'role', 'systemuser'])
 
+/** The default options of `statecode` / `statuscode` and booleans (Dataverse's defaults for a new table). */
+const DEFAULT_OPTIONS: Record<string, OptionSeed[]> = {
+  statecode: [
+    { value: 0, label: 'Active' },
+    { value: 1, label: 'Inactive' },
+  ],
+  statuscode: [
+    { value: 1, label: 'Active', state: 0 },
+    { value: 2, label: 'Inactive', state: 1 },
+  ],
+  boolean: [
+    { value: 0, label: 'No' },
+    { value: 1, label: 'Yes' },
+  ],
+}
+
+function choiceOf(
+  table: string,
+  c: ColumnSeed,
+  optionSets: ReadonlyMap<string, OptionSetSeed>,
+): ChoiceDef | undefined {
+  if (c.type !== 'picklist' && c.type !== 'boolean') return undefined
+  if (c.optionSet !== undefined) {
+    const set = optionSets.get(c.optionSet)
+    if (!set)
+      throw new Error(
+        `Column '${table}.${c.name}' uses unknown global choice '${c.optionSet}'; declare it in optionSets.`,
+      )
+    return { options: set.options, global: set.name }
+  }
+  const options = c.options ?? DEFAULT_OPTIONS[c.type === 'boolean' ? 'boolean' : c.name] ?? []
+  const seen = new Set<number>()
+  for (const o of options) {
+    if (!Number.isInteger(o.value) || seen.has(o.value))
+      throw new Error(
+        `Column '${table}.${c.name}' has a missing, non-integer or repeated option value ${o.value}.`,
+      )
+    seen.add(o.value)
+  }
+  return { options }
+}
+
+/** 'address1_city' → 'Address1 City'. */
+function titleOf(name: string): string {
+  return name
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ')
+}
+
 /** Build a table definition from its seed, adding the primary id, primary name and system columns. */
-export function defineTable(seed: TableSeed): TableDef {
+export function defineTable(
+  seed: TableSeed,
+  optionSets: ReadonlyMap<string, OptionSetSeed> = new Map(),
+): TableDef {
   if (!/^[a-z][a-z0-9_]*$/.test(seed.logicalName)) {
     throw new Error(
       `Table logical name '${seed.logicalName}' must be lowercase letters, digits and underscores.`,
@@ -88,15 +153,23 @@ export function defineTable(seed: TableSeed): TableDef {
     if (NO_OWNER.has(seed.logicalName) && s.name === 'ownerid') continue
     if (!list.some((c) => c.name === s.name)) list.push(s)
   }
-  const columns: ColumnDef[] = list.map((c, i) => ({
-    name: c.name,
-    type: c.type,
-    index: i + 1, // index 0 of a row holds its insertion sequence
-    ...(c.target === undefined ? {} : { target: c.target }),
-    ...(c.type === 'lookup' ? { navigation: c.navigation ?? c.name } : {}),
-    maxLength: c.maxLength ?? (c.type === 'memo' ? 1_048_576 : c.type === 'string' ? 4000 : 0),
-    readOnly: c.readOnly ?? false,
-  }))
+  const columns: ColumnDef[] = list.map((c, i) => {
+    const choice = choiceOf(seed.logicalName, c, optionSets)
+    return {
+      name: c.name,
+      type: c.type,
+      index: i + 1, // index 0 of a row holds its insertion sequence
+      ...(c.target === undefined ? {} : { target: c.target }),
+      ...(c.type === 'lookup' ? { navigation: c.navigation ?? c.name } : {}),
+      maxLength: c.maxLength ?? (c.type === 'memo' ? 1_048_576 : c.type === 'string' ? 4000 : 0),
+      readOnly: c.readOnly ?? false,
+      displayName: c.displayName ?? titleOf(c.name),
+      requiredLevel:
+        c.requiredLevel ??
+        (c.name === primaryId ? 'SystemRequired' : c.name === primaryName ? 'ApplicationRequired' : 'None'),
+      ...(choice ? { choice } : {}),
+    }
+  })
   const byName = new Map(columns.map((c) => [c.name, c]))
   const byLookupValue = new Map(
     columns.filter((c) => c.type === 'lookup').map((c) => [`_${c.name}_value`, c]),
@@ -120,6 +193,9 @@ export function defineTable(seed: TableSeed): TableDef {
     schemaName: seed.schemaName ?? seed.logicalName,
     primaryId,
     primaryName,
+    displayName: seed.displayName ?? seed.schemaName ?? seed.logicalName,
+    displayCollectionName:
+      seed.displayCollectionName ?? `${seed.displayName ?? seed.schemaName ?? seed.logicalName}s`,
     columns,
     byName,
     byLookupValue,
@@ -135,11 +211,61 @@ export function defineTable(seed: TableSeed): TableDef {
   }
 }
 
+// Account's standard Industry choice (values and English labels as in a new Dataverse environment).
+const INDUSTRY_OPTIONS: OptionSeed[] = [
+  'Accounting',
+  'Agriculture and Non-petrol Natural Resource Extraction',
+  'Broadcasting Printing and Publishing',
+  'Brokers',
+  'Building Supply Retail',
+  'Business Services',
+  'Consulting',
+  'Consumer Services',
+  'Design, Direction and Creative Management',
+  'Distributors, Dispatchers and Processors',
+  "Doctor's Offices and Clinics",
+  'Durable Manufacturing',
+  'Eating and Drinking Places',
+  'Entertainment Retail',
+  'Equipment Rental and Leasing',
+  'Financial',
+  'Food and Tobacco Processing',
+  'Inbound Capital Intensive Processing',
+  'Inbound Repair and Services',
+  'Insurance',
+  'Legal Services',
+  'Non-Durable Merchandise Retail',
+  'Outbound Consumer Service',
+  'Petrochemical Extraction and Distribution',
+  'Service Retail',
+  'SIG Affiliations',
+  'Social Services',
+  'Special Outbound Trade Contractors',
+  'Specialty Realty',
+  'Transportation',
+  'Utility Creation and Distribution',
+  'Vehicle Retail',
+  'Wholesale',
+].map((label, i) => ({ value: i + 1, label }))
+
+/** The global choices every org has (a standard one of a new Dataverse environment). */
+export const BUILTIN_OPTION_SETS: OptionSetSeed[] = [
+  {
+    name: 'budgetstatus',
+    displayName: 'Budget',
+    options: ['No Committed Budget', 'May Buy', 'Can Buy', 'Will Buy'].map((label, value) => ({
+      value,
+      label,
+    })),
+  },
+]
+
 /** The tables every org has. */
 export const BUILTIN_TABLES: TableSeed[] = [
   {
     logicalName: 'businessunit',
     schemaName: 'BusinessUnit',
+    displayName: 'Business Unit',
     columns: [
       { name: 'name', type: 'string', maxLength: 160 },
       {
@@ -169,6 +295,7 @@ export const BUILTIN_TABLES: TableSeed[] = [
   {
     logicalName: 'systemuser',
     schemaName: 'SystemUser',
+    displayName: 'User',
     primaryName: 'fullname',
     columns: [
       { name: 'fullname', type: 'string', maxLength: 200 },
@@ -179,7 +306,19 @@ export const BUILTIN_TABLES: TableSeed[] = [
       { name: 'applicationid', type: 'uniqueidentifier' },
       { name: 'azureactivedirectoryobjectid', type: 'uniqueidentifier' },
       { name: 'isdisabled', type: 'boolean' },
-      { name: 'accessmode', type: 'picklist' },
+      {
+        name: 'accessmode',
+        type: 'picklist',
+        displayName: 'Access Mode',
+        options: [
+          { value: 0, label: 'Read-Write' },
+          { value: 1, label: 'Administrative' },
+          { value: 2, label: 'Read' },
+          { value: 3, label: 'Support User' },
+          { value: 4, label: 'Non-interactive' },
+          { value: 5, label: 'Delegated Admin' },
+        ],
+      },
       {
         name: 'businessunitid',
         type: 'lookup',
@@ -191,6 +330,7 @@ export const BUILTIN_TABLES: TableSeed[] = [
   {
     logicalName: 'account',
     schemaName: 'Account',
+    displayCollectionName: 'Accounts',
     columns: [
       { name: 'name', type: 'string', maxLength: 160 },
       { name: 'accountnumber', type: 'string', maxLength: 20 },
@@ -203,7 +343,7 @@ export const BUILTIN_TABLES: TableSeed[] = [
       { name: 'revenue', type: 'money' },
       { name: 'numberofemployees', type: 'integer' },
       { name: 'creditonhold', type: 'boolean' },
-      { name: 'industrycode', type: 'picklist' },
+      { name: 'industrycode', type: 'picklist', displayName: 'Industry', options: INDUSTRY_OPTIONS },
       {
         name: 'primarycontactid',
         type: 'lookup',

@@ -2,11 +2,13 @@ import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { metadataXml } from './csdl.ts'
 import {
+  BUILTIN_OPTION_SETS,
   BUILTIN_TABLES,
   type ColumnDef,
   defineTable,
   linkNavigations,
   type NavigationDef,
+  type OptionSetSeed,
   type TableDef,
   type TableSeed,
 } from './metadata.ts'
@@ -36,6 +38,8 @@ import { Relationship, type Row, Store, type Table } from './store.ts'
 export class OrgCore implements OrgModel {
   readonly store = new Store()
   readonly defs = new Map<string, TableDef>()
+  /** Global choices by name (table definitions read them; columns copy their options). */
+  readonly optionSets = new Map<string, OptionSetSeed>()
   readonly rolePrivileges = new Map<string, Set<string>>()
   readonly userRoles: Relationship
   securityVersion = 0
@@ -48,7 +52,9 @@ export class OrgCore implements OrgModel {
     readonly org: OrgInfo,
     readonly world: World,
     tables: TableSeed[] = [],
+    optionSets: OptionSetSeed[] = [],
   ) {
+    for (const o of [...BUILTIN_OPTION_SETS, ...optionSets]) this.optionSets.set(o.name, o)
     const seeds = [...BUILTIN_TABLES]
     for (const t of tables) {
       if (seeds.some((s) => s.logicalName === t.logicalName)) {
@@ -56,7 +62,7 @@ export class OrgCore implements OrgModel {
       }
       seeds.push(t)
     }
-    for (const s of seeds) this.defs.set(s.logicalName, defineTable(s))
+    for (const s of seeds) this.defs.set(s.logicalName, defineTable(s, this.optionSets))
     linkNavigations(this.defs, seeds)
     for (const def of this.defs.values()) {
       for (const c of def.columns) {

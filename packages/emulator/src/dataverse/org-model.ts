@@ -1,6 +1,6 @@
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
-import type { ColumnDef, NavigationDef, TableDef } from './metadata.ts'
+import type { ColumnDef, NavigationDef, OptionSetSeed, TableDef } from './metadata.ts'
 import type { ExpandItem } from './query.ts'
 import type { ApiRequest, ApiResponse, CallContext, Preferences } from './request.ts'
 import type { Relationship, Row, Store, Table } from './store.ts'
@@ -24,6 +24,7 @@ export interface OrgModel {
   readonly world: World
   readonly store: Store
   readonly defs: Map<string, TableDef>
+  readonly optionSets: Map<string, OptionSetSeed>
   readonly rolePrivileges: Map<string, Set<string>>
   readonly userRoles: Relationship
   securityVersion: number

@@ -1,4 +1,5 @@
 import { bulkMessage, executeBulk } from './bulk.ts'
+import { DEFINITION_ROOTS, definitions } from './definitions.ts'
 import { Fault } from './errors.ts'
 import { create, remove, retrieve, upsert } from './handle-entity.ts'
 import { member } from './handle-member.ts'
@@ -68,6 +69,7 @@ export function route(org: OrgModel, ctx: CallContext, req: ApiRequest): ApiResp
       Version: '9.2.0.0',
     })
   }
+  if (DEFINITION_ROOTS.has(first.name)) return definitions(org, ctx, req, segments, root)
   const table = org.store.bySet.get(first.name)
   if (!table) throw Fault.segmentNotFound(first.name)
   const prefs = parsePrefer(req.headers)

@@ -2,6 +2,7 @@ import { EmulatorError } from '../errors.ts'
 import { prng } from '../prng.ts'
 import type { OrgSeed, RoleSeed } from '../world/dataverse-seed.ts'
 import type { User } from '../world/types.ts'
+import { METADATA_READ_PRIVILEGES } from './definitions.ts'
 import { DataverseFault } from './errors.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgCore } from './org-core.ts'
@@ -160,7 +161,8 @@ export function createRole(core: OrgCore, seed: RoleSeed): void {
     new Map([['businessunitid', core.rootBusinessUnitId]]),
   )
   const rootId = roles.id(root)
-  core.rolePrivileges.set(rootId, new Set(seed.privileges))
+  // every security role can read the schema definitions (a default privilege of each role in Dataverse)
+  core.rolePrivileges.set(rootId, new Set([...METADATA_READ_PRIVILEGES, ...seed.privileges]))
   for (const bu of bus.byId.values()) {
     const buId = bus.id(bu)
     if (buId === core.rootBusinessUnitId) continue

@@ -29,6 +29,34 @@ export interface ColumnSeed {
   maxLength?: number
   /** The column cannot be set by callers (system-managed). */
   readOnly?: boolean
+  /** Display name in the table definitions (default: derived from the logical name). */
+  displayName?: string
+  /** `RequiredLevel` in the table definitions (default `None`; the primary name is `ApplicationRequired`). */
+  requiredLevel?: 'None' | 'SystemRequired' | 'ApplicationRequired' | 'Recommended'
+  /**
+   * For `picklist` (and `statecode` / `statuscode`): the choice's local options. `statuscode` options name their
+   * `state`. Booleans get Yes (1) / No (0) unless given here.
+   */
+  options?: OptionSeed[]
+  /** For `picklist`: the name of a global choice (`OrgSeed.optionSets`) instead of local `options`. */
+  optionSet?: string
+}
+
+/** One option of a choice column: its value and its label (English, LCID 1033). */
+export interface OptionSeed {
+  value: number
+  label: string
+  /** For `statuscode` options: the `statecode` value the status belongs to. */
+  state?: number
+  /** Hex colour shown by model-driven apps, e.g. `#0000ff`. */
+  color?: string
+}
+
+/** A global choice (global option set) shared by columns of any table. */
+export interface OptionSetSeed {
+  name: string
+  displayName?: string
+  options: OptionSeed[]
 }
 
 /** A table as a seed declares it (any custom table, e.g. `new_project`). */
@@ -42,6 +70,10 @@ export interface TableSeed {
   primaryId?: string
   /** Default: 'name' (added as a string column if missing). */
   primaryName?: string
+  /** Display name in the table definitions (default: the schema name). */
+  displayName?: string
+  /** Plural display name (default: the display name + 's'). */
+  displayCollectionName?: string
   columns?: ColumnSeed[]
   /** Alternate keys, each a list of column names. */
   alternateKeys?: string[][]
@@ -94,6 +126,8 @@ export interface OrgSeed {
   systemUsers?: SystemUserSeed[]
   /** Custom tables (accounts, contacts, systemusers, businessunits and roles are built in). */
   tables?: TableSeed[]
+  /** Global choices (global option sets), referenced by a column's `optionSet`. */
+  optionSets?: OptionSetSeed[]
   /** Rows by table logical name or entity set name, as Web API JSON bodies (`x@odata.bind` works). */
   rows?: Record<string, Record<string, unknown>[]>
   /** Generated sample accounts and contacts (default 200 and 300); `false` for none. */

@@ -1,0 +1,267 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { setup } from './test-support.ts'
+
+const API = '/api/data/v9.2'
+type Json = Record<string, unknown>
+
+// "Query table definitions using the Web API", "Retrieve table definitions by name or MetadataId" and
+// "Query schema definitions" (learn.microsoft.com/power-apps/developer/data-platform/webapi/...)
+describe('schema definitions read API', () => {
+  let env: Awaited<ReturnType<typeof setup>>
+  const get = async (path: string, token?: string) => {
+    const res = await env.request(`${API}/${path}`, token ? { token } : {})
+    return { status: res.status, body: (await res.json()) as Json }
+  }
+  beforeAll(async () => {
+    env = await setup({
+      seed: {
+        sampleData: false,
+        optionSets: [
+          {
+            name: 'new_priority',
+            displayName: 'Priority',
+            options: [
+              { value: 100_000_000, label: 'High' },
+              { value: 100_000_001, label: 'Low' },
+            ],
+          },
+        ],
+        tables: [
+          {
+            logicalName: 'new_ticket',
+            schemaName: 'new_Ticket',
+            displayName: 'Ticket',
+            columns: [
+              { name: 'new_priority', type: 'picklist', optionSet: 'new_priority', displayName: 'Priority' },
+              {
+                name: 'new_accountid',
+                type: 'lookup',
+                target: 'account',
+                reverseNavigation: 'new_account_tickets',
+              },
+            ],
+          },
+        ],
+      },
+    })
+  })
+
+  it('lists tables with $select and $filter, with the documented context and labels', async () => {
+    const { status, body } = await get(
+      "EntityDefinitions?$select=LogicalName,DisplayName,EntitySetName&$filter=LogicalName eq 'account' or IsCustomEntity eq true",
+    )
+    expect(status).toBe(200)
+    expect(body['@odata.context']).toBe(
+      'https://localhost:8444/api/data/v9.2/$metadata#EntityDefinitions(LogicalName,DisplayName,EntitySetName)',
+    )
+    const value = body.value as Json[]
+    expect(value.map((v) => v.LogicalName)).toEqual(['account', 'new_ticket'])
+    expect(Object.keys(value[0] as Json).sort()).toEqual([
+      'DisplayName',
+      'EntitySetName',
+      'LogicalName',
+      'MetadataId',
+    ])
+    expect(value[1]).toMatchObject({
+      EntitySetName: 'new_tickets',
+      DisplayName: {
+        LocalizedLabels: [{ Label: 'Ticket', LanguageCode: 1033 }],
+        UserLocalizedLabel: { Label: 'Ticket', LanguageCode: 1033 },
+      },
+    })
+  })
+
+  it('reads one table by LogicalName and by MetadataId, the same id on every read', async () => {
+    const byName = await get("EntityDefinitions(LogicalName='account')")
+    expect(byName.status).toBe(200)
+    expect(byName.body).toMatchObject({
+      LogicalName: 'account',
+      SchemaName: 'Account',
+      EntitySetName: 'accounts',
+      PrimaryIdAttribute: 'accountid',
+      PrimaryNameAttribute: 'name',
+      ObjectTypeCode: 1,
+      IsCustomEntity: false,
+    })
+    expect(byName.body['@odata.context']).toBe(
+      'https://localhost:8444/api/data/v9.2/$metadata#EntityDefinitions/$entity',
+    )
+    const id = byName.body.MetadataId as string
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    const byId = await get(`EntityDefinitions(${id})?$select=LogicalName`)
+    expect(byId.body).toMatchObject({ LogicalName: 'account', MetadataId: id })
+    expect((await get("EntityDefinitions(LogicalName='account')")).body.MetadataId).toBe(id)
+  })
+
+  it('answers 404 0x80040217 for an unknown table and 400 for an unknown property', async () => {
+    const missing = await get("EntityDefinitions(LogicalName='nosuchtable')")
+    expect(missing.status).toBe(404)
+    expect((missing.body.error as Json).code).toBe('0x80040217')
+    expect((missing.body.error as Json).message).toContain("'nosuchtable'")
+    const bad = await get("EntityDefinitions(LogicalName='account')?$select=NoSuchProperty")
+    expect(bad.status).toBe(400)
+    expect((bad.body.error as Json).message).toContain('NoSuchProperty')
+  })
+
+  it('serves columns through $expand=Attributes, /Attributes and /Attributes(LogicalName=...)', async () => {
+    const expanded = await get(
+      "EntityDefinitions(LogicalName='account')?$select=LogicalName&$expand=Attributes($select=LogicalName,AttributeType)",
+    )
+    const attrs = expanded.body.Attributes as Json[]
+    expect(attrs.find((a) => a.LogicalName === 'revenue')).toMatchObject({
+      '@odata.type': '#Microsoft.Dynamics.CRM.MoneyAttributeMetadata',
+      AttributeType: 'Money',
+    })
+    const list = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes?$filter=AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'String'&$select=LogicalName,MaxLength",
+    )
+    expect(list.status).toBe(200)
+    const names = (list.body.value as Json[]).map((a) => a.LogicalName)
+    expect(names).toContain('accountnumber')
+    expect(names).not.toContain('revenue')
+    const one = await get("EntityDefinitions(LogicalName='account')/Attributes(LogicalName='accountnumber')")
+    expect(one.body).toMatchObject({
+      '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata',
+      LogicalName: 'accountnumber',
+      EntityLogicalName: 'account',
+      AttributeType: 'String',
+      AttributeTypeName: { Value: 'StringType' },
+      MaxLength: 20,
+      RequiredLevel: { Value: 'None' },
+    })
+    const name = await get("EntityDefinitions(LogicalName='account')/Attributes(LogicalName='name')")
+    expect(name.body).toMatchObject({ IsPrimaryName: true, RequiredLevel: { Value: 'ApplicationRequired' } })
+    const lookup = await get(
+      "EntityDefinitions(LogicalName='new_ticket')/Attributes(LogicalName='new_accountid')",
+    )
+    expect(lookup.body).toMatchObject({ AttributeType: 'Lookup', Targets: ['account'] })
+  })
+
+  it('casts to PicklistAttributeMetadata and expands the local and global option sets', async () => {
+    const res = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet,GlobalOptionSet",
+    )
+    expect(res.status).toBe(200)
+    expect(res.body['@odata.context']).toMatch(
+      /#EntityDefinitions\([0-9a-f-]{36}\)\/Attributes\/Microsoft\.Dynamics\.CRM\.PicklistAttributeMetadata\(LogicalName\)$/,
+    )
+    const items = res.body.value as Json[]
+    expect(items.map((i) => i.LogicalName)).toEqual(['industrycode']) // statecode/statuscode are State/Status
+    const industry = items[0] as Json
+    expect(industry.GlobalOptionSet).toBeNull()
+    const set = industry.OptionSet as {
+      Options: { Value: number; Label: Json }[]
+      OptionSetType: string
+      IsGlobal: boolean
+    }
+    expect(set).toMatchObject({ OptionSetType: 'Picklist', IsGlobal: false, Name: 'account_industrycode' })
+    expect(set.Options).toHaveLength(33)
+    expect(set.Options[10]).toMatchObject({
+      Value: 11,
+      Label: { UserLocalizedLabel: { Label: "Doctor's Offices and Clinics", LanguageCode: 1033 } },
+    })
+    const global = await get(
+      "EntityDefinitions(LogicalName='new_ticket')/Attributes(LogicalName='new_priority')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$expand=GlobalOptionSet",
+    )
+    expect(global.body.GlobalOptionSet).toMatchObject({ Name: 'new_priority', IsGlobal: true })
+    const wrongCast = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='name')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+    )
+    expect(wrongCast.status).toBe(404)
+    const noCast = await get("EntityDefinitions(LogicalName='account')/Attributes?$expand=OptionSet")
+    expect(noCast.status).toBe(400)
+  })
+
+  it('serves state, status and boolean option sets with their typed options', async () => {
+    const state = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.StateAttributeMetadata?$expand=OptionSet",
+    )
+    const stateOptions = ((state.body.value as Json[])[0]?.OptionSet as Json).Options as Json[]
+    expect(stateOptions[0]).toMatchObject({
+      '@odata.type': '#Microsoft.Dynamics.CRM.StateOptionMetadata',
+      Value: 0,
+      DefaultStatus: 1,
+    })
+    const status = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='statuscode')/Microsoft.Dynamics.CRM.StatusAttributeMetadata?$expand=OptionSet",
+    )
+    expect(((status.body.OptionSet as Json).Options as Json[])[1]).toMatchObject({ Value: 2, State: 1 })
+    const bool = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.BooleanAttributeMetadata?$expand=OptionSet",
+    )
+    const creditonhold = (bool.body.value as Json[]).find((b) => b.LogicalName === 'creditonhold') as Json
+    expect(creditonhold.OptionSet).toMatchObject({
+      OptionSetType: 'Boolean',
+      TrueOption: { Value: 1, Label: { UserLocalizedLabel: { Label: 'Yes' } } },
+      FalseOption: { Value: 0 },
+    })
+    const lookups = await get(
+      "EntityDefinitions(LogicalName='contact')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata?$select=LogicalName,Targets",
+    )
+    expect((lookups.body.value as Json[]).find((l) => l.LogicalName === 'parentcustomerid')).toMatchObject({
+      Targets: ['account'],
+    })
+  })
+
+  it('serves RelationshipDefinitions with typed casts and by SchemaName', async () => {
+    const oneToMany = await get(
+      'RelationshipDefinitions/Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata',
+    )
+    const rel = (oneToMany.body.value as Json[]).find((r) => r.SchemaName === 'new_account_tickets')
+    expect(rel).toMatchObject({
+      '@odata.type': '#Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata',
+      ReferencedEntity: 'account',
+      ReferencingEntity: 'new_ticket',
+      ReferencingAttribute: 'new_accountid',
+      RelationshipType: 'OneToManyRelationship',
+    })
+    const manyToMany = await get(
+      'RelationshipDefinitions/Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata',
+    )
+    expect((manyToMany.body.value as Json[]).map((r) => r.SchemaName)).toEqual([
+      'systemuserroles_association',
+    ])
+    const one = await get("RelationshipDefinitions(SchemaName='contact_customer_accounts')")
+    expect(one.body).toMatchObject({ ReferencedEntity: 'account', ReferencingAttribute: 'parentcustomerid' })
+    const fromEntity = await get(
+      "EntityDefinitions(LogicalName='account')/OneToManyRelationships?$select=SchemaName",
+    )
+    expect((fromEntity.body.value as Json[]).map((r) => r.SchemaName)).toContain('new_account_tickets')
+  })
+
+  it('serves GlobalOptionSetDefinitions by Name, and 404 for an unknown one', async () => {
+    const res = await get("GlobalOptionSetDefinitions(Name='new_priority')")
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({
+      '@odata.type': '#Microsoft.Dynamics.CRM.OptionSetMetadata',
+      Name: 'new_priority',
+      Options: [
+        { Value: 100_000_000, Label: { UserLocalizedLabel: { Label: 'High' } } },
+        { Value: 100_000_001 },
+      ],
+    })
+    expect((await get("GlobalOptionSetDefinitions(Name='nope')")).status).toBe(404)
+  })
+
+  it('RetrieveMetadataChanges returns a version stamp, and no changes for the current stamp', async () => {
+    const first = await get('RetrieveMetadataChanges(Query=@p1)?@p1={}')
+    expect(first.status).toBe(200)
+    const stamp = first.body.ServerVersionStamp as string
+    expect((first.body.EntityMetadata as Json[]).length).toBeGreaterThan(0)
+    const again = await get(
+      `RetrieveMetadataChanges(Query=@p1,ClientVersionStamp=@p2)?@p1={}&@p2='${encodeURIComponent(stamp)}'`,
+    )
+    expect(again.body).toMatchObject({ ServerVersionStamp: stamp, EntityMetadata: [] })
+    const other = await setup({ seed: { sampleData: false } })
+    const res = await other.request(`${API}/RetrieveMetadataChanges(Query=@p1)?@p1={}`)
+    expect(((await res.json()) as Json).ServerVersionStamp).not.toBe(stamp)
+  })
+
+  it('needs an authenticated caller, and every role reads the definitions', async () => {
+    const res = await env.request(`${API}/EntityDefinitions`, { token: null })
+    expect(res.status).toBe(401)
+    expect(
+      (await env.request(`${API}/EntityDefinitions(LogicalName='account')`, { method: 'DELETE' })).status,
+    ).toBe(405)
+  })
+})
