@@ -176,7 +176,7 @@ describe('schema definitions read API', () => {
     const state = await get(
       "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.StateAttributeMetadata?$expand=OptionSet",
     )
-    const stateOptions = ((state.body.value as Json[])[0]?.OptionSet as Json).Options as Json[]
+    const stateOptions = (((state.body.value as Json[])[0] as Json).OptionSet as Json).Options as Json[]
     expect(stateOptions[0]).toMatchObject({
       '@odata.type': '#Microsoft.Dynamics.CRM.StateOptionMetadata',
       Value: 0,
