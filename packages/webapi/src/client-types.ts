@@ -6,6 +6,7 @@ import type {
   UpdateMultipleOptions,
   UpsertMultipleOptions,
 } from './bulk.ts'
+import type { DataverseDefinitions } from './definitions-types.ts'
 import type { ODataExpression, RecordKey } from './filter.ts'
 import type { QueryOptions } from './query.ts'
 import type { Row } from './row.ts'
@@ -34,6 +35,14 @@ export interface DataverseClient {
   readonly baseUrl: string
   /** A client that impersonates `who` on every request; shares limits, pause and connections with this one. */
   as(who: Impersonation): DataverseClient
+  /**
+   * Typed reads of the org's table, column, choice and relationship definitions, cached in memory under the org's
+   * metadata version stamp (shared with the clients `as()` derives).
+   * @example
+   * const industry = await client.definitions.choice('account', 'industrycode')
+   * for (const o of industry.options) console.log(o.value, o.label)
+   */
+  readonly definitions: DataverseDefinitions
 
   /** Creates a row and returns its id (from `OData-EntityId`). */
   create(

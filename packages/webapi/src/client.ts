@@ -2,6 +2,7 @@ import { createTransport } from '#transport'
 import { createBatch } from './batch.ts'
 import { runBulk } from './bulk.ts'
 import type { DataverseClient } from './client-types.ts'
+import { createDefinitionsCache, type DefinitionsCache, definitionsOf } from './definitions.ts'
 import { DataverseError } from './errors.ts'
 import { fetchXmlMethods } from './fetchxml-queries.ts'
 import { type ClientCore, impersonationHeaders, scopeOf } from './internal/core.ts'
@@ -114,13 +115,14 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     retryCreates: config.retry.retryCreates,
     send: (spec) => send(config, spec),
   }
-  return buildClient(core, orgUrl, options.impersonate)
+  return buildClient(core, orgUrl, options.impersonate, createDefinitionsCache(options.definitions))
 }
 
 function buildClient(
   core: ClientCore,
   orgUrl: string,
   impersonate: Impersonation | undefined,
+  definitions: DefinitionsCache,
 ): DataverseClient {
   const scope = scopeOf(core, impersonate)
   const client: DataverseClient = {
@@ -128,8 +130,9 @@ function buildClient(
     baseUrl: scope.baseUrl,
     as: (who) => {
       impersonationHeaders(who, {})
-      return buildClient(core, orgUrl, who)
+      return buildClient(core, orgUrl, who, definitions)
     },
+    definitions: definitionsOf(scope, definitions),
     ...recordMethods(scope),
     ...queryMethods(scope),
     ...fetchXmlMethods(scope),

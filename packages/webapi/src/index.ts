@@ -11,6 +11,16 @@ export type {
 export { createDataverseClient } from './client.ts'
 export type { DataverseClient } from './client-types.ts'
 export type {
+  ChoiceDefinition,
+  ChoiceKind,
+  ChoiceOption,
+  ColumnDefinition,
+  DataverseDefinitions,
+  RelationshipDefinition,
+  TableDefinition,
+  TablesOptions,
+} from './definitions-types.ts'
+export type {
   BulkOperation,
   BulkProgress,
   BulkUnwrittenChunk,
@@ -55,6 +65,7 @@ export type {
   ConcurrencyOptions,
   CreateOptions,
   DataverseClientOptions,
+  DefinitionsCacheOptions,
   DeleteOptions,
   FetchXmlOptions,
   FetchXmlPage,

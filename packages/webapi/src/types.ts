@@ -211,4 +211,15 @@ export interface DataverseClientOptions {
    * Default: real time (`Date.now` and timers).
    */
   clock?: Partial<ClientClock> | undefined
+  /** The cache of `client.definitions`: how long a metadata version stamp is trusted. */
+  definitions?: DefinitionsCacheOptions | undefined
+}
+
+/** Options of the definitions cache (`DataverseClientOptions.definitions`). */
+export interface DefinitionsCacheOptions {
+  /**
+   * How long a checked metadata version stamp is trusted before the next read checks it again (one small
+   * `RetrieveMetadataChanges` request). Default 300,000 (5 minutes); `0` checks before every read.
+   */
+  revalidateAfterMs?: number | undefined
 }

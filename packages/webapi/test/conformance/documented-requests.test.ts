@@ -359,3 +359,160 @@ describe('Associate and disassociate table rows using the Web API', () => {
     expect(JSON.parse(r.body)).toEqual({ '@odata.id': `${origin}${API}/contacts(${ID})` })
   })
 })
+
+// client.definitions: the schema reads and the cache behind them.
+const STAMP = (s: string) => ({ ServerVersionStamp: s, EntityMetadata: [], DeletedMetadata: { Count: 0 } })
+const isStamp = (r: Recorded) => r.target.startsWith(`${API}/RetrieveMetadataChanges(Query=@p1)?@p1=`)
+const accountDefinition = {
+  MetadataId: '70816501-edb9-4740-a16c-6a5efbc05d84',
+  LogicalName: 'account',
+  SchemaName: 'Account',
+  EntitySetName: 'accounts',
+  PrimaryIdAttribute: 'accountid',
+  PrimaryNameAttribute: 'name',
+  ObjectTypeCode: 1,
+  IsCustomEntity: false,
+  DisplayName: {
+    LocalizedLabels: [{ Label: 'Account', LanguageCode: 1033 }],
+    UserLocalizedLabel: { Label: 'Account', LanguageCode: 1033 },
+  },
+}
+
+describe('Retrieve table definitions by name or MetadataId', () => {
+  it("GETs EntityDefinitions(LogicalName='account') with $select, after one version-stamp check", async () => {
+    const { requests, result } = await record(
+      (r) => (isStamp(r) ? json(STAMP('1!a')) : json(accountDefinition)),
+      (c) => c.definitions.table('account'),
+    )
+    const [stamp, table] = requests as [Recorded, Recorded]
+    expect(stamp.method).toBe('GET')
+    // Cache schema data: RetrieveMetadataChanges with an EntityQueryExpression, as a parameter alias
+    const query = JSON.parse(decodeURIComponent(stamp.target.split('@p1=')[1] as string)) as {
+      Properties: { PropertyNames: string[] }
+    }
+    expect(query.Properties.PropertyNames).toEqual(['LogicalName'])
+    expect(decodeURIComponent(table.target)).toBe(
+      `${API}/EntityDefinitions(LogicalName='account')?$select=MetadataId,LogicalName,SchemaName,EntitySetName,DisplayName,DisplayCollectionName,PrimaryIdAttribute,PrimaryNameAttribute,ObjectTypeCode,IsCustomEntity`,
+    )
+    expectStandardHeaders(table)
+    expect(result).toMatchObject({
+      logicalName: 'account',
+      displayName: 'Account',
+      entitySetName: 'accounts',
+    })
+  })
+
+  it('maps the 404 of an unknown table to NOT_FOUND naming the table', async () => {
+    const { result } = await record(
+      (r) =>
+        isStamp(r)
+          ? json(STAMP('1!a'))
+          : {
+              status: 404,
+              body: { error: { code: '0x80040217', message: 'not found in the MetadataCache.' } },
+            },
+      (c) => c.definitions.table('nosuch').catch((e: unknown) => e),
+    )
+    expect(result).toMatchObject({ code: 'NOT_FOUND', status: 404, serviceCode: '0x80040217' })
+    expect((result as Error).message).toContain("'nosuch'")
+  })
+})
+
+describe('Query table definitions using the Web API', () => {
+  it('reads the columns, then the options with a typed cast and $expand=OptionSet,GlobalOptionSet', async () => {
+    const attributes = {
+      value: [
+        {
+          MetadataId: ID,
+          LogicalName: 'name',
+          AttributeType: 'String',
+          AttributeTypeName: { Value: 'StringType' },
+          MaxLength: 160,
+        },
+        {
+          MetadataId: ID,
+          LogicalName: 'industrycode',
+          AttributeType: 'Picklist',
+          AttributeTypeName: { Value: 'PicklistType' },
+        },
+      ],
+    }
+    const picklists = {
+      value: [
+        {
+          LogicalName: 'industrycode',
+          OptionSet: {
+            Name: 'account_industrycode',
+            IsGlobal: false,
+            OptionSetType: 'Picklist',
+            Options: [
+              { Value: 1, Label: { LocalizedLabels: [], UserLocalizedLabel: { Label: 'Accounting' } } },
+            ],
+          },
+          GlobalOptionSet: null,
+        },
+      ],
+    }
+    const { requests, result } = await record(
+      (r) =>
+        isStamp(r) ? json(STAMP('1!a')) : r.target.includes('Picklist') ? json(picklists) : json(attributes),
+      (c) => c.definitions.columns('account'),
+    )
+    const targets = requests.map((r) => decodeURIComponent(r.target))
+    expect(targets.slice(1)).toEqual([
+      `${API}/EntityDefinitions(LogicalName='account')/Attributes`,
+      `${API}/EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet,GlobalOptionSet`,
+    ])
+    expect((result as { choice?: unknown }[])[1]).toMatchObject({
+      choice: {
+        name: 'account_industrycode',
+        kind: 'Picklist',
+        options: [{ value: 1, label: 'Accounting' }],
+      },
+    })
+  })
+
+  it("GETs GlobalOptionSetDefinitions(Name='x') for a global choice", async () => {
+    const { requests } = await record(
+      (r) => (isStamp(r) ? json(STAMP('1!a')) : json({ Name: 'budgetstatus', IsGlobal: true, Options: [] })),
+      (c) => c.definitions.globalChoice('budgetstatus'),
+    )
+    expect(decodeURIComponent(requests[1]?.target ?? '')).toBe(
+      `${API}/GlobalOptionSetDefinitions(Name='budgetstatus')`,
+    )
+  })
+})
+
+describe('Cache schema data', () => {
+  it('serves repeated reads from memory and reads again once the ServerVersionStamp changes', async () => {
+    let stamp = '1!a'
+    let time = 0
+    const server = await startRecordingServer((r) =>
+      isStamp(r) ? json(STAMP(stamp)) : json(accountDefinition),
+    )
+    close = server.close
+    const client = createDataverseClient({
+      url: server.origin,
+      getToken: () => 'tok',
+      retry: false,
+      clock: { now: () => time },
+      definitions: { revalidateAfterMs: 60_000 },
+    })
+    await client.definitions.table('account')
+    await client.definitions.table('account')
+    expect(server.requests).toHaveLength(2) // one stamp check, one read
+    time = 59_999
+    await client.definitions.table('account')
+    expect(server.requests).toHaveLength(2) // the stamp is still trusted
+    time = 60_000
+    await client.definitions.table('account')
+    expect(server.requests.map(isStamp)).toEqual([true, false, true]) // same stamp: the cache holds
+    stamp = '2!b' // the schema changed
+    time = 120_000
+    await client.definitions.table('account')
+    expect(server.requests.map(isStamp)).toEqual([true, false, true, true, false])
+    client.definitions.clear()
+    await client.as({ systemUserId: ID }).definitions.table('account')
+    expect(server.requests).toHaveLength(7)
+  })
+})

@@ -1,0 +1,137 @@
+import type { CallOptions } from './types.ts'
+
+/** One option of a choice: its value and label (the caller's language, from `UserLocalizedLabel`). */
+export interface ChoiceOption {
+  value: number
+  /** The label in the calling user's language; `''` when the option has none. */
+  label: string
+  /** Every localized label, by language code (1033 = English). */
+  labels: Readonly<Record<number, string>>
+  /** Status options: the `statecode` value they belong to. */
+  state?: number
+  /** State options: their default status. */
+  defaultStatus?: number
+  color?: string
+}
+
+/** The kinds of choice column (`OptionSetType`). */
+export type ChoiceKind = 'Picklist' | 'MultiSelectPicklist' | 'State' | 'Status' | 'Boolean'
+
+/** A choice (option set), local to one column or global (`global: true`). */
+export interface ChoiceDefinition {
+  /** The option set's name (a global choice's name, or `table_column` for a local one). */
+  name: string
+  kind: ChoiceKind
+  global: boolean
+  /** Booleans: the false option then the true option. */
+  options: ChoiceOption[]
+}
+
+/** A table definition (`EntityMetadata`), with the properties apps use. */
+export interface TableDefinition {
+  metadataId: string
+  logicalName: string
+  schemaName: string
+  entitySetName: string
+  displayName: string
+  displayCollectionName: string
+  primaryIdAttribute: string
+  primaryNameAttribute: string | null
+  objectTypeCode: number
+  isCustom: boolean
+}
+
+/** A column definition (`AttributeMetadata` and its derived types). */
+export interface ColumnDefinition {
+  metadataId: string
+  logicalName: string
+  schemaName: string
+  displayName: string
+  /** `AttributeType`: `String`, `Picklist`, `Lookup`, `Money`, ... */
+  type: string
+  /** `AttributeTypeName.Value`: `StringType`, `PicklistType`, `MultiSelectPicklistType`, ... */
+  typeName: string
+  /** `RequiredLevel.Value`: `None`, `SystemRequired`, `ApplicationRequired`, `Recommended`. */
+  requiredLevel: string
+  isPrimaryId: boolean
+  isPrimaryName: boolean
+  isValidForCreate: boolean
+  isValidForUpdate: boolean
+  /** Text columns: the maximum length. */
+  maxLength?: number
+  /** Lookups: the tables a value may point at. */
+  targets?: string[]
+  /** Choice, state, status, boolean and multi-select columns: the options. */
+  choice?: ChoiceDefinition
+}
+
+/** A relationship definition, from the point of view it was asked from. */
+export type RelationshipDefinition =
+  | {
+      kind: 'OneToMany'
+      metadataId: string
+      schemaName: string
+      /** The table the lookup points at (the "one" side). */
+      referencedEntity: string
+      referencedAttribute: string
+      /** The table holding the lookup column (the "many" side). */
+      referencingEntity: string
+      referencingAttribute: string
+      /** The collection-valued navigation property on the referenced table. */
+      referencedNavigation: string
+      /** The single-valued navigation property on the referencing table. */
+      referencingNavigation: string
+    }
+  | {
+      kind: 'ManyToMany'
+      metadataId: string
+      schemaName: string
+      entity1: string
+      entity2: string
+      intersectEntity: string
+      entity1Navigation: string
+      entity2Navigation: string
+    }
+
+/** Options of {@link DataverseDefinitions.tables}. */
+export interface TablesOptions extends CallOptions {
+  /** Only custom tables (`true`) or only standard ones (`false`). Default: all. */
+  custom?: boolean | undefined
+}
+
+/**
+ * Typed reads of an org's schema definitions (the `EntityDefinitions`, `RelationshipDefinitions` and
+ * `GlobalOptionSetDefinitions` of the Web API), cached in memory per client (and the clients `as()` derives) under
+ * the org's metadata version stamp: see {@link DataverseDefinitions.version}.
+ */
+export interface DataverseDefinitions {
+  /**
+   * One table by logical name.
+   * @throws {DataverseError} `NOT_FOUND` when the org has no such table; `INVALID_ARGUMENT` for a malformed name.
+   */
+  table(logicalName: string, options?: CallOptions): Promise<TableDefinition>
+  /** Every table of the org (one request). */
+  tables(options?: TablesOptions): Promise<TableDefinition[]>
+  /**
+   * A table's columns, choice columns with their options (one request for the columns, one per choice kind).
+   * @throws {DataverseError} `NOT_FOUND` when the org has no such table.
+   */
+  columns(logicalName: string, options?: CallOptions): Promise<ColumnDefinition[]>
+  /**
+   * The options of one choice, state, status, boolean or multi-select column.
+   * @throws {DataverseError} `NOT_FOUND` when the table or column does not exist; `INVALID_ARGUMENT` when the
+   * column is not a choice.
+   */
+  choice(logicalName: string, column: string, options?: CallOptions): Promise<ChoiceDefinition>
+  /** A global choice (global option set) by name. @throws {DataverseError} `NOT_FOUND` when there is none. */
+  globalChoice(name: string, options?: CallOptions): Promise<ChoiceDefinition>
+  /** The relationships a table takes part in: one-to-many (both sides) and many-to-many. */
+  relationships(logicalName: string, options?: CallOptions): Promise<RelationshipDefinition[]>
+  /**
+   * The org's metadata version stamp (`ServerVersionStamp` of `RetrieveMetadataChanges`, "Cache schema data"):
+   * asked again when the last check is older than `definitions.revalidateAfterMs`. A new stamp empties the cache.
+   */
+  version(options?: CallOptions): Promise<string>
+  /** Forget every cached definition and the stamp: the next read asks the server. */
+  clear(): void
+}
