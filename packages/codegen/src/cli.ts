@@ -12,9 +12,10 @@ import {
   type EnvCredentials,
   isCoreError,
 } from '@dataverse-s2s/core'
-import { createDataverseClient, isDataverseError } from '@dataverse-s2s/webapi'
+import { createDataverseClient, type DataverseClient, isDataverseError } from '@dataverse-s2s/webapi'
+import { readChoices } from './choices.ts'
 import { CodegenError, isCodegenError } from './errors.ts'
-import { generate } from './generate.ts'
+import { generate, selectTables } from './generate.ts'
 import { parseMetadata } from './model.ts'
 
 const usage = `Usage: dataverse-s2s-codegen (--org <url> | --metadata <file>) (--tables <names> | --prefix <prefix>) [options]
@@ -29,6 +30,8 @@ Tables (one or both):
   --tables <a,b>           Logical names of the tables, comma-separated (account,new_project).
   --prefix <p,q>           Every table whose logical name starts with a publisher prefix (new_).
 Options:
+  --enums                  With --org: also read the choice columns' options from the table definitions and
+                           write them as \`as const\` enums with labels (AccountIndustryCode, ...).
   --out <file>             Write the TypeScript here (default: standard output).
   --api-version <v>        Web API version (default 9.2).
   --cloud <name>           public (default: recognised from the org URL), gcc, gcc-high, dod or china.
@@ -59,6 +62,7 @@ interface Args {
   cloud?: keyof typeof clouds
   authorityHost?: string
   ca?: string
+  enums?: boolean
 }
 
 function readArgs(argv: string[]): Args | 'help' {
@@ -76,6 +80,7 @@ function readArgs(argv: string[]): Args | 'help' {
         cloud: { type: 'string' },
         'authority-host': { type: 'string' },
         ca: { type: 'string' },
+        enums: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -123,6 +128,10 @@ function readArgs(argv: string[]): Args | 'help' {
     throw new UsageError('--cloud, --authority-host and --ca only apply with --org.')
   }
   if (!/^\d+\.\d+$/.test(args.apiVersion)) throw new UsageError('--api-version must look like 9.2.')
+  if (values['enums'] && metadata !== undefined) {
+    throw new UsageError('--enums reads the options from an org: use it with --org, not --metadata.')
+  }
+  if (values['enums']) args.enums = true
   Object.assign(
     args,
     org === undefined ? {} : { org },
@@ -161,7 +170,9 @@ async function readText(path: string, what: string): Promise<string> {
 }
 
 /** Downloads `$metadata` and the org's version with an app-only token. */
-async function download(args: Args & { org: string }): Promise<{ xml: string; source: string }> {
+async function download(
+  args: Args & { org: string },
+): Promise<{ xml: string; source: string; client: DataverseClient }> {
   const { clientId, credential, tenantId: envTenant } = await credentialsOrUsage()
   const ca = args.ca === undefined ? undefined : await readText(args.ca, '--ca')
   let orgUrl: URL
@@ -207,7 +218,7 @@ async function download(args: Args & { org: string }): Promise<{ xml: string; so
   // RetrieveVersion: GET {org}/api/data/v9.2/RetrieveVersion() answers {"Version": "9.2.x"} (Web API reference).
   const { Version } = await client.callFunction<{ Version?: string }>('RetrieveVersion')
   const version = Version ? `Dataverse ${Version}, ` : ''
-  return { xml: res.body, source: `${orgUrl.origin} (${version}Web API v${args.apiVersion})` }
+  return { xml: res.body, source: `${orgUrl.origin} (${version}Web API v${args.apiVersion})`, client }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -216,18 +227,28 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage)
     return 0
   }
-  const { xml, source } =
+  const { xml, source, client } =
     args.org === undefined
       ? {
           xml: await readText(args.metadata as string, '--metadata'),
           source: basename(args.metadata as string),
+          client: undefined,
         }
       : await download({ ...args, org: args.org })
-  const code = generate(parseMetadata(xml), {
+  const model = parseMetadata(xml)
+  const options = {
     ...(args.tables ? { tables: args.tables } : {}),
     ...(args.prefix ? { prefix: args.prefix } : {}),
     source,
-  })
+  }
+  const choices =
+    args.enums && client
+      ? await readChoices(
+          client.definitions,
+          selectTables(model, options).map((t) => t.logicalName),
+        )
+      : undefined
+  const code = generate(model, { ...options, ...(choices ? { choices } : {}) })
   if (args.out === undefined) process.stdout.write(code)
   else await writeFile(args.out, code)
   return 0

@@ -1,3 +1,5 @@
+export type { TableColumns } from './choices.ts'
+export { readChoices } from './choices.ts'
 export type { CodegenErrorCode } from './errors.ts'
 export { CodegenError, isCodegenError } from './errors.ts'
 export type { GenerateOptions } from './generate.ts'

@@ -246,12 +246,33 @@ export function misuse(row: NewProject): number {
   })
 })
 
+describe('dataverse-s2s-codegen --enums', () => {
+  it('reads the choice options through the table definitions and writes them as enums', async () => {
+    const res = await cli([
+      '--org',
+      orgUrl,
+      '--authority-host',
+      emulator.url,
+      '--ca',
+      emulator.trust.caCertPath,
+      '--tables',
+      'account',
+      '--enums',
+    ])
+    expect(res.stderr).toBe('')
+    expect(res.code).toBe(0)
+    expect(res.stdout).toContain('export const AccountIndustrycode = {\n  Accounting: 1,')
+    expect(res.stdout).toContain('  industrycode?: AccountIndustrycode | null')
+  })
+})
+
 describe('dataverse-s2s-codegen usage errors', () => {
   it.each([
     [[], /Pass exactly one of --org <url> and --metadata <file>/],
     [['--metadata', 'x.xml'], /Choose the tables/],
     [['--org', 'https://contoso.crm.dynamics.com', '--metadata', 'x.xml', '--prefix', 'new_'], /exactly one/],
     [['--metadata', 'x.xml', '--tables', 'a,,b'], /without empty items/],
+    [['--metadata', 'x.xml', '--prefix', 'new_', '--enums'], /--enums reads the options from an org/],
     [['--metadata', 'x.xml', '--prefix', 'new_', '--cloud', 'mars'], /--cloud must be one of public, gcc/],
     [['--metadata', 'x.xml', '--prefix', 'new_', '--bogus'], /Unknown option '--bogus'/],
     [
