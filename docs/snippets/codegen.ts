@@ -1,4 +1,4 @@
-import { generate, parseMetadata } from '@dataverse-s2s/codegen'
+import { generate, parseMetadata, readChoices } from '@dataverse-s2s/codegen'
 import type { DataverseClient } from '@dataverse-s2s/webapi'
 // #region import
 import { type Account, accountTable } from './codegen-types.ts'
@@ -45,5 +45,24 @@ export async function typesFromCode(client: DataverseClient): Promise<string> {
   )
   const source = generate(model, { tables: ['account', 'contact'], source: client.url })
   // #endregion library
+  return source
+}
+
+export async function enumsFromCode(client: DataverseClient): Promise<string> {
+  const { body } = await client.request<string>({
+    method: 'GET',
+    path: '$metadata',
+    headers: { accept: 'application/xml' },
+  })
+  // #region enums
+  const tables = ['account', 'contact']
+  // the choice, state and status columns' options, read through client.definitions (cached per client)
+  const choices = await readChoices(client.definitions, tables)
+  const source = generate(parseMetadata(body ?? ''), { tables, choices, source: client.url })
+  // source now also holds, per choice column:
+  //   export const AccountIndustrycode = { Accounting: 1, AgricultureAndNonPetrolNaturalResourceExtraction: 2, ... } as const
+  //   export type AccountIndustrycode = (typeof AccountIndustrycode)[keyof typeof AccountIndustrycode]
+  //   export const AccountIndustrycodeLabels: { readonly [V in AccountIndustrycode]: string } = { 1: 'Accounting', ... }
+  // #endregion enums
   return source
 }

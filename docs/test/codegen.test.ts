@@ -8,7 +8,7 @@ import { startEmulator } from '@dataverse-s2s/emulator'
 import type { DataverseClient } from '@dataverse-s2s/webapi'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientFor } from '../snippets/client.ts'
-import { importAccounts, largeAccounts, typesFromCode } from '../snippets/codegen.ts'
+import { enumsFromCode, importAccounts, largeAccounts, typesFromCode } from '../snippets/codegen.ts'
 import { contactTable } from '../snippets/codegen-types.ts'
 import { type Setup, setupFrom } from '../snippets/setup.ts'
 import { docsDir } from './site.ts'
@@ -103,5 +103,17 @@ describe('codegen guide', () => {
 
   it('generates the same source from code as the CLI', async () => {
     expect(body(await typesFromCode(client))).toBe(body(readFileSync(checkedIn, 'utf8')))
+  })
+
+  it('generates choice enums with labels from the table definitions', async () => {
+    const source = await enumsFromCode(client)
+    expect(source).toContain(
+      'export const AccountIndustrycode = {\n  Accounting: 1,\n  AgricultureAndNonPetrolNaturalResourceExtraction: 2,',
+    )
+    expect(source).toContain(
+      "export const AccountIndustrycodeLabels: { readonly [V in AccountIndustrycode]: string } = {\n  1: 'Accounting',",
+    )
+    expect(source).toContain('  industrycode?: AccountIndustrycode | null')
+    expect(source).toContain('export const ContactStatecode = {\n  Active: 0,\n  Inactive: 1,\n} as const')
   })
 })

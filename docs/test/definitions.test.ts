@@ -1,0 +1,56 @@
+import { startEmulator } from '@dataverse-s2s/emulator'
+import type { DataverseClient } from '@dataverse-s2s/webapi'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientFor } from '../snippets/client.ts'
+import {
+  choiceLabels,
+  missingTable,
+  relationshipsAndGlobal,
+  tableAndColumns,
+} from '../snippets/definitions.ts'
+import { type Setup, setupFrom } from '../snippets/setup.ts'
+
+let setup: Setup
+let client: DataverseClient
+beforeAll(async () => {
+  setup = setupFrom(await startEmulator({ port: 0 }))
+  client = clientFor(setup, setup.contoso)
+})
+afterAll(async () => {
+  await setup?.emulator.stop()
+})
+
+describe('definitions guide', () => {
+  it('reads a table and its columns', async () => {
+    const { account, columns } = await tableAndColumns(client)
+    expect(account).toMatchObject({
+      entitySetName: 'accounts',
+      primaryIdAttribute: 'accountid',
+      displayName: 'Account',
+    })
+    expect(columns.find((c) => c.logicalName === 'primarycontactid')).toMatchObject({
+      type: 'Lookup',
+      targets: ['contact'],
+    })
+  })
+
+  it('labels choice values and groups status by state', async () => {
+    await client.create('accounts', { name: 'Definitions Guide Ltd', industrycode: 7 })
+    const { industry, named, activeStatuses } = await choiceLabels(client)
+    expect(industry.options).toHaveLength(33)
+    expect(named).toContain('Definitions Guide Ltd: Consulting')
+    expect(activeStatuses).toEqual([1])
+  })
+
+  it('lists relationships and reads a global choice', async () => {
+    const { relationships, budget } = await relationshipsAndGlobal(client)
+    expect(
+      relationships.some((r) => r.kind === 'OneToMany' && r.schemaName === 'contact_customer_accounts'),
+    ).toBe(true)
+    expect(budget.options.map((o) => o.value)).toEqual([0, 1, 2, 3])
+  })
+
+  it('tells a missing table by NOT_FOUND', async () => {
+    expect(await missingTable(client)).toBe('not deployed yet')
+  })
+})
