@@ -31,6 +31,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Querying and paging', link: '/guides/querying-and-paging' },
       { text: 'Batch', link: '/guides/batch' },
       { text: 'Bulk operations', link: '/guides/bulk-operations' },
+      { text: 'Table definitions and choices', link: '/guides/definitions' },
       { text: 'Generating types', link: '/guides/codegen' },
       { text: 'The command line', link: '/guides/cli' },
       { text: 'CLI: tokens, consent, discovery', link: '/guides/cli-identity' },

@@ -1,4 +1,9 @@
-import { type DataverseClient, isDataverseError } from '@dataverse-s2s/webapi'
+import {
+  createDataverseClient,
+  type DataverseClient,
+  type DataverseClientOptions,
+  isDataverseError,
+} from '@dataverse-s2s/webapi'
 
 export async function tableAndColumns(client: DataverseClient) {
   // #region table
@@ -60,4 +65,14 @@ export async function missingTable(client: DataverseClient) {
   }
   // #endregion errors
   return 'deployed'
+}
+
+export async function revalidatingClient(options: DataverseClientOptions) {
+  // #region cache
+  const client = createDataverseClient({ ...options, definitions: { revalidateAfterMs: 60_000 } })
+  const stamp = await client.definitions.version() // the org's ServerVersionStamp, checked at most once a minute
+  // after deploying a solution that changed tables:
+  client.definitions.clear()
+  // #endregion cache
+  return { client, stamp }
 }

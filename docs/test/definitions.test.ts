@@ -6,6 +6,7 @@ import {
   choiceLabels,
   missingTable,
   relationshipsAndGlobal,
+  revalidatingClient,
   tableAndColumns,
 } from '../snippets/definitions.ts'
 import { type Setup, setupFrom } from '../snippets/setup.ts'
@@ -52,5 +53,20 @@ describe('definitions guide', () => {
 
   it('tells a missing table by NOT_FOUND', async () => {
     expect(await missingTable(client)).toBe('not deployed yet')
+  })
+
+  it('sets how long the version stamp is trusted, and clears the cache', async () => {
+    const { client: other, stamp } = await revalidatingClient({
+      url: setup.contoso.orgUrl,
+      ca: setup.ca,
+      getToken: (resource) =>
+        setup.emulator.world.mintAppToken({
+          tenantId: setup.contoso.tenantId,
+          appId: setup.clientId,
+          resource,
+        }),
+    })
+    expect(stamp).toBe(await client.definitions.version())
+    expect((await other.definitions.table('contact')).entitySetName).toBe('contacts')
   })
 })

@@ -55,18 +55,34 @@ describe('formatted values over HTTP', () => {
             columns: [
               { name: 'new_priority', type: 'picklist', optionSet: 'new_priority' },
               { name: 'new_kind', type: 'picklist', options: [{ value: 7, label: 'Bug' }] },
+              {
+                name: 'statecode',
+                type: 'picklist',
+                options: [
+                  { value: 0, label: 'Open' },
+                  { value: 1, label: 'Closed' },
+                  { value: 2, label: 'Archived' },
+                ],
+              },
             ],
           },
         ],
       },
     })
-    const [id] = local.org.data.insertRows('new_ticket', [{ name: 'T', new_priority: 100, new_kind: 7 }])
+    const [id] = local.org.data.insertRows('new_ticket', [
+      { name: 'T', new_priority: 100, new_kind: 7, statecode: 2 },
+    ])
+    // the statecode check accepts the table's own state options, and refuses others
+    expect(() => local.org.data.insertRows('new_ticket', [{ name: 'U', statecode: 3 }])).toThrow(
+      /outside the valid range. Accepted Values: 0,1,2/,
+    )
     const res = await local.request(`${API}/new_tickets(${id})`, {
       headers: { Prefer: `odata.include-annotations="${FORMATTED}"` },
     })
     const body = (await res.json()) as Record<string, unknown>
     expect(body[`new_priority@${FORMATTED}`]).toBe('High')
     expect(body[`new_kind@${FORMATTED}`]).toBe('Bug')
+    expect(body[`statecode@${FORMATTED}`]).toBe('Archived')
     const [acc] = env.org.data.insertRows('account', [{ name: 'Ind', industrycode: 7 }])
     const read = await env.request(`${API}/accounts(${acc})?$select=industrycode`, {
       headers: { Prefer: `odata.include-annotations="${FORMATTED}"` },

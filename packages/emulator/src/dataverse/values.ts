@@ -67,10 +67,13 @@ export function coerce(def: TableDef, col: ColumnDef, value: unknown): unknown {
       if (col.type !== 'bigint' && (value > 2_147_483_647 || value < -2_147_483_648))
         throw badValue(def, col, value, 'Edm.Int32')
       if (col.type === 'bigint' && !Number.isSafeInteger(value)) throw badValue(def, col, value, 'Edm.Int64')
-      if (col.name === 'statecode' && !STATE_CODES.includes(value)) {
-        throw Fault.validation(
-          `A validation error occurred. The value ${value} of 'statecode' on record of type '${def.logicalName}' is outside the valid range. Accepted Values: ${STATE_CODES.join(',')}`,
-        )
+      if (col.name === 'statecode') {
+        // the table's state options (the ones its definition serves)
+        const accepted = col.choice?.options.map((o) => o.value) ?? STATE_CODES
+        if (!accepted.includes(value))
+          throw Fault.validation(
+            `A validation error occurred. The value ${value} of 'statecode' on record of type '${def.logicalName}' is outside the valid range. Accepted Values: ${accepted.join(',')}`,
+          )
       }
       return value
     case 'decimal':
