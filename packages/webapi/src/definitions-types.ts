@@ -2,6 +2,7 @@ import type { CallOptions } from './types.ts'
 
 /** One option of a choice: its value and label (the caller's language, from `UserLocalizedLabel`). */
 export interface ChoiceOption {
+  /** The option's value (what rows hold). */
   value: number
   /** The label in the calling user's language; `''` when the option has none. */
   label: string
@@ -11,6 +12,7 @@ export interface ChoiceOption {
   state?: number
   /** State options: their default status. */
   defaultStatus?: number
+  /** The colour model-driven apps show (`#0000ff`), when set. */
   color?: string
 }
 
@@ -21,7 +23,9 @@ export type ChoiceKind = 'Picklist' | 'MultiSelectPicklist' | 'State' | 'Status'
 export interface ChoiceDefinition {
   /** The option set's name (a global choice's name, or `table_column` for a local one). */
   name: string
+  /** The kind of column the choice belongs to. */
   kind: ChoiceKind
+  /** `true` for a global choice (shared by columns of any table). */
   global: boolean
   /** Booleans: the false option then the true option. */
   options: ChoiceOption[]
@@ -29,23 +33,37 @@ export interface ChoiceDefinition {
 
 /** A table definition (`EntityMetadata`), with the properties apps use. */
 export interface TableDefinition {
+  /** `MetadataId`: stable for the life of the table. */
   metadataId: string
+  /** `LogicalName` (`account`). */
   logicalName: string
+  /** `SchemaName` (`Account`). */
   schemaName: string
+  /** `EntitySetName`: the name in Web API URLs (`accounts`). */
   entitySetName: string
+  /** `DisplayName` in the calling user's language. */
   displayName: string
+  /** `DisplayCollectionName` (plural) in the calling user's language. */
   displayCollectionName: string
+  /** `PrimaryIdAttribute`: the primary key column (`accountid`). */
   primaryIdAttribute: string
+  /** `PrimaryNameAttribute`: the column naming a row (`name`), `null` for tables without one. */
   primaryNameAttribute: string | null
+  /** `ObjectTypeCode` (1 for account; custom tables get 10,000 and up). */
   objectTypeCode: number
+  /** `IsCustomEntity`. */
   isCustom: boolean
 }
 
 /** A column definition (`AttributeMetadata` and its derived types). */
 export interface ColumnDefinition {
+  /** `MetadataId`: stable for the life of the column. */
   metadataId: string
+  /** `LogicalName` (`industrycode`). */
   logicalName: string
+  /** `SchemaName` (`IndustryCode`). */
   schemaName: string
+  /** `DisplayName` in the calling user's language. */
   displayName: string
   /** `AttributeType`: `String`, `Picklist`, `Lookup`, `Money`, ... */
   type: string
@@ -53,9 +71,13 @@ export interface ColumnDefinition {
   typeName: string
   /** `RequiredLevel.Value`: `None`, `SystemRequired`, `ApplicationRequired`, `Recommended`. */
   requiredLevel: string
+  /** `IsPrimaryId`: the table's primary key. */
   isPrimaryId: boolean
+  /** `IsPrimaryName`: the column naming a row. */
   isPrimaryName: boolean
+  /** `IsValidForCreate`: may be set when creating a row. */
   isValidForCreate: boolean
+  /** `IsValidForUpdate`: may be changed by an update. */
   isValidForUpdate: boolean
   /** Text columns: the maximum length. */
   maxLength?: number
@@ -68,8 +90,11 @@ export interface ColumnDefinition {
 /** A relationship definition, from the point of view it was asked from. */
 export type RelationshipDefinition =
   | {
+      /** A lookup: many rows of `referencingEntity` point at one of `referencedEntity`. */
       kind: 'OneToMany'
+      /** `MetadataId` of the relationship. */
       metadataId: string
+      /** `SchemaName`: the relationship's name (and the collection navigation property's). */
       schemaName: string
       /** The table the lookup points at (the "one" side). */
       referencedEntity: string
@@ -83,13 +108,21 @@ export type RelationshipDefinition =
       referencingNavigation: string
     }
   | {
+      /** Rows of two tables related through an intersect table. */
       kind: 'ManyToMany'
+      /** `MetadataId` of the relationship. */
       metadataId: string
+      /** `SchemaName`: the relationship's name (and the collection navigation property's). */
       schemaName: string
+      /** `Entity1LogicalName`. */
       entity1: string
+      /** `Entity2LogicalName`. */
       entity2: string
+      /** `IntersectEntityName`: the table holding the pairs. */
       intersectEntity: string
+      /** The navigation property on entity1. */
       entity1Navigation: string
+      /** The navigation property on entity2. */
       entity2Navigation: string
     }
 
