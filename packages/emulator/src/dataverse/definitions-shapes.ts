@@ -159,7 +159,8 @@ export function castFamily(segment: string): { name: string; types: string[] | u
 export function attributeMetadata(org: OrgModel, def: TableDef, c: ColumnDef): Json {
   const kind = attributeKind(def, c)
   const id = (...p: string[]) => metadataId(org, 'attribute', def.logicalName, c.name, ...p)
-  const custom = !STANDARD.has(def.logicalName) || c.name.includes('_') === true
+  // the built-in tables' columns are all standard (a seed cannot add columns to them)
+  const custom = !STANDARD.has(def.logicalName)
   const system = def.systemColumns.has(c.name)
   const out: Json = {
     '@odata.type': `#${NS}.${kind.metadataType}`,

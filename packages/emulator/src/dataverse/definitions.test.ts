@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { setup } from './test-support.ts'
+import { ids, setup } from './test-support.ts'
 
 const API = '/api/data/v9.2'
 type Json = Record<string, unknown>
@@ -257,9 +257,27 @@ describe('schema definitions read API', () => {
     expect(((await res.json()) as Json).ServerVersionStamp).not.toBe(stamp)
   })
 
+  it('refuses a caller without a role (no read privilege on the definitions) with 403', async () => {
+    const bare = await setup({
+      seed: { sampleData: false, systemUsers: [{ applicationId: ids.multiTenantAppId, roles: [] }] },
+    })
+    const res = await bare.request(`${API}/EntityDefinitions(LogicalName='account')`)
+    expect(res.status).toBe(403)
+    expect(((await res.json()) as { error: Json }).error.message).toContain('prvReadEntity')
+    const attrs = await env.request(
+      `${API}/EntityDefinitions(LogicalName='account')/Attributes(LogicalName='address1_city')`,
+    )
+    expect(((await attrs.json()) as Json).IsCustomAttribute).toBe(false)
+  })
+
   it('needs an authenticated caller, and every role reads the definitions', async () => {
     const res = await env.request(`${API}/EntityDefinitions`, { token: null })
     expect(res.status).toBe(401)
+    // a Basic User (delegated token) reads them too
+    const user = await env.request(`${API}/EntityDefinitions(LogicalName='contact')?$select=LogicalName`, {
+      token: await env.userToken(ids.users.contosoBob),
+    })
+    expect(user.status).toBe(200)
     expect(
       (await env.request(`${API}/EntityDefinitions(LogicalName='account')`, { method: 'DELETE' })).status,
     ).toBe(405)
