@@ -273,11 +273,15 @@ describe('schema definitions read API', () => {
   it('needs an authenticated caller, and every role reads the definitions', async () => {
     const res = await env.request(`${API}/EntityDefinitions`, { token: null })
     expect(res.status).toBe(401)
-    // a Basic User (delegated token) reads them too
-    const user = await env.request(`${API}/EntityDefinitions(LogicalName='contact')?$select=LogicalName`, {
-      token: await env.userToken(ids.users.contosoBob),
-    })
-    expect(user.status).toBe(200)
+    // a Basic User (delegated token) reads them too; a user without any role does not
+    const read = async (user: string) =>
+      (
+        await env.request(`${API}/EntityDefinitions(LogicalName='contact')?$select=LogicalName`, {
+          token: await env.userToken(user),
+        })
+      ).status
+    expect(await read(ids.users.contosoAlice)).toBe(200)
+    expect(await read(ids.users.contosoBob)).toBe(403)
     expect(
       (await env.request(`${API}/EntityDefinitions(LogicalName='account')`, { method: 'DELETE' })).status,
     ).toBe(405)
