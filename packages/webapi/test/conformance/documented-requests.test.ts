@@ -472,6 +472,39 @@ describe('Query table definitions using the Web API', () => {
     })
   })
 
+  it("expands the table's relationship collections in one request", async () => {
+    const { requests, result } = await record(
+      (r) =>
+        isStamp(r)
+          ? json(STAMP('1!a'))
+          : json({
+              LogicalName: 'contact',
+              ManyToOneRelationships: [
+                {
+                  SchemaName: 'contact_customer_accounts',
+                  RelationshipType: 'OneToManyRelationship',
+                  ReferencedEntity: 'account',
+                  ReferencingEntity: 'contact',
+                  ReferencingAttribute: 'parentcustomerid',
+                },
+              ],
+              OneToManyRelationships: [],
+              ManyToManyRelationships: [],
+            }),
+      (c) => c.definitions.relationships('contact'),
+    )
+    expect(decodeURIComponent(requests[1]?.target ?? '')).toBe(
+      `${API}/EntityDefinitions(LogicalName='contact')?$select=LogicalName&$expand=OneToManyRelationships,ManyToOneRelationships,ManyToManyRelationships`,
+    )
+    expect(result).toEqual([
+      expect.objectContaining({
+        kind: 'OneToMany',
+        schemaName: 'contact_customer_accounts',
+        referencingAttribute: 'parentcustomerid',
+      }),
+    ])
+  })
+
   it("GETs GlobalOptionSetDefinitions(Name='x') for a global choice", async () => {
     const { requests } = await record(
       (r) => (isStamp(r) ? json(STAMP('1!a')) : json({ Name: 'budgetstatus', IsGlobal: true, Options: [] })),
