@@ -42,6 +42,14 @@ beforeAll(async () => {
           { name: 'new_name', type: 'string' },
           { name: 'new_region', type: 'picklist', optionSet: 'new_region' },
           {
+            name: 'new_channels',
+            type: 'multiselectpicklist',
+            options: [
+              { value: 1, label: 'E-mail' },
+              { value: 2, label: 'Phone' },
+            ],
+          },
+          {
             name: 'new_stage',
             type: 'picklist',
             options: [
@@ -105,6 +113,9 @@ describe('choice enums from the table definitions of the emulator', () => {
       '  ZurichStrasse: 100000000,\n  Gdansk: 100000001,\n  Value100000002: 100000002,',
     )
     expect(source).toContain("  100000002: '東京',")
+    // a multi-select choice gets its enum; its column stays the comma-separated string the Web API sends
+    expect(source).toContain('export const NewProjectNewChannels = {\n  EMail: 1,\n  Phone: 2,\n} as const')
+    expect(source).toContain('  new_channels?: string | null')
   })
 
   it('compiles, and tsc refuses a value that is not an option', async () => {

@@ -114,6 +114,8 @@ export function attributeKind(def: TableDef, c: ColumnDef): AttributeKind {
       if (c.name === 'statecode') return k('State', 'StateAttributeMetadata')
       if (c.name === 'statuscode') return k('Status', 'StatusAttributeMetadata')
       return k('Picklist', 'PicklistAttributeMetadata')
+    case 'multiselectpicklist':
+      return k('Virtual', 'MultiSelectPicklistAttributeMetadata')
   }
 }
 
@@ -169,7 +171,9 @@ export function attributeMetadata(org: OrgModel, def: TableDef, c: ColumnDef): J
     SchemaName: c.name.charAt(0).toUpperCase() + c.name.slice(1),
     EntityLogicalName: def.logicalName,
     AttributeType: kind.type,
-    AttributeTypeName: { Value: `${kind.type}Type` },
+    AttributeTypeName: {
+      Value: c.type === 'multiselectpicklist' ? 'MultiSelectPicklistType' : `${kind.type}Type`,
+    },
     ColumnNumber: c.index,
     DisplayName: label(org, c.displayName, def.logicalName, c.name, 'DisplayName'),
     Description: label(org, '', def.logicalName, c.name, 'Description'),
@@ -234,7 +238,13 @@ export function attributeMetadata(org: OrgModel, def: TableDef, c: ColumnDef): J
       Object.assign(out, { DefaultValue: false })
       break
     case 'picklist':
-      Object.assign(out, kind.type === 'Picklist' ? { DefaultFormValue: -1 } : { DefaultFormValue: null })
+    case 'multiselectpicklist':
+      Object.assign(
+        out,
+        kind.type === 'Picklist' || kind.type === 'Virtual'
+          ? { DefaultFormValue: -1 }
+          : { DefaultFormValue: null },
+      )
       break
     default:
       break
@@ -335,7 +345,7 @@ export function columnOptionSet(org: OrgModel, def: TableDef, c: ColumnDef): Jso
   return {
     '@odata.type': `#${NS}.OptionSetMetadata`,
     ...common,
-    OptionSetType: kind,
+    OptionSetType: kind === 'Virtual' ? 'Picklist' : kind,
     Options: c.choice.options.map((o) => optionMetadata(org, o, parts, kind)),
   }
 }

@@ -16,6 +16,7 @@ describe('schema definitions read API', () => {
     env = await setup({
       seed: {
         sampleData: false,
+        systemUsers: [{ applicationId: ids.multiTenantAppId, roles: ['System Administrator'] }],
         optionSets: [
           {
             name: 'new_priority',
@@ -38,6 +39,15 @@ describe('schema definitions read API', () => {
                 type: 'lookup',
                 target: 'account',
                 reverseNavigation: 'new_account_tickets',
+              },
+              {
+                name: 'new_channels',
+                type: 'multiselectpicklist',
+                options: [
+                  { value: 1, label: 'Email' },
+                  { value: 2, label: 'Phone' },
+                  { value: 3, label: 'Chat' },
+                ],
               },
             ],
           },
@@ -201,6 +211,33 @@ describe('schema definitions read API', () => {
     expect((lookups.body.value as Json[]).find((l) => l.LogicalName === 'parentcustomerid')).toMatchObject({
       Targets: ['account'],
     })
+  })
+
+  it('serves multi-select choices (AttributeType Virtual) and stores, validates and labels their values', async () => {
+    const res = await get(
+      "EntityDefinitions(LogicalName='new_ticket')/Attributes/Microsoft.Dynamics.CRM.MultiSelectPicklistAttributeMetadata?$expand=OptionSet",
+    )
+    const [channels] = res.body.value as Json[]
+    expect(channels).toMatchObject({
+      LogicalName: 'new_channels',
+      AttributeType: 'Virtual',
+      AttributeTypeName: { Value: 'MultiSelectPicklistType' },
+      OptionSet: { OptionSetType: 'Picklist', Options: [{ Value: 1 }, { Value: 2 }, { Value: 3 }] },
+    })
+    const [id] = env.org.data.insertRows('new_ticket', [{ name: 'M', new_channels: '3, 1' }])
+    const read = await env.request(`${API}/new_tickets(${id})?$select=new_channels`, {
+      headers: { Prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"' },
+    })
+    expect(await read.json()).toMatchObject({
+      new_channels: '1,3',
+      'new_channels@OData.Community.Display.V1.FormattedValue': 'Email; Chat',
+    })
+    expect(() => env.org.data.insertRows('new_ticket', [{ name: 'N', new_channels: '4' }])).toThrow(
+      /outside the valid range/,
+    )
+    expect(() => env.org.data.insertRows('new_ticket', [{ name: 'N', new_channels: 'a,b' }])).toThrow(
+      /Edm.String/,
+    )
   })
 
   it('serves RelationshipDefinitions with typed casts and by SchemaName', async () => {

@@ -44,6 +44,12 @@ export function formatValue(
     }
     case 'picklist':
       return col.choice?.options.find((o) => o.value === Number(v))?.label
+    case 'multiselectpicklist': {
+      const labels = String(v)
+        .split(',')
+        .map((x) => col.choice?.options.find((o) => o.value === Number(x))?.label)
+      return labels.every((l) => l !== undefined) ? labels.join('; ') : undefined
+    }
     default:
       return undefined
   }

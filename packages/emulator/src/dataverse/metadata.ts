@@ -103,7 +103,7 @@ function choiceOf(
   c: ColumnSeed,
   optionSets: ReadonlyMap<string, OptionSetSeed>,
 ): ChoiceDef | undefined {
-  if (c.type !== 'picklist' && c.type !== 'boolean') return undefined
+  if (c.type !== 'picklist' && c.type !== 'multiselectpicklist' && c.type !== 'boolean') return undefined
   if (c.optionSet !== undefined) {
     const set = optionSets.get(c.optionSet)
     if (!set)

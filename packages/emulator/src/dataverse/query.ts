@@ -13,7 +13,7 @@ type Category = 'guid' | 'string' | 'number' | 'boolean' | 'datetime' | 'null'
 const category = (t: ColumnType): Category =>
   t === 'uniqueidentifier' || t === 'lookup'
     ? 'guid'
-    : t === 'string' || t === 'memo'
+    : t === 'string' || t === 'memo' || t === 'multiselectpicklist'
       ? 'string'
       : t === 'boolean'
         ? 'boolean'

@@ -76,6 +76,19 @@ export function coerce(def: TableDef, col: ColumnDef, value: unknown): unknown {
           )
       }
       return value
+    case 'multiselectpicklist': {
+      // a multi-select choice travels as the option values separated by commas: "1,3" (Web API: choices columns)
+      if (typeof value !== 'string' || !/^\s*-?\d+(\s*,\s*-?\d+)*\s*$/.test(value))
+        throw badValue(def, col, value, 'Edm.String')
+      const values = [...new Set(value.split(',').map((v) => Number(v.trim())))]
+      const accepted = col.choice?.options.map((o) => o.value)
+      const wrong = accepted ? values.find((v) => !accepted.includes(v)) : undefined
+      if (wrong !== undefined)
+        throw Fault.validation(
+          `A validation error occurred. The value ${wrong} of '${col.name}' on record of type '${def.logicalName}' is outside the valid range. Accepted Values: ${accepted?.join(',')}`,
+        )
+      return values.sort((a, b) => a - b).join(',')
+    }
     case 'decimal':
     case 'money':
     case 'double':
@@ -112,6 +125,7 @@ export function edmType(col: ColumnDef): string {
       return 'Edm.Guid'
     case 'string':
     case 'memo':
+    case 'multiselectpicklist':
       return 'Edm.String'
     case 'integer':
     case 'picklist':

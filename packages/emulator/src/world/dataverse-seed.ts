@@ -13,6 +13,7 @@ export type ColumnType =
   | 'boolean'
   | 'datetime'
   | 'picklist'
+  | 'multiselectpicklist'
   | 'lookup'
 
 /** A column as a seed declares it. */
@@ -34,11 +35,11 @@ export interface ColumnSeed {
   /** `RequiredLevel` in the table definitions (default `None`; the primary name is `ApplicationRequired`). */
   requiredLevel?: 'None' | 'SystemRequired' | 'ApplicationRequired' | 'Recommended'
   /**
-   * For `picklist` (and `statecode` / `statuscode`): the choice's local options. `statuscode` options name their
+   * For `picklist` and `multiselectpicklist` (and `statecode` / `statuscode`): the choice's local options. `statuscode` options name their
    * `state`. Booleans get Yes (1) / No (0) unless given here.
    */
   options?: OptionSeed[]
-  /** For `picklist`: the name of a global choice (`OrgSeed.optionSets`) instead of local `options`. */
+  /** For `picklist` / `multiselectpicklist`: the name of a global choice (`OrgSeed.optionSets`) instead of local `options`. */
   optionSet?: string
 }
 
