@@ -33,8 +33,16 @@ if (env.MODE === 'storm') {
       tokens.getToken({ tenantId: tenants[i % tenants.length] as string, resource: env.ORG_URL as string }),
     ),
   )
+  // why callers failed, by error code (never a token or a message that could hold one)
+  const failed: Record<string, number> = {}
+  for (const r of results) {
+    if (r.status === 'rejected') {
+      const code = String((r.reason as { code?: unknown })?.code ?? (r.reason as Error)?.name ?? 'unknown')
+      failed[code] = (failed[code] ?? 0) + 1
+    }
+  }
   process.stdout.write(
-    `${JSON.stringify({ ok: results.filter((r) => r.status === 'fulfilled').length, ms: performance.now() - started })}\n`,
+    `${JSON.stringify({ ok: results.filter((r) => r.status === 'fulfilled').length, ms: performance.now() - started, failed })}\n`,
   )
   await redis.close()
   process.exit(0)
