@@ -381,3 +381,23 @@ describe('against the emulator over HTTPS with tokens from @dataverse-s2s/core',
     expect(await isDisabled()).toBe(false)
   })
 })
+
+describe("formatted values follow the acting user's settings", () => {
+  it('formats for the impersonated user in their locale, and for the application user in its own', async () => {
+    const id = await client.create('accounts', { name: 'Formatted per user', numberofemployees: 9500 })
+    const alice = client.as({ callerObjectId: defaultIds.users.contosoAlice })
+    const { userId } = await alice.whoAmI()
+    world.emulator.admin.insertRows(defaultIds.contosoOrgId, 'usersettings', [
+      { systemuserid: userId, localeid: 1036, timezonecode: 105 },
+    ])
+    const employees = async (c: DataverseClient) =>
+      (
+        await c.retrieve<Record<string, unknown>>('accounts', id, {
+          select: ['numberofemployees'],
+          formattedValues: true,
+        })
+      )['numberofemployees@OData.Community.Display.V1.FormattedValue']
+    expect(await employees(alice)).toBe(new Intl.NumberFormat('fr-FR').format(9500))
+    expect(await employees(client)).toBe('9,500')
+  })
+})

@@ -45,6 +45,7 @@ const TYPE_CODES: Record<string, number> = {
   systemuser: 8,
   businessunit: 10,
   role: 1036,
+  usersettings: 150,
 }
 const STANDARD = new Set(Object.keys(TYPE_CODES))
 

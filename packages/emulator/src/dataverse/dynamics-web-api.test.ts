@@ -175,6 +175,35 @@ describe('dynamics-web-api reads formatted values', () => {
     expect(revenue).toBe('$5,000,000.00')
     expect(state).toBe('Active')
   })
+
+  it("formats in the impersonated user's locale once their usersettings say so", async () => {
+    const created = (await client.create({
+      collection: 'accounts',
+      data: { name: 'Formatted for Alice', numberofemployees: 9500 },
+      returnRepresentation: true,
+    })) as unknown as { accountid: string }
+    const alice = await client.callFunction<{ UserId: string }>({
+      name: 'WhoAmI',
+      impersonateAAD: ids.users.contosoAlice,
+    })
+    emulator.admin.insertRows(ids.contosoOrgId, 'usersettings', [
+      { systemuserid: alice.UserId, localeid: 1031, timezonecode: 110 },
+    ])
+    const employees = async (impersonateAAD?: string) => {
+      const row = (await client.retrieve({
+        collection: 'accounts',
+        key: created.accountid,
+        select: ['numberofemployees'],
+        includeAnnotations: 'OData.Community.Display.V1.FormattedValue',
+        ...(impersonateAAD ? { impersonateAAD } : {}),
+      })) as Record<string, unknown>
+      return (
+        row.numberofemployees_Formatted ?? row['numberofemployees@OData.Community.Display.V1.FormattedValue']
+      )
+    }
+    expect(await employees(ids.users.contosoAlice)).toBe('9.500')
+    expect(await employees()).toBe('9,500')
+  })
 })
 
 describe('dynamics-web-api reads the table definitions unchanged', () => {

@@ -90,3 +90,93 @@ describe('formatted values over HTTP', () => {
     expect(((await read.json()) as Record<string, unknown>)[`industrycode@${FORMATTED}`]).toBe('Consulting')
   })
 })
+
+describe("formatted values in the calling user's settings (usersettings: localeid, timezonecode)", () => {
+  let env: Awaited<ReturnType<typeof setup>>
+  let accountId: string
+  const headers = (extra: Record<string, string> = {}) => ({
+    Prefer: `odata.include-annotations="${FORMATTED}"`,
+    ...extra,
+  })
+  const read = async (extra: Record<string, string> = {}) =>
+    (await (
+      await env.request(`${API}/accounts(${accountId})?$select=revenue,numberofemployees,createdon`, {
+        headers: headers(extra),
+      })
+    ).json()) as Record<string, string>
+
+  beforeAll(async () => {
+    env = await setup({ seed: { sampleData: false } })
+    ;[accountId] = env.org.data.insertRows('account', [
+      { name: 'Formatted Co', revenue: 5_000_000, numberofemployees: 9500 },
+    ]) as [string]
+  })
+
+  it('formats an en-US user in UTC by default, and a German user in Berlin time once its settings say so', async () => {
+    const app = await env.whoAmI()
+    const before = await read()
+    expect(before[`numberofemployees@${FORMATTED}`]).toBe('9,500')
+    const created = before.createdon as string
+    const utc = new Date(created)
+    expect(before[`createdon@${FORMATTED}`]).toBe(
+      `${utc.getUTCMonth() + 1}/${utc.getUTCDate()}/${utc.getUTCFullYear()} ${((utc.getUTCHours() + 11) % 12) + 1}:${String(utc.getUTCMinutes()).padStart(2, '0')} ${utc.getUTCHours() < 12 ? 'AM' : 'PM'}`,
+    )
+    env.org.data.insertRows('usersettings', [{ systemuserid: app, localeid: 1031, timezonecode: 110 }])
+    const after = await read()
+    expect(after[`numberofemployees@${FORMATTED}`]).toBe('9.500')
+    expect(after[`revenue@${FORMATTED}`]).toBe('5.000.000,00\u00a0$')
+    const berlin = new Intl.DateTimeFormat('de-DE', {
+      timeZone: 'Europe/Berlin',
+      day: '2-digit',
+      month: '2-digit',
+      year: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+    })
+      .format(utc)
+      .replace(',', '')
+    expect(after[`createdon@${FORMATTED}`]).toBe(berlin)
+    expect(after[`createdon@${FORMATTED}`]).toMatch(/^\d{2}\.\d{2}\.\d{4} \d{1,2}:\d{2}$/)
+  })
+
+  it("uses the impersonated user's settings, not the application user's", async () => {
+    const alice = await env.whoAmI({ headers: { CallerObjectId: ids.users.contosoAlice } })
+    env.org.data.insertRows('usersettings', [{ systemuserid: alice, localeid: 1033, timezonecode: 35 }])
+    const asAlice = await read({ CallerObjectId: ids.users.contosoAlice })
+    expect(asAlice[`numberofemployees@${FORMATTED}`]).toBe('9,500')
+    const utc = new Date(asAlice.createdon as string)
+    const newYork = new Intl.DateTimeFormat('en-US', {
+      timeZone: 'America/New_York',
+      day: 'numeric',
+      month: 'numeric',
+      year: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+    })
+      .format(utc)
+      .replace(',', '')
+      .replace(/[\u202f\u00a0]/g, ' ')
+    expect(asAlice[`createdon@${FORMATTED}`]).toBe(newYork)
+  })
+
+  it('falls back to en-US in UTC for a locale or time zone code it does not know', async () => {
+    const admin = await env.whoAmI({ headers: { CallerObjectId: ids.users.contosoAdmin } })
+    env.org.data.insertRows('usersettings', [{ systemuserid: admin, localeid: 99999, timezonecode: 99999 }])
+    const asAdmin = await read({ CallerObjectId: ids.users.contosoAdmin })
+    expect(asAdmin[`numberofemployees@${FORMATTED}`]).toBe('9,500')
+    const utc = new Date(asAdmin.createdon as string)
+    expect(asAdmin[`createdon@${FORMATTED}`]).toBe(
+      new Intl.DateTimeFormat('en-US', {
+        timeZone: 'UTC',
+        day: 'numeric',
+        month: 'numeric',
+        year: 'numeric',
+        hour: 'numeric',
+        minute: '2-digit',
+      })
+        .format(utc)
+        .replace(',', '')
+        .replace(/[\u202f\u00a0]/g, ' '),
+    )
+  })
+})

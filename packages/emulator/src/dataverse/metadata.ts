@@ -80,7 +80,7 @@ const SYSTEM_COLUMNS: ColumnSeed[] = [
   { name: 'statuscode', type: 'picklist' },
 ]
 
-const NO_OWNER = new Set(['businessunit', 'role', 'systemuser'])
+const NO_OWNER = new Set(['businessunit', 'role', 'systemuser', 'usersettings'])
 
 /** The default options of `statecode` / `statuscode` and booleans (Dataverse's defaults for a new table). */
 const DEFAULT_OPTIONS: Record<string, OptionSeed[]> = {
@@ -325,6 +325,20 @@ export const BUILTIN_TABLES: TableSeed[] = [
         target: 'businessunit',
         reverseNavigation: 'business_unit_system_users',
       },
+    ],
+  },
+  {
+    // one row per user, keyed by the user's id; read for formatted values (see user-settings.ts)
+    logicalName: 'usersettings',
+    schemaName: 'UserSettings',
+    displayName: 'User Settings',
+    displayCollectionName: 'User Settings',
+    entitySetName: 'usersettingscollection',
+    primaryId: 'systemuserid',
+    columns: [
+      { name: 'timezonecode', type: 'integer' },
+      { name: 'localeid', type: 'integer' },
+      { name: 'uilanguageid', type: 'integer' },
     ],
   },
   {

@@ -4,6 +4,7 @@ import type { OrgModel } from './org-model.ts'
 import { type ExpandItem, filterFor, parseOrderBy, parseSelect, rowComparator } from './query.ts'
 import { type CallContext, MAX_PAGE, type Preferences, wantsAnnotation } from './request.ts'
 import type { Row, Table } from './store.ts'
+import { userFormat } from './user-settings.ts'
 import { output, propertyName } from './values.ts'
 
 export function etag(table: Table, row: Row): string {
@@ -26,6 +27,7 @@ export function serialize(
   const withFormatted = wantsAnnotation(prefs, 'OData.Community.Display.V1.FormattedValue')
   const withLogical = wantsAnnotation(prefs, 'Microsoft.Dynamics.CRM.lookuplogicalname')
   const withNav = wantsAnnotation(prefs, 'Microsoft.Dynamics.CRM.associatednavigationproperty')
+  const format = withFormatted ? userFormat(org, ctx?.userId) : undefined
   for (const col of cols) {
     const v = row[col.index]
     const name = propertyName(col)
@@ -41,7 +43,7 @@ export function serialize(
       if (withNav) out[`${name}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = col.navigation
       if (withLogical) out[`${name}@Microsoft.Dynamics.CRM.lookuplogicalname`] = col.target
     } else if (withFormatted && v !== null && v !== undefined) {
-      const formatted = formatValue(col, v)
+      const formatted = formatValue(col, v, format)
       if (formatted !== undefined) out[`${name}@OData.Community.Display.V1.FormattedValue`] = formatted
     }
     out[name] = output(col, v)
