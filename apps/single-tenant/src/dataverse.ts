@@ -1,5 +1,5 @@
 import { createTokenProvider, type TokenProvider } from '@dataverse-s2s/core'
-import { createDataverseClient, type DataverseClient } from '@dataverse-s2s/webapi'
+import { type ClientClock, createDataverseClient, type DataverseClient } from '@dataverse-s2s/webapi'
 import { certificateCredential } from './certificate.ts'
 import type { AppConfig, Environment } from './config.ts'
 
@@ -20,7 +20,14 @@ const PUBLIC_HOSTS = new Set([
  * One token provider (certificate credential, the app's own tenant) and one client per configured environment.
  * Clients are created once: each keeps its own throttling state and connection pool for its org.
  */
-export function createEnvironments(config: AppConfig, options: { userAgent?: string } = {}): Environments {
+export function createEnvironments(
+  config: AppConfig,
+  options: {
+    userAgent?: string
+    /** The clock of the clients' waits (Retry-After, back-off); tests pass a fake one so that waits take no real time. */
+    clock?: ClientClock
+  } = {},
+): Environments {
   const host = new URL(config.authorityHost).host
   const tokens = createTokenProvider({
     clientId: config.clientId,
@@ -51,6 +58,7 @@ export function createEnvironments(config: AppConfig, options: { userAgent?: str
         },
         userAgent: options.userAgent ?? 'dataverse-s2s-single-tenant',
         ...(config.caPem ? { ca: config.caPem } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
       }),
     )
   }

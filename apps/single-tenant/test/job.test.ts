@@ -72,7 +72,19 @@ describe('report job against the emulator', () => {
     const output = join(dir, 'faulty.ndjson')
     const options = parseJobArgs(['--environment', 'dev', '--output', output, '--page-size', '500'])
     if (options === 'help') throw new Error('unexpected')
-    const client = createEnvironments(config).client('dev')!
+    // A fake clock for the client's waits: a wait moves it forward at once, so the 1 s Retry-After of the 429s is
+    // honoured (recorded below) without waiting for it in real time.
+    let offset = 0
+    const waits: number[] = []
+    const clock = {
+      now: () => Date.now() + offset,
+      sleep: async (ms: number, signal?: AbortSignal) => {
+        signal?.throwIfAborted()
+        waits.push(ms)
+        offset += ms
+      },
+    }
+    const client = createEnvironments(config, { clock }).client('dev')!
     handle.admin.clearFaults(7)
     handle.admin.resetCounters()
     handle.admin.injectFault({ scope: world.orgs.dev.id, kind: '429', rate: 0.15, retryAfterSeconds: 1 })
@@ -95,6 +107,8 @@ describe('report job against the emulator', () => {
     expect(fired['429']).toBeGreaterThan(0)
     expect(fired['status']).toBeGreaterThan(0)
     expect(fired['drop']).toBeGreaterThan(0)
+    // The client paused for the 429s' Retry-After (1 s, less the few ms already gone) on its clock.
+    expect(waits.some((ms) => ms > 900 && ms <= 1_000)).toBe(true)
     expectExactlyOnce(await readLines(output))
     expect(progress.at(-1)).toMatch(/^progress rows=20000 /)
     expect(progress.length).toBeGreaterThanOrEqual(20)

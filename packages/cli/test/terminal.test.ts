@@ -18,8 +18,9 @@ beforeAll(async () => {
     'new_item',
     Array.from({ length: ROWS }, (_, i) => ({ new_name: `item ${i}`, new_n: i })),
   )
-  // each page takes a moment, as over a real network, so the bar has time to redraw
-  world.emulator.admin.injectFault({ scope: org.id, kind: 'latency', latencyMs: 150, path: 'new_items' })
+  // each page takes a moment, as over a real network, so the bar (10 redraws a second) has time to redraw: 20 pages
+  // of at least 60 ms each
+  world.emulator.admin.injectFault({ scope: org.id, kind: 'latency', latencyMs: 60, path: 'new_items' })
 })
 afterAll(async () => {
   await world?.emulator.stop()

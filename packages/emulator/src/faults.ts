@@ -39,7 +39,19 @@ export interface InstalledFault extends FaultRule {
   fired: number
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Waits `ms`, or less when `signal` aborts first (the client hung up: nobody is left to wait for the answer). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
 
 /** The decision for one request: delays to wait, then at most one terminal fault. */
 export interface FaultDecision {
@@ -140,7 +152,7 @@ export class Faults {
   ): MiddlewareHandler {
     return async (c, next) => {
       const { latencyMs, terminal } = this.decide(scope, c.req.path)
-      if (latencyMs > 0) await sleep(latencyMs)
+      if (latencyMs > 0) await sleep(latencyMs, c.req.raw.signal)
       if (!terminal) return next()
       if (terminal.after) {
         await next()

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { JWTPayload } from 'jose'
-import {
-  certificateCredential,
-  generateSelfSignedCertificate,
-  sharedSelfSignedCertificate,
-} from '../certificates.ts'
+import { sharedSelfSignedCertificate } from '../certificates.ts'
 import { createClock } from '../clock.ts'
 import { EmulatorError } from '../errors.ts'
+import {
+  certificateOf,
+  directoryRolesOf,
+  GLOBAL_ADMINISTRATOR,
+  groupMembershipClaimsOf,
+  guidOrNew,
+  tokenVersionOf,
+  trimSlash,
+} from './seed-values.ts'
 import { SigningKeyRing, type SigningKeys } from './signing-keys.ts'
 import { mintAppToken, mintIdToken, mintUserAccessToken } from './tokens.ts'
 import type {
@@ -29,56 +34,6 @@ import type {
 import type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
 
 export type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** True for a GUID in the 8-4-4-4-12 form. */
-export function isGuid(value: unknown): value is string {
-  return typeof value === 'string' && GUID.test(value)
-}
-
-function guidOrNew(value: string | undefined, what: string): string {
-  if (value === undefined) return randomUUID()
-  if (!isGuid(value)) throw new EmulatorError('INVALID_ARGUMENT', `${what} must be a GUID; got '${value}'.`)
-  return value.toLowerCase()
-}
-
-/** Strips one trailing slash: `https://localhost:8444/` → `https://localhost:8444`. */
-export function trimSlash(url: string): string {
-  return url.endsWith('/') ? url.slice(0, -1) : url
-}
-
-const GLOBAL_ADMINISTRATOR = '62e90394-69f5-4237-9190-012177145e10'
-const GROUP_MEMBERSHIP_CLAIMS: readonly GroupMembershipClaims[] = [
-  'None',
-  'SecurityGroup',
-  'DirectoryRole',
-  'ApplicationGroup',
-  'All',
-]
-
-function groupMembershipClaimsOf(value: unknown, appName: string): GroupMembershipClaims {
-  if (GROUP_MEMBERSHIP_CLAIMS.includes(value as GroupMembershipClaims)) return value as GroupMembershipClaims
-  throw new EmulatorError(
-    'INVALID_ARGUMENT',
-    `The groupMembershipClaims of app '${appName}' must be one of ${GROUP_MEMBERSHIP_CLAIMS.join(', ')}.`,
-  )
-}
-
-function directoryRolesOf(ids: unknown): string[] {
-  if (!Array.isArray(ids) || ids.some((id) => !isGuid(id)))
-    throw new EmulatorError('INVALID_ARGUMENT', 'directoryRoles must be role template ids (GUIDs).')
-  return ids.map((id: string) => id.toLowerCase())
-}
-
-function tokenVersionOf(value: unknown, appName: string): 1 | 2 {
-  if (value === undefined || value === 2) return 2
-  if (value === null || value === 1) return 1
-  throw new EmulatorError(
-    'INVALID_ARGUMENT',
-    `The requestedAccessTokenVersion of app '${appName}' must be 1, 2 or null (null means 1, as in Entra); got ${JSON.stringify(value)}.`,
-  )
-}
 
 /** The {@link World} as the emulator keeps it (in memory; `startEmulator` persists its snapshot). */
 export class WorldState implements World {
@@ -212,7 +167,7 @@ export class WorldState implements World {
     )
     const certificates = await Promise.all(
       (input.certificates ?? []).map((c, i) =>
-        this.#certificate(c, input.displayName, options.sharedKeys ? `${appId}#${i}` : undefined),
+        certificateOf(c, input.displayName, options.sharedKeys ? `${appId}#${i}` : undefined),
       ),
     )
     const app: AppRegistration = {
@@ -236,31 +191,6 @@ export class WorldState implements World {
     return app
   }
 
-  async #certificate(
-    seed: CertificateSeed,
-    appName: string,
-    shareKey?: string,
-  ): Promise<CertificateCredential> {
-    if ('generate' in seed) {
-      const subject = seed.subject ?? appName
-      const pair = shareKey
-        ? await sharedSelfSignedCertificate(shareKey, subject)
-        : await generateSelfSignedCertificate(subject)
-      return certificateCredential(pair.certificatePem, pair.privateKeyPem)
-    }
-    try {
-      return certificateCredential(seed.certificatePem, seed.privateKeyPem)
-    } catch (cause) {
-      throw new EmulatorError(
-        'INVALID_ARGUMENT',
-        `The certificate of app '${appName}' is not a PEM X.509 certificate.`,
-        {
-          cause,
-        },
-      )
-    }
-  }
-
   /** Adds a credential to an existing app (a new secret value, or a certificate). */
   async addCredential(
     appId: string,
@@ -274,7 +204,7 @@ export class WorldState implements World {
       this.changed()
       return secret
     }
-    const cert = await this.#certificate(credential, app.displayName)
+    const cert = await certificateOf(credential, app.displayName)
     app.certificates.push(cert)
     this.changed()
     return cert

@@ -26,11 +26,32 @@ export function setFetchAttributes(xml: string, attributes: Record<string, strin
   )
 }
 
+const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d+)|#x([0-9A-Fa-f]+));/g
+const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
+
+/**
+ * The value an attribute's text stands for: the five predefined entities and numeric character references decoded
+ * (an unknown or malformed reference is left as written, as the server will judge it).
+ */
+export function decodeXmlAttribute(raw: string): string {
+  if (!raw.includes('&')) return raw
+  return raw.replace(
+    ENTITY,
+    (ref, named: string | undefined, dec: string | undefined, hex: string | undefined) => {
+      if (named) return PREDEFINED[named] as string
+      const code = dec === undefined ? Number.parseInt(hex as string, 16) : Number(dec)
+      return code <= 0x10ffff ? String.fromCodePoint(code) : ref
+    },
+  )
+}
+
+/** The decoded value of an attribute of the root `<fetch>` element. */
 export function readFetchAttribute(xml: string, name: string): string | undefined {
   const match = FETCH_TAG_RE.exec(xml)
   if (!match) return undefined
   const attr = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`).exec(match[1] ?? '')
-  return attr ? (attr[1] ?? attr[2]) : undefined
+  const raw = attr ? (attr[1] ?? attr[2]) : undefined
+  return raw === undefined ? undefined : decodeXmlAttribute(raw)
 }
 
 /**
@@ -42,7 +63,8 @@ export function pagingCookieFrom(annotation: string | undefined): string | undef
   if (!annotation) return undefined
   const match = /pagingcookie\s*=\s*"([^"]*)"/.exec(annotation)
   if (!match?.[1]) return undefined
-  let cookie = match[1]
+  // The attribute's text first (entities such as &amp; decoded), then the two URL encodings.
+  let cookie = decodeXmlAttribute(match[1])
   for (let i = 0; i < 2 && /%[0-9a-f]{2}/i.test(cookie); i++) cookie = decodeURIComponent(cookie)
   return cookie
 }
