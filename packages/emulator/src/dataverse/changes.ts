@@ -5,7 +5,7 @@
 // answers the rows created or changed since, `$deletedEntity` entries ({ "@odata.context": ".../$metadata#<set>/
 // $deletedEntity", "id", "reason": "deleted" }) for the rows deleted since, and a new deltaLink. Errors (Dataverse
 // "Web service error codes"): ChangeTrackingNotEnabledForEntity 0x80072491, ExpiredVersionStamp 0x80044352.
-import { DataverseFault, Fault } from './errors.ts'
+import { Fault } from './errors.ts'
 import type { OrgModel } from './org-model.ts'
 import { parseSelect } from './query.ts'
 import {
@@ -55,21 +55,6 @@ export class ChangeLog {
   }
 }
 
-export const ChangeFault = {
-  notEnabled: (logicalName: string) =>
-    new DataverseFault(
-      400,
-      '0x80072491',
-      `Entity ${logicalName} isn't enabled for change tracking. Enable Track changes on the table, or read it without Prefer: odata.track-changes.`,
-    ),
-  expired: () =>
-    new DataverseFault(
-      400,
-      '0x80044352',
-      'Version stamp associated with the client has expired. Please perform a full sync: request the table again with Prefer: odata.track-changes and no $deltatoken.',
-    ),
-}
-
 function pad(n: number): string {
   return String(n).padStart(2, '0')
 }
@@ -109,7 +94,7 @@ export function trackChanges(
 ): ApiResponse {
   org.checkPrivilege(ctx, 'Read', table.def)
   const def = table.def
-  if (!def.changeTracking) throw ChangeFault.notEnabled(def.logicalName)
+  if (!def.changeTracking) throw Fault.changeTrackingDisabled(def.logicalName)
   const params = req.url.searchParams
   for (const key of params.keys()) {
     if (key.startsWith('$') && !ALLOWED.has(key))
@@ -124,7 +109,7 @@ export function trackChanges(
     const token = parseToken(deltaText)
     const now = org.world.clock.now()
     if (token.version < log.floor || token.version > org.store.version || now - token.at > TOKEN_LIFETIME_MS)
-      throw ChangeFault.expired()
+      throw Fault.expiredVersionStamp()
     from = token.version
   }
   let upTo = org.store.version
