@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { formatToken, TOKEN_LIFETIME_MS } from './changes.ts'
+import { defineTable } from './metadata.ts'
+import { Store } from './store.ts'
 import { ids, setup } from './test-support.ts'
 
 // Microsoft Learn, "Use change tracking to synchronize data with external systems":
@@ -150,5 +152,36 @@ describe('change tracking (odata.track-changes)', () => {
     expect(((await expired.json()) as { error: { code: string; message: string } }).error.message).toMatch(
       /full sync/,
     )
+  })
+})
+
+describe('the change log of the store', () => {
+  it('stamps a tombstone on delete of a tracked table only, and a failed change set leaves none', () => {
+    const store = new Store()
+    const tracked = store.addTable(defineTable({ logicalName: 'new_a', changeTracking: true }))
+    const plain = store.addTable(defineTable({ logicalName: 'new_b' }))
+    const row = (t: typeof tracked, id: string) => {
+      const r = new Array(t.def.columns.length + 1).fill(null)
+      r[t.idIndex] = id
+      store.insert(t, r)
+      return r
+    }
+    const a1 = row(tracked, 'a1')
+    const a2 = row(tracked, 'a2')
+    const b1 = row(plain, 'b1')
+    const before = store.version
+    store.remove(tracked, a1)
+    store.remove(plain, b1)
+    expect(store.changes.tombstones.get('new_a')).toEqual([{ id: 'a1', version: before + 1 }])
+    expect(store.changes.tombstones.has('new_b')).toBe(false)
+    expect(() =>
+      store.atomically(() => {
+        store.remove(tracked, a2)
+        throw new Error('later operation failed')
+      }),
+    ).toThrow('later operation failed')
+    expect(tracked.get('a2')).toBe(a2)
+    expect(store.changes.tombstones.get('new_a')).toHaveLength(1)
+    expect(store.version).toBe(before + 1)
   })
 })
