@@ -103,6 +103,56 @@ describe('Use change tracking to synchronize data with external systems', () => 
     expect(requests).toHaveLength(2)
   })
 
+  it('pages a delta with odata.maxpagesize: follows @odata.nextLink verbatim, the token comes on the last page', async () => {
+    let origin = ''
+    const next = `${API}/accounts?$select=name&$deltatoken=${TOKEN}&$skiptoken=%3Ccookie%20pagenumber=%222%22%20/%3E`
+    const { requests, result } = await record(
+      (_r, i) =>
+        i === 0
+          ? {
+              status: 200,
+              body: {
+                '@odata.nextLink': `${origin}${next}`,
+                value: [{ name: 'One', accountid: A }],
+              },
+            }
+          : {
+              status: 200,
+              body: {
+                '@odata.deltaLink': `${origin}${API}/accounts?$select=name&$deltatoken=919060%2108%2f22%2f2017%2008%3a30%3a00`,
+                value: [
+                  {
+                    '@odata.context': `${origin}${API}/$metadata#accounts/$deletedEntity`,
+                    id: B,
+                    reason: 'deleted',
+                  },
+                ],
+              },
+            },
+      async (c) => {
+        origin = c.url.replace(/\/$/, '')
+        return collect(
+          c.changes('accounts', {
+            token: `${origin}${API}/accounts?$select=name&$deltatoken=${TOKEN}`,
+            maxPageSize: 1,
+          }),
+        )
+      },
+    )
+    const [r1, r2] = requests as [Recorded, Recorded]
+    expect(r1.target).toBe(`${API}/accounts?$select=name&$deltatoken=${TOKEN}`)
+    expect(r1.headers.prefer).toBe('odata.track-changes,odata.maxpagesize=1')
+    expect(r2.target).toBe(next)
+    expect(r2.headers.prefer).toBe('odata.track-changes,odata.maxpagesize=1')
+    const pages = result as { changes: unknown[]; token?: string }[]
+    expect(pages).toHaveLength(2)
+    expect(pages[0]?.token).toBeUndefined()
+    expect(pages[1]).toEqual({
+      changes: [{ kind: 'delete', id: B }],
+      token: expect.stringContaining('919060'),
+    })
+  })
+
   it('maps ExpiredVersionStamp and ChangeTrackingNotEnabledForEntity to typed errors', async () => {
     for (const [code, expected] of [
       ['0x80044352', 'CHANGE_TOKEN_EXPIRED'],
