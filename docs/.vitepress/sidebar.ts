@@ -32,6 +32,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Batch', link: '/guides/batch' },
       { text: 'Bulk operations', link: '/guides/bulk-operations' },
       { text: 'Table definitions and choices', link: '/guides/definitions' },
+      { text: 'Syncing with change tracking', link: '/guides/sync' },
       { text: 'Generating types', link: '/guides/codegen' },
       { text: 'The command line', link: '/guides/cli' },
       { text: 'CLI: tokens, consent, discovery', link: '/guides/cli-identity' },

@@ -12,6 +12,8 @@ import type { QueryOptions } from './query.ts'
 import type { Row } from './row.ts'
 import type {
   CallOptions,
+  ChangesOptions,
+  ChangesPage,
   CreateOptions,
   DeleteOptions,
   FetchXmlOptions,
@@ -111,6 +113,19 @@ export interface DataverseClient {
   query<T = Row>(entitySet: string, options?: QueryOptions & QueryCallOptions): Promise<QueryPage<T>>
   /** The page after `page` (follows `nextLink` verbatim). */
   queryNext<T = Row>(nextLink: string, options?: QueryCallOptions): Promise<QueryPage<T>>
+  /**
+   * Change tracking: the rows of a table with Track changes on, then (with `options.token`) only the rows created,
+   * changed or deleted since. Yields pages; the last page carries the `token` to resume from. Throws
+   * `CHANGE_TRACKING_DISABLED` for a table without change tracking and `CHANGE_TOKEN_EXPIRED` when the token is too
+   * old (sync the whole table again, without a token).
+   * @example
+   * let token = await store.loadToken()
+   * for await (const page of client.changes('accounts', { token, select: ['name'] })) {
+   *   for (const c of page.changes) c.kind === 'delete' ? await store.remove(c.id) : await store.put(c.row)
+   *   if (page.token) await store.saveToken(page.token) // only after applying everything before it
+   * }
+   */
+  changes<T = Row>(entitySet: string, options?: ChangesOptions): AsyncIterableIterator<ChangesPage<T>>
   /** Every row, page after page, holding one page in memory at a time. */
   queryAll<T = Row>(entitySet: string, options?: QueryOptions & QueryCallOptions): AsyncIterableIterator<T>
   /** Every page (arrays of rows), one at a time. */

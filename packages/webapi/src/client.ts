@@ -1,6 +1,7 @@
 import { createTransport } from '#transport'
 import { createBatch } from './batch.ts'
 import { runBulk } from './bulk.ts'
+import { changeMethods } from './changes.ts'
 import type { DataverseClient } from './client-types.ts'
 import { createDefinitionsCache, type DefinitionsCache, definitionsOf } from './definitions.ts'
 import { DataverseError } from './errors.ts'
@@ -135,6 +136,7 @@ function buildClient(
     definitions: definitionsOf(scope, definitions),
     ...recordMethods(scope),
     ...queryMethods(scope),
+    ...changeMethods(scope),
     ...fetchXmlMethods(scope),
     ...operationMethods(scope),
     createMultiple: async (table, rows, options) =>

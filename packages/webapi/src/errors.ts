@@ -54,6 +54,8 @@ export interface BulkProgress {
  *   `INVALID_RESPONSE` (the server answered something unparseable)
  * - `BATCH_ROLLED_BACK` (another operation of the same change set failed), `BATCH_NOT_EXECUTED` (the batch
  *   stopped before this operation)
+ * - `CHANGE_TRACKING_DISABLED` (`changes()` on a table without Track changes), `CHANGE_TOKEN_EXPIRED` (`changes()`
+ *   with a token Dataverse no longer accepts: sync the whole table again, without a token)
  * - `BULK_INCOMPLETE` (a `createMultiple` / `updateMultiple` / `upsertMultiple` did not write every row: `bulk` says
  *   which rows were written, which were not, and which may have been)
  */
@@ -75,6 +77,8 @@ export type DataverseErrorCode =
   | 'BATCH_ROLLED_BACK'
   | 'BATCH_NOT_EXECUTED'
   | 'BULK_INCOMPLETE'
+  | 'CHANGE_TRACKING_DISABLED'
+  | 'CHANGE_TOKEN_EXPIRED'
 
 /** Details kept on a {@link DataverseError}. None of them ever holds a token. */
 export interface DataverseErrorDetails {

@@ -61,6 +61,8 @@ export type {
 export type {
   BoundTo,
   CallOptions,
+  ChangesOptions,
+  ChangesPage,
   ClientClock,
   ConcurrencyOptions,
   CreateOptions,
@@ -78,6 +80,7 @@ export type {
   RawResponse,
   RetrieveOptions,
   RetryOptions,
+  RowChange,
   UpdateOptions,
   UpsertOptions,
   WhoAmIResult,

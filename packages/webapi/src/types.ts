@@ -109,6 +109,33 @@ export interface QueryPage<T> {
   totalRecordCount?: number
 }
 
+/** Options of `changes()`: where to resume, and what to read. */
+export interface ChangesOptions extends CallOptions, AnnotationOptions {
+  /**
+   * The `token` of the last page of an earlier `changes()` call on the same table: only the rows created, changed or
+   * deleted since are read. Without it, every row is read (a full sync). The token is opaque (it is the delta link
+   * Dataverse returned, followed verbatim) and fixes the columns: `select` is ignored with a token.
+   */
+  token?: string | undefined
+  /** Columns to read (`$select`); the primary id is always included. */
+  select?: readonly string[] | undefined
+  /** Page size (`Prefer: odata.maxpagesize`), at most 5,000. */
+  maxPageSize?: number | undefined
+}
+
+/** One change of a row: created or changed (the row's selected columns), or deleted (its id). */
+export type RowChange<T> = { kind: 'upsert'; row: T } | { kind: 'delete'; id: string }
+
+/** One page of changes. Only the last page of a delta carries `token`. */
+export interface ChangesPage<T> {
+  changes: RowChange<T>[]
+  /**
+   * On the last page: where the next `changes()` call resumes. Persist it only after applying every change read
+   * before it, so that a crash resumes from the previous token and reapplies changes rather than losing them.
+   */
+  token?: string
+}
+
 /** One page of a FetchXML query. */
 export interface FetchXmlPage<T> {
   value: T[]

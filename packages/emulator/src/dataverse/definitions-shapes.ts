@@ -68,6 +68,7 @@ export function entityMetadata(org: OrgModel, def: TableDef): Json {
     OwnershipType: def.sys.ownerid >= 0 ? 'UserOwned' : 'BusinessOwned',
     TableType: 'Standard',
     IsCustomEntity: custom,
+    ChangeTrackingEnabled: def.changeTracking,
     IsManaged: !custom,
     IsActivity: false,
     IsIntersect: false,

@@ -282,4 +282,30 @@ describe('dynamics-web-api reads the table definitions unchanged', () => {
       code: '0x80040217',
     })
   })
+
+  // Change tracking (Learn, "Use change tracking to synchronize data with external systems"): trackChanges sends
+  // Prefer: odata.track-changes; the deltaLink is passed back as the next page link.
+  it('retrieveMultiple with trackChanges, then the deltaLink: changed rows and $deletedEntity entries', async () => {
+    const ids = await Promise.all(
+      ['DWA CT 1', 'DWA CT 2'].map((name) =>
+        client.create<Record<string, unknown>, string>({ collection: 'accounts', data: { name } }),
+      ),
+    )
+    const first = await client.retrieveMultiple<Json>({
+      collection: 'accounts',
+      select: ['name'],
+      trackChanges: true,
+    })
+    expect(first.value.map((r) => r.accountid)).toEqual(expect.arrayContaining(ids))
+    const link = first.oDataDeltaLink as string
+    expect(link).toContain('$deltatoken=')
+    await client.update({ collection: 'accounts', key: ids[0] as string, data: { name: 'DWA CT 1b' } })
+    await client.deleteRecord({ collection: 'accounts', key: ids[1] as string })
+    const delta = await client.retrieveMultiple<Json>({ collection: 'accounts', trackChanges: true }, link)
+    expect(delta.value).toEqual([
+      expect.objectContaining({ accountid: ids[0], name: 'DWA CT 1b' }),
+      expect.objectContaining({ id: ids[1], reason: 'deleted' }),
+    ])
+    expect(delta.oDataDeltaLink).toContain('$deltatoken=')
+  })
 })

@@ -25,6 +25,7 @@ export class DataverseFault extends Error {
 //   0x80040237 412 A record with matching key values already exists. (DuplicateRecord)
 //   0x80060882 412 The version of the existing record doesn't match the RowVersion property provided.
 //   0x80040220 403 PrivilegeDenied, 0x80072560 403 The user is not a member of the organization.
+//   0x80072491 400 ChangeTrackingNotEnabledForEntity, 0x80044352 400 ExpiredVersionStamp (change tracking)
 //   0x80044331 400 validation error, 0x80040203 400 invalid argument
 //   0x80072322 / 0x80072321 / 0x80072326 429 service protection (requests / execution time / concurrency)
 export const Fault = {
@@ -45,6 +46,19 @@ export const Fault = {
       `Error identified in Payload provided by the user for Entity :'${logicalName}'. The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${logicalName}'. Make sure to only use property names that are defined by the type.`,
     ),
   syntax: (message: string) => new DataverseFault(400, '0x80060888', message),
+  // change tracking (changes.ts): ChangeTrackingNotEnabledForEntity and ExpiredVersionStamp
+  changeTrackingDisabled: (logicalName: string) =>
+    new DataverseFault(
+      400,
+      '0x80072491',
+      `Entity ${logicalName} isn't enabled for change tracking. Enable Track changes on the table, or read it without Prefer: odata.track-changes.`,
+    ),
+  expiredVersionStamp: () =>
+    new DataverseFault(
+      400,
+      '0x80044352',
+      'Version stamp associated with the client has expired. Please perform a full sync: request the table again with Prefer: odata.track-changes and no $deltatoken.',
+    ),
   badPayload: (logicalName: string, detail: string) =>
     new DataverseFault(
       400,

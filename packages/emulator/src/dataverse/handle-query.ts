@@ -1,4 +1,5 @@
 import { parseApply, runApply } from './apply.ts'
+import { trackChanges } from './changes.ts'
 import { DataverseFault, Fault } from './errors.ts'
 import { runFetchXml } from './fetchxml.ts'
 import type { OrgModel } from './org-model.ts'
@@ -46,6 +47,7 @@ export function query(
     if (!GUID_RE.test(id)) throw Fault.syntax(`The value '${id.slice(0, 60)}' of ${name} is not a GUID.`)
     throw Fault.notFound(logicalName, id.toLowerCase())
   }
+  if (prefs.trackChanges || params.has('$deltatoken')) return trackChanges(org, ctx, req, table, root, prefs)
   const fetchXml = params.get('fetchXml')
   if (fetchXml !== null) return runFetchXml(org, ctx, table, fetchXml, root, prefs)
   for (const key of params.keys()) {

@@ -52,6 +52,8 @@ export interface TableDef {
   systemColumns: Set<string>
   /** Row indexes of the system columns (-1 when the table has none, e.g. no ownerid). */
   sys: Record<SystemColumn, number>
+  /** EntityMetadata.ChangeTrackingEnabled: collection GETs accept `Prefer: odata.track-changes` (changes.ts). */
+  changeTracking: boolean
 }
 
 export type SystemColumn =
@@ -189,6 +191,7 @@ export function defineTable(
   }
   return {
     logicalName: seed.logicalName,
+    changeTracking: seed.changeTracking ?? false,
     entitySetName: seed.entitySetName ?? `${seed.logicalName}s`,
     schemaName: seed.schemaName ?? seed.logicalName,
     primaryId,
@@ -297,6 +300,7 @@ export const BUILTIN_TABLES: TableSeed[] = [
     schemaName: 'SystemUser',
     displayName: 'User',
     primaryName: 'fullname',
+    changeTracking: true,
     columns: [
       { name: 'fullname', type: 'string', maxLength: 200 },
       { name: 'firstname', type: 'string', maxLength: 64 },
@@ -345,6 +349,7 @@ export const BUILTIN_TABLES: TableSeed[] = [
     logicalName: 'account',
     schemaName: 'Account',
     displayCollectionName: 'Accounts',
+    changeTracking: true,
     columns: [
       { name: 'name', type: 'string', maxLength: 160 },
       { name: 'accountnumber', type: 'string', maxLength: 20 },
@@ -376,6 +381,7 @@ export const BUILTIN_TABLES: TableSeed[] = [
   {
     logicalName: 'contact',
     schemaName: 'Contact',
+    changeTracking: true,
     primaryName: 'fullname',
     columns: [
       { name: 'fullname', type: 'string', maxLength: 160, readOnly: true },

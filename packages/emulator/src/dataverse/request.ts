@@ -34,6 +34,8 @@ export interface Preferences {
   maxPageSize?: number
   annotations?: string[]
   continueOnError: boolean
+  /** `Prefer: odata.track-changes` (change tracking, see changes.ts). */
+  trackChanges?: boolean
 }
 
 export function parsePrefer(headers: Headers): Preferences {
@@ -51,6 +53,7 @@ export function parsePrefer(headers: Headers): Preferences {
     else if (key === 'odata.include-annotations' && v) {
       prefs.annotations = v.replace(/^"|"$/g, '').split(/[ ,]+/).filter(Boolean)
     } else if (key === 'odata.continue-on-error') prefs.continueOnError = true
+    else if (key === 'odata.track-changes') prefs.trackChanges = true
   }
   return prefs
 }

@@ -260,7 +260,12 @@ export function deleteRow(org: OrgModel, table: Table, row: Row): void {
       if (c.type !== 'lookup' || c.target !== logical || t.def.systemColumns.has(c.name)) continue
       const refs = t.referencing(c.index, id)
       if (!refs) continue
-      for (const r of [...refs]) org.store.update(t, r, new Map([[c.index, null]]))
+      for (const r of [...refs]) {
+        // the referencing row changed: a new version, so change tracking reports it
+        const changes = new Map<number, unknown>([[c.index, null]])
+        if (t.def.sys.versionnumber >= 0) changes.set(t.def.sys.versionnumber, org.store.nextVersion())
+        org.store.update(t, r, changes)
+      }
     }
   }
   org.store.remove(table, row)

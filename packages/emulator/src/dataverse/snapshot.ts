@@ -10,6 +10,8 @@ interface OrgSnapshot {
   tables: Record<string, { columns: string[]; rows: unknown[][] }>
   relationships: Record<string, [string, string][]>
   rolePrivileges: Record<string, string[]>
+  /** Change tracking (changes.ts): tombstones per table as [id, version], and the oldest valid token version. */
+  changes?: { floor: number; tombstones: Record<string, [string, number][]> }
 }
 
 /** The org's data as JSON (compact: one array per row). */
@@ -34,6 +36,12 @@ export function takeSnapshot(core: OrgCore): OrgSnapshot {
     tables,
     relationships,
     rolePrivileges: Object.fromEntries([...core.rolePrivileges].map(([k, v]) => [k, [...v]])),
+    changes: {
+      floor: core.store.changes.floor,
+      tombstones: Object.fromEntries(
+        [...core.store.changes.tombstones].map(([k, list]) => [k, list.map((t) => [t.id, t.version])]),
+      ),
+    },
   }
 }
 
@@ -63,5 +71,13 @@ export function restoreSnapshot(core: OrgCore, value: unknown): void {
   }
   for (const [k, v] of Object.entries(snap.rolePrivileges ?? {})) core.rolePrivileges.set(k, new Set(v))
   core.store.version = snap.storeVersion
+  if (snap.changes) {
+    core.store.changes.floor = snap.changes.floor
+    for (const [k, list] of Object.entries(snap.changes.tombstones))
+      core.store.changes.tombstones.set(
+        k,
+        list.map(([id, version]) => ({ id, version })),
+      )
+  } else core.store.changes.floor = snap.storeVersion // tokens from before the snapshot format knew changes
   core.securityVersion++
 }

@@ -1,3 +1,4 @@
+import { ChangeLog } from './changes.ts'
 import { Fault } from './errors.ts'
 import type { ColumnDef, TableDef } from './metadata.ts'
 
@@ -258,6 +259,8 @@ export class Store {
   private nextSeq = new Map<string, number>()
   /** Monotonic row version, shared by all tables like Dataverse's rowversion. */
   version = 1_000_000
+  /** Deletions of change-tracked tables (see changes.ts). */
+  readonly changes = new ChangeLog()
 
   addTable(def: TableDef): Table {
     const t = new Table(def)
@@ -293,6 +296,8 @@ export class Store {
 
   remove(table: Table, row: Row): void {
     table.unlink(row)
+    if (table.def.changeTracking)
+      this.changes.recordDelete(table.def.logicalName, table.id(row), this.nextVersion())
     this.journal?.push(UNDO_REMOVE, table, row, null)
   }
 
@@ -319,6 +324,7 @@ export class Store {
     } catch (e) {
       for (let i = journal.length - 4; i >= 0; i -= 4) undo(journal, i)
       this.version = version
+      this.changes.rollback(version)
       throw e
     } finally {
       this.journal = null
@@ -327,6 +333,7 @@ export class Store {
 
   clear(): void {
     for (const t of this.tables.values()) t.clear()
+    this.changes.clear(this.version)
     for (const k of this.nextSeq.keys()) this.nextSeq.set(k, 0)
     for (const r of this.relationships.values()) {
       r.forward.clear()

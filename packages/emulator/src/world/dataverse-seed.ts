@@ -78,6 +78,11 @@ export interface TableSeed {
   columns?: ColumnSeed[]
   /** Alternate keys, each a list of column names. */
   alternateKeys?: string[][]
+  /**
+   * EntityMetadata.ChangeTrackingEnabled: the table answers `Prefer: odata.track-changes` with delta links
+   * (default false; the built-in account, contact and systemuser tables have it on).
+   */
+  changeTracking?: boolean
 }
 
 /** Dataverse's service protection limits, evaluated per caller over a sliding window (defaults: Dataverse's). */
