@@ -20,8 +20,17 @@ export type TokenErrorCode =
   | 'DEVICE_CODE_EXPIRED'
   | 'DEVICE_CODE_DECLINED'
 
-/** Codes of {@link DiscoveryError}: finding the tenant of an org URL. */
-export type DiscoveryErrorCode = 'INVALID_ORG_URL' | 'DISCOVERY_FAILED' | 'UNTRUSTED_AUTHORITY' | 'TIMEOUT'
+/**
+ * Codes of {@link DiscoveryError}: finding the tenant of an org URL, or listing a user's organizations
+ * (`UNAUTHORIZED`: the Global Discovery Service refused the token; `NO_DISCOVERY_SERVICE`: the cloud has none).
+ */
+export type DiscoveryErrorCode =
+  | 'INVALID_ORG_URL'
+  | 'DISCOVERY_FAILED'
+  | 'UNTRUSTED_AUTHORITY'
+  | 'TIMEOUT'
+  | 'UNAUTHORIZED'
+  | 'NO_DISCOVERY_SERVICE'
 
 /** Codes of {@link ConsentError}: the admin-consent round trip. */
 export type ConsentErrorCode =

@@ -67,6 +67,8 @@ export {
 export type { HttpOptions } from './http-options.ts'
 export type { LogFields, Logger } from './logger.ts'
 export { createMsalNetworkClient } from './msal-network-client.ts'
+export type { DiscoveredOrganization, DiscoverOrganizationsOptions } from './organizations.ts'
+export { discoverOrganizations, discoveryScope } from './organizations.ts'
 export type {
   InstrumentOptions,
   MeterLike,

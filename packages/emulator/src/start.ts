@@ -8,6 +8,7 @@ import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { Agent } from 'undici'
 import { createAdminApi, type EmulatorAdmin } from './admin/admin.ts'
+import { createDiscoveryApp } from './dataverse/discovery.ts'
 import { createOrg, type OrgRuntime } from './dataverse/index.ts'
 import { createEntraApp, createEntraState } from './entra/app.ts'
 import { EmulatorError } from './errors.ts'
@@ -244,6 +245,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   }
   root.all('/_emulator', toAdmin)
   root.all('/_emulator/*', toAdmin)
+  // The Global Discovery Service is served on the Entra ID origin (see dataverse/discovery.ts).
+  root.route('/', createDiscoveryApp(world))
   root.route('/', entra)
   const entraServer = await listen(root, tls, requestedPort, host)
   servers.push(entraServer)

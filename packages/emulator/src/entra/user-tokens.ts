@@ -71,7 +71,7 @@ export function createUserTokens(options: UserFlowOptions): UserFlows {
       const resolved = world.resolveResource(parsed.resource)
       if (!resolved) throw aad.unknownResource(parsed.resource, tenantName(user.tenantId))
       let scp: string
-      if (resolved.kind === 'org') {
+      if (resolved.kind !== 'api') {
         const bad = parsed.names.find((n) => n !== 'user_impersonation' && n !== '.default')
         if (bad) throw aad.invalidScope(`${parsed.resource}/${bad}`)
         scp = 'user_impersonation'

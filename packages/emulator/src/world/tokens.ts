@@ -54,11 +54,11 @@ export async function mintAppToken(world: World, options: MintAppTokenOptions): 
   if (!resource) throw new EmulatorError('UNKNOWN_RESOURCE', `No resource is known as '${options.resource}'.`)
   const base = common(world, options.lifetimeSeconds ?? 3599)
   const acr = String(options.credentialType ?? 1)
-  if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
+  if (resource.kind !== 'api' || resource.app.requestedAccessTokenVersion === 1) {
     const iss = world.v1Issuer(tenant.id)
     return world.signingKeys.signJwt(
       {
-        aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
+        aud: resource.kind !== 'api' ? resource.audience : resource.v1Audience,
         iss,
         ...base,
         appid: app.appId,
@@ -108,11 +108,11 @@ export async function mintUserAccessToken(
   const names = user.displayName.split(' ')
   // The resource's manifest picks the version, whichever endpoint issued the token (entra-docs access-tokens.md,
   // "Token formats" and "Token ownership"); Dataverse always gets v1.0.
-  if (resource.kind === 'org' || resource.app.requestedAccessTokenVersion === 1) {
+  if (resource.kind !== 'api' || resource.app.requestedAccessTokenVersion === 1) {
     const iss = world.v1Issuer(user.tenantId)
     return world.signingKeys.signJwt(
       {
-        aud: resource.kind === 'org' ? resource.audience : resource.v1Audience,
+        aud: resource.kind !== 'api' ? resource.audience : resource.v1Audience,
         iss,
         ...base,
         acr: '1',
@@ -126,7 +126,7 @@ export async function mintUserAccessToken(
         oid: user.objectId,
         scp:
           options.scp ??
-          (resource.kind === 'org' ? 'user_impersonation' : resource.app.exposedScopes.join(' ')),
+          (resource.kind !== 'api' ? 'user_impersonation' : resource.app.exposedScopes.join(' ')),
         sub: pairwiseSub(user.objectId, app.appId),
         tid: user.tenantId,
         unique_name: user.userPrincipalName,

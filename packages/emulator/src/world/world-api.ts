@@ -43,6 +43,8 @@ export interface WorldSnapshot {
 export type ResolvedResource =
   | { kind: 'org'; org: OrgRecord; audience: string }
   | { kind: 'api'; app: AppRegistration; audience: string; v1Audience: string }
+  /** The Global Discovery Service of a cloud (`https://globaldisco.crm.dynamics.com` and the sovereign ones). */
+  | { kind: 'discovery'; audience: string }
 
 /**
  * The identity world of the emulated Entra ID: tenants, app registrations, service principals (consent),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import { sharedSelfSignedCertificate } from '../certificates.ts'
 import { createClock } from '../clock.ts'
+import { GLOBAL_DISCOVERY_AUDIENCES } from '../dataverse/discovery.ts'
 import { EmulatorError } from '../errors.ts'
 import {
   certificateOf,
@@ -363,6 +364,8 @@ export class WorldState implements World {
     const r = trimSlash(resource.replace(/\/\.default$/, ''))
     const org = this.findOrgByUrl(r)
     if (org) return { kind: 'org', org, audience: org.url }
+    const disco = GLOBAL_DISCOVERY_AUDIENCES.find((a) => a === r.toLowerCase())
+    if (disco) return { kind: 'discovery', audience: disco }
     const lower = r.toLowerCase()
     for (const app of this.apps.values()) {
       if (app.appId === lower) return { kind: 'api', app, audience: app.appId, v1Audience: app.appId }
