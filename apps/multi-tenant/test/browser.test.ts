@@ -99,7 +99,11 @@ describe('the multi-tenant sample in Chromium', () => {
     await pickAccount('admin@fabrikam.onmicrosoft.com')
     await acceptConsent() // signing in to an app new to the tenant asks the admin's consent for sign-in
     await page.waitForSelector('input[name=orgUrl]', { timeout: 20_000 })
-    await page.fill('input[name=orgUrl]', fabrikamOrg)
+    // The admin's environments come from the Global Discovery Service: picking one fills the org URL.
+    await page.waitForSelector(`button.environment[data-url="${fabrikamOrg}"]`, { timeout: 20_000 })
+    expect(await page.locator('button.environment').count()).toBe(1) // only Fabrikam's tenant's orgs
+    await page.click(`button.environment[data-url="${fabrikamOrg}"]`)
+    expect(await page.inputValue('input[name=orgUrl]')).toBe(fabrikamOrg)
     await shot('connect')
     await page.click('button:has-text("Continue to admin consent")')
     await page.waitForSelector('button[value=accept]', { timeout: 20_000 })

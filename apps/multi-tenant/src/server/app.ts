@@ -1,4 +1,5 @@
 import { relative } from 'node:path'
+import { discoveryScope } from '@dataverse-s2s/core'
 import {
   apiBodyLimit,
   apiSecureHeaders,
@@ -80,6 +81,14 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
       apiScope: s.apiScopeUri,
       redirectUri: s.config.publicUrl,
       mode: s.config.mode,
+      // The Global Discovery Service lists the admin's environments to pick from (Learn: "Discover user
+      // organizations"); the token's audience is the cloud's GDS (the emulator serves it on its own origin).
+      ...(s.cloud.globalDiscoveryUrl
+        ? {
+            discoveryUrl: s.cloud.globalDiscoveryUrl,
+            discoveryScope: discoveryScope(s.cloud.custom ? 'public' : s.cloud),
+          }
+        : {}),
     }),
   )
 

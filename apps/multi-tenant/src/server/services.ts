@@ -67,7 +67,13 @@ export function entraIdentity(config: AppConfig): IdentitySettings {
 
 /** The emulator as a custom cloud: its Entra ID host, orgs on localhost. */
 export function emulatorCloud(url: string): Cloud {
-  return defineCloud({ name: 'emulator', authorityHost: url, dataverseHosts: ['localhost'] })
+  // the emulator serves the Global Discovery Service on its Entra ID origin
+  return defineCloud({
+    name: 'emulator',
+    authorityHost: url,
+    dataverseHosts: ['localhost'],
+    globalDiscoveryUrl: url,
+  })
 }
 
 /** Builds the services from the configuration, the identity settings and an opened registry. */

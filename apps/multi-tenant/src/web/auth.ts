@@ -14,6 +14,9 @@ export interface SpaConfig {
   apiScope: string
   redirectUri: string
   mode: 'emulator' | 'entra'
+  /** The Global Discovery Service origin and scope, when the cloud has one (the environment picker). */
+  discoveryUrl?: string
+  discoveryScope?: string
 }
 
 let pca: PublicClientApplication
@@ -63,6 +66,31 @@ export async function signOut(): Promise<void> {
 /** An access token for this app's API (`api://<clientId>/access_as_user`). */
 export async function apiToken(): Promise<string> {
   return (await tokenFor([config.apiScope])).accessToken
+}
+
+/** An environment the signed-in user can access, from the Global Discovery Service. */
+export interface Environment {
+  friendlyName: string
+  apiUrl: string
+  uniqueName: string
+}
+
+/**
+ * The environments of the signed-in admin (Learn: "Discover user organizations": `GET {gds}/api/discovery/v2.0/
+ * Instances` with a delegated token for the GDS). `undefined` when the cloud has no discovery service. Only a
+ * convenience to fill the org URL: the API still checks that the chosen org belongs to the admin's tenant.
+ */
+export async function environments(): Promise<Environment[] | undefined> {
+  if (!config.discoveryUrl || !config.discoveryScope) return undefined
+  const token = (await tokenFor([config.discoveryScope])).accessToken
+  const res = await fetch(
+    `${config.discoveryUrl}/api/discovery/v2.0/Instances?$select=FriendlyName,ApiUrl,UniqueName&$filter=State eq 0`,
+    { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } },
+  )
+  if (!res.ok)
+    throw new Error(`The list of your environments is not available (${res.status}); type the org URL.`)
+  const body = (await res.json()) as { value: { FriendlyName: string; ApiUrl: string; UniqueName: string }[] }
+  return body.value.map((i) => ({ friendlyName: i.FriendlyName, apiUrl: i.ApiUrl, uniqueName: i.UniqueName }))
 }
 
 /**

@@ -8,6 +8,7 @@
 // The emulator serves it on the Entra ID origin (`EmulatorHandle.url`). Learn does not document the answer to an
 // app-only token; the service lists a *user's* instances, so the emulator refuses one with 401 and says why.
 import { Hono } from 'hono'
+import { cors } from 'hono/cors'
 import type { World } from '../world/world-api.ts'
 
 /** The GDS of each cloud (Commercial, GCC, USG, DOD, China), also the token audience. */
@@ -145,6 +146,16 @@ function parseFilter(text: string): (i: Instance) => boolean {
 export function createDiscoveryApp(world: World): Hono {
   const app = new Hono()
   const base = '/api/discovery/v2.0'
+  // The GDS supports CORS (Learn: "Discover user organizations", CORS support): a SPA calls it with its user token.
+  app.use(
+    `${base}/*`,
+    cors({
+      origin: '*',
+      allowMethods: ['GET', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Accept'],
+      maxAge: 86400,
+    }),
+  )
   const handle = async (authorization: string | undefined, url: URL, key: string | undefined) => {
     const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1]
     if (!token)

@@ -1,5 +1,5 @@
 import { ApiError, api } from '../api.ts'
-import { account, orgToken, signIn } from '../auth.ts'
+import { account, environments, orgToken, signIn } from '../auth.ts'
 import { errorBox, h, okBox, show } from '../dom.ts'
 
 interface TenantPage {
@@ -67,12 +67,52 @@ export function connectView(): void {
     placeholder: 'https://contoso.crm.dynamics.com',
   })
   const status = h('div', {})
+  // The admin's environments from the Global Discovery Service, to pick instead of typing (typing stays possible).
+  const picker = h(
+    'div',
+    { class: 'environments' },
+    h('p', { class: 'muted' }, 'Looking up your environments…'),
+  )
+  environments().then(
+    (list) => {
+      if (!list) return picker.replaceChildren()
+      if (list.length === 0)
+        return picker.replaceChildren(h('p', { class: 'muted' }, 'No environments found: type the org URL.'))
+      picker.replaceChildren(
+        h('p', {}, 'Pick one of your environments, or type its URL below:'),
+        h(
+          'ul',
+          {},
+          ...list.map((env) =>
+            h(
+              'li',
+              {},
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'environment',
+                  'data-url': env.apiUrl,
+                  onclick: () => {
+                    input.value = env.apiUrl
+                  },
+                },
+                `${env.friendlyName} (${env.apiUrl})`,
+              ),
+            ),
+          ),
+        ),
+      )
+    },
+    (error: unknown) => picker.replaceChildren(h('p', { class: 'muted' }, message(error))),
+  )
   show(
     h('h1', {}, 'Connect your organization'),
     h(
       'div',
       { class: 'card' },
       intro,
+      picker,
       h(
         'form',
         {
