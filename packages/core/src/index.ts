@@ -29,6 +29,7 @@ export {
 export type {
   AssertionContext,
   AssertionCredential,
+  ManagedIdentityFederationCredential,
   CertificateCredential,
   Credential,
   ManagedIdentityCredential,
@@ -40,7 +41,9 @@ export {
   clientCertificate,
   clientSecret,
   managedIdentity,
+  managedIdentityFederation,
   prepareCertificate,
+  tokenExchangeAudience,
 } from './credentials.ts'
 export type { DeviceCodeOptions, DeviceCodePrompt, DeviceCodeResult } from './device-code.ts'
 export { acquireTokenByDeviceCode } from './device-code.ts'
