@@ -92,6 +92,8 @@ export interface EmulatorAdmin {
     appId: string,
     input: { name?: string; issuer: string; subject: string; audiences?: string[] },
   ): FederatedIdentityCredential
+  /** The managed identities, with how many tokens the identity endpoint issued for each. */
+  listManagedIdentities(): ManagedIdentity[]
   /** Back to the state right after start: world, orgs' data, faults, counters, sessions, the clock. */
   reset(): Promise<void>
   /** Writes the state folder now (when persisting). */
@@ -221,6 +223,7 @@ export function createAdminApi(options: AdminOptions): { api: EmulatorAdmin; htt
         throw new EmulatorError('NOT_FOUND', `Tenant ${input.tenantId} does not exist.`)
       return entraState.managedIdentities.addIdentity(input)
     },
+    listManagedIdentities: () => entraState.managedIdentities.identities.map((i) => ({ ...i })),
     addFederatedCredential(appId, input) {
       if (!world.getApp(appId)) throw new EmulatorError('NOT_FOUND', `App ${appId} does not exist.`)
       return entraState.managedIdentities.addFederatedCredential(appId, input)
@@ -370,6 +373,7 @@ function adminHttp(api: EmulatorAdmin, world: World): Hono {
       201,
     )
   })
+  app.get('/managed-identities', (c) => c.json(api.listManagedIdentities()))
   app.post('/managed-identities', async (c) =>
     c.json(api.addManagedIdentity((await body(c)) as Parameters<EmulatorAdmin['addManagedIdentity']>[0]), 201),
   )

@@ -337,8 +337,7 @@ export function createEntraApp(options: EntraAppOptions): Hono {
     // A managed identity's token as the client assertion (workload identity federation): trusted through a FIC.
     const federated =
       creds.clientAssertion !== undefined &&
-      state.managedIdentities.fics.has(registration.appId.toLowerCase()) &&
-      isFederatedAssertion(creds.clientAssertion)
+      isFederatedAssertion(world, state.managedIdentities, registration.appId, creds.clientAssertion)
     if (federated)
       await verifyFederatedAssertion(world, state.managedIdentities, registration.appId, creds.clientAssertion!)
     const auth: ClientAuth = federated

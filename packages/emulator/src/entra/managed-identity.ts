@@ -25,6 +25,8 @@ export interface ManagedIdentity {
   tenantId: string
   /** True for the system-assigned identity (used when the request names no client_id). */
   systemAssigned: boolean
+  /** How many tokens the identity endpoint issued for it (tests check a client's caching with it). */
+  tokensIssued: number
 }
 
 /** A federated identity credential of an app registration (Microsoft Graph federatedIdentityCredential). */
@@ -51,6 +53,7 @@ export class ManagedIdentityRegistry {
       objectId: input.objectId ?? randomUUID(),
       tenantId: input.tenantId,
       systemAssigned: input.systemAssigned ?? false,
+      tokensIssued: 0,
     }
     for (const id of [mi.clientId, mi.objectId, mi.tenantId])
       if (!GUID.test(id)) throw new EmulatorError('INVALID_ARGUMENT', `'${id}' is not a GUID.`)
@@ -116,6 +119,7 @@ export async function answerIdentityRequest(
       ? registry.identities.find((i) => i.objectId.toLowerCase() === objectId.toLowerCase())
       : registry.identities.find((i) => i.systemAssigned)
   if (!mi) return miError(400, 'invalid_request', 'Identity not found')
+  mi.tokensIssued++
   const now = Math.floor(world.clock.now() / 1000)
   const lifetime = 86_399 // managed identity tokens live about 24 hours
   const token = await world.signingKeys.signJwt({
@@ -148,11 +152,20 @@ export async function answerIdentityRequest(
   return Response.json(body)
 }
 
-/** True when the assertion looks like a managed identity token (no certificate thumbprint in its header). */
-export function isFederatedAssertion(assertion: string): boolean {
+/**
+ * True when the assertion is a federated one: no certificate thumbprint in its header, and either the app has FICs
+ * or the emulator signed it (a managed identity token presented to an app that trusts nothing).
+ */
+export function isFederatedAssertion(
+  world: World,
+  registry: ManagedIdentityRegistry,
+  appId: string,
+  assertion: string,
+): boolean {
   try {
     const h = decodeProtectedHeader(assertion) as Record<string, unknown>
-    return h.x5t === undefined && h['x5t#S256'] === undefined && h.x5c === undefined
+    if (h.x5t !== undefined || h['x5t#S256'] !== undefined || h.x5c !== undefined) return false
+    return registry.fics.has(appId.toLowerCase()) || world.signingKeys.jwks().keys.some((k) => k.kid === h.kid)
   } catch {
     return false
   }
@@ -179,6 +192,13 @@ export async function verifyFederatedAssertion(
     throw aad.assertionSignature()
   }
   const fics = registry.fics.get(appId.toLowerCase()) ?? []
+  if (fics.length === 0)
+    throw new AadError(
+      400,
+      'invalid_client',
+      70021,
+      `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${String(claims.aud)}'.`,
+    )
   const byIssuer = fics.filter((f) => f.issuer === claims.iss)
   if (byIssuer.length === 0)
     throw new AadError(
