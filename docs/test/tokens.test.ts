@@ -8,8 +8,8 @@ import {
   sharedStore,
   singleFlight,
   withAssertion,
-  withManagedIdentityFederation,
   withCertificate,
+  withManagedIdentityFederation,
   withSecret,
 } from '../snippets/tokens.ts'
 
@@ -58,7 +58,9 @@ describe('tokens and caching snippets', () => {
 
   it('gets a token with a managed identity as the federated credential', async () => {
     const { emulator } = setup
-    const mi = emulator.admin.addManagedIdentity({ tenantId: emulator.apps.find((a) => a.appId === setup.clientId)!.homeTenantId })
+    const mi = emulator.admin.addManagedIdentity({
+      tenantId: emulator.apps.find((a) => a.appId === setup.clientId)!.homeTenantId,
+    })
     emulator.admin.addFederatedCredential(setup.clientId, {
       issuer: `${emulator.url}/${mi.tenantId}/v2.0`,
       subject: mi.objectId,

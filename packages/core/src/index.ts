@@ -29,10 +29,10 @@ export {
 export type {
   AssertionContext,
   AssertionCredential,
-  ManagedIdentityFederationCredential,
   CertificateCredential,
   Credential,
   ManagedIdentityCredential,
+  ManagedIdentityFederationCredential,
   PreparedCertificate,
   SecretCredential,
 } from './credentials.ts'

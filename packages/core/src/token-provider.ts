@@ -310,7 +310,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           )
         }
         const miConfig: ManagedIdentityConfiguration = { system: { networkClient, loggerOptions } }
-        if (credential.clientId) miConfig.managedIdentityIdParams = { userAssignedClientId: credential.clientId }
+        if (credential.clientId)
+          miConfig.managedIdentityIdParams = { userAssignedClientId: credential.clientId }
         const audience = credential.audience ?? tokenExchangeAudience(cloud.name)
         let mi: ManagedIdentityApplication | undefined
         // MSAL's managed-identity cache keeps the MI token until shortly before it expires, so the identity
@@ -437,12 +438,22 @@ function toManagedIdentityError(error: unknown, secrets: readonly string[]): Tok
   if (error instanceof TokenError) return error
   const e = (error ?? {}) as { errorCode?: string; status?: number; name?: string }
   const text = redact(String((error as Error)?.message ?? error), secrets)
-  const unreachable = e.errorCode === 'network_error' || e.name === 'NetworkError' || /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|network/i.test(text)
+  const unreachable =
+    e.errorCode === 'network_error' ||
+    e.name === 'NetworkError' ||
+    /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|network/i.test(text)
   return new TokenError(
     unreachable ? 'NETWORK' : 'MANAGED_IDENTITY_UNAVAILABLE',
     unreachable
       ? 'The managed identity endpoint could not be reached: run where a managed identity is available (App Service, Functions, a VM, AKS) or set IDENTITY_ENDPOINT for a local emulator'
       : 'The managed identity could not get a token for the token-exchange audience: check that the identity (system-assigned, or the user-assigned one whose client id you passed) is assigned to this resource',
-    { cause: new Error(text), details: { tenantId: 'managed-identity', resource: 'api://AzureADTokenExchange', ...(e.errorCode ? { oauthError: e.errorCode } : {}) } },
+    {
+      cause: new Error(text),
+      details: {
+        tenantId: 'managed-identity',
+        resource: 'api://AzureADTokenExchange',
+        ...(e.errorCode ? { oauthError: e.errorCode } : {}),
+      },
+    },
   )
 }

@@ -79,8 +79,14 @@ describe('managedIdentityFederation', () => {
     emu.admin.createApplicationUser(ids.fabrikamOrgId, ids.multiTenantAppId, ['System Administrator'])
     const tokens = provider(mi.clientId)
     const before = emu.admin.counters().totals.tokenRequests
-    const contoso = await tokens.getToken({ tenantId: ids.contosoTenantId, resource: org(ids.contosoTenantId) })
-    const fabrikam = await tokens.getToken({ tenantId: ids.fabrikamTenantId, resource: org(ids.fabrikamTenantId) })
+    const contoso = await tokens.getToken({
+      tenantId: ids.contosoTenantId,
+      resource: org(ids.contosoTenantId),
+    })
+    const fabrikam = await tokens.getToken({
+      tenantId: ids.fabrikamTenantId,
+      resource: org(ids.fabrikamTenantId),
+    })
     for (const [t, tid] of [
       [contoso, ids.contosoTenantId],
       [fabrikam, ids.fabrikamTenantId],
@@ -92,10 +98,13 @@ describe('managedIdentityFederation', () => {
     // two app-token requests, and the MI token came once (MSAL's managed identity cache)
     const after = emu.admin.counters().totals.tokenRequests
     expect(after - before).toBe(2)
-    const issued = () => emu.admin.listManagedIdentities().find((i) => i.clientId === mi.clientId)!.tokensIssued
+    const issued = () =>
+      emu.admin.listManagedIdentities().find((i) => i.clientId === mi.clientId)!.tokensIssued
     expect(issued()).toBe(1)
     // a third tenant-resource pair, still no new MI token
-    await tokens.getToken({ tenantId: ids.contosoTenantId, resource: `${org(ids.contosoTenantId)}/x` }).catch(() => {})
+    await tokens
+      .getToken({ tenantId: ids.contosoTenantId, resource: `${org(ids.contosoTenantId)}/x` })
+      .catch(() => {})
     expect(issued()).toBe(1)
     const whoAmI = await send(
       `${org(ids.fabrikamTenantId)}/api/data/v9.2/WhoAmI`,
@@ -128,7 +137,11 @@ describe('managedIdentityFederation', () => {
   })
 
   it('an app with no FIC at all refuses the MI token with AADSTS70021', async () => {
-    const app = await emu.admin.createApp({ displayName: 'No FIC', signInAudience: 'AzureADMultipleOrgs', homeTenantId: ids.isvTenantId })
+    const app = await emu.admin.createApp({
+      displayName: 'No FIC',
+      signInAudience: 'AzureADMultipleOrgs',
+      homeTenantId: ids.isvTenantId,
+    })
     emu.admin.grantConsent(ids.contosoTenantId, app.appId)
     const mi = identity()
     const e = await refusal(

@@ -17,7 +17,9 @@ afterAll(async () => {
 })
 
 const appService = (query: string, header = 'emulator-identity-header') =>
-  fetch(`${emulator.url}/msi/token?api-version=2019-08-01&${query}`, { headers: { 'x-identity-header': header } })
+  fetch(`${emulator.url}/msi/token?api-version=2019-08-01&${query}`, {
+    headers: { 'x-identity-header': header },
+  })
 const imds = (query: string, metadata = 'true') =>
   fetch(`${emulator.url}/metadata/identity/oauth2/token?api-version=2018-02-01&${query}`, {
     headers: { metadata },
@@ -66,9 +68,11 @@ describe('managed identity endpoint', () => {
   it('accepts the identity token as client assertion only when a FIC matches issuer, subject and audience', async () => {
     const mi = emulator.admin.addManagedIdentity({ tenantId: ids.isvTenantId })
     const token = async () =>
-      ((await (await imds(`resource=api://AzureADTokenExchange&client_id=${mi.clientId}`)).json()) as {
-        access_token: string
-      }).access_token
+      (
+        (await (await imds(`resource=api://AzureADTokenExchange&client_id=${mi.clientId}`)).json()) as {
+          access_token: string
+        }
+      ).access_token
     const codeOf = async (r: Response) => ((await r.json()) as { error_codes: number[] }).error_codes[0]
     // no FIC on the app at all
     expect(await codeOf(await exchange(ids.multiTenantAppId, await token()))).toBe(70021)
@@ -91,11 +95,14 @@ describe('managed identity endpoint', () => {
     expect(wrongAudience.status).toBe(400)
     expect(await codeOf(wrongAudience)).toBe(700212)
     // the HTTP admin API adds the right one
-    const added = await fetch(`${emulator.url}/_emulator/apps/${ids.multiTenantAppId}/federated-credentials`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ issuer: `${emulator.url}/${ids.isvTenantId}/v2.0`, subject: mi.objectId }),
-    })
+    const added = await fetch(
+      `${emulator.url}/_emulator/apps/${ids.multiTenantAppId}/federated-credentials`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ issuer: `${emulator.url}/${ids.isvTenantId}/v2.0`, subject: mi.objectId }),
+      },
+    )
     expect(added.status).toBe(201)
     const ok = await exchange(ids.multiTenantAppId, await token())
     expect(ok.status).toBe(200)

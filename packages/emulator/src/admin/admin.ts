@@ -375,7 +375,10 @@ function adminHttp(api: EmulatorAdmin, world: World): Hono {
   })
   app.get('/managed-identities', (c) => c.json(api.listManagedIdentities()))
   app.post('/managed-identities', async (c) =>
-    c.json(api.addManagedIdentity((await body(c)) as Parameters<EmulatorAdmin['addManagedIdentity']>[0]), 201),
+    c.json(
+      api.addManagedIdentity((await body(c)) as Parameters<EmulatorAdmin['addManagedIdentity']>[0]),
+      201,
+    ),
   )
   app.post('/apps/:appId/federated-credentials', async (c) =>
     c.json(

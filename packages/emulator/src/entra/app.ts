@@ -339,7 +339,12 @@ export function createEntraApp(options: EntraAppOptions): Hono {
       creds.clientAssertion !== undefined &&
       isFederatedAssertion(world, state.managedIdentities, registration.appId, creds.clientAssertion)
     if (federated)
-      await verifyFederatedAssertion(world, state.managedIdentities, registration.appId, creds.clientAssertion!)
+      await verifyFederatedAssertion(
+        world,
+        state.managedIdentities,
+        registration.appId,
+        creds.clientAssertion!,
+      )
     const auth: ClientAuth = federated
       ? { method: 'certificate', acr: 2 }
       : await authenticateConfidentialClient(
@@ -392,7 +397,13 @@ export function createEntraApp(options: EntraAppOptions): Hono {
   }
 
   app.get('/msi/token', (c) =>
-    answerIdentityRequest(world, state.managedIdentities, 'appService', new URL(c.req.url), c.req.raw.headers),
+    answerIdentityRequest(
+      world,
+      state.managedIdentities,
+      'appService',
+      new URL(c.req.url),
+      c.req.raw.headers,
+    ),
   )
   app.get('/metadata/identity/oauth2/token', (c) =>
     answerIdentityRequest(world, state.managedIdentities, 'imds', new URL(c.req.url), c.req.raw.headers),

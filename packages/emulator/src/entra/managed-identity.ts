@@ -72,7 +72,10 @@ export class ManagedIdentityRegistry {
     const list = this.fics.get(appId.toLowerCase()) ?? []
     // Microsoft Graph: at most 20 federated identity credentials per application.
     if (list.length >= 20)
-      throw new EmulatorError('INVALID_ARGUMENT', 'An application has at most 20 federated identity credentials.')
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        'An application has at most 20 federated identity credentials.',
+      )
     const fic: FederatedIdentityCredential = {
       id: randomUUID(),
       name: input.name ?? `fic-${list.length + 1}`,
@@ -165,7 +168,9 @@ export function isFederatedAssertion(
   try {
     const h = decodeProtectedHeader(assertion) as Record<string, unknown>
     if (h.x5t !== undefined || h['x5t#S256'] !== undefined || h.x5c !== undefined) return false
-    return registry.fics.has(appId.toLowerCase()) || world.signingKeys.jwks().keys.some((k) => k.kid === h.kid)
+    return (
+      registry.fics.has(appId.toLowerCase()) || world.signingKeys.jwks().keys.some((k) => k.kid === h.kid)
+    )
   } catch {
     return false
   }
@@ -183,7 +188,10 @@ export async function verifyFederatedAssertion(
 ): Promise<JWTPayload> {
   let claims: JWTPayload
   try {
-    claims = await world.signingKeys.verifyJwt(assertion, { now: world.clock.now(), clockToleranceSeconds: 0 })
+    claims = await world.signingKeys.verifyJwt(assertion, {
+      now: world.clock.now(),
+      clockToleranceSeconds: 0,
+    })
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_JWT_EXPIRED') {
       const c = decodeJwt(assertion)
