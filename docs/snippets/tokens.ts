@@ -4,6 +4,7 @@ import {
   clientSecret,
   createMemoryTokenStore,
   createTokenProvider,
+  managedIdentityFederation,
   TokenError,
   type TokenProvider,
 } from '@dataverse-s2s/core'
@@ -74,6 +75,26 @@ export async function withAssertion(setup: Setup) {
   })
   // #endregion assertion
   return tokens.getToken({ tenantId: contoso.tenantId, resource: contoso.orgUrl })
+}
+
+/**
+ * A managed identity as the app's federated credential: no secret, no certificate, tokens in any customer tenant.
+ * The app runs where IDENTITY_ENDPOINT / IDENTITY_HEADER (App Service, Functions, Container Apps) or IMDS serve the
+ * identity; the app registration has a federated identity credential naming the identity.
+ */
+export async function withManagedIdentityFederation(setup: Setup, managedIdentityClientId: string) {
+  const { clientId, cloud, ca, contoso } = setup
+  // #region mi-federation
+  const tokens = createTokenProvider({
+    clientId, // the multi-tenant app registration
+    // the user-assigned identity's client id; omit it for the system-assigned identity
+    credential: managedIdentityFederation({ clientId: managedIdentityClientId }),
+    cloud,
+    http: { ca },
+  })
+  const { token } = await tokens.getToken({ tenantId: contoso.tenantId, resource: contoso.orgUrl })
+  // #endregion mi-federation
+  return token
 }
 
 /** Many callers at once for a cold key share one token request. */

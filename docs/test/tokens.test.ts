@@ -9,6 +9,7 @@ import {
   singleFlight,
   withAssertion,
   withCertificate,
+  withManagedIdentityFederation,
   withSecret,
 } from '../snippets/tokens.ts'
 
@@ -53,6 +54,29 @@ describe('tokens and caching snippets', () => {
   it('gets a token with a client-assertion callback', async () => {
     const { token } = await withAssertion(setup)
     expect(decodeJwt(token)).toMatchObject({ tid: setup.contoso.tenantId, appidacr: '2' })
+  })
+
+  it('gets a token with a managed identity as the federated credential', async () => {
+    const { emulator } = setup
+    const mi = emulator.admin.addManagedIdentity({
+      tenantId: emulator.apps.find((a) => a.appId === setup.clientId)!.homeTenantId,
+    })
+    emulator.admin.addFederatedCredential(setup.clientId, {
+      issuer: `${emulator.url}/${mi.tenantId}/v2.0`,
+      subject: mi.objectId,
+    })
+    const saved = { endpoint: process.env['IDENTITY_ENDPOINT'], header: process.env['IDENTITY_HEADER'] }
+    process.env['IDENTITY_ENDPOINT'] = `${emulator.url}/msi/token`
+    process.env['IDENTITY_HEADER'] = 'emulator-identity-header'
+    try {
+      const token = await withManagedIdentityFederation(setup, mi.clientId)
+      expect(decodeJwt(token)).toMatchObject({ tid: setup.contoso.tenantId, appidacr: '2' })
+    } finally {
+      if (saved.endpoint === undefined) delete process.env['IDENTITY_ENDPOINT']
+      else process.env['IDENTITY_ENDPOINT'] = saved.endpoint
+      if (saved.header === undefined) delete process.env['IDENTITY_HEADER']
+      else process.env['IDENTITY_HEADER'] = saved.header
+    }
   })
 
   it('answers 100 concurrent callers of a cold key with one token request', async () => {

@@ -44,12 +44,36 @@ export interface ManagedIdentityCredential {
   readonly objectId?: string
 }
 
+/**
+ * A managed identity used as a federated identity credential of the (multi-tenant) app registration: the provider
+ * gets the managed identity's token for the token-exchange audience and presents it as the app's client assertion,
+ * so the app gets tokens in ANY consenting customer tenant with no secret and no certificate. The app registration
+ * must trust the managed identity (a federated identity credential with issuer
+ * `{authorityHost}/{tenant of the identity}/v2.0`, subject = the identity's object (principal) id, audience
+ * `api://AzureADTokenExchange`).
+ * Learn: "Configure an application to trust a managed identity" (workload-identity-federation-config-app-trust-managed-identity).
+ *
+ * A separate kind rather than an option of {@link managedIdentity}: that one's tokens are the identity's own and
+ * work only in the identity's tenant (one tenant, no `tenantId`), this one's tokens are the app's, per tenant.
+ */
+export interface ManagedIdentityFederationCredential {
+  readonly kind: 'managedIdentityFederation'
+  /** Client id of a user-assigned managed identity; omit for the system-assigned one. */
+  readonly clientId?: string
+  /**
+   * The token-exchange audience the FIC lists. Default per cloud: `api://AzureADTokenExchange` (public, GCC),
+   * `api://AzureADTokenExchangeUSGov` (GCC High, DoD), `api://AzureADTokenExchangeChina` (China).
+   */
+  readonly audience?: string
+}
+
 /** How the app proves who it is to Entra ID. Build one with the helpers or as a literal. */
 export type Credential =
   | SecretCredential
   | CertificateCredential
   | AssertionCredential
   | ManagedIdentityCredential
+  | ManagedIdentityFederationCredential
 
 /**
  * A client-secret credential.
@@ -75,6 +99,24 @@ export function managedIdentity(
   options: Omit<ManagedIdentityCredential, 'kind'> = {},
 ): ManagedIdentityCredential {
   return { kind: 'managedIdentity', ...options }
+}
+
+/**
+ * A managed identity as the app's federated credential; see {@link ManagedIdentityFederationCredential}.
+ * @example
+ * createTokenProvider({ clientId: appId, credential: managedIdentityFederation({ clientId: uamiClientId }) })
+ */
+export function managedIdentityFederation(
+  options: Omit<ManagedIdentityFederationCredential, 'kind'> = {},
+): ManagedIdentityFederationCredential {
+  return { kind: 'managedIdentityFederation', ...options }
+}
+
+/** The token-exchange audience of a cloud (Learn: workload-identity-federation-config-app-trust-managed-identity). */
+export function tokenExchangeAudience(cloudName: string): string {
+  if (cloudName === 'gcc-high' || cloudName === 'dod') return 'api://AzureADTokenExchangeUSGov'
+  if (cloudName === 'china') return 'api://AzureADTokenExchangeChina'
+  return 'api://AzureADTokenExchange'
 }
 
 /** What MSAL needs for a certificate, computed and checked up front. */

@@ -32,6 +32,7 @@ export type {
   CertificateCredential,
   Credential,
   ManagedIdentityCredential,
+  ManagedIdentityFederationCredential,
   PreparedCertificate,
   SecretCredential,
 } from './credentials.ts'
@@ -40,7 +41,9 @@ export {
   clientCertificate,
   clientSecret,
   managedIdentity,
+  managedIdentityFederation,
   prepareCertificate,
+  tokenExchangeAudience,
 } from './credentials.ts'
 export type { DeviceCodeOptions, DeviceCodePrompt, DeviceCodeResult } from './device-code.ts'
 export { acquireTokenByDeviceCode } from './device-code.ts'

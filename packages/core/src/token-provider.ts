@@ -9,12 +9,12 @@ import {
 } from '@azure/msal-node'
 import { type Cloud, type CloudInput, resolveCloud } from './clouds.ts'
 import { buildAdminConsentUrl } from './consent.ts'
-import { type Credential, prepareCertificate } from './credentials.ts'
+import { type Credential, prepareCertificate, tokenExchangeAudience } from './credentials.ts'
 import { TokenError } from './errors.ts'
 import type { HttpOptions } from './http-options.ts'
 import { toTokenError } from './internal/aadsts.ts'
 import { createMsalNetworkModule } from './internal/msal-network.ts'
-import { type Logger, safeLogger } from './logger.ts'
+import { type Logger, redact, safeLogger } from './logger.ts'
 import { createTokenTelemetry, type TelemetryOptions, traceAcquisition } from './telemetry.ts'
 import {
   type AccessToken,
@@ -302,6 +302,34 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
           return assertion
         }
         break
+      case 'managedIdentityFederation': {
+        if (credential.clientId !== undefined && !GUID.test(credential.clientId)) {
+          throw new TokenError(
+            'INVALID_OPTIONS',
+            'managedIdentityFederation({ clientId }) takes the client id (a GUID) of the user-assigned managed identity',
+          )
+        }
+        const miConfig: ManagedIdentityConfiguration = { system: { networkClient, loggerOptions } }
+        if (credential.clientId)
+          miConfig.managedIdentityIdParams = { userAssignedClientId: credential.clientId }
+        const audience = credential.audience ?? tokenExchangeAudience(cloud.name)
+        let mi: ManagedIdentityApplication | undefined
+        // MSAL's managed-identity cache keeps the MI token until shortly before it expires, so the identity
+        // endpoint is called once per MI token, not once per app token (tested with a counting endpoint).
+        auth.clientAssertion = async () => {
+          mi ??= new ManagedIdentityApplication(miConfig)
+          let result: Awaited<ReturnType<ManagedIdentityApplication['acquireToken']>>
+          try {
+            result = await mi.acquireToken({ resource: audience })
+          } catch (error) {
+            throw toManagedIdentityError(error, recentAssertions)
+          }
+          recentAssertions.unshift(result.accessToken)
+          recentAssertions.length = Math.min(recentAssertions.length, 8)
+          return result.accessToken
+        }
+        break
+      }
       default:
         throw new TokenError('INVALID_OPTIONS', 'Unknown credential kind')
     }
@@ -358,6 +386,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
         consentUrl: (t) => consentUrl(t, ctx.resource),
         secrets: source.secrets(),
         managedIdentity: isMi,
+        federatedManagedIdentity: credential.kind === 'managedIdentityFederation',
         ...transportErrorOf(error, ownNetwork),
       })
       log.warn('token request failed', {
@@ -399,4 +428,32 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     },
     stats: () => cache.stats(),
   }
+}
+
+/**
+ * The managed identity's own token request failed (managedIdentityFederation): no identity here, the user-assigned
+ * one not assigned, or the endpoint unreachable. The message never carries the endpoint's body or a token.
+ */
+function toManagedIdentityError(error: unknown, secrets: readonly string[]): TokenError {
+  if (error instanceof TokenError) return error
+  const e = (error ?? {}) as { errorCode?: string; status?: number; name?: string }
+  const text = redact(String((error as Error)?.message ?? error), secrets)
+  const unreachable =
+    e.errorCode === 'network_error' ||
+    e.name === 'NetworkError' ||
+    /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|network/i.test(text)
+  return new TokenError(
+    unreachable ? 'NETWORK' : 'MANAGED_IDENTITY_UNAVAILABLE',
+    unreachable
+      ? 'The managed identity endpoint could not be reached: run where a managed identity is available (App Service, Functions, a VM, AKS) or set IDENTITY_ENDPOINT for a local emulator'
+      : 'The managed identity could not get a token for the token-exchange audience: check that the identity (system-assigned, or the user-assigned one whose client id you passed) is assigned to this resource',
+    {
+      cause: new Error(text),
+      details: {
+        tenantId: 'managed-identity',
+        resource: 'api://AzureADTokenExchange',
+        ...(e.errorCode ? { oauthError: e.errorCode } : {}),
+      },
+    },
+  )
 }

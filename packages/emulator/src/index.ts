@@ -13,6 +13,7 @@ export type {
   SystemUserSeed,
   TableSeed,
 } from './dataverse/index.ts'
+export type { FederatedIdentityCredential, ManagedIdentity } from './entra/managed-identity.ts'
 export type { EmulatorErrorCode } from './errors.ts'
 export { EmulatorError } from './errors.ts'
 export type {

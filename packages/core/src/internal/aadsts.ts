@@ -11,6 +11,8 @@ export interface MappingContext {
   /** Literal secrets to strip from any text taken from the cause. */
   secrets: readonly string[]
   managedIdentity: boolean
+  /** The client assertion is a managed identity's token (managedIdentityFederation). */
+  federatedManagedIdentity?: boolean
   /** The transport error behind MSAL's bare network_error, when known. */
   transportError?: Error
 }
@@ -37,6 +39,11 @@ const byNumber: Record<number, TokenErrorCode> = {
   700023: 'INVALID_CLIENT_ASSERTION',
   700021: 'INVALID_CLIENT_ASSERTION',
   70021: 'INVALID_CLIENT_ASSERTION',
+  // "No matching federated identity record found for presented assertion subject" / "... issuer" (AADSTS700213,
+  // AADSTS700212 in entra-docs reference-error-codes and workload-identity-federation troubleshooting)
+  700213: 'INVALID_CLIENT_ASSERTION',
+  700212: 'INVALID_CLIENT_ASSERTION',
+  700211: 'INVALID_CLIENT_ASSERTION',
   500011: 'RESOURCE_NOT_FOUND',
   90002: 'TENANT_NOT_FOUND',
   900023: 'INVALID_TENANT',
@@ -61,6 +68,8 @@ function describe(code: TokenErrorCode, n: number | undefined, ctx: MappingConte
         ? `The client secret of app ${clientId} has expired${aadsts}: create a new secret in the app registration and configure it`
         : `The client secret is not valid for app ${clientId}${aadsts}: use the secret's Value (not its Secret ID) from the app registration, and check it has not been deleted or rotated`
     case 'INVALID_CLIENT_ASSERTION':
+      if (ctx.federatedManagedIdentity)
+        return `Entra ID does not trust the managed identity as a credential of app ${clientId}${aadsts}: add a federated identity credential to the app registration with issuer {authorityHost}/{tenant of the identity}/v2.0, subject = the managed identity's object (principal) id and audience api://AzureADTokenExchange (the cloud's variant in sovereign clouds); see docs/guides/deploy-azure.md`
       return `Entra ID refused the client assertion of app ${clientId}${aadsts}: check that the certificate (by its SHA-256 thumbprint) is uploaded to the app registration, or that the federated credential matches the assertion's issuer and subject`
     case 'RESOURCE_NOT_FOUND':
       return `The resource ${resource} is not known in tenant ${tenantId}${aadsts}: check the org URL, that the org belongs to this tenant (discoverTenant(orgUrl) tells), and that Dynamics 365 is provisioned there`

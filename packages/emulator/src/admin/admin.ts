@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { MAX_ORG_BODY_BYTES } from '../body-limit.ts'
 import type { OrgRuntime, ServiceProtectionLimits } from '../dataverse/index.ts'
 import type { EntraState } from '../entra/app.ts'
+import type { FederatedIdentityCredential, ManagedIdentity } from '../entra/managed-identity.ts'
 import { EmulatorError } from '../errors.ts'
 import type { CounterSnapshot, Counters, FaultRule, Faults, InstalledFault } from '../faults.ts'
 import type {
@@ -73,6 +74,26 @@ export interface EmulatorAdmin {
   advanceClock(seconds: number): EmulatorClockState
   /** The emulator's time and how far ahead of real time it runs. */
   clock(): EmulatorClockState
+  /**
+   * Adds a managed identity of the emulated Azure resource, served by the identity endpoint (`/msi/token`, App
+   * Service form, header `X-IDENTITY-HEADER: emulator-identity-header`; `/metadata/identity/oauth2/token`, IMDS form).
+   */
+  addManagedIdentity(input: {
+    tenantId: string
+    clientId?: string
+    objectId?: string
+    systemAssigned?: boolean
+  }): ManagedIdentity
+  /**
+   * Adds a federated identity credential to an app registration; a managed identity's token whose issuer, subject and
+   * audience match it is then accepted as the app's client assertion. Audiences default to `api://AzureADTokenExchange`.
+   */
+  addFederatedCredential(
+    appId: string,
+    input: { name?: string; issuer: string; subject: string; audiences?: string[] },
+  ): FederatedIdentityCredential
+  /** The managed identities, with how many tokens the identity endpoint issued for each. */
+  listManagedIdentities(): ManagedIdentity[]
   /** Back to the state right after start: world, orgs' data, faults, counters, sessions, the clock. */
   reset(): Promise<void>
   /** Writes the state folder now (when persisting). */
@@ -193,9 +214,20 @@ export function createAdminApi(options: AdminOptions): { api: EmulatorAdmin; htt
       entraState.codes.clear()
       entraState.refreshTokens.clear()
       entraState.sessions.clear()
+      entraState.managedIdentities.clear()
       world.changed()
     },
     save: () => options.save(),
+    addManagedIdentity(input) {
+      if (!world.getTenant(input.tenantId))
+        throw new EmulatorError('NOT_FOUND', `Tenant ${input.tenantId} does not exist.`)
+      return entraState.managedIdentities.addIdentity(input)
+    },
+    listManagedIdentities: () => entraState.managedIdentities.identities.map((i) => ({ ...i })),
+    addFederatedCredential(appId, input) {
+      if (!world.getApp(appId)) throw new EmulatorError('NOT_FOUND', `App ${appId} does not exist.`)
+      return entraState.managedIdentities.addFederatedCredential(appId, input)
+    },
   }
 
   return { api, http: adminHttp(api, world) }
@@ -341,6 +373,22 @@ function adminHttp(api: EmulatorAdmin, world: World): Hono {
       201,
     )
   })
+  app.get('/managed-identities', (c) => c.json(api.listManagedIdentities()))
+  app.post('/managed-identities', async (c) =>
+    c.json(
+      api.addManagedIdentity((await body(c)) as Parameters<EmulatorAdmin['addManagedIdentity']>[0]),
+      201,
+    ),
+  )
+  app.post('/apps/:appId/federated-credentials', async (c) =>
+    c.json(
+      api.addFederatedCredential(
+        c.req.param('appId'),
+        (await body(c)) as Parameters<EmulatorAdmin['addFederatedCredential']>[1],
+      ),
+      201,
+    ),
+  )
   app.get('/clock', (c) => c.json(api.clock()))
   app.post('/clock', async (c) => {
     const b = (await body(c)) as { advanceSeconds?: unknown }

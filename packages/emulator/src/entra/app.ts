@@ -13,6 +13,12 @@ import {
   ReplayCache,
 } from './client-auth.ts'
 import { DEVICE_CODE_GRANT, registerDeviceCode } from './device-code.ts'
+import {
+  answerIdentityRequest,
+  isFederatedAssertion,
+  ManagedIdentityRegistry,
+  verifyFederatedAssertion,
+} from './managed-identity.ts'
 import { homePage } from './pages.ts'
 import { resolveTenant, type TenantRef } from './tenant-ref.ts'
 import { registerUserFlows, type UserFlowState } from './user-flows.ts'
@@ -22,6 +28,8 @@ export interface EntraState extends UserFlowState {
   replay: ReplayCache
   /** Lifetime of app-only (client credentials) access tokens; Entra's default is about an hour. */
   appTokenLifetimeSeconds: number
+  /** Managed identities and federated identity credentials (see managed-identity.ts). */
+  managedIdentities: ManagedIdentityRegistry
 }
 
 /** Entra ID's usual lifetime of an app-only access token (60-90 minutes; `expires_in` 3599). */
@@ -34,6 +42,7 @@ export function createEntraState(appTokenLifetimeSeconds = DEFAULT_APP_TOKEN_LIF
     refreshTokens: new Map(),
     sessions: new Map(),
     appTokenLifetimeSeconds,
+    managedIdentities: new ManagedIdentityRegistry(),
   }
 }
 
@@ -325,12 +334,25 @@ export function createEntraApp(options: EntraAppOptions): Hono {
     const registration = world.getApp(creds.clientId)
     if (!registration || !world.getServicePrincipal(tenant.id, registration.appId))
       throw aad.appNotFound(creds.clientId, tenant.displayName)
-    const auth: ClientAuth = await authenticateConfidentialClient(
-      registration,
-      creds,
-      assertionAudiences(A(), tenant, ref.segment),
-      state.replay,
-    )
+    // A managed identity's token as the client assertion (workload identity federation): trusted through a FIC.
+    const federated =
+      creds.clientAssertion !== undefined &&
+      isFederatedAssertion(world, state.managedIdentities, registration.appId, creds.clientAssertion)
+    if (federated)
+      await verifyFederatedAssertion(
+        world,
+        state.managedIdentities,
+        registration.appId,
+        creds.clientAssertion!,
+      )
+    const auth: ClientAuth = federated
+      ? { method: 'certificate', acr: 2 }
+      : await authenticateConfidentialClient(
+          registration,
+          creds,
+          assertionAudiences(A(), tenant, ref.segment),
+          state.replay,
+        )
     let resource: string
     if (version === 'v1') {
       const r = form.get('resource')
@@ -373,6 +395,19 @@ export function createEntraApp(options: EntraAppOptions): Hono {
     }
     return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken }
   }
+
+  app.get('/msi/token', (c) =>
+    answerIdentityRequest(
+      world,
+      state.managedIdentities,
+      'appService',
+      new URL(c.req.url),
+      c.req.raw.headers,
+    ),
+  )
+  app.get('/metadata/identity/oauth2/token', (c) =>
+    answerIdentityRequest(world, state.managedIdentities, 'imds', new URL(c.req.url), c.req.raw.headers),
+  )
 
   app.post('/:tenant/oauth2/v2.0/token', token('v2'))
   app.post('/:tenant/oauth2/token', token('v1'))
