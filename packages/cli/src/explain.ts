@@ -87,6 +87,9 @@ const coreFixes: Record<CoreErrorCode, string> = {
   TENANT_NOT_ALLOWED: 'Add the tenant to the allowed tenants.',
   INSUFFICIENT_SCOPE: 'Ask for the scope the API requires.',
   JWKS_UNAVAILABLE: "Check the network to the tenant's authority.",
+  UNAUTHORIZED:
+    'Sign in again: the Global Discovery Service takes a delegated user token for its own audience, not an app-only token.',
+  NO_DISCOVERY_SERVICE: 'Name the discovery service of your cloud (globalDiscoveryUrl in a custom cloud).',
 }
 
 const dataverseFixes: Record<DataverseErrorCode, string> = {
@@ -108,6 +111,10 @@ const dataverseFixes: Record<DataverseErrorCode, string> = {
   INVALID_RESPONSE: 'Check that --org points at a Dataverse org, not a proxy or web page.',
   BATCH_ROLLED_BACK: 'Fix the failed operation of the change set and send it again.',
   BATCH_NOT_EXECUTED: 'Fix the failed operation before it and send the batch again.',
+  CHANGE_TRACKING_DISABLED:
+    'Enable change tracking on the table (table properties in make.powerapps.com), or read it with a plain query.',
+  CHANGE_TOKEN_EXPIRED:
+    'Sync the table again from the start (no token): the saved token is older than the org keeps changes.',
   BULK_INCOMPLETE:
     'Run the same import again: it continues after the rows already written (the checkpoint says which).',
 }
