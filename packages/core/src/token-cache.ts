@@ -318,7 +318,24 @@ export class TokenCache {
       })
       return this.#source({ key, tenantId, resource, reason })
     }
-    const flown = this.#store?.singleFlight ? await this.#singleFlight(key, request, shared) : undefined
+    let flown: CachedToken | undefined
+    if (this.#store?.singleFlight) {
+      try {
+        flown = await this.#singleFlight(key, request, shared)
+      } catch (error) {
+        const code = (error as { code?: string }).code
+        if (code !== 'NETWORK' && code !== 'TIMEOUT') throw error
+        // our request failed on the way (a loaded machine, a lost connection) and released the lease: another
+        // instance's waiter takes it over, so join that request rather than fail this instance's callers; with no
+        // other instance this is one more attempt
+        this.#log.warn('token request failed on the way; joining or repeating it once', {
+          tenantId,
+          resource,
+          code,
+        })
+        flown = await this.#singleFlight(key, request, shared)
+      }
+    }
     const token = flown ?? (await request())
     const e = this.#makeEntry(token, tenantId, resource)
     this.#put(key, e)
