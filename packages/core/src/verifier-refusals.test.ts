@@ -375,6 +375,13 @@ describe('audience, version, issuer and tenant refusals say what to fix', () => 
     expect(e.message).toBe('The signing key is not valid for the token’s issuer')
   })
 
+  it('accepts a v1.0 token signed by a key published with the v1.0 issuer form', async () => {
+    const v1Key = { ...key.publicJwk, issuer: 'https://sts.windows.net/{tenantid}/' }
+    const { verifier } = setup({ tokenVersions: ['1.0'] }, [v1Key])
+    const user = await verifier.verify(await sign({ ver: '1.0', iss: `https://sts.windows.net/${tenant}/` }))
+    expect(user.tokenVersion).toBe('1.0')
+  })
+
   it('names the tenant that is not onboarded, in lower case', async () => {
     const { verifier } = setup({ isTenantAllowed: () => false })
     const e = await refusal(verifier.verify(await sign({ tid: tenant.toUpperCase() })))
@@ -453,6 +460,15 @@ describe('the verified user', () => {
       }),
     )
     expect(v1).toMatchObject({ username: 'ada@x', clientId: 'c1' })
+    const upn = await verifier.verify(
+      await sign({
+        ver: '1.0',
+        iss: `https://sts.windows.net/${tenant}/`,
+        upn: 'ada@upn',
+        unique_name: 'ada@x',
+      }),
+    )
+    expect(upn.username).toBe('ada@upn')
   })
 
   it('hands out claims frozen all the way down', async () => {
