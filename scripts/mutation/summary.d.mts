@@ -14,6 +14,8 @@ export interface FileSummary {
   undetected: { line: number; mutator: string; status: string; replacement: string | null }[]
 }
 export interface ReportSummary {
+  /** When this package was last mutation-tested. */
+  measuredAt?: string
   score: number
   survived: number
   noCoverage: number

@@ -44,15 +44,24 @@ export function summarise(report) {
   }
 }
 
+/**
+ * Writes the summary of every report under `reportsDir`; a package measured earlier (elsewhere, or before its
+ * report was cleaned) keeps its entry from `outFile`, with the time it was measured.
+ */
 export function writeSummary(reportsDir, outFile) {
+  const generatedAt = new Date().toISOString()
+  const previous = existsSync(outFile) ? JSON.parse(readFileSync(outFile, 'utf8')) : {}
   const packages = {}
+  for (const [name, entry] of Object.entries(previous.packages ?? {}))
+    packages[name] = { measuredAt: entry.measuredAt ?? previous.generatedAt, ...entry }
   if (existsSync(reportsDir)) {
     for (const name of readdirSync(reportsDir)) {
       const file = join(reportsDir, name, 'mutation.json')
-      if (existsSync(file)) packages[name] = summarise(JSON.parse(readFileSync(file, 'utf8')))
+      if (existsSync(file))
+        packages[name] = { measuredAt: generatedAt, ...summarise(JSON.parse(readFileSync(file, 'utf8'))) }
     }
   }
-  const summary = { generatedAt: new Date().toISOString(), tool: 'StrykerJS 9.6.1', packages }
+  const summary = { generatedAt, tool: 'StrykerJS 9.6.1', packages }
   writeFileSync(outFile, `${JSON.stringify(summary, null, 2)}\n`)
   return summary
 }

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { score, summarise } from '../mutation/summary.mjs'
+import { score, summarise, writeSummary } from '../mutation/summary.mjs'
 
 const at = (line: number) => ({ start: { line, column: 1 } })
 
@@ -47,5 +50,29 @@ describe('mutation summary', () => {
       status: 'NoCoverage',
       replacement: null,
     })
+  })
+
+  it('replaces the packages measured now and keeps the others from the previous summary, with when they were measured', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mutation-summary-'))
+    const out = join(dir, 'mutation.json')
+    const old = { score: 50, survived: 1, noCoverage: 0, files: {} }
+    writeFileSync(
+      out,
+      JSON.stringify({
+        generatedAt: '2026-01-01T00:00:00.000Z',
+        packages: { 'packages-hono': old, 'packages-core': old },
+      }),
+    )
+    mkdirSync(join(dir, 'reports', 'packages-core'), { recursive: true })
+    writeFileSync(
+      join(dir, 'reports', 'packages-core', 'mutation.json'),
+      JSON.stringify({
+        files: { 'a.ts': { mutants: [{ status: 'Killed', mutatorName: 'A', location: at(1) }] } },
+      }),
+    )
+    const summary = writeSummary(join(dir, 'reports'), out)
+    expect(summary.packages['packages-hono']).toEqual({ measuredAt: '2026-01-01T00:00:00.000Z', ...old })
+    expect(summary.packages['packages-core']).toMatchObject({ score: 100, measuredAt: summary.generatedAt })
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(summary)
   })
 })

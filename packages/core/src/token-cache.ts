@@ -192,6 +192,7 @@ export class TokenCache {
       const now = this.#now()
       if (now < entry.usableUntil) {
         this.#stats.hits++
+        // Stryker disable next-line ConditionalExpression,OptionalChaining: hitAttributes is set only when telemetry.lookups exists
         if (entry.hitAttributes) this.#telemetry?.lookups?.add(1, entry.hitAttributes)
         if (now >= entry.refreshAt && now >= entry.nextAttemptAt) this.#maybeRefresh(entry)
         return entry.promise
@@ -211,6 +212,7 @@ export class TokenCache {
     if (entry) this.#unindex(entry)
     this.#entries.delete(key)
     try {
+      // Stryker disable next-line OptionalChaining: without a store or its delete, the TypeError is swallowed by this best-effort try just the same
       const r = this.#store?.delete?.(key)
       if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch(() => {})
     } catch {
@@ -237,6 +239,7 @@ export class TokenCache {
 
   #put(key: string, entry: Entry): void {
     const old = this.#lookup(entry.tenantId, entry.resource)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: without it, the new entry takes the old one's place in its slot anyway (a lone entry becomes a one-resource map); only the index's shape differs
     if (old && old !== entry) this.#unindex(old)
     const slot = this.#index.get(entry.tenantId)
     if (slot === undefined) this.#index.set(entry.tenantId, entry)
@@ -256,13 +259,16 @@ export class TokenCache {
       this.#index.delete(entry.tenantId)
       return
     }
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: entries are unindexed only while indexed (evicted or invalidated current entries), so this guard never returns
     if (!(slot instanceof Map) || slot.get(entry.resource) !== entry) return
     slot.delete(entry.resource)
+    // Stryker disable next-line ConditionalExpression: an empty resource map left behind is looked up like a missing tenant; only memory differs
     if (slot.size === 0) this.#index.delete(entry.tenantId)
   }
 
   #start(key: string, tenantId: string, resource: string, reason: 'miss' | 'refresh'): Promise<Entry> {
     const p = this.#acquire(key, tenantId, resource, reason).finally(() => {
+      // Stryker disable next-line ConditionalExpression: a key gets a new request only when none is in flight, so the one in flight is always p
       if (this.#inflight.get(key) === p) this.#inflight.delete(key)
     })
     this.#inflight.set(key, p)
@@ -349,6 +355,7 @@ export class TokenCache {
     request: () => Promise<CachedToken>,
     seen: CachedToken | undefined,
   ): Promise<CachedToken | undefined> {
+    // Stryker disable next-line ConditionalExpression,OptionalChaining: only called when the store has singleFlight; the guard is for the types
     if (!this.#store?.singleFlight) return undefined
     let outcome: { token: CachedToken } | { error: unknown } | undefined
     const tracked = () =>

@@ -195,14 +195,21 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         fetchedAt = now()
         const res = await send(
           jwksUri,
-          { method: 'GET', headers: { accept: 'application/json' } },
+          {
+            // Stryker disable next-line StringLiteral: node's http.request sends a GET for an empty method too
+            method: 'GET',
+            headers: { accept: 'application/json' },
+          },
           options.http ?? {},
         )
         if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
         const body = JSON.parse(res.text) as { keys?: (JWK & { issuer?: string })[] }
         const next = new Map<string, KeyEntry>()
+        // Stryker disable next-line ArrayDeclaration: a list holding a string is skipped below like an empty one
         for (const jwk of body.keys ?? []) {
-          if (jwk.kty !== 'RSA' || !jwk.kid || !jwk.n || !jwk.e || (jwk.use && jwk.use !== 'sig')) continue
+          if (!jwk.kid || (jwk.use && jwk.use !== 'sig')) continue
+          // Stryker disable next-line ConditionalExpression,LogicalOperator: importJWK refuses (and the catch skips) a key that is not RSA or lacks n or e; this only spares the attempt
+          if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) continue
           try {
             const key = await importJWK({ kty: jwk.kty, n: jwk.n, e: jwk.e }, 'RS256')
             next.set(jwk.kid, { key, ...(jwk.issuer ? { issuer: jwk.issuer } : {}) })
@@ -249,6 +256,7 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
 
   return {
     async verify(input) {
+      // Stryker disable next-line Regex,StringLiteral: a JWT holds no whitespace, so a 'Bearer ' found later than the start, or a second space (trimmed), or another non-JWT text for a non-string all end in the same MALFORMED_TOKEN
       const token = typeof input === 'string' ? input.replace(/^Bearer\s+/i, '').trim() : ''
       let header: ReturnType<typeof decodeProtectedHeader>
       try {
@@ -266,6 +274,7 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         throw new VerificationError('MALFORMED_TOKEN', 'The token header has no kid')
       }
       const entry = await keyFor(header.kid)
+      // Stryker disable next-line EqualityOperator,ConditionalExpression,StringLiteral: with size 0 the cache drops each entry as it is added, so hashing (or the empty digest's value) changes only the cost
       const digest = cacheSize > 0 ? createHash('sha256').update(token).digest('base64url') : ''
       let payload = verified.get(digest, entry, now())
       if (!payload) {
@@ -278,11 +287,13 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         } catch (cause) {
           throw mapJoseError(cause)
         }
+        // Stryker disable next-line EqualityOperator,ConditionalExpression: with size 0 the cache drops each entry as it is added
         if (cacheSize > 0) verified.set(digest, entry, payload, now())
       }
       checkTimes(payload, Math.floor(now() / 1000), skew, maxTokenAge)
       // Before the version: Dataverse and Graph tokens are v1.0 too, and they are tokens for another API.
       const aud =
+        // Stryker disable next-line ArrayDeclaration: a made-up audience in place of none is refused just the same
         typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : []
       if (!aud.some((a) => audiences.includes(a))) {
         throw new VerificationError(
@@ -296,7 +307,8 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       // authorized party is us; otherwise another audience could replay it here.
       if (aud.length > 1) {
         const azp = payload['azp'] ?? payload['appid']
-        if (typeof azp !== 'string' || !audiences.includes(azp)) {
+        // audiences are non-empty strings, so a missing or non-string azp is never among them
+        if (!audiences.includes(azp as string)) {
           throw new VerificationError(
             'INVALID_AUDIENCE',
             'The token names several audiences and its authorized party (azp) is not this API: it was issued to another client',
@@ -311,6 +323,7 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
         )
       }
       if (!versions.includes(ver)) throw versionRefused(ver, versions)
+      // Stryker disable next-line StringLiteral: any text in place of a missing tid fails the GUID test below just the same
       const tid = typeof payload['tid'] === 'string' ? payload['tid'] : ''
       if (!GUID.test(tid))
         throw new VerificationError('INVALID_ISSUER', 'The token carries no tenant GUID (tid)')
@@ -406,8 +419,10 @@ class VerifiedSignatures {
   }
 
   set(digest: string, key: KeyEntry, payload: JWTPayload, now: number): void {
+    // Stryker disable next-line ConditionalExpression: a token without exp is refused by checkTimes on every call, remembered or not
     if (typeof payload.exp !== 'number') return
     const until = Math.min(payload.exp * 1000, now + REMEMBER_SIGNATURE_MS)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: an entry already past its until is never served (get checks now >= until); this only saves the space
     if (until <= now) return
     // frozen: the same claims object is handed to every caller of this token
     this.#entries.set(digest, { key, payload: deepFreeze(payload), until })
@@ -416,10 +431,10 @@ class VerifiedSignatures {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
+  // primitives and null count as frozen
+  if (Object.isFrozen(value)) return value
+  Object.freeze(value)
+  for (const v of Object.values(value as object)) deepFreeze(v)
   return value
 }
 
@@ -450,7 +465,9 @@ function checkTimes(payload: JWTPayload, nowSeconds: number, skew: number, maxAg
   for (const claim of ['iat', 'nbf'] as const) {
     const value = payload[claim]
     if (value === undefined) continue
+    // Stryker disable next-line ConditionalExpression,BlockStatement: jose's jwtVerify refuses a non-number iat or nbf first (a remembered payload passed it too); kept should jose change
     if (typeof value !== 'number') {
+      // Stryker disable next-line StringLiteral: unreachable while jose refuses such a claim first
       throw new VerificationError('MALFORMED_TOKEN', `The token's ${claim} claim is not a number`)
     }
     if (value > nowSeconds + skew) {
@@ -494,10 +511,9 @@ function mapJoseError(cause: unknown): VerificationError {
   if (cause instanceof errors.JWTExpired) {
     return new VerificationError('TOKEN_EXPIRED', 'The token has expired: get a new one', { cause })
   }
+  // jwtVerify is given no audience (checked after it) and no other algorithm than the RS256 the header was checked
+  // for, so it refuses only times, types of time claims, signatures and malformed tokens
   if (cause instanceof errors.JWTClaimValidationFailed) {
-    if (cause.claim === 'aud') {
-      return new VerificationError('INVALID_AUDIENCE', 'The token was issued for another audience', { cause })
-    }
     if (cause.claim === 'nbf') {
       return new VerificationError('TOKEN_NOT_YET_VALID', 'The token is not valid yet', { cause })
     }
@@ -505,9 +521,6 @@ function mapJoseError(cause: unknown): VerificationError {
   }
   if (cause instanceof errors.JWSSignatureVerificationFailed) {
     return new VerificationError('INVALID_SIGNATURE', 'The token’s signature is not valid', { cause })
-  }
-  if (cause instanceof errors.JOSEAlgNotAllowed) {
-    return new VerificationError('UNSUPPORTED_ALGORITHM', 'The token’s algorithm is refused', { cause })
   }
   return new VerificationError('MALFORMED_TOKEN', 'The token could not be verified', { cause })
 }
