@@ -147,12 +147,13 @@ describe('createRedisTokenStore', () => {
   it('renews the lease of a token request slower than the lease, so no second request starts', async () => {
     const keyRing = parseKeyRing(`a:${k1}`)
     const [a, b] = [redis, others[0] as RedisConnection].map((r) =>
-      createRedisTokenStore({ redis: r, keyRing, prefix, lease: { ttlMs: 200, pollMs: 10 } }),
+      createRedisTokenStore({ redis: r, keyRing, prefix, lease: { ttlMs: 150, pollMs: 10 } }),
     )
     let requests = 0
     const slow = async () => {
       requests++
-      await new Promise((r) => setTimeout(r, 600))
+      // twice the lease (Redis expires it on its own, real clock); renewed every 50 ms
+      await new Promise((r) => setTimeout(r, 300))
       return token()
     }
     const first = a?.singleFlight('slow', slow, undefined)
@@ -164,7 +165,7 @@ describe('createRedisTokenStore', () => {
   })
 
   it("takes over when a lease holder is killed: the holder's lease expires", async () => {
-    const ttlMs = 800
+    const ttlMs = 300
     const child = spawn(
       process.execPath,
       [
