@@ -279,7 +279,7 @@ describe('TokenCache: the second-level store', () => {
     const t = setup({ store: s.store })
     await t.get()
     expect(s.sets).toEqual([
-      { key: 'k:a:https://org', value: { token: 'tok-1', expiresOn: T0 + HOUR }, ttlMs: HOUR },
+      { key: 'k:a:https://org', value: { token: 'tok-1', expiresOn: T0 + HOUR, issuedOn: T0 }, ttlMs: HOUR },
     ])
     t.cache.invalidate('a', 'https://org')
     expect(s.deletes).toEqual(['k:a:https://org'])
@@ -397,5 +397,53 @@ describe('TokenCache: the second-level store', () => {
       expect((await t.get()).token).toBe('tok-1')
       expect(warnings(t.logs)).toEqual([])
     }
+  })
+})
+
+describe('a token read back from the second-level store', () => {
+  // a plain map: the memory store checks expiry on the real clock, these tests run on the injected one
+  const mapStore = () => {
+    const m = new Map<string, CachedToken>()
+    const store: SecondLevelCache = {
+      get: (k) => m.get(k),
+      set: (k, v) => {
+        m.set(k, v)
+      },
+      delete: (k) => {
+        m.delete(k)
+      },
+    }
+    return { store, m }
+  }
+
+  it('keeps the safety margin of its whole lifetime: 20 s left of an hour is not served', async () => {
+    const { store, m } = mapStore()
+    // another instance requested it 59 min 40 s ago, for an hour
+    m.set('k:a:https://org', { token: 'old', expiresOn: T0 + 20_000, issuedOn: T0 - HOUR + 20_000 })
+    const { get, calls } = setup({ store })
+    const served = await get()
+    expect(served.token).toBe('tok-1')
+    expect(calls).toHaveLength(1)
+  })
+
+  it('is served while it is outside its margin, and refreshed from its issuer once due, not from the store', async () => {
+    const { store, m } = mapStore()
+    m.set('k:a:https://org', { token: 'shared', expiresOn: T0 + 10 * 60_000, issuedOn: T0 - 50 * 60_000 })
+    const { get, calls, clock } = setup({ store })
+    expect((await get()).token).toBe('shared')
+    expect(calls).toHaveLength(0)
+    clock.now = T0 + 6 * 60_000 // 4 minutes left: inside the refresh window of an hour-long token
+    await get()
+    await flush()
+    expect(calls.map((c) => c.reason)).toEqual(['refresh'])
+    expect((await get()).token).toBe('tok-1')
+  })
+
+  it('writes when it was requested, so the next instance knows its lifetime', async () => {
+    const { store, m } = mapStore()
+    const { get, clock } = setup({ store })
+    clock.now = T0 + 5
+    await get()
+    expect(m.get('k:a:https://org')).toMatchObject({ token: 'tok-1', issuedOn: T0 + 5 })
   })
 })

@@ -15,6 +15,12 @@ export interface CachedToken {
   expiresOn: number
   /** When the issuer asked for a refresh (`refresh_in`), if it did. */
   refreshOn?: number
+  /**
+   * When the token was requested (ms since the epoch). A store must keep it: the safety margins are a share of the
+   * token's whole lifetime, which the time left alone does not tell (a token read back with 20 s left of an hour is
+   * not one of 200 s). The cache sets it on every token it requests.
+   */
+  issuedOn?: number
 }
 
 /**
@@ -316,13 +322,15 @@ export class TokenCache {
         return e
       }
     }
-    const request = (): Promise<CachedToken> => {
+    const request = async (): Promise<CachedToken> => {
       this.#stats.requests++
       this.#log.debug(reason === 'miss' ? 'requesting token' : 'requesting fresh token', {
         tenantId,
         resource,
       })
-      return this.#source({ key, tenantId, resource, reason })
+      const requestedAt = this.#now()
+      const token = await this.#source({ key, tenantId, resource, reason })
+      return token.issuedOn === undefined ? { ...token, issuedOn: requestedAt } : token
     }
     let flown: CachedToken | undefined
     if (this.#store?.singleFlight) {
@@ -385,7 +393,7 @@ export class TokenCache {
 
   #makeEntry(token: CachedToken, tenantId: string, resource: string): Entry {
     const now = this.#now()
-    const lifetime = Math.max(0, token.expiresOn - now)
+    const lifetime = Math.max(0, token.expiresOn - Math.min(token.issuedOn ?? now, now))
     const usableUntil = token.expiresOn - Math.min(this.#skew, lifetime / 10)
     let refreshAt = token.expiresOn - Math.min(this.#beforeExpiry, lifetime / 2)
     if (token.refreshOn !== undefined && token.refreshOn < token.expiresOn) refreshAt = token.refreshOn

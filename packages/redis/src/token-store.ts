@@ -9,6 +9,8 @@ export interface StoredToken {
   token: string
   expiresOn: number
   refreshOn?: number
+  /** When the token was requested: core's safety margins are a share of its whole lifetime. */
+  issuedOn?: number
 }
 
 /** Options of {@link createRedisTokenStore}. */
@@ -93,6 +95,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       token: value.token,
       expiresOn: value.expiresOn,
       refreshOn: value.refreshOn,
+      issuedOn: value.issuedOn,
     })
     await redis.sendCommand(['SET', full, seal(keys, current, plain, full), 'PX', String(px)])
   }
