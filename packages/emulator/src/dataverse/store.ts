@@ -1,4 +1,4 @@
-import { ChangeLog } from './changes.ts'
+import { ChangeLog } from './change-log.ts'
 import { Fault } from './errors.ts'
 import type { ColumnDef, TableDef } from './metadata.ts'
 
