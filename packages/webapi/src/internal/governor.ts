@@ -129,6 +129,11 @@ export class Governor {
     return this.clock ? this.clock.now() : Date.now()
   }
 
+  /** How long this governor's pause still lasts, on its own clock (0 when not paused). */
+  pauseRemainingMs(): number {
+    return Math.max(0, this.pausedUntil - this.now())
+  }
+
   private cap(): number {
     return this.probing ? 1 : this.limit
   }

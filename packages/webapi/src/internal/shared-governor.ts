@@ -149,7 +149,8 @@ export class SharedGovernor implements Gate {
           return
         }
         // this instance's own 429 pauses it at once, before the shared pause is written
-        const pause = this.#local.pausedUntil - Date.now()
+        // on the local governor's clock (the client's `clock` option), which set the pause
+        const pause = this.#local.pauseRemainingMs()
         if (pause > 0) {
           await this.#sleep(pause)
           continue
