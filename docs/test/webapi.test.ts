@@ -128,7 +128,14 @@ describe('service protection snippets', () => {
     const limited = limitedClient(setup.contoso.orgUrl, getToken, setup.ca)
     // Retry-After: 0 keeps the test off real time (the client's pause for Retry-After is tested in webapi).
     setup.emulator.admin.injectFault({ scope: 'dataverse', kind: '429', rate: 0.04, retryAfterSeconds: 0 })
-    setup.emulator.admin.injectFault({ scope: 'dataverse', kind: 'status', status: 503, rate: 0.05 })
+    // Retry-After: 0 on both: that the client waits for Retry-After is webapi's own test; here no real time passes
+    setup.emulator.admin.injectFault({
+      scope: 'dataverse',
+      kind: 'status',
+      status: 503,
+      rate: 0.05,
+      retryAfterSeconds: 0,
+    })
     try {
       const rows = await bulkUpsert(limited, 150)
       expect(new Set(rows).size).toBe(150)

@@ -23,7 +23,7 @@ export interface FaultRule {
   status?: number
   /** For 'latency': the delay (default 1000 ms). */
   latencyMs?: number
-  /** For '429': the `Retry-After` seconds (default 5). */
+  /** For '429': the `Retry-After` seconds (default 5). For 'status': sent as `Retry-After` when given (a 503 may carry one). */
   retryAfterSeconds?: number
   path?: string
   /**
@@ -86,6 +86,18 @@ export class Faults {
       throw new EmulatorError('INVALID_ARGUMENT', 'A fault rate must be between 0 and 1.')
     if (rule.next !== undefined && !(Number.isInteger(rule.next) && rule.next > 0))
       throw new EmulatorError('INVALID_ARGUMENT', 'A fault `next` must be a positive integer.')
+    if (
+      rule.retryAfterSeconds !== undefined &&
+      !(
+        Number.isInteger(rule.retryAfterSeconds) &&
+        rule.retryAfterSeconds >= 0 &&
+        rule.retryAfterSeconds <= 86_400
+      )
+    )
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        'A fault `retryAfterSeconds` must be whole seconds, 0 to 86400.',
+      )
     if (
       rule.status !== undefined &&
       !(Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599)
@@ -211,7 +223,10 @@ function respond(
   const status = rule.status ?? 503
   return new Response(JSON.stringify(errorBody(status, 'status')), {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      ...(rule.retryAfterSeconds !== undefined ? { 'retry-after': String(rule.retryAfterSeconds) } : {}),
+    },
   })
 }
 

@@ -143,6 +143,13 @@ describe('admin API over HTTP', () => {
     expect(throttled.headers.get('retry-after')).toBe('7')
     expect(((await throttled.json()) as { error: { code: string } }).error.code).toBe('0x80072322')
 
+    emulator.admin.injectFault({ scope: org.id, kind: 'status', status: 503, next: 1, retryAfterSeconds: 2 })
+    const unavailable = await fetch(`${org.url}/api/data/v9.2/WhoAmI`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(unavailable.status).toBe(503)
+    expect(unavailable.headers.get('retry-after')).toBe('2')
+
     emulator.admin.injectFault({ scope: 'dataverse', kind: 'drop', next: 1 })
     await expect(
       fetch(`${org.url}/api/data/v9.2/WhoAmI`, { headers: { authorization: `Bearer ${token}` } }),
