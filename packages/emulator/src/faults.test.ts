@@ -43,9 +43,12 @@ describe('Faults', () => {
     expect(() => f.add({ scope: 'entra', kind: 'status', rate: 2 })).toThrow(/between 0 and 1/)
     expect(() => f.add({ scope: 'entra', kind: 'status', status: 200 })).toThrow(/400–599/)
     expect(() => f.add({ scope: 'entra', kind: 'status', next: 0 })).toThrow(/positive integer/)
-    expect(() => f.add({ scope: 'entra', kind: '429', retryAfterSeconds: 1.5 })).toThrow(/whole seconds/)
+    expect(() => f.add({ scope: 'entra', kind: '429', retryAfterSeconds: -1 })).toThrow(/number of seconds/)
+    expect(() => f.add({ scope: 'entra', kind: '429', retryAfterSeconds: Number.NaN })).toThrow(
+      /number of seconds/,
+    )
     expect(() => f.add({ scope: 'entra', kind: 'status', retryAfterSeconds: '1\r\nx: y' as never })).toThrow(
-      /whole seconds/,
+      /number of seconds/,
     )
   })
 })

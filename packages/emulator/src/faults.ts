@@ -89,14 +89,15 @@ export class Faults {
     if (
       rule.retryAfterSeconds !== undefined &&
       !(
-        Number.isInteger(rule.retryAfterSeconds) &&
+        typeof rule.retryAfterSeconds === 'number' &&
         rule.retryAfterSeconds >= 0 &&
         rule.retryAfterSeconds <= 86_400
       )
     )
       throw new EmulatorError(
         'INVALID_ARGUMENT',
-        'A fault `retryAfterSeconds` must be whole seconds, 0 to 86400.',
+        // fractions are allowed (tests use 0.05 s; Dataverse itself sends whole seconds), never a string in a header
+        'A fault `retryAfterSeconds` must be a number of seconds, 0 to 86400.',
       )
     if (
       rule.status !== undefined &&
