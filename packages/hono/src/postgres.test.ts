@@ -96,3 +96,26 @@ describe('PostgreSQL tenant registry (node-postgres)', () => {
     ).rejects.toThrow(/ECONNREFUSED/)
   })
 })
+
+describe('an idle pooled connection that the server ends', () => {
+  it('is reported to onIdleError, does not end the process, and the next query reconnects', async () => {
+    const seen: string[] = []
+    const o = await openPostgresTenantRegistry({
+      connectionString: db.url,
+      max: 2,
+      onIdleError: (e) => seen.push((e as Error & { code?: string }).code ?? e.message),
+    })
+    opened.push(o)
+    await o.registry.get(tid) // leaves an idle connection in the pool
+    const pg = (await import('pg')).default
+    const admin = new pg.Client({ connectionString: db.url })
+    await admin.connect()
+    await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    )
+    await admin.end()
+    for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(seen).toContain('57P01')
+    expect(await o.registry.list()).toBeInstanceOf(Array)
+  })
+})

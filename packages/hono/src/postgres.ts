@@ -17,12 +17,25 @@ export interface PostgresTenantRegistryOptions extends Omit<SqlTenantRegistryOpt
   pool?: PostgresPool
   /** Connections of the pool made from `connectionString` (default 10). */
   max?: number
+  /**
+   * Called when an idle pooled connection fails (the server restarted, a network cut, an administrator ended it).
+   * node-postgres drops that connection and the next query opens a new one; without a listener the error would end
+   * the process. Default: ignored (a real outage shows in the next query's error). Receives the error only: no
+   * password is in it.
+   */
+  onIdleError?: (error: Error) => void
 }
 
 /** An opened registry and its pool (for your own tables, or to inspect in tests). */
 export interface PostgresTenantRegistry {
   registry: TenantRegistry
   pool: PostgresPool
+}
+
+/** node-postgres emits an idle connection's failure on the pool: handled, it only costs that connection. */
+function watchIdleErrors(pool: pg.Pool, onIdleError: ((error: Error) => void) | undefined): pg.Pool {
+  pool.on('error', (error) => onIdleError?.(error))
+  return pool
 }
 
 // pg_advisory_lock key of the registry's migrations: any 64-bit number no other code of the database uses
@@ -45,17 +58,20 @@ export async function openPostgresTenantRegistry(
   const owned = options.pool === undefined
   const pool: PostgresPool =
     options.pool ??
-    (new pg.Pool({
-      ...(options.connectionString ? { connectionString: options.connectionString } : {}),
-      max: options.max ?? 10,
-    }) as unknown as PostgresPool)
+    (watchIdleErrors(
+      new pg.Pool({
+        ...(options.connectionString ? { connectionString: options.connectionString } : {}),
+        max: options.max ?? 10,
+      }),
+      options.onIdleError,
+    ) as unknown as PostgresPool)
   try {
     await migrateUnderLock(pool)
   } catch (error) {
     if (owned) await pool.end().catch(() => {})
     throw error
   }
-  const { connectionString: _c, pool: _p, max: _m, ...rest } = options
+  const { connectionString: _c, pool: _p, max: _m, onIdleError: _e, ...rest } = options
   return {
     // Shared by every instance: another instance's change (an offboarding above all) must count at once, so reads
     // are not cached unless the caller asks for it.

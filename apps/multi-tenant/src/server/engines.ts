@@ -32,7 +32,15 @@ export async function openEngines(
     let registry: TenantRegistry
     if (config.databaseUrl) {
       const { openPostgresTenantRegistry } = await import('@dataverse-s2s/hono/postgres')
-      registry = (await openPostgresTenantRegistry({ connectionString: config.databaseUrl })).registry
+      registry = (
+        await openPostgresTenantRegistry({
+          connectionString: config.databaseUrl,
+          onIdleError: (error) =>
+            options.warn('a pooled PostgreSQL connection was lost; the next query reconnects', {
+              code: (error as Error & { code?: string }).code ?? error.name,
+            }),
+        })
+      ).registry
     } else {
       const { openPgliteTenantRegistry } = await import('@dataverse-s2s/hono/pglite')
       registry = (
