@@ -21,33 +21,39 @@ afterAll(async () => {
   await emulator?.stop()
 })
 
+/** Five consented tenants, and three token providers on their own MSAL and Redis connection (three processes). */
+function stormSetup(label: string) {
+  const org = emulator.orgs.find((o) => o.id === defaultIds.contosoOrgId)
+  if (!org) throw new Error('Contoso org missing')
+  const tenants = Array.from({ length: 5 }, (_, i) => {
+    const t = emulator.admin.createTenant({
+      displayName: `${label} ${i}`,
+      domain: `${label}-${i}-${Date.now()}.onmicrosoft.com`,
+    })
+    emulator.admin.grantConsent(t.id, defaultIds.multiTenantAppId)
+    return t.id
+  })
+  const cloud = defineCloud({
+    name: 'emulator',
+    authorityHost: emulator.url,
+    dataverseHosts: ['localhost'],
+  })
+  // separate MSAL instances and separate Redis connections: what three app processes have
+  const providers = connections.map((redis) =>
+    createTokenProvider({
+      clientId: defaultIds.multiTenantAppId,
+      credential: clientSecret(defaultIds.multiTenantAppSecret),
+      cloud,
+      http: { ca: emulator.caCertPem },
+      cache: { store: createRedisTokenStore({ redis, keyRing, prefix, lease: { pollMs: 5 } }) },
+    }),
+  )
+  return { org, tenants, providers }
+}
+
 describe('createRedisTokenStore behind core token providers (real MSAL, emulator)', () => {
   it('a cold storm over three providers (like three processes) makes one token request per tenant, every caller served', async () => {
-    const org = emulator.orgs.find((o) => o.id === defaultIds.contosoOrgId)
-    if (!org) throw new Error('Contoso org missing')
-    const tenants = Array.from({ length: 5 }, (_, i) => {
-      const t = emulator.admin.createTenant({
-        displayName: `Storm ${i}`,
-        domain: `storm-${i}-${Date.now()}.onmicrosoft.com`,
-      })
-      emulator.admin.grantConsent(t.id, defaultIds.multiTenantAppId)
-      return t.id
-    })
-    const cloud = defineCloud({
-      name: 'emulator',
-      authorityHost: emulator.url,
-      dataverseHosts: ['localhost'],
-    })
-    // separate MSAL instances and separate Redis connections: what three app processes have
-    const providers = connections.map((redis) =>
-      createTokenProvider({
-        clientId: defaultIds.multiTenantAppId,
-        credential: clientSecret(defaultIds.multiTenantAppSecret),
-        cloud,
-        http: { ca: emulator.caCertPem },
-        cache: { store: createRedisTokenStore({ redis, keyRing, prefix, lease: { pollMs: 5 } }) },
-      }),
-    )
+    const { org, tenants, providers } = stormSetup('storm')
     const before = emulator.admin.counters().totals.tokenRequests
     const results = await Promise.allSettled(
       Array.from({ length: 90 }, (_, i) =>
@@ -71,31 +77,7 @@ describe('createRedisTokenStore behind core token providers (real MSAL, emulator
     }
   })
   it("serves every caller when a holder's token request is lost on the way: another instance takes over and the holder's callers join it", async () => {
-    const org = emulator.orgs.find((o) => o.id === defaultIds.contosoOrgId)
-    if (!org) throw new Error('Contoso org missing')
-    const tenants = Array.from({ length: 5 }, (_, i) => {
-      const t = emulator.admin.createTenant({
-        displayName: `Lost ${i}`,
-        domain: `lost-${i}-${Date.now()}.onmicrosoft.com`,
-      })
-      emulator.admin.grantConsent(t.id, defaultIds.multiTenantAppId)
-      return t.id
-    })
-    const cloud = defineCloud({
-      name: 'emulator',
-      authorityHost: emulator.url,
-      dataverseHosts: ['localhost'],
-    })
-    // separate MSAL instances and separate Redis connections: what three app processes have
-    const providers = connections.map((redis) =>
-      createTokenProvider({
-        clientId: defaultIds.multiTenantAppId,
-        credential: clientSecret(defaultIds.multiTenantAppSecret),
-        cloud,
-        http: { ca: emulator.caCertPem },
-        cache: { store: createRedisTokenStore({ redis, keyRing, prefix, lease: { pollMs: 5 } }) },
-      }),
-    )
+    const { org, tenants, providers } = stormSetup('lost')
     emulator.admin.injectFault({ scope: 'entra', kind: 'drop', next: 2, path: '/oauth2/v2.0/token' })
     const results = await Promise.allSettled(
       Array.from({ length: 90 }, (_, i) =>
