@@ -25,6 +25,8 @@ let app: Hono
 let secondOrgUrl: string
 let options: Parameters<typeof onboardingRouter>[0]
 const logs: string[] = []
+/** The warnings with their fields: who was refused where. */
+const warnings: { message: string; fields?: Record<string, unknown> }[] = []
 
 beforeAll(async () => {
   const seed = defaultSeed()
@@ -65,7 +67,11 @@ beforeAll(async () => {
     publicUrl: 'http://localhost:5173',
     roleName: 'Dataverse S2S Connector',
     verifyTables: ['accounts', 'contacts'],
-    logger: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
+    logger: { info: (m) => logs.push(m), warn: (m, fields) => {
+        logs.push(m)
+        warnings.push({ message: m, ...(fields ? { fields } : {}) })
+      },
+    },
   }
   app = onboardingRouter(options)
 }, 180_000)
@@ -213,6 +219,11 @@ describe('onboardingRouter: nobody else changes a tenant', () => {
       expect.soft((await call(path, undefined, body === undefined ? {} : { body })).status, path).toBe(401)
     }
     expect(await snapshot(fabrikam)).toBe(before)
+    // An operator sees which tenant's user was refused on which route.
+    expect(warnings).toContainEqual({
+      message: 'onboarding: refused a user who is not a tenant admin',
+      fields: { tenantId: fabrikam, path: '/api/onboarding/offboard' },
+    })
   })
 
   it('ignores a callback without the browser session, with another tenant, replayed, or forged', async () => {
