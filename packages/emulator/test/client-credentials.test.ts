@@ -218,7 +218,12 @@ describe('Entra errors', () => {
         scopes: [`${graph}/.default`],
       })
       const claims = decodeJwt(result?.accessToken ?? '')
-      expect(claims).toMatchObject({ aud: graph, tid: ids.isvTenantId, appid: ids.multiTenantAppId, ver: '1.0' })
+      expect(claims).toMatchObject({
+        aud: graph,
+        tid: ids.isvTenantId,
+        appid: ids.multiTenantAppId,
+        ver: '1.0',
+      })
     }
     // still not in a tenant that never consented (AADSTS700016), and a wrong secret is still AADSTS7000215
     await expect(

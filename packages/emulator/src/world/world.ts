@@ -3,15 +3,6 @@ import type { JWTPayload } from 'jose'
 import { sharedSelfSignedCertificate } from '../certificates.ts'
 import { createClock } from '../clock.ts'
 import { GLOBAL_DISCOVERY_AUDIENCES } from '../dataverse/discovery.ts'
-
-// Microsoft Graph's root in each cloud (Learn: "Microsoft Graph national cloud deployments"). Its service principal
-// exists in every tenant, so an app-only token for it is the usual check that a credential works in a tenant.
-const GRAPH_AUDIENCES = [
-  'https://graph.microsoft.com',
-  'https://graph.microsoft.us',
-  'https://dod-graph.microsoft.us',
-  'https://microsoftgraph.chinacloudapi.cn',
-]
 import { EmulatorError } from '../errors.ts'
 import {
   certificateOf,
@@ -42,6 +33,15 @@ import type {
   WorldSeed,
 } from './types.ts'
 import type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
+
+// Microsoft Graph's root in each cloud (Learn: "Microsoft Graph national cloud deployments"). Its service principal
+// exists in every tenant, so an app-only token for it is the usual check that a credential works in a tenant.
+const GRAPH_AUDIENCES = [
+  'https://graph.microsoft.com',
+  'https://graph.microsoft.us',
+  'https://dod-graph.microsoft.us',
+  'https://microsoftgraph.chinacloudapi.cn',
+]
 
 export type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
 
