@@ -17,7 +17,7 @@ import { CONNECTOR_ROLE, makeCertificate, startStandIn } from './stand-in.ts'
 // user, the page's `.env` (plus the stand-in's authority host and CA), the sample started in entra mode, and Chromium
 // through step 4. The doctor checks the same setup.
 const appDir = fileURLToPath(new URL('..', import.meta.url))
-const page_ = readFileSync(
+const walkthrough = readFileSync(
   fileURLToPath(new URL('../../../docs/walkthroughs/real-tenants.md', import.meta.url)),
   'utf8',
 )
@@ -41,7 +41,7 @@ async function freePort(): Promise<number> {
 
 /** The page's step 3 `.env` block, with the values of this run put in where the page has placeholders. */
 function envOfPage(values: { clientId: string; tenantId: string; port: number }): string {
-  const block = /## 3\.[\s\S]*?```ini\n([\s\S]*?)```/.exec(page_)?.[1]
+  const block = /## 3\.[\s\S]*?```ini\n([\s\S]*?)```/.exec(walkthrough)?.[1]
   if (!block) throw new Error('the page has no ini block in step 3')
   const env = block
     .replace('<application (client) id of step 1>', values.clientId)
@@ -53,7 +53,7 @@ function envOfPage(values: { clientId: string; tenantId: string; port: number })
 }
 
 /** What the page's step 4 tells the reader to choose, in bold: the test clicks exactly these. */
-const step4 = /## 4\.[\s\S]*?(?=\n## )/.exec(page_)?.[0] ?? ''
+const step4 = /## 4\.[\s\S]*?(?=\n## )/.exec(walkthrough)?.[0] ?? ''
 const said = (label: string) => {
   expect(step4, `the page's step 4 names "${label}"`).toContain(`**${label}**`)
   return label
