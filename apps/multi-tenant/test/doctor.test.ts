@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DoctorResult, runDoctor } from '../src/doctor/doctor.ts'
@@ -17,6 +18,7 @@ const PUBLIC_URL = 'https://app.northwind.example'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DATABASE_URL = process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const good = makeCertificate(dir, 'good', { days: 365 })
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 let world: Awaited<ReturnType<typeof startStandIn>>
 let base: Record<string, string>
 const stateSecret = randomBytes(32).toString('base64url')
@@ -249,17 +251,31 @@ describe('multi-tenant doctor', () => {
     })
   })
 
-  it('runs as `pnpm --filter multi-tenant doctor` would: the report on stdout, exit 0, then 1 for a wrong secret', async () => {
+  it('runs as `pnpm --filter multi-tenant run doctor`: reads .env from its folder, prints the report, exit 0, then 1 for a wrong secret', async () => {
     const appDir = fileURLToPath(new URL('..', import.meta.url))
-    const run = (env: Record<string, string>) =>
-      promisify(execFile)(
-        process.execPath,
-        ['--conditions=@dataverse-s2s/source', '--import', 'tsx', 'src/doctor/main.ts'],
-        { cwd: appDir, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
-      ).then(
+    const script = (
+      JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts.doctor
+    expect(script).toBe('node --conditions=@dataverse-s2s/source --import tsx src/doctor/main.ts')
+    // the script's own command, run from a folder holding only a .env (tsx and the entry resolved from the app)
+    const args = ['--conditions=@dataverse-s2s/source', '--import', tsx, join(appDir, 'src/doctor/main.ts')]
+    const run = (env: Record<string, string>) => {
+      const cwd = mkdtempSync(join(tmpdir(), 'mt-doctor-run-'))
+      writeFileSync(
+        join(cwd, '.env'),
+        Object.entries(env)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join(''),
+      )
+      return promisify(execFile)(process.execPath, args, {
+        cwd,
+        env: { PATH: process.env.PATH ?? '' },
+        timeout: 60_000,
+      }).then(
         (o) => ({ code: 0, out: o.stdout }),
         (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
       )
+    }
     const ok = await run(base)
     expect(ok.code, ok.out).toBe(0)
     expect(ok.out).toContain('[ok  ] credential')
