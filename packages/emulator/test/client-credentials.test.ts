@@ -212,6 +212,32 @@ describe('Entra errors', () => {
     })
   })
 
+  it('issues an app-only Microsoft Graph token in any tenant the app is in (the usual credential check), v1 with aud = Graph', async () => {
+    for (const graph of ['https://graph.microsoft.com', 'https://graph.microsoft.us']) {
+      const result = await secretClient(ids.isvTenantId).acquireTokenByClientCredential({
+        scopes: [`${graph}/.default`],
+      })
+      const claims = decodeJwt(result?.accessToken ?? '')
+      expect(claims).toMatchObject({
+        aud: graph,
+        tid: ids.isvTenantId,
+        appid: ids.multiTenantAppId,
+        ver: '1.0',
+      })
+    }
+    // still not in a tenant that never consented (AADSTS700016), and a wrong secret is still AADSTS7000215
+    await expect(
+      secretClient(ids.fabrikamTenantId).acquireTokenByClientCredential({
+        scopes: ['https://graph.microsoft.com/.default'],
+      }),
+    ).rejects.toMatchObject({ errorMessage: expect.stringContaining('AADSTS700016') })
+    await expect(
+      secretClient(ids.isvTenantId, 'not-the-secret').acquireTokenByClientCredential({
+        scopes: ['https://graph.microsoft.com/.default'],
+      }),
+    ).rejects.toMatchObject({ errorMessage: expect.stringContaining('AADSTS7000215') })
+  })
+
   it('AADSTS500011 for an unknown resource', async () => {
     const r = await rawToken(ids.contosoTenantId, {
       grant_type: 'client_credentials',

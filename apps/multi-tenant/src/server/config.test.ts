@@ -55,6 +55,36 @@ describe('loadConfig', () => {
     ).toThrow(/ENTRA_CLOUD/)
   })
 
+  it('points entra mode at a stand-in for Entra ID with ENTRA_AUTHORITY_HOST and ENTRA_CA_FILE (tests), and reads ENTRA_TENANT_ID', () => {
+    const cwd = dir()
+    writeFileSync(join(cwd, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    const env = { ENTRA_CLIENT_ID: 'c1', ENTRA_CLIENT_SECRET: 's' }
+    const config = loadConfig(
+      {
+        ...env,
+        ENTRA_AUTHORITY_HOST: 'https://localhost:8443/',
+        ENTRA_CA_FILE: 'ca.pem',
+        ENTRA_TENANT_ID: 'isv.example',
+      },
+      cwd,
+    )
+    expect(config.entra).toMatchObject({
+      authorityHost: 'https://localhost:8443',
+      caPem: expect.stringContaining('BEGIN CERTIFICATE'),
+      homeTenantId: 'isv.example',
+    })
+    for (const bad of ['http://localhost:8443', 'https://localhost:8443/tenant', 'localhost:8443']) {
+      expect(() => loadConfig({ ...env, ENTRA_AUTHORITY_HOST: bad }, cwd)).toThrow(
+        /ENTRA_AUTHORITY_HOST must be an https origin/,
+      )
+    }
+    expect(() =>
+      loadConfig({ ...env, ENTRA_AUTHORITY_HOST: 'https://localhost:8443', ENTRA_CLOUD: 'china' }, cwd),
+    ).toThrow(/not both/)
+    expect(() => loadConfig({ ...env, ENTRA_CA_FILE: 'missing.pem' }, cwd)).toThrow(/ENTRA_CA_FILE/)
+    expect(loadConfig(env, cwd).entra).toEqual({ clientId: 'c1', clientSecret: 's', cloud: 'public' })
+  })
+
   it('moves the emulator with EMULATOR_PORT, so a second copy can run beside the first', () => {
     expect(loadConfig({ EMULATOR_PORT: '9443', PORT: '5174' }, dir())).toMatchObject({
       emulatorPort: 9443,

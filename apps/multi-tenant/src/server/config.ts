@@ -20,6 +20,15 @@ export interface AppConfig {
     certificatePem?: string
     /** `public` (default), `gcc`, `gcc-high`, `dod` or `china`. */
     cloud: 'public' | 'gcc' | 'gcc-high' | 'dod' | 'china'
+    /**
+     * `ENTRA_AUTHORITY_HOST`: an https origin standing in for Entra ID (an emulator configured as a real tenant, for
+     * tests); the server's token provider, verifier and discovery and the SPA's msal-browser all use it.
+     */
+    authorityHost?: string
+    /** `ENTRA_CA_FILE`: extra CA certificates (PEM) to trust for that stand-in and its orgs. */
+    caPem?: string
+    /** `ENTRA_TENANT_ID`: the app registration's home tenant (id or domain); only `doctor` uses it. */
+    homeTenantId?: string
   }
   apiScope: string
   roleName: string
@@ -62,9 +71,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     if (!['public', 'gcc', 'gcc-high', 'dod', 'china'].includes(cloud)) {
       throw new Error('ENTRA_CLOUD must be public, gcc, gcc-high, dod or china')
     }
+    const authorityHost = env.ENTRA_AUTHORITY_HOST?.trim()
+    if (authorityHost) {
+      let url: URL | undefined
+      try {
+        url = new URL(authorityHost)
+      } catch {}
+      if (url?.protocol !== 'https:' || url.pathname !== '/' || url.search || url.hash) {
+        throw new Error(
+          'ENTRA_AUTHORITY_HOST must be an https origin such as https://localhost:8443 (no path); leave it empty for Microsoft Entra ID',
+        )
+      }
+      if (env.ENTRA_CLOUD && env.ENTRA_CLOUD !== 'public') {
+        throw new Error('Set ENTRA_CLOUD or ENTRA_AUTHORITY_HOST, not both')
+      }
+    }
+    const caFile = env.ENTRA_CA_FILE?.trim()
+    const homeTenantId = env.ENTRA_TENANT_ID?.trim()
     entra = {
       clientId,
       cloud: cloud as NonNullable<AppConfig['entra']>['cloud'],
+      ...(authorityHost ? { authorityHost: new URL(authorityHost).origin } : {}),
+      ...(caFile ? { caPem: readCa(resolve(cwd, caFile)) } : {}),
+      ...(homeTenantId ? { homeTenantId } : {}),
       ...(certPath
         ? { certificatePem: readFileSync(resolve(cwd, certPath), 'utf8') }
         : { clientSecret: secret }),
@@ -104,6 +133,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiScope: env.API_SCOPE || 'access_as_user',
     roleName: env.DATAVERSE_ROLE || 'Dataverse S2S Connector',
   }
+}
+
+function readCa(path: string): string {
+  const pem = existsSync(path) ? readFileSync(path, 'utf8') : ''
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new Error(`ENTRA_CA_FILE must name a PEM file of CA certificates; ${path} is missing or holds none`)
+  }
+  return pem
 }
 
 function persistentSecret(dataDir: string): string {

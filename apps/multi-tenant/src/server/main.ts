@@ -28,7 +28,9 @@ const lines = [
         `  or trust its CA: ${running.emulator.trust.caCertPath ?? '(in memory)'}`,
         '  Sign in as admin@fabrikam.onmicrosoft.com to connect Fabrikam, or alice@contoso.onmicrosoft.com to use Contoso.',
       ].join('\n')
-    : '  Using Microsoft Entra ID.',
+    : running.services.cloud.custom
+      ? `  Using Entra ID at ${running.services.cloud.authorityHost} (ENTRA_AUTHORITY_HOST, a stand-in for testing).`
+      : '  Using Microsoft Entra ID.',
   '',
 ]
 console.log(lines.join('\n'))

@@ -55,14 +55,24 @@ export interface Services {
 export function entraIdentity(config: AppConfig): IdentitySettings {
   const entra = config.entra
   if (!entra) throw new Error('No Entra settings: set ENTRA_CLIENT_ID')
-  const cloud = resolveCloud(entra.cloud)
   return {
     clientId: entra.clientId,
     credential: entra.certificatePem
       ? { certificatePem: entra.certificatePem }
       : { secret: entra.clientSecret ?? '' },
-    cloud,
+    cloud: entraCloud(entra),
+    ...(entra.caPem ? { ca: entra.caPem } : {}),
   }
+}
+
+/**
+ * The configured cloud: a built-in one (`ENTRA_CLOUD`), or a stand-in for Entra ID at `ENTRA_AUTHORITY_HOST` (a
+ * custom cloud whose orgs are on the same host name, as the emulator serves them).
+ */
+export function entraCloud(entra: NonNullable<AppConfig['entra']>): Cloud {
+  return entra.authorityHost
+    ? defineCloud({ name: 'stand-in', authorityHost: entra.authorityHost })
+    : resolveCloud(entra.cloud)
 }
 
 /** The emulator as a custom cloud: its Entra ID host, orgs on localhost. */
@@ -161,7 +171,8 @@ export function createServices(
   }
 }
 
-function splitPem(pem: string): { certificate: string; privateKey: string } {
+/** The certificate and the private key of a PEM file holding both. */
+export function splitPem(pem: string): { certificate: string; privateKey: string } {
   const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0]
   const key = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(
     pem,

@@ -45,6 +45,8 @@ export type ResolvedResource =
   | { kind: 'api'; app: AppRegistration; audience: string; v1Audience: string }
   /** The Global Discovery Service of a cloud (`https://globaldisco.crm.dynamics.com` and the sovereign ones). */
   | { kind: 'discovery'; audience: string }
+  /** Microsoft Graph (`https://graph.microsoft.com` and the national clouds' roots): app-only tokens exist in every tenant. */
+  | { kind: 'graph'; audience: string }
 
 /**
  * The identity world of the emulated Entra ID: tenants, app registrations, service principals (consent),
@@ -147,7 +149,7 @@ export interface World {
   v2Issuer(tenantId: string): string
   /**
    * What a `resource` (v1) or scope prefix (v2) names: an org by URL (trailing slash and a `/.default` tail ignored),
-   * or an app's API by identifier URI or app id. `undefined` when nothing matches (AADSTS500011).
+   * a Global Discovery Service, Microsoft Graph, or an app's API by identifier URI or app id. `undefined` when nothing matches (AADSTS500011).
    */
   resolveResource(resource: string): ResolvedResource | undefined
   /**

@@ -34,6 +34,15 @@ import type {
 } from './types.ts'
 import type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
 
+// Microsoft Graph's root in each cloud (Learn: "Microsoft Graph national cloud deployments"). Its service principal
+// exists in every tenant, so an app-only token for it is the usual check that a credential works in a tenant.
+const GRAPH_AUDIENCES = [
+  'https://graph.microsoft.com',
+  'https://graph.microsoft.us',
+  'https://dod-graph.microsoft.us',
+  'https://microsoftgraph.chinacloudapi.cn',
+]
+
 export type { OrgRecord, ResolvedResource, World, WorldSnapshot } from './world-api.ts'
 
 /** The {@link World} as the emulator keeps it (in memory; `startEmulator` persists its snapshot). */
@@ -358,7 +367,7 @@ export class WorldState implements World {
 
   /**
    * What a `resource` (v1) or scope prefix (v2) names: an org by URL (trailing slash and a `/.default` tail ignored),
-   * or an app's API by identifier URI or app id. `undefined` when nothing matches (AADSTS500011).
+   * a Global Discovery Service, Microsoft Graph, or an app's API by identifier URI or app id. `undefined` when nothing matches (AADSTS500011).
    */
   resolveResource(resource: string): ResolvedResource | undefined {
     const r = trimSlash(resource.replace(/\/\.default$/, ''))
@@ -366,6 +375,8 @@ export class WorldState implements World {
     if (org) return { kind: 'org', org, audience: org.url }
     const disco = GLOBAL_DISCOVERY_AUDIENCES.find((a) => a === r.toLowerCase())
     if (disco) return { kind: 'discovery', audience: disco }
+    const graph = GRAPH_AUDIENCES.find((a) => a === r.toLowerCase())
+    if (graph) return { kind: 'graph', audience: graph }
     const lower = r.toLowerCase()
     for (const app of this.apps.values()) {
       if (app.appId === lower) return { kind: 'api', app, audience: app.appId, v1Audience: app.appId }
