@@ -104,6 +104,9 @@ describe('FetchXML attribute edits', () => {
     })
     expect(xml).toBe(`${before}<fetch count="3" page="2">${body}`)
     expect(setFetchAttributes('<fetch/>', { count: '1' })).toBe('<fetch count="1"/>')
+    expect(setFetchAttributes('<fetch/>', { 'paging-cookie': `&<>"'\t\n\r` })).toBe(
+      '<fetch paging-cookie="&amp;&lt;&gt;&quot;&apos;&#9;&#10;&#13;"/>',
+    )
   })
 
   it('refuses FetchXML that is not well-formed, or whose root is not <fetch>, with INVALID_ARGUMENT', () => {
