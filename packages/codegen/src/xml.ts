@@ -1,3 +1,4 @@
+import { SaxesParser } from 'saxes'
 import { CodegenError } from './errors.ts'
 
 /** Receives the elements of a document in order; names are local (without a namespace prefix). */
@@ -6,137 +7,71 @@ export interface XmlHandler {
   close(name: string): void
 }
 
-const NAME = /[A-Za-z_:][-A-Za-z0-9_:.]*/y
-const SPACE = /[ \t\r\n]*/y
-const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d+)|#x([0-9A-Fa-f]+));/g
-const BAD_AMPERSAND = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9A-Fa-f]+);)/
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
+const local = (qname: string) => qname.slice(qname.indexOf(':') + 1)
+
+const END_TAG = /<\/([^\s>]+)/y
+/** The name in the last end tag before `position` (saxes reports the element an end tag closes, not the tag). */
+function endTagBefore(xml: string, position: number): string | undefined {
+  END_TAG.lastIndex = xml.lastIndexOf('</', position - 1)
+  return END_TAG.exec(xml)?.[1]
+}
+
+// saxes's wording for the problems a truncated or hand-edited $metadata has most often, said as this package says it.
+const PROBLEMS: [RegExp, string][] = [
+  [/^unclosed tag: (.+)$/, '<$1> is never closed'],
+  [/^documents may contain only one root\.$/, 'a second root element'],
+  [/^text data outside of root node\.$/, 'text outside the root element'],
+  [/^document must contain a root element\.$/, 'no root element'],
+  [/^unquoted attribute value\.$/, 'expected a quoted value for an attribute'],
+  [
+    /^(undefined entity|malformed character entity)\.$/,
+    'bad entity (only &amp; &lt; &gt; &quot; &apos; and &#...; exist)',
+  ],
+]
 
 /**
- * A single forward pass over an XML document, linear in its length (Dataverse's `$metadata` runs to tens of MB):
- * elements and attributes are reported, text, comments, processing instructions and CDATA are skipped. It checks
- * well-formedness as far as the caller relies on it (nesting, attribute syntax, entities) and rejects DTDs, so no
- * entity expansion can blow up.
+ * A single forward pass over an XML document with saxes, linear in its length (Dataverse's `$metadata` runs to tens
+ * of MB): elements and attributes (entities decoded) are reported; text, comments, processing instructions and CDATA
+ * are skipped. The whole document must be well-formed, and DTDs are refused, so no entity expansion can blow up.
  * @throws {CodegenError} `INVALID_XML` with the line and column of the problem.
  */
 export function scanXml(xml: string, handler: XmlHandler): void {
-  const stack: string[] = []
-  let i = 0
-  let rootSeen = false
-  const fail = (what: string, at = i): never => {
-    let line = 1
-    let last = -1
-    for (let k = xml.indexOf('\n'); k !== -1 && k < at; k = xml.indexOf('\n', k + 1)) {
-      line++
-      last = k
+  const parser = new SaxesParser({ position: true })
+  const fail = (what: string): never => {
+    throw new CodegenError(
+      'INVALID_XML',
+      `Not well-formed XML at line ${parser.line}, column ${parser.column + 1}: ${what}`,
+    )
+  }
+  parser.on('error', (error) => {
+    const said = error.message.replace(/^\d+:\d+: /, '')
+    if (said.startsWith('unmatched closing tag'))
+      fail(`</${endTagBefore(xml, parser.position)}> closes nothing`)
+    if (said === 'disallowed character.') {
+      const code = xml.codePointAt(parser.position - 1) ?? 0
+      const shown = code > 0x20 && code < 0x7f ? `'${String.fromCodePoint(code)}' ` : ''
+      fail(`character ${shown}U+${code.toString(16).toUpperCase().padStart(4, '0')} is not allowed here`)
     }
-    throw new CodegenError('INVALID_XML', `Not well-formed XML at line ${line}, column ${at - last}: ${what}`)
-  }
-  const skipTo = (end: string, what: string) => {
-    const k = xml.indexOf(end, i)
-    if (k === -1) fail(`unterminated ${what}`)
-    i = k + end.length
-  }
-  const name = (): string => {
-    NAME.lastIndex = i
-    const m = NAME.exec(xml)
-    if (!m) fail('expected a name')
-    i = NAME.lastIndex
-    return (m as RegExpExecArray)[0]
-  }
-  const space = (): boolean => {
-    SPACE.lastIndex = i
-    SPACE.exec(xml)
-    const moved = SPACE.lastIndex > i
-    i = SPACE.lastIndex
-    return moved
-  }
-  const local = (qname: string) => qname.slice(qname.indexOf(':') + 1)
-
-  while (i < xml.length) {
-    const lt = xml.indexOf('<', i)
-    if (lt === -1) {
-      if (stack.length === 0 && xml.slice(i).trim() !== '') fail('text outside the root element')
-      i = xml.length
-      break
-    }
-    // (trim() also drops a byte order mark)
-    if (stack.length === 0 && xml.slice(i, lt).trim() !== '') fail('text outside the root element')
-    i = lt
-    if (xml.startsWith('<!--', i)) {
-      skipTo('-->', 'comment')
-    } else if (xml.startsWith('<![CDATA[', i)) {
-      if (stack.length === 0) fail('CDATA outside the root element')
-      skipTo(']]>', 'CDATA section')
-    } else if (xml.startsWith('<?', i)) {
-      skipTo('?>', 'processing instruction')
-    } else if (xml.startsWith('<!', i)) {
-      fail('DOCTYPE declarations are not accepted in CSDL')
-    } else if (xml.startsWith('</', i)) {
-      i += 2
-      const qname = name()
-      space()
-      if (xml[i] !== '>') fail(`expected '>' to end </${qname}`)
-      i++
-      const open = stack.pop()
-      if (open !== qname)
-        fail(open === undefined ? `</${qname}> closes nothing` : `</${qname}> closes <${open}>`, lt)
-      handler.close(local(qname))
-    } else {
-      i++
-      if (stack.length === 0 && rootSeen) fail('a second root element')
-      const qname = name()
-      const attributes: Record<string, string> = {}
-      for (;;) {
-        const spaced = space()
-        const c = xml[i]
-        if (c === '>' || c === '/') break
-        if (c === undefined) fail(`unterminated <${qname}`)
-        if (!spaced) fail(`expected a space before an attribute of <${qname}`)
-        const at = i
-        const attr = name()
-        space()
-        if (xml[i] !== '=') fail(`expected '=' after attribute ${attr}`)
-        i++
-        space()
-        const quote = xml[i]
-        if (quote !== '"' && quote !== "'") fail(`expected a quoted value for attribute ${attr}`)
-        const end = xml.indexOf(quote as string, i + 1)
-        if (end === -1) fail(`unterminated value of attribute ${attr}`)
-        const raw = xml.slice(i + 1, end)
-        if (raw.includes('<')) fail(`'<' in the value of attribute ${attr}`, i + 1)
-        const key = local(attr)
-        if (Object.hasOwn(attributes, key)) fail(`attribute ${attr} given twice`, at)
-        attributes[key] = raw.includes('&')
-          ? decode(raw, () => fail(`bad entity in attribute ${attr}`, i + 1))
-          : raw
-        i = end + 1
-      }
-      const selfClosing = xml[i] === '/'
-      if (selfClosing) {
-        i++
-        if (xml[i] !== '>') fail(`expected '>' after '/' in <${qname}`)
-      }
-      i++
-      rootSeen = true
-      handler.open(local(qname), attributes)
-      if (selfClosing) handler.close(local(qname))
-      else stack.push(qname)
-    }
-  }
-  if (stack.length > 0) fail(`<${stack[stack.length - 1]}> is never closed`, xml.length)
-  if (!rootSeen) fail('no root element', 0)
-}
-
-function decode(raw: string, bad: () => never): string {
-  if (BAD_AMPERSAND.test(raw)) bad()
-  return raw.replace(
-    ENTITY,
-    (_, named: string | undefined, dec: string | undefined, hex: string | undefined) => {
-      if (named) return PREDEFINED[named] as string
-      const code = dec === undefined ? Number.parseInt(hex as string, 16) : Number(dec)
-      if (code > 0x10ffff) bad()
-      return String.fromCodePoint(code)
-    },
-  )
+    const known = PROBLEMS.find(([pattern]) => pattern.test(said))
+    fail(known ? said.replace(known[0], known[1]) : said.replace(/\.$/, ''))
+  })
+  parser.on('doctype', () => fail('DOCTYPE declarations are not accepted in CSDL'))
+  let attributes: Record<string, string> = {}
+  parser.on('opentagstart', () => {
+    attributes = {}
+  })
+  parser.on('attribute', ({ name, value }) => {
+    // prefixes are dropped, so two attributes may differ only in theirs
+    const key = local(name)
+    if (Object.hasOwn(attributes, key)) fail(`attribute ${name} given twice`)
+    attributes[key] = value
+  })
+  parser.on('opentag', (tag) => handler.open(local(tag.name), attributes))
+  parser.on('closetag', (tag) => {
+    // saxes pops the open element before it compares the end tag's name with it
+    const closing = tag.isSelfClosing ? tag.name : endTagBefore(xml, parser.position)
+    if (closing !== tag.name) fail(`</${closing}> closes <${tag.name}>`)
+    handler.close(local(tag.name))
+  })
+  parser.write(xml).close()
 }

@@ -1,24 +1,23 @@
 import { createHash } from 'node:crypto'
-import {
-  type CryptoKey,
-  decodeProtectedHeader,
-  errors,
-  importJWK,
-  type JWK,
-  type JWTPayload,
-  jwtVerify,
-} from 'jose'
+import { decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose'
 import { type CloudInput, resolveCloud } from './clouds.ts'
 import { VerificationError } from './errors.ts'
 import type { HttpOptions } from './http-options.ts'
-import { send } from './internal/http.ts'
+import {
+  type AccessTokenVersion,
+  checkTimes,
+  KIND_TEXT,
+  mapJoseError,
+  TOKEN_TYPES,
+  type TokenType,
+  typeOf,
+  VERSIONS,
+  versionRefused,
+} from './verifier-claims.ts'
+import { createKeySource } from './verifier-keys.ts'
+import { VerifiedSignatures } from './verifier-signatures.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-type AccessTokenVersion = '1.0' | '2.0'
-const VERSIONS: readonly AccessTokenVersion[] = ['1.0', '2.0']
-type TokenType = 'user' | 'app' | 'id'
-const TOKEN_TYPES: readonly TokenType[] = ['user', 'app', 'id']
 
 /** Options of {@link createUserTokenVerifier}. */
 export interface UserTokenVerifierOptions {
@@ -108,11 +107,6 @@ export interface UserTokenVerifier {
   verify(token: string): Promise<VerifiedUser>
 }
 
-interface KeyEntry {
-  key: CryptoKey | Uint8Array
-  issuer?: string
-}
-
 /**
  * Creates a verifier of Entra ID access tokens for your own API (v2.0 by default; v1.0 too with `tokenVersions`). It
  * accepts RS256 only (so `alg: none` and HS256-with-the-public-key are refused), checks the signature against the
@@ -185,74 +179,7 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
     throw new VerificationError('INVALID_OPTIONS', 'signatureCacheSize must be a whole number, 0 or more')
   }
   const verified = new VerifiedSignatures(cacheSize)
-  let keys = new Map<string, KeyEntry>()
-  let fetchedAt = Number.NEGATIVE_INFINITY
-  let fetching: Promise<void> | undefined
-
-  const refresh = (): Promise<void> => {
-    fetching ??= (async () => {
-      try {
-        fetchedAt = now()
-        const res = await send(
-          jwksUri,
-          {
-            // Stryker disable next-line StringLiteral: node's http.request sends a GET for an empty method too
-            method: 'GET',
-            headers: { accept: 'application/json' },
-          },
-          options.http ?? {},
-        )
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
-        const body = JSON.parse(res.text) as { keys?: (JWK & { issuer?: string })[] }
-        const next = new Map<string, KeyEntry>()
-        // Stryker disable next-line ArrayDeclaration: a list holding a string is skipped below like an empty one
-        for (const jwk of body.keys ?? []) {
-          if (!jwk.kid || (jwk.use && jwk.use !== 'sig')) continue
-          // Stryker disable next-line ConditionalExpression,LogicalOperator: importJWK refuses (and the catch skips) a key that is not RSA or lacks n or e; this only spares the attempt
-          if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) continue
-          try {
-            const key = await importJWK({ kty: jwk.kty, n: jwk.n, e: jwk.e }, 'RS256')
-            next.set(jwk.kid, { key, ...(jwk.issuer ? { issuer: jwk.issuer } : {}) })
-          } catch {
-            // skip keys jose cannot import
-          }
-        }
-        keys = next
-      } catch (cause) {
-        if (keys.size === 0) {
-          throw new VerificationError(
-            'JWKS_UNAVAILABLE',
-            `The signing keys could not be fetched from ${jwksUri}: retry later`,
-            {
-              cause,
-            },
-          )
-        }
-      } finally {
-        fetching = undefined
-      }
-    })()
-    return fetching
-  }
-
-  const keyFor = async (kid: string): Promise<KeyEntry> => {
-    // A fetch under way (a cold start, an unknown kid) is awaited by everyone: `fetchedAt` is already set, so without
-    // this the requests that arrive meanwhile would find no key and be refused while the keys are on their way.
-    if (fetching) await fetching
-    if (now() - fetchedAt > maxAge) await refresh()
-    let entry = keys.get(kid)
-    if (!entry && now() - fetchedAt >= cooldown) {
-      await refresh()
-      entry = keys.get(kid)
-    }
-    if (!entry) {
-      throw new VerificationError(
-        'UNKNOWN_KEY',
-        'The token is signed with a key this issuer does not publish',
-      )
-    }
-    return entry
-  }
+  const keyFor = createKeySource({ jwksUri, cooldownMs: cooldown, maxAgeMs: maxAge, now, http: options.http })
 
   return {
     async verify(input) {
@@ -396,131 +323,4 @@ export function createUserTokenVerifier(options: UserTokenVerifierOptions): User
       }
     },
   }
-}
-
-const REMEMBER_SIGNATURE_MS = 5 * 60_000
-
-/**
- * Tokens whose signature checked out, by SHA-256, least recently used out first. An entry holds only while the key
- * that verified it is still the published key for its `kid` (a JWKS refresh that drops or replaces the key forgets
- * it) and until the earlier of its `exp` and 5 minutes after the check.
- */
-class VerifiedSignatures {
-  readonly #entries = new Map<string, { key: KeyEntry; payload: JWTPayload; until: number }>()
-  constructor(readonly max: number) {}
-
-  get(digest: string, key: KeyEntry, now: number): JWTPayload | undefined {
-    const hit = this.#entries.get(digest)
-    if (!hit) return undefined
-    this.#entries.delete(digest)
-    if (hit.key !== key || now >= hit.until) return undefined
-    this.#entries.set(digest, hit)
-    return hit.payload
-  }
-
-  set(digest: string, key: KeyEntry, payload: JWTPayload, now: number): void {
-    // Stryker disable next-line ConditionalExpression: a token without exp is refused by checkTimes on every call, remembered or not
-    if (typeof payload.exp !== 'number') return
-    const until = Math.min(payload.exp * 1000, now + REMEMBER_SIGNATURE_MS)
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: an entry already past its until is never served (get checks now >= until); this only saves the space
-    if (until <= now) return
-    // frozen: the same claims object is handed to every caller of this token
-    this.#entries.set(digest, { key, payload: deepFreeze(payload), until })
-    if (this.#entries.size > this.max) this.#entries.delete(this.#entries.keys().next().value as string)
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  // primitives and null count as frozen
-  if (Object.isFrozen(value)) return value
-  Object.freeze(value)
-  for (const v of Object.values(value as object)) deepFreeze(v)
-  return value
-}
-
-const KIND_TEXT: Record<TokenType, string> = {
-  user: 'a user’s delegated access token',
-  app: 'an app-only access token (no signed-in user, no scp)',
-  id: 'an ID token (not an access token)',
-}
-
-// entra-docs access-token-claims-reference.md: `idtyp` ('app' or 'user') is an optional claim, `scp` is present only
-// in delegated tokens, and every access token carries `azpacr` (v2.0) or `appidacr` (v1.0); ID tokens carry neither.
-function typeOf(payload: JWTPayload, scopes: readonly string[]): TokenType {
-  const idtyp = payload['idtyp']
-  if (idtyp === 'app') return 'app'
-  if (idtyp !== undefined && idtyp !== 'user') {
-    throw new VerificationError('MALFORMED_TOKEN', 'The token’s idtyp claim is neither user nor app')
-  }
-  if (scopes.length > 0) return 'user'
-  return payload['azpacr'] !== undefined || payload['appidacr'] !== undefined ? 'app' : 'id'
-}
-
-// jwtVerify checks exp and nbf only when present, and iat not at all without maxTokenAge: every token we accept
-// expires, and none claims to come from the future (a forged clock to outlive revocation).
-function checkTimes(payload: JWTPayload, nowSeconds: number, skew: number, maxAge: number | undefined): void {
-  if (typeof payload.exp !== 'number') {
-    throw new VerificationError('MALFORMED_TOKEN', 'The token has no exp claim: every Entra ID token expires')
-  }
-  for (const claim of ['iat', 'nbf'] as const) {
-    const value = payload[claim]
-    if (value === undefined) continue
-    // Stryker disable next-line ConditionalExpression,BlockStatement: jose's jwtVerify refuses a non-number iat or nbf first (a remembered payload passed it too); kept should jose change
-    if (typeof value !== 'number') {
-      // Stryker disable next-line StringLiteral: unreachable while jose refuses such a claim first
-      throw new VerificationError('MALFORMED_TOKEN', `The token's ${claim} claim is not a number`)
-    }
-    if (value > nowSeconds + skew) {
-      throw new VerificationError(
-        'TOKEN_NOT_YET_VALID',
-        claim === 'iat'
-          ? 'The token claims to be issued in the future: check the server’s clock'
-          : 'The token is not valid yet: check the server’s clock',
-      )
-    }
-  }
-  if (maxAge !== undefined) {
-    if (typeof payload.iat !== 'number') {
-      throw new VerificationError('MALFORMED_TOKEN', 'The token has no iat claim, so its age is unknown')
-    }
-    if (nowSeconds - payload.iat > maxAge + skew) {
-      throw new VerificationError(
-        'TOKEN_TOO_OLD',
-        `The token was issued more than ${maxAge} s ago: sign in again`,
-      )
-    }
-  }
-}
-
-// entra-docs access-tokens.md ("Token formats", "Token ownership"): the resource's manifest value picks the version
-// (null or 1 → v1.0, 2 → v2.0) whichever endpoint issued the token; access-token-claims-reference.md for the claims.
-function versionRefused(ver: AccessTokenVersion, accepted: readonly AccessTokenVersion[]): VerificationError {
-  const fix =
-    ver === '1.0'
-      ? 'set "requestedAccessTokenVersion": 2 in the api section of your API app registration’s manifest ' +
-        '("accessTokenAcceptedVersion": 2 in the old manifest; tokens issued after the change are v2.0), ' +
-        "or accept v1.0 tokens with tokenVersions: ['1.0', '2.0']"
-      : "your API app registration asks for v2.0 tokens (requestedAccessTokenVersion 2): add '2.0' to tokenVersions"
-  return new VerificationError(
-    'UNSUPPORTED_TOKEN_VERSION',
-    `The token is a v${ver} access token and this API accepts only ${accepted.map((v) => `v${v}`).join(' and ')}: ${fix}`,
-  )
-}
-
-function mapJoseError(cause: unknown): VerificationError {
-  if (cause instanceof errors.JWTExpired) {
-    return new VerificationError('TOKEN_EXPIRED', 'The token has expired: get a new one', { cause })
-  }
-  // jwtVerify is given no audience (checked after it) and no other algorithm than the RS256 the header was checked
-  // for, so it refuses only times, types of time claims, signatures and malformed tokens
-  if (cause instanceof errors.JWTClaimValidationFailed) {
-    if (cause.claim === 'nbf') {
-      return new VerificationError('TOKEN_NOT_YET_VALID', 'The token is not valid yet', { cause })
-    }
-    return new VerificationError('MALFORMED_TOKEN', `The token's ${cause.claim} claim is invalid`, { cause })
-  }
-  if (cause instanceof errors.JWSSignatureVerificationFailed) {
-    return new VerificationError('INVALID_SIGNATURE', 'The token’s signature is not valid', { cause })
-  }
-  return new VerificationError('MALFORMED_TOKEN', 'The token could not be verified', { cause })
 }

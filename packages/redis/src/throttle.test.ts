@@ -132,13 +132,13 @@ describe('createRedisThrottle', () => {
   it("gives a crashed instance's leases back when they expire", async () => {
     const [a, b] = instances() as [ReturnType<typeof instances>[0], ReturnType<typeof instances>[0]]
     const s = scope()
-    const short = { ...settings, adaptive: false, initial: 2, leaseMs: 300 }
+    const short = { ...settings, adaptive: false, initial: 2, leaseMs: 60 }
     expect((await a.acquire(s, 2, short)).leases).toHaveLength(2) // never released: this instance "died"
     expect((await b.acquire(s, 1, short)).leases).toHaveLength(0)
     const deadline = Date.now() + 5_000
     let got = 0
     while (got === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, 10))
       got = (await b.acquire(s, 2, short)).leases.length
     }
     expect(got).toBe(2)

@@ -148,17 +148,17 @@ describe('createRedisTokenStore', () => {
   it('renews the lease of a token request slower than the lease, so no second request starts', async () => {
     const keyRing = parseKeyRing(`a:${k1}`)
     const [a, b] = [redis, others[0] as RedisConnection].map((r) =>
-      createRedisTokenStore({ redis: r, keyRing, prefix, lease: { ttlMs: 150, pollMs: 10 } }),
+      createRedisTokenStore({ redis: r, keyRing, prefix, lease: { ttlMs: 45, pollMs: 5 } }),
     )
     let requests = 0
     const slow = async () => {
       requests++
-      // twice the lease (Redis expires it on its own, real clock); renewed every 50 ms
-      await new Promise((r) => setTimeout(r, 300))
+      // twice the lease (Redis expires it on its own, real clock); renewed every 15 ms
+      await new Promise((r) => setTimeout(r, 90))
       return token()
     }
     const first = a?.singleFlight('slow', slow, undefined)
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 10))
     const second = b?.singleFlight('slow', slow, undefined)
     const [x, y] = await Promise.all([first, second])
     expect(requests).toBe(1)
@@ -166,7 +166,9 @@ describe('createRedisTokenStore', () => {
   })
 
   it("takes over when a lease holder is killed: the holder's lease expires", async () => {
-    const ttlMs = 300
+    // the dead holder's lease (it renews every 50 ms while alive); the store that takes over waits up to 3 × its own
+    const holderTtlMs = 90
+    const ttlMs = 1_000
     const child = spawn(
       process.execPath,
       [
@@ -176,7 +178,7 @@ describe('createRedisTokenStore', () => {
         fileURLToPath(new URL('../test/hold-lease.ts', import.meta.url)),
       ],
       {
-        env: { ...process.env, PREFIX: prefix, KEY_RING: `a:${k1}`, TTL_MS: String(ttlMs) },
+        env: { ...process.env, PREFIX: prefix, KEY_RING: `a:${k1}`, TTL_MS: String(holderTtlMs) },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     )
@@ -193,6 +195,7 @@ describe('createRedisTokenStore', () => {
     child.kill('SIGKILL')
     const lockTtl = Number(await redis.sendCommand(['PTTL', `${prefix}lock:killed`]))
     expect(lockTtl).toBeGreaterThan(0)
+    expect(lockTtl).toBeLessThanOrEqual(holderTtlMs)
     const store = createRedisTokenStore({
       redis,
       keyRing: parseKeyRing(`a:${k1}`),
@@ -212,7 +215,7 @@ describe('createRedisTokenStore', () => {
     expect(requests).toBe(1)
     expect(v.token).toMatch(/^eyJ/)
     // it waited for the dead holder's lease, and not for the whole wait budget (3 × ttl)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(lockTtl - 50)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(lockTtl - 20)
     expect(Date.now() - started).toBeLessThan(3 * ttlMs)
   })
 })

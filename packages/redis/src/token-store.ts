@@ -133,7 +133,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
             () => {
               runScript(redis, EXTEND_LUA, [lock], [holder, String(ttlMs)]).catch(() => {})
             },
-            Math.max(50, Math.floor(ttlMs / 3)),
+            Math.max(10, Math.floor(ttlMs / 3)),
           )
           renew.unref?.()
           try {

@@ -135,13 +135,17 @@ export interface DataverseClient {
   ): AsyncIterableIterator<QueryPage<T>>
   /** Number of rows (optionally matching `filter`); Dataverse caps it at 5,000 unless counting without a filter. */
   count(entitySet: string, options?: { filter?: ODataExpression | string } & CallOptions): Promise<number>
-  /** One FetchXML page (`page`/`pagingCookie` from the previous one). */
+  /**
+   * One FetchXML page (`page`/`pagingCookie` from the previous one).
+   * @throws {DataverseError} `INVALID_ARGUMENT`, before any request, when `fetchXml` is not well-formed XML or its root
+   * is not `<fetch>` (the message says where), or when it combines `top` with paging.
+   */
   fetchXmlPage<T = Row>(
     entitySet: string,
     fetchXml: string,
     options?: FetchXmlOptions & { page?: number; pagingCookie?: string | undefined },
   ): Promise<FetchXmlPage<T>>
-  /** Every FetchXML row, following paging cookies. */
+  /** Every FetchXML row, following paging cookies; refuses FetchXML as {@link DataverseClient.fetchXmlPage} does. */
   fetchXml<T = Row>(entitySet: string, fetchXml: string, options?: FetchXmlOptions): AsyncIterableIterator<T>
 
   whoAmI(options?: CallOptions): Promise<WhoAmIResult>

@@ -177,6 +177,17 @@ describe('queries', () => {
     )
   })
 
+  it('refuses FetchXML that is not well-formed, or not rooted at <fetch>, before any request', async () => {
+    const { client, requests } = harness(() => json({ value: [] }))
+    for (const xml of ['<fetch count="1"><entity name="account"></fetch>', '<entity name="account"/>']) {
+      await expect(client.fetchXmlPage('accounts', xml)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      await expect(client.fetchXml('accounts', xml).next()).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      })
+    }
+    expect(requests).toHaveLength(0)
+  })
+
   it('count uses /$count without a filter and @odata.count with one', async () => {
     const { client, requests } = harness((r) =>
       r.url.endsWith('$count')

@@ -2,7 +2,7 @@ import { createBatch } from './batch.ts'
 import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
 import { common, parseJson, prefer, type Scope } from './internal/core.ts'
-import { pagingCookieFrom, readFetchAttribute, setFetchAttributes } from './internal/fetchxml.ts'
+import { pagingCookieFrom, readFetch, setFetchAttributes } from './internal/fetchxml.ts'
 import { checkName } from './internal/paths.ts'
 import { annotationPreference, FETCHXML_PAGING_ANNOTATIONS } from './query.ts'
 import type { FetchXmlOptions, FetchXmlPage } from './types.ts'
@@ -24,30 +24,30 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
       const path = checkName(entitySet, 'Entity set')
       // "Don't use the fetch element top attribute with paging" (Microsoft Learn: Page results using FetchXml):
       // a query with `top` is sent as written, as one request, and paging options are refused.
-      const top = readFetchAttribute(fetchXml, 'top')
+      const root = readFetch(fetchXml)
+      const top = root.attributes.get('top')
       if (top !== undefined && (options?.page !== undefined || options?.pageSize !== undefined)) {
         throw new DataverseError(
           'INVALID_ARGUMENT',
           'This FetchXML has a top attribute, which Dataverse does not combine with paging: remove top to page, or drop page/pageSize.',
         )
       }
-      if (top !== undefined && readFetchAttribute(fetchXml, 'page') !== undefined) {
+      if (top !== undefined && root.attributes.has('page')) {
         throw new DataverseError(
           'INVALID_ARGUMENT',
           'This FetchXML has both top and page attributes, which Dataverse does not combine: keep one of them.',
         )
       }
-      const page =
-        top !== undefined ? 1 : (options?.page ?? Number(readFetchAttribute(fetchXml, 'page') ?? 1))
-      const size = options?.pageSize ?? Number(readFetchAttribute(fetchXml, 'count') ?? 5000)
+      const page = top !== undefined ? 1 : (options?.page ?? Number(root.attributes.get('page') ?? 1))
+      const size = options?.pageSize ?? Number(root.attributes.get('count') ?? 5000)
       const xml =
         top !== undefined
           ? fetchXml
-          : setFetchAttributes(fetchXml, {
-              page: String(page),
-              count: String(size),
-              'paging-cookie': options?.pagingCookie,
-            })
+          : setFetchAttributes(
+              fetchXml,
+              { page: String(page), count: String(size), 'paging-cookie': options?.pagingCookie },
+              root,
+            )
       const query = `?fetchXml=${encodeURIComponent(xml)}`
       let body: Record<string, unknown>
       if (baseUrl.length + path.length + query.length > MAX_GET_URL) {
@@ -94,7 +94,7 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
     },
 
     async *fetchXml<T>(entitySet: string, fetchXml: string, options?: FetchXmlOptions) {
-      let page = Number(readFetchAttribute(fetchXml, 'page') ?? 1)
+      let page = Number(readFetch(fetchXml).attributes.get('page') ?? 1)
       let pagingCookie: string | undefined
       for (;;) {
         const result: FetchXmlPage<T> = await client.fetchXmlPage<T>(entitySet, fetchXml, {

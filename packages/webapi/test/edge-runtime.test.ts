@@ -23,6 +23,8 @@ beforeAll(async () => {
     platform: 'browser',
     dts: false,
     logLevel: 'silent',
+    // a bundler for the edge bundles the dependencies too (saxes and its xmlchars), so they are checked as well
+    noExternal: [/^saxes$/, /^xmlchars\//],
     inputOptions: {
       resolve: { conditionNames: ['@dataverse-s2s/source', 'worker', 'browser', 'import', 'default'] },
     },
@@ -43,6 +45,8 @@ describe('default (non-Node) entry', () => {
     expect(code).not.toMatch(/from\s*["'](undici|http|https|net|tls|fs)["']/)
     expect(code).not.toContain('undici')
     expect(code).toContain('createDataverseClient')
+    expect(code).not.toMatch(/from\s*["']saxes["']|require\(["']saxes["']\)/)
+    expect(code).toContain('SaxesParser')
   })
 
   it('runs inside a Hono app, calling Dataverse through a non-Node fetch', async () => {

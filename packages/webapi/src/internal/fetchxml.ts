@@ -1,70 +1,69 @@
 import { DataverseError } from '../errors.ts'
-
-const FETCH_TAG_RE = /<fetch\b((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/
-
-function escapeXmlAttribute(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-}
-
-/** Sets (or replaces) attributes on the root `<fetch>` element. */
-export function setFetchAttributes(xml: string, attributes: Record<string, string | undefined>): string {
-  const match = FETCH_TAG_RE.exec(xml)
-  if (!match) {
-    throw new DataverseError('INVALID_ARGUMENT', 'fetchXml must contain a <fetch> root element.')
-  }
-  let attrs = match[1] ?? ''
-  for (const [name, value] of Object.entries(attributes)) {
-    attrs = attrs.replace(new RegExp(`\\s+${name}\\s*=\\s*("[^"]*"|'[^']*')`, 'g'), '')
-    if (value !== undefined) attrs += ` ${name}="${escapeXmlAttribute(value)}"`
-  }
-  return (
-    xml.slice(0, match.index) + `<fetch${attrs}${match[2] ?? ''}>` + xml.slice(match.index + match[0].length)
-  )
-}
-
-const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d+)|#x([0-9A-Fa-f]+));/g
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
+import { escapeXmlAttribute, readXmlRoot, type XmlRoot } from './xml.ts'
 
 /**
- * The value an attribute's text stands for: the five predefined entities and numeric character references decoded
- * (an unknown or malformed reference is left as written, as the server will judge it).
+ * The root `<fetch>` element of a FetchXML query, its attribute values decoded.
+ * @throws {DataverseError} `INVALID_ARGUMENT` when the FetchXML is not well-formed or its root is not `<fetch>`.
  */
-export function decodeXmlAttribute(raw: string): string {
-  if (!raw.includes('&')) return raw
-  return raw.replace(
-    ENTITY,
-    (ref, named: string | undefined, dec: string | undefined, hex: string | undefined) => {
-      if (named) return PREDEFINED[named] as string
-      const code = dec === undefined ? Number.parseInt(hex as string, 16) : Number(dec)
-      return code <= 0x10ffff ? String.fromCodePoint(code) : ref
-    },
-  )
+export function readFetch(xml: string): XmlRoot {
+  const root = readXmlRoot(xml)
+  if (typeof root === 'string') {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      `fetchXml is not well-formed XML: ${root}. Fix the query text.`,
+    )
+  }
+  if (root.name !== 'fetch') {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      `fetchXml must have <fetch> as its root element, not <${root.name}>.`,
+    )
+  }
+  return root
 }
 
-/** The decoded value of an attribute of the root `<fetch>` element. */
-export function readFetchAttribute(xml: string, name: string): string | undefined {
-  const match = FETCH_TAG_RE.exec(xml)
-  if (!match) return undefined
-  const attr = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`).exec(match[1] ?? '')
-  const raw = attr ? (attr[1] ?? attr[2]) : undefined
-  return raw === undefined ? undefined : decodeXmlAttribute(raw)
+/**
+ * Sets (or replaces, or with undefined removes) attributes of the root `<fetch>` element. Only the root's start tag
+ * is rewritten: its other attributes keep their values, the rest of the text is left as written.
+ * @throws {DataverseError} `INVALID_ARGUMENT` as {@link readFetch}, or when a value holds a character XML cannot carry.
+ */
+export function setFetchAttributes(
+  xml: string,
+  attributes: Record<string, string | undefined>,
+  root: XmlRoot = readFetch(xml),
+): string {
+  const merged = new Map(root.attributes)
+  for (const [name, value] of Object.entries(attributes)) {
+    merged.delete(name)
+    if (value !== undefined) merged.set(name, value)
+  }
+  let tag = `<${root.name}`
+  for (const [name, value] of merged) {
+    const escaped = escapeXmlAttribute(value)
+    if (escaped === undefined) {
+      throw new DataverseError(
+        'INVALID_ARGUMENT',
+        `The ${name} attribute of <fetch> holds a character XML cannot carry (U+0000 to U+001F other than tab and line breaks, a lone surrogate, U+FFFE or U+FFFF).`,
+      )
+    }
+    tag += ` ${name}="${escaped}"`
+  }
+  tag += root.selfClosing ? '/>' : '>'
+  return xml.slice(0, root.start) + tag + xml.slice(root.end)
 }
 
 /**
  * `@Microsoft.Dynamics.CRM.fetchxmlpagingcookie` is `<cookie pagenumber="2" pagingcookie="%253ccookie...">`:
  * the `pagingcookie` attribute is URL-encoded twice; the decoded XML goes into `paging-cookie` (XML-escaped
  * when written as an attribute). See powerapps-docs use-fetchxml-web-api / page-results.
+ * @returns the cookie, or undefined when the annotation is absent, not XML, or has no pagingcookie.
  */
 export function pagingCookieFrom(annotation: string | undefined): string | undefined {
   if (!annotation) return undefined
-  const match = /pagingcookie\s*=\s*"([^"]*)"/.exec(annotation)
-  if (!match?.[1]) return undefined
-  // The attribute's text first (entities such as &amp; decoded), then the two URL encodings.
-  let cookie = decodeXmlAttribute(match[1])
+  const root = readXmlRoot(annotation)
+  // The attribute's value (entities such as &amp; decoded), then the two URL encodings.
+  let cookie = typeof root === 'string' ? undefined : root.attributes.get('pagingcookie')
+  if (!cookie) return undefined
   for (let i = 0; i < 2 && /%[0-9a-f]{2}/i.test(cookie); i++) cookie = decodeURIComponent(cookie)
   return cookie
 }
