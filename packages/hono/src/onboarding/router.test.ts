@@ -67,7 +67,9 @@ beforeAll(async () => {
     publicUrl: 'http://localhost:5173',
     roleName: 'Dataverse S2S Connector',
     verifyTables: ['accounts', 'contacts'],
-    logger: { info: (m) => logs.push(m), warn: (m, fields) => {
+    logger: {
+      info: (m) => logs.push(m),
+      warn: (m, fields) => {
         logs.push(m)
         warnings.push({ message: m, ...(fields ? { fields } : {}) })
       },
