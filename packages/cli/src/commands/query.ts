@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { connect, type GlobalOptions, loadSettings, requireOrg } from '../connect.ts'
 import type { Context } from '../context.ts'
 import { CliError } from '../errors.ts'
+import { fetchXmlEntityName } from '../fetchxml-entity.ts'
 import { columnsOf, formatTable, plainRow } from '../output.ts'
 import { createRowWriter, type RowFormat } from '../row-writer.ts'
 import { resolveTable } from '../tables.ts'
@@ -85,12 +86,13 @@ export function registerQuery(program: Command, ctx: Context, withGlobals: (c: C
       }
       let entitySet = entitySetArg
       if (entitySet === undefined) {
-        const name = /<entity\s+name\s*=\s*["']([^"']+)["']/i.exec(xml)?.[1]
-        if (!name)
+        const entity = fetchXmlEntityName(xml)
+        if ('problem' in entity)
           throw new CliError(
             'USAGE',
-            `${opts.fetchxml} has no <entity name="...">: pass the entity set as an argument.`,
+            `${opts.fetchxml} names no table: ${entity.problem}. Fix the file, or pass the entity set as an argument.`,
           )
+        const { name } = entity
         entitySet = (await resolveTable(conn.client, name, ctx.signal)).entitySet
       }
       rows = conn.client.fetchXml(entitySet, xml, { signal: ctx.signal, ...(pageSize ? { pageSize } : {}) })
