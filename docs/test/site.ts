@@ -15,6 +15,7 @@ const skippedPaths = new Set([
   join(docsDir, '.vitepress', 'cache'),
   join(docsDir, '.vitepress', 'dist'),
   join(docsDir, 'reference', 'api'),
+  join(docsDir, '.vitepress', 'reference-sidebar.json'),
 ])
 
 function newestMtime(dir: string): number {
