@@ -37,7 +37,11 @@ export function newestSource(): number {
   const packages = readdirSync(join(repoDir, 'packages')).map((name) =>
     join(repoDir, 'packages', name, 'src'),
   )
-  return Math.max(newestMtime(docsDir), newestMtime(join(repoDir, '.changeset')), ...packages.map(newestMtime))
+  return Math.max(
+    newestMtime(docsDir),
+    newestMtime(join(repoDir, '.changeset')),
+    ...packages.map(newestMtime),
+  )
 }
 
 export function siteIsFresh(): boolean {
