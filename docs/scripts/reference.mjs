@@ -180,11 +180,24 @@ function oneLineSummary(comment) {
   if (!comment) return ''
   // An inline {@link X} reads as the code name X here (the page itself links it).
   const parts = comment.summary.map((part) => (part.kind === 'inline-tag' ? `\`${part.text}\`` : part.text))
-  const text = parts.join('').split(/\n\s*\n/)[0] ?? ''
+  // The first paragraph, up to a list that may follow it without a blank line.
+  const text = (parts.join('').split(/\n\s*\n/)[0] ?? '').split(/\n\s*[-*] /)[0] ?? ''
   const line = text.replace(/\s+/g, ' ').trim()
   // A sentence ends at ". " before a capital or a backtick, not at "e.g. " or "i.e. ".
   const end = /(?<!\b(?:e\.g|i\.e|etc|vs))\.(?=\s+[A-Z`(])/.exec(line)
-  return end ? line.slice(0, end.index + 1) : line
+  const sentence = end ? line.slice(0, end.index + 1) : line
+  return sentence.length > 140 ? beforeDetails(sentence) : sentence
+}
+
+/** A long sentence up to its first `: ` or `; ` outside code and parentheses, where its details begin. */
+function beforeDetails(sentence) {
+  for (let i = 20; i < sentence.length - 1; i++) {
+    const before = sentence.slice(0, i)
+    const code = (before.match(/`/g) ?? []).length % 2 === 1
+    const depth = (before.match(/\(/g) ?? []).length - (before.match(/\)/g) ?? []).length
+    if (!code && depth === 0 && /[:;] /.test(sentence.slice(i, i + 2))) return `${sentence.slice(0, i)}.`
+  }
+  return sentence
 }
 
 function collectSymbols(pkg, reflection) {
@@ -261,7 +274,7 @@ function packageIndex(pkg, symbols) {
     return `${head}This package exports nothing yet, so there is no reference for it. It is generated from the package's TSDoc on every build.\n`
   }
   const lines = [
-    `*${pkg.summary}.* Generated from the package's TSDoc: one page per export, each with its example.`,
+    `*${pkg.summary}.* Generated from the package's TSDoc: a page per export, with an example on each function and class.`,
     '',
   ]
   const specifiers = [...new Set(symbols.map((s) => s.specifier))]
