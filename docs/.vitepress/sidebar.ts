@@ -1,4 +1,14 @@
+import { existsSync, readFileSync } from 'node:fs'
 import type { DefaultTheme } from 'vitepress'
+
+// The reference's part of the sidebar (one collapsed group per package, a page per symbol) is written by
+// scripts/reference.mjs next to the pages it lists; before the first build there is none, and nothing to list.
+const referenceSidebarFile = new URL('./reference-sidebar.json', import.meta.url)
+
+function referenceSidebar(): DefaultTheme.SidebarItem[] {
+  if (!existsSync(referenceSidebarFile)) return []
+  return JSON.parse(readFileSync(referenceSidebarFile, 'utf8')) as DefaultTheme.SidebarItem[]
+}
 
 // One sidebar for the whole site, so every page is one click away and the browser test can walk it.
 export const sidebar: DefaultTheme.SidebarItem[] = [
@@ -56,12 +66,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
     text: 'Reference',
     items: [
       { text: 'Overview', link: '/reference/' },
-      { text: '@dataverse-s2s/core', link: '/reference/api/core' },
-      { text: '@dataverse-s2s/webapi', link: '/reference/api/webapi' },
-      { text: '@dataverse-s2s/hono', link: '/reference/api/hono' },
-      { text: '@dataverse-s2s/emulator', link: '/reference/api/emulator' },
-      { text: '@dataverse-s2s/codegen', link: '/reference/api/codegen' },
-      { text: '@dataverse-s2s/cli', link: '/reference/api/cli' },
+      ...referenceSidebar(),
       { text: 'Changelog', link: '/reference/changelog' },
     ],
   },

@@ -10,11 +10,14 @@ import { generateReference } from './reference.mjs'
 
 const docsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const started = Date.now()
-const packages = await generateReference()
-console.log(`reference: ${packages.length ? packages.join(', ') : 'no package exports anything yet'}`)
+const reference = await generateReference()
+console.log(
+  `reference: ${reference.packages.length ? reference.packages.join(', ') : 'no package exports anything yet'} (${reference.pages} pages)`,
+)
 await generateChangelog()
 console.log('changelog: rendered from .changeset/*.md')
 const vitepress = join(docsDir, 'node_modules', '.bin', 'vitepress')
 const result = spawnSync(vitepress, ['build'], { cwd: docsDir, stdio: 'inherit' })
 if (result.status !== 0) process.exit(result.status ?? 1)
 await writeFile(join(docsDir, '.vitepress', 'dist', '.built-at'), `${started}\n`)
+console.log(`docs built in ${((Date.now() - started) / 1000).toFixed(1)} s`)

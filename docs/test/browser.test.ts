@@ -13,6 +13,11 @@ function sidebarLinks(items = sidebar): string[] {
   return items.flatMap((item) => [...(item.link ? [item.link] : []), ...sidebarLinks(item.items ?? [])])
 }
 
+/** A page of one exported symbol: its sidebar entry sits in a collapsed group of its package. */
+function isSymbolPage(link: string): boolean {
+  return /^\/reference\/api\/[^/]+\/.+/.test(link)
+}
+
 function sourceOf(link: string): string {
   const path = link.endsWith('/') ? `${link}index.md` : `${link}.md`
   return readFileSync(join(docsDir, path), 'utf8')
@@ -77,7 +82,8 @@ describe('the built documentation site', () => {
   })
 
   it('walks the sidebar: every page renders its title and all of its code blocks', async () => {
-    const links = sidebarLinks()
+    // The symbol pages of the reference (hundreds, in collapsed groups) are opened by the next test.
+    const links = sidebarLinks().filter((link) => !isSymbolPage(link))
     expect(links.length).toBeGreaterThan(2)
     for (const link of links) {
       // Navigate by clicking the sidebar entry, as a reader would.
@@ -105,6 +111,31 @@ describe('the built documentation site', () => {
         expect(text.trim(), `an empty code block on ${link}`).not.toBe('')
         expect(text, `a region marker leaked on ${link}`).not.toMatch(/#(end)?region/)
       }
+    }
+  })
+
+  it("opens a symbol page from each package's index: its title, code blocks and its sidebar entry show", async () => {
+    const packages = sidebarLinks().filter((link) => /^\/reference\/api\/[^/]+\/$/.test(link))
+    expect(packages.length).toBeGreaterThanOrEqual(6)
+    for (const link of packages) {
+      await page.goto(pageUrl(base, link))
+      const first = page.locator('.vp-doc table a').first()
+      const href = new URL((await first.getAttribute('href')) ?? '', `${base}${link}`).pathname
+      await first.click()
+      await page.waitForURL((url) => url.pathname === href)
+      const symbolLink = href.replace(/\.html$/, '')
+      expect(sidebarLinks(), `${symbolLink} is in the sidebar`).toContain(symbolLink)
+      const source = sourceOf(symbolLink)
+      const title = /^# (.+)$/m.exec(source)?.[1]?.trim() ?? ''
+      await expect
+        .poll(() => page.locator('.vp-doc h1').first().textContent(), { message: href })
+        .toContain(title)
+      const blocks = page.locator('.vp-doc div[class*="language-"] pre code')
+      expect(await blocks.count(), `code blocks on ${href}`).toBe(expectedCodeBlocks(source))
+      // The group of the page's package opens by itself, so its entry is visible.
+      await expect
+        .poll(() => page.locator(`.VPSidebar a.VPLink[href="${href}"]`).isVisible(), { message: href })
+        .toBe(true)
     }
   })
 

@@ -18,7 +18,16 @@ export type CodegenErrorCode =
   | 'INVALID_OPTIONS'
   | 'FETCH_FAILED'
 
-/** The one error class of @dataverse-s2s/codegen; `switch (err.code)` narrows. */
+/**
+ * The one error class of @dataverse-s2s/codegen; `switch (err.code)` narrows.
+ * @example
+ * try {
+ *   generate(parseMetadata(xml), { tables: ['account', 'new_project'] })
+ * } catch (error) {
+ *   if (error instanceof CodegenError && error.code === 'UNKNOWN_TABLE') console.error(error.message) // names the table
+ *   throw error
+ * }
+ */
 export class CodegenError extends Error {
   override name = 'CodegenError'
   constructor(
@@ -30,7 +39,16 @@ export class CodegenError extends Error {
   }
 }
 
-/** True for a {@link CodegenError}, also one from another copy of this package. */
+/**
+ * True for a {@link CodegenError}, also one from another copy of this package.
+ * @example
+ * try {
+ *   parseMetadata(xml)
+ * } catch (error) {
+ *   if (isCodegenError(error)) console.error(`${error.code}: ${error.message}`)
+ *   else throw error
+ * }
+ */
 export function isCodegenError(value: unknown): value is CodegenError {
   return (
     value instanceof Error &&

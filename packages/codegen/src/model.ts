@@ -75,6 +75,7 @@ const LOOKUP = /^_(.+)_value$/
  * @returns every entity type with its entity set, key, properties (lookups marked) and navigation properties
  * @throws {CodegenError} `INVALID_XML` for a document that is not well-formed, `INVALID_CSDL` for one that is not CSDL
  * @example
+ * import { readFile } from 'node:fs/promises'
  * const model = parseMetadata(await readFile('metadata.xml', 'utf8'))
  */
 export function parseMetadata(csdlXml: string): MetadataModel {

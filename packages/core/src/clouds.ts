@@ -178,6 +178,9 @@ export function defineCloud(options: CustomCloudOptions): Cloud {
  * Turns a {@link CloudInput} into a {@link Cloud}.
  * @param input - a built-in name (default `public`), a Cloud, or custom-cloud options
  * @throws TokenError `INVALID_OPTIONS` for an unknown name or a malformed custom cloud
+ * @example
+ * const cloud = resolveCloud('gcc-high')
+ * console.log(cloud.authorityHost) // https://login.microsoftonline.us
  */
 export function resolveCloud(input: CloudInput = 'public'): Cloud {
   if (typeof input === 'string') {
@@ -204,7 +207,11 @@ function hostMatches(pattern: string | RegExp, host: string, hostname: string): 
   return pattern.test(host) || pattern.test(hostname)
 }
 
-/** True when `orgUrl`'s host is one of `cloud`'s Dataverse hosts. */
+/**
+ * True when `orgUrl`'s host is one of `cloud`'s Dataverse hosts.
+ * @example
+ * isOrgUrlOfCloud('https://contoso.crm.dynamics.cn', chinaCloud) // true
+ */
 export function isOrgUrlOfCloud(orgUrl: string | URL, cloud: Cloud): boolean {
   const url = typeof orgUrl === 'string' ? safeUrl(orgUrl) : orgUrl
   if (!url) return false
@@ -228,6 +235,8 @@ function safeUrl(value: string): URL | undefined {
  * @param orgUrl - the org's URL (any path is ignored)
  * @param extra - custom clouds to consider (default none)
  * @returns the cloud, or `undefined` when the host belongs to none
+ * @example
+ * cloudFromOrgUrl('https://contoso.crm9.dynamics.com')?.name // 'gcc'
  */
 export function cloudFromOrgUrl(orgUrl: string | URL, extra: readonly Cloud[] = []): Cloud | undefined {
   for (const cloud of [...extra, gccCloud, publicCloud, gccHighCloud, dodCloud, chinaCloud]) {
@@ -236,7 +245,11 @@ export function cloudFromOrgUrl(orgUrl: string | URL, extra: readonly Cloud[] = 
   return undefined
 }
 
-/** True when `host` (hostname or host:port) is a login host of `cloud`. */
+/**
+ * True when `host` (hostname or host:port) is a login host of `cloud`.
+ * @example
+ * isTrustedLoginHost('login.microsoftonline.com', publicCloud) // true
+ */
 export function isTrustedLoginHost(host: string, cloud: Cloud): boolean {
   const h = host.toLowerCase()
   const own = new URL(cloud.authorityHost)

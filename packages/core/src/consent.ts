@@ -78,7 +78,12 @@ export interface ConsentStateStore {
   consume(id: string, expiresAt: number): Promise<boolean> | boolean
 }
 
-/** An in-memory {@link ConsentStateStore}; expired ids are dropped as time passes. */
+/**
+ * An in-memory {@link ConsentStateStore}; expired ids are dropped as time passes.
+ * @example
+ * // One process: states are remembered in memory. Several instances share a store (e.g. Redis SET NX) instead.
+ * const states = createConsentStateManager({ secret: process.env.STATE_SECRET!, store: createMemoryStateStore() })
+ */
 export function createMemoryStateStore(): ConsentStateStore {
   const used = new Map<string, number>()
   return {
@@ -235,6 +240,11 @@ export interface AdminConsentResult {
  * @param options - the state manager and the browser session id the consent was started from
  * @throws ConsentError state codes, `CONSENT_DENIED` (`access_denied`/`permission_denied`), `CONSENT_REQUIRED`,
  * `CONSENT_FAILED` (another `error`), or `INVALID_CALLBACK` (no `admin_consent=True` or no tenant GUID)
+ * @example
+ * app.get('/onboarding/callback', async (c) => {
+ *   const { tenantId, data } = await parseAdminConsentRedirect(c.req.url, { states, sessionId })
+ *   return c.redirect(data ?? '/')
+ * })
  */
 export async function parseAdminConsentRedirect(
   redirect: string | URL | URLSearchParams,

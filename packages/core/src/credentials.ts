@@ -84,17 +84,38 @@ export function clientSecret(secret: string): SecretCredential {
   return { kind: 'secret', secret }
 }
 
-/** A certificate credential; see {@link CertificateCredential}. Validated when the provider is created. */
+/**
+ * A certificate credential; see {@link CertificateCredential}. Validated when the provider is created.
+ * @example
+ * import { readFileSync } from 'node:fs'
+ * const credential = clientCertificate({
+ *   certificate: readFileSync('app.crt.pem', 'utf8'),
+ *   privateKey: readFileSync('app.key.pem', 'utf8'),
+ * })
+ * const tokens = createTokenProvider({ clientId, credential })
+ */
 export function clientCertificate(options: Omit<CertificateCredential, 'kind'>): CertificateCredential {
   return { kind: 'certificate', ...options }
 }
 
-/** A client-assertion credential (workload identity federation); see {@link AssertionCredential}. */
+/**
+ * A client-assertion credential (workload identity federation); see {@link AssertionCredential}.
+ * @example
+ * import { readFile } from 'node:fs/promises'
+ * // A federated token the platform gives the workload (Kubernetes workload identity writes it to a file).
+ * const credential = clientAssertion(() => readFile(process.env.AZURE_FEDERATED_TOKEN_FILE!, 'utf8'))
+ * const tokens = createTokenProvider({ clientId, credential })
+ */
 export function clientAssertion(getAssertion: AssertionCredential['getAssertion']): AssertionCredential {
   return { kind: 'assertion', getAssertion }
 }
 
-/** A managed-identity credential: system-assigned without options, else user-assigned by one id. */
+/**
+ * A managed-identity credential: system-assigned without options, else user-assigned by one id.
+ * @example
+ * // Single-tenant: the app's own tenant only. For customer tenants, see managedIdentityFederation.
+ * const tokens = createTokenProvider({ clientId, tenantId, credential: managedIdentity({ clientId: process.env.AZURE_CLIENT_ID! }) })
+ */
 export function managedIdentity(
   options: Omit<ManagedIdentityCredential, 'kind'> = {},
 ): ManagedIdentityCredential {
@@ -104,7 +125,8 @@ export function managedIdentity(
 /**
  * A managed identity as the app's federated credential; see {@link ManagedIdentityFederationCredential}.
  * @example
- * createTokenProvider({ clientId: appId, credential: managedIdentityFederation({ clientId: uamiClientId }) })
+ * // clientId: the multi-tenant app registration; the user-assigned managed identity is one of its federated credentials
+ * createTokenProvider({ clientId, credential: managedIdentityFederation({ clientId: process.env.AZURE_CLIENT_ID! }) })
  */
 export function managedIdentityFederation(
   options: Omit<ManagedIdentityFederationCredential, 'kind'> = {},
@@ -112,7 +134,11 @@ export function managedIdentityFederation(
   return { kind: 'managedIdentityFederation', ...options }
 }
 
-/** The token-exchange audience of a cloud (Learn: workload-identity-federation-config-app-trust-managed-identity). */
+/**
+ * The token-exchange audience of a cloud (Learn: workload-identity-federation-config-app-trust-managed-identity).
+ * @example
+ * tokenExchangeAudience('gcc-high') // 'api://AzureADTokenExchangeUSGov'
+ */
 export function tokenExchangeAudience(cloudName: string): string {
   if (cloudName === 'gcc-high' || cloudName === 'dod') return 'api://AzureADTokenExchangeUSGov'
   if (cloudName === 'china') return 'api://AzureADTokenExchangeChina'
@@ -135,6 +161,12 @@ export interface PreparedCertificate {
  * Reads a certificate credential and checks it before any request: a parseable PEM certificate, a parseable RSA
  * private key that belongs to it, and a validity period that includes `now`.
  * @throws TokenError `INVALID_CREDENTIAL` with a message that says what to fix (never the key material)
+ * @example
+ * import { readFileSync } from 'node:fs'
+ * const certificate = prepareCertificate(
+ *   clientCertificate({ certificate: readFileSync('app.crt.pem', 'utf8'), privateKey: readFileSync('app.key.pem', 'utf8') }),
+ * )
+ * console.log(`certificate ${certificate.subject} expires on ${certificate.notAfter.toISOString()}`)
  */
 export function prepareCertificate(
   credential: CertificateCredential,

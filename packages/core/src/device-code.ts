@@ -23,6 +23,7 @@ export interface DeviceCodePrompt {
   expiresAt: Date
 }
 
+/** Options of {@link acquireTokenByDeviceCode}: the app, the scopes to ask for, and where to show the code. */
 export interface DeviceCodeOptions {
   /** The application (client) id the user signs in to. */
   clientId: string

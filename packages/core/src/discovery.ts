@@ -39,7 +39,12 @@ export interface DiscoverTenantOptions {
   signal?: AbortSignal
 }
 
-/** Parses a `WWW-Authenticate: Bearer k=v, k="v"` challenge into lower-cased keys. */
+/**
+ * Parses a `WWW-Authenticate: Bearer k=v, k="v"` challenge into lower-cased keys.
+ * @example
+ * const challenge = parseBearerChallenge('Bearer authorization_uri="https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/authorize", resource_id="https://contoso.crm.dynamics.com/"')
+ * console.log(challenge?.['authorization_uri'])
+ */
 export function parseBearerChallenge(header: string): Record<string, string> | undefined {
   const m = /^\s*Bearer\s+(.*)$/is.exec(header)
   if (!m?.[1]) return undefined
@@ -65,6 +70,9 @@ export interface TenantDiscovery {
 /**
  * Creates a tenant discovery with its own cache (bounded, per org origin, single-flight).
  * @param defaults - options applied to every call (a call's own options win)
+ * @example
+ * const discovery = createTenantDiscovery({ cacheTtlMs: 60 * 60_000 })
+ * const { tenantId, authority } = await discovery.discover('https://contoso.crm.dynamics.com')
  */
 export function createTenantDiscovery(defaults: DiscoverTenantOptions = {}): TenantDiscovery {
   const cache = new LruMap<string, { value: DiscoveredTenant; until: number; lruReferenced: boolean }>(10_000)

@@ -38,8 +38,7 @@ async function readPem(path: string, what: string): Promise<string> {
  * @throws {TokenError} `INVALID_OPTIONS` when the client id or a credential is missing, or both a secret and a
  * certificate are set; `INVALID_CREDENTIAL` when a PEM file cannot be read.
  * @example
- * const { clientId, credential, tenantId } = await credentialsFromEnv()
- * const tokens = createTokenProvider({ clientId, credential, tenantId })
+ * const tokens = createTokenProvider(await credentialsFromEnv())
  */
 export async function credentialsFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,

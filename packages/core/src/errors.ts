@@ -68,6 +68,14 @@ export type CoreErrorCode = TokenErrorCode | DiscoveryErrorCode | ConsentErrorCo
 /**
  * Base class of every error thrown by `@dataverse-s2s/core`. `code` is a closed union, so a `switch` narrows it.
  * Messages say what was wrong and what to do; they never contain a secret, an assertion or a token.
+ * @example
+ * try {
+ *   await tokens.getToken({ tenantId, resource: orgUrl })
+ * } catch (error) {
+ *   // Any error of this package, whichever of its classes: `code` says what went wrong.
+ *   if (isCoreError(error)) console.warn(`${error.name} ${error.code}: ${error.message}`)
+ *   throw error
+ * }
  */
 export class CoreError extends Error {
   override name = 'CoreError'
@@ -97,6 +105,20 @@ export interface TokenErrorDetails {
 /**
  * Acquiring an app-only token failed, or the provider was configured wrongly. When MSAL failed, its error is the
  * `cause`.
+ * @example
+ * try {
+ *   await tokens.getToken({ tenantId, resource: orgUrl })
+ * } catch (error) {
+ *   if (!(error instanceof TokenError)) throw error
+ *   switch (error.code) {
+ *     case 'APP_NOT_FOUND_IN_TENANT':
+ *       return 'The tenant has not consented to the app yet: ask its administrator to connect it.'
+ *     case 'INVALID_CLIENT_SECRET':
+ *       return 'The client secret is wrong or expired: rotate it in the app registration.'
+ *     default:
+ *       throw error
+ *   }
+ * }
  */
 export class TokenError extends CoreError {
   override name = 'TokenError'
@@ -112,7 +134,16 @@ export class TokenError extends CoreError {
   }
 }
 
-/** {@link discoverTenant} could not learn (or would not trust) the tenant of an org URL. */
+/**
+ * {@link discoverTenant} could not learn (or would not trust) the tenant of an org URL.
+ * @example
+ * try {
+ *   await discoverTenant(orgUrl)
+ * } catch (error) {
+ *   if (error instanceof DiscoveryError && error.code === 'INVALID_ORG_URL') return 'Enter the org URL, e.g. https://contoso.crm.dynamics.com'
+ *   throw error
+ * }
+ */
 export class DiscoveryError extends CoreError {
   override name = 'DiscoveryError'
   declare readonly code: DiscoveryErrorCode
@@ -121,7 +152,16 @@ export class DiscoveryError extends CoreError {
   }
 }
 
-/** The admin-consent round trip failed: a bad `state`, or Entra ID redirected back with an error. */
+/**
+ * The admin-consent round trip failed: a bad `state`, or Entra ID redirected back with an error.
+ * @example
+ * try {
+ *   await parseAdminConsentRedirect(request.url, { states, sessionId })
+ * } catch (error) {
+ *   if (error instanceof ConsentError && error.code === 'CONSENT_DENIED') return 'The administrator declined the consent.'
+ *   throw error
+ * }
+ */
 export class ConsentError extends CoreError {
   override name = 'ConsentError'
   declare readonly code: ConsentErrorCode
@@ -139,7 +179,16 @@ export class ConsentError extends CoreError {
   }
 }
 
-/** A user's access token was refused by {@link createUserTokenVerifier}. */
+/**
+ * A user's access token was refused by {@link createUserTokenVerifier}.
+ * @example
+ * try {
+ *   await verifier.verify(request.headers.get('authorization') ?? '')
+ * } catch (error) {
+ *   if (error instanceof VerificationError && error.code === 'TOKEN_EXPIRED') return new Response(null, { status: 401 })
+ *   throw error
+ * }
+ */
 export class VerificationError extends CoreError {
   override name = 'VerificationError'
   declare readonly code: VerificationErrorCode
@@ -148,7 +197,11 @@ export class VerificationError extends CoreError {
   }
 }
 
-/** True when `value` is an error of this package (works across duplicated copies of the package). */
+/**
+ * True when `value` is an error of this package (works across duplicated copies of the package).
+ * @example
+ * app.onError((error, c) => (isCoreError(error) ? c.json({ error: error.code }, 502) : c.json({ error: 'internal' }, 500)))
+ */
 export function isCoreError(value: unknown): value is CoreError {
   return (
     value instanceof CoreError ||

@@ -8,7 +8,12 @@ import { createMsalNetworkModule } from './internal/msal-network.ts'
  * limits every request to `http.timeoutMs`, exactly as the token provider does. Pass it as `system.networkClient`.
  * @param http `ca` (PEM, default none) and `timeoutMs` (default 10,000)
  * @example
- * new ConfidentialClientApplication({ auth, system: { networkClient: createMsalNetworkClient({ ca: emulatorCaPem }) } })
+ * import { readFileSync } from 'node:fs'
+ * import { ConfidentialClientApplication } from '@azure/msal-node'
+ * const cca = new ConfidentialClientApplication({
+ *   auth: { clientId, clientSecret: process.env.CLIENT_SECRET! },
+ *   system: { networkClient: createMsalNetworkClient({ ca: readFileSync('emulator-ca.pem', 'utf8') }) },
+ * })
  */
 export function createMsalNetworkClient(http: HttpOptions = {}): INetworkModule {
   const { sendGetRequestAsync, sendPostRequestAsync } = createMsalNetworkModule(http)

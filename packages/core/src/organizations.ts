@@ -30,6 +30,7 @@ export interface DiscoveredOrganization {
   isUserSysAdmin?: boolean
 }
 
+/** Options of {@link discoverOrganizations}: the cloud whose Global Discovery Service to ask, and a filter. */
 export interface DiscoverOrganizationsOptions {
   /** The cloud whose GDS to ask (default `public`); a custom cloud (the emulator) names its `globalDiscoveryUrl`. */
   cloud?: CloudInput
@@ -40,7 +41,11 @@ export interface DiscoverOrganizationsOptions {
   signal?: AbortSignal
 }
 
-/** The scope a public client asks for to call the GDS of `cloud` (default public) with {@link discoverOrganizations}. */
+/**
+ * The scope a public client asks for to call the GDS of `cloud` (default public) with {@link discoverOrganizations}.
+ * @example
+ * discoveryScope() // 'https://globaldisco.crm.dynamics.com/user_impersonation'
+ */
 export function discoveryScope(cloud: CloudInput = 'public', audience?: string): string {
   const base = audience ?? resolveCloud(cloud).globalDiscoveryUrl
   if (!base) throw new DiscoveryError('NO_DISCOVERY_SERVICE', 'This cloud has no Global Discovery Service.')
@@ -51,6 +56,9 @@ export function discoveryScope(cloud: CloudInput = 'public', audience?: string):
  * The environments the user of `userToken` (a delegated token for the cloud's Global Discovery Service) can access.
  * @throws {DiscoveryError} `UNAUTHORIZED` (not a user token for this GDS: acquire one with {@link discoveryScope}),
  * `NO_DISCOVERY_SERVICE`, `DISCOVERY_FAILED`, `TIMEOUT`.
+ * @example
+ * const { accessToken } = await acquireTokenByDeviceCode({ clientId, scopes: [discoveryScope()], onPrompt: (p) => console.log(p.message) })
+ * for (const org of await discoverOrganizations(accessToken)) console.log(org.friendlyName, org.apiUrl)
  */
 export async function discoverOrganizations(
   userToken: string,

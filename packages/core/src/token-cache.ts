@@ -50,6 +50,10 @@ export interface SecondLevelCache {
  * An in-memory {@link SecondLevelCache}, e.g. to share tokens between several providers of one process, or as a
  * model for a Redis implementation.
  * @param maxEntries - bound of the store (default 100,000), least recently used first out
+ * @example
+ * // Two providers of one process (say, two app registrations' worth of settings) share their tokens.
+ * const store = createMemoryTokenStore()
+ * const tokens = createTokenProvider({ clientId, credential, cache: { store } })
  */
 export function createMemoryTokenStore(maxEntries = 100_000): SecondLevelCache & { readonly size: number } {
   const map = new LruMap<string, LruEntry & { value: CachedToken }>(maxEntries)

@@ -124,7 +124,7 @@ export interface UserTokenVerifier {
  *   isTenantAllowed: (tid) => customers.has(tid),
  *   requiredScopes: ['access_as_user'],
  * })
- * const user = await verifier.verify(request.headers.authorization ?? '')
+ * const user = await verifier.verify(request.headers.get('authorization') ?? '')
  */
 export function createUserTokenVerifier(options: UserTokenVerifierOptions): UserTokenVerifier {
   const audiences = typeof options.audience === 'string' ? [options.audience] : [...(options.audience ?? [])]

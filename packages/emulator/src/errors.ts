@@ -9,7 +9,16 @@ export type EmulatorErrorCode =
   | 'STATE'
   | 'STOPPED'
 
-/** The one error class of `@dataverse-s2s/emulator`; `code` says what went wrong. */
+/**
+ * The one error class of `@dataverse-s2s/emulator`; `code` says what went wrong.
+ * @example
+ * try {
+ *   await startEmulator({ port: 8443 })
+ * } catch (error) {
+ *   if (error instanceof EmulatorError && error.code === 'INVALID_ARGUMENT') console.error(error.message) // e.g. the port is in use
+ *   throw error
+ * }
+ */
 export class EmulatorError extends Error {
   override name = 'EmulatorError'
   constructor(

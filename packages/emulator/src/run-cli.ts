@@ -114,7 +114,12 @@ async function runEmulatorCli(argv: string[]): Promise<void> {
   }
 }
 
-/** As {@link runEmulatorCli}, with usage and start-up errors printed and the exit code set (for the launchers). */
+/**
+ * As {@link runEmulatorCli}, with usage and start-up errors printed and the exit code set (for the launchers).
+ * @example
+ * // bin/my-emulator.js: the same command line as dataverse-s2s-emulator, e.g. `my-emulator --port 9443`
+ * runEmulatorMain(process.argv.slice(2))
+ */
 export function runEmulatorMain(argv: string[]): void {
   runEmulatorCli(argv).catch((err: unknown) => {
     if (err instanceof EmulatorError) fail(`${err.message}`)

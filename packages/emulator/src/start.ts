@@ -173,12 +173,14 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
  * @throws {EmulatorError} 'INVALID_ARGUMENT' (port in use, bad seed), 'NOT_FOUND' (seed file), 'TLS', 'STATE'.
  * @example
  * ```ts
+ * import { ConfidentialClientApplication } from '@azure/msal-node'
  * const emulator = await startEmulator({ port: 0 })
  * const restore = emulator.trust.installGlobally()
+ * const { multiTenantAppId, multiTenantAppSecret, contosoTenantId } = defaultIds
  * const cca = new ConfidentialClientApplication({
- *   auth: { clientId, clientSecret, ...emulator.msalAuth(contosoTenantId) },
+ *   auth: { clientId: multiTenantAppId, clientSecret: multiTenantAppSecret, ...emulator.msalAuth(contosoTenantId) },
  * })
- * const { accessToken } = await cca.acquireTokenByClientCredential({ scopes: [`${emulator.orgs[0].url}/.default`] })
+ * const result = await cca.acquireTokenByClientCredential({ scopes: [`${emulator.orgs[0]?.url}/.default`] })
  * restore()
  * await emulator.stop()
  * ```

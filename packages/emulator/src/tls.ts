@@ -83,6 +83,10 @@ export async function loadOrCreateTls(stateDir?: string): Promise<TlsMaterial> {
 /**
  * An undici dispatcher that trusts the emulator's CA in addition to Node's default roots (and `NODE_EXTRA_CA_CERTS`).
  * Pass it as `dispatcher` to undici's `fetch`/`request`, or install it with {@link trustEmulatorGlobally}.
+ * @example
+ * import { fetch } from 'undici'
+ * const dispatcher = createTrustingAgent(emulator.caCertPem)
+ * const response = await fetch(`${emulator.url}/common/v2.0/.well-known/openid-configuration`, { dispatcher })
  */
 export function createTrustingAgent(caCertPem: string, options: Agent.Options = {}): Agent {
   return new Agent({ ...options, connect: { ca: [...defaultCaBundle(), caCertPem] } })
@@ -92,6 +96,13 @@ export function createTrustingAgent(caCertPem: string, options: Agent.Options = 
  * Makes the process's global `fetch` (and so `@azure/msal-node`, which uses it) trust the emulator's CA, by
  * installing {@link createTrustingAgent} as the global undici dispatcher. Returns a function that restores the
  * previous dispatcher.
+ * @example
+ * const restore = trustEmulatorGlobally(emulator.caCertPem)
+ * try {
+ *   await fetch(`${emulator.url}/${defaultIds.contosoTenantId}/v2.0/.well-known/openid-configuration`)
+ * } finally {
+ *   restore()
+ * }
  */
 export function trustEmulatorGlobally(caCertPem: string): () => void {
   const previous: Dispatcher = getGlobalDispatcher()

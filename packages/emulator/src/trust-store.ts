@@ -74,7 +74,11 @@ function writable(dir: string): boolean {
   }
 }
 
-/** Whether the NSS database already holds this CA (the check `pnpm start` makes). */
+/**
+ * Whether the NSS database already holds this CA (the check `pnpm start` makes).
+ * @example
+ * if (!isEmulatorCaTrusted({ caCertPem: emulator.caCertPem })) console.log('Run `pnpm emulator trust` so that browsers accept the emulator.')
+ */
 export function isEmulatorCaTrusted(options: Pick<TrustStoreOptions, 'caCertPem' | 'nssDb'>): boolean {
   const { dir, db } = nssPaths(options)
   if (!existsSync(join(dir, 'cert9.db'))) return false
@@ -90,6 +94,9 @@ export function isEmulatorCaTrusted(options: Pick<TrustStoreOptions, 'caCertPem'
  * Installs the emulator's CA where browsers and TLS tools look: the NSS database (created when missing) and,
  * when `system` is true and the folder is writable (root), the system store. Idempotent.
  * @throws {EmulatorError} `TLS` when certutil is missing or fails.
+ * @example
+ * const report = trustEmulatorCa({ caCertPem: emulator.caCertPem, system: false })
+ * console.log(report.nss, report.node)
  */
 export function trustEmulatorCa(options: TrustStoreOptions): TrustReport {
   const nickname = nicknameOf(options.caCertPem)
@@ -119,7 +126,12 @@ export function trustEmulatorCa(options: TrustStoreOptions): TrustReport {
   }
 }
 
-/** Removes what {@link trustEmulatorCa} installed for this CA. Idempotent. */
+/**
+ * Removes what {@link trustEmulatorCa} installed for this CA. Idempotent.
+ * @example
+ * const report = untrustEmulatorCa({ caCertPem: emulator.caCertPem, system: false })
+ * console.log(report.nss)
+ */
 export function untrustEmulatorCa(options: TrustStoreOptions): TrustReport {
   const nickname = nicknameOf(options.caCertPem)
   const { dir, db } = nssPaths(options)

@@ -32,7 +32,7 @@ export interface DataverseClientMiddlewareOptions {
  * @param options - see {@link DataverseClientMiddlewareOptions}
  * @throws HonoS2SError `INVALID_OPTIONS` without `tokens`; `MISSING_CONTEXT` when `resolveTenant` did not run first
  * @example
- * app.use('/api/*', verifyUser({ verifier }), resolveTenant({ lookup }), dataverseClient({ tokens }))
+ * app.use('/api/*', verifyUser({ verifier }), resolveTenant({ lookup: (tid) => tenants.get(tid) }), dataverseClient({ tokens }))
  * app.get('/api/accounts', async (c) => c.json(await c.var.dataverse.query('accounts', { top: 10 })))
  */
 export function dataverseClient(options: DataverseClientMiddlewareOptions): MiddlewareHandler {
@@ -74,6 +74,10 @@ export interface DataverseClientCache {
  * Creates a cache of Dataverse clients, one per (tenant, org), whose tokens come from `tokens` for that tenant.
  * Reusing a client keeps its connections, its adaptive concurrency and any `Retry-After` pause for that org.
  * @param options - `tokens`, `client` options and `maxClients` (default 1,000)
+ * @example
+ * const clients = createClientCache({ tokens, maxClients: 500 })
+ * const client = clients.get(tenant.tenantId, tenant.orgUrl) // the same client for the same tenant and org
+ * const me = await client.whoAmI()
  */
 export function createClientCache(
   options: Pick<DataverseClientMiddlewareOptions, 'tokens' | 'client' | 'maxClients'>,

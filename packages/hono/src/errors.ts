@@ -4,7 +4,17 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 /** Codes of {@link HonoS2SError}. */
 export type HonoS2SErrorCode = 'INVALID_OPTIONS' | 'MISSING_CONTEXT'
 
-/** The error family of `@dataverse-s2s/hono`: misconfiguration found while building or running the middleware. */
+/**
+ * The error family of `@dataverse-s2s/hono`: misconfiguration found while building or running the middleware.
+ * @example
+ * try {
+ *   app.use('/api/*', dataverseClient({ tokens }))
+ * } catch (error) {
+ *   // Thrown while the app is built: a required option is missing.
+ *   if (error instanceof HonoS2SError && error.code === 'INVALID_OPTIONS') console.error(error.message)
+ *   throw error
+ * }
+ */
 export class HonoS2SError extends Error {
   override name = 'HonoS2SError'
   constructor(
@@ -21,7 +31,11 @@ export interface ErrorBody {
   error: { code: string; message: string; requestId?: string }
 }
 
-/** Sends `{ error: { code, message } }` with `Cache-Control: no-store`. */
+/**
+ * Sends `{ error: { code, message } }` with `Cache-Control: no-store`.
+ * @example
+ * app.get('/api/reports', (c) => errorResponse(c, 503, 'reports_paused', 'Reports are paused for maintenance: try again in a minute.', { 'Retry-After': '60' }))
+ */
 export function errorResponse(
   c: Context,
   status: ContentfulStatusCode,

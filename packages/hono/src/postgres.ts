@@ -50,7 +50,7 @@ const MIGRATION_LOCK = 0x64767332 // 'dvs2'
  * @throws when the server cannot be reached (node-postgres's error: `ECONNREFUSED`, an authentication failure).
  * @example
  * import { openPostgresTenantRegistry } from '@dataverse-s2s/hono/postgres'
- * const { registry } = await openPostgresTenantRegistry({ connectionString: process.env.DATABASE_URL })
+ * const { registry } = await openPostgresTenantRegistry({ connectionString: process.env.DATABASE_URL! })
  */
 export async function openPostgresTenantRegistry(
   options: PostgresTenantRegistryOptions,

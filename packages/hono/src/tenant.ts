@@ -20,7 +20,16 @@ export interface ResolveTenantOptions {
  * @param options - see {@link ResolveTenantOptions}
  * @throws HonoS2SError `INVALID_OPTIONS` without `lookup`; `MISSING_CONTEXT` at request time when `verifyUser` did not run first
  * @example
- * app.use('/api/*', verifyUser({ verifier }), resolveTenant({ lookup: (tid) => registry.find(tid) }))
+ * app.use(
+ *   '/api/*',
+ *   verifyUser({ verifier }),
+ *   resolveTenant({
+ *     lookup: async (tid) => {
+ *       const t = await registry.get(tid) // the onboarding registry, or your own table of customers
+ *       return t && { tenantId: t.tenantId, orgUrl: t.orgUrl, active: t.status === 'verified' }
+ *     },
+ *   }),
+ * )
  */
 export function resolveTenant(options: ResolveTenantOptions): MiddlewareHandler {
   if (typeof options?.lookup !== 'function') {

@@ -7,7 +7,16 @@ export type RedisAdapterErrorCode =
   /** Redis could not be reached when connecting. */
   | 'UNAVAILABLE'
 
-/** The error of `@dataverse-s2s/redis`; its message never holds a token or a key. */
+/**
+ * The error of `@dataverse-s2s/redis`; its message never holds a token or a key.
+ * @example
+ * try {
+ *   parseKeyRing(process.env.TOKEN_CACHE_KEYS ?? '')
+ * } catch (error) {
+ *   if (error instanceof RedisAdapterError && error.code === 'CONFIG') console.error(error.message) // never the key itself
+ *   throw error
+ * }
+ */
 export class RedisAdapterError extends Error {
   override name = 'RedisAdapterError'
   constructor(

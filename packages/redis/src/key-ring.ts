@@ -12,6 +12,10 @@ export interface KeyRing {
  * Parses a key ring from configuration text: `id:base64key` pairs separated by commas, the first being current,
  * e.g. `TOKEN_CACHE_KEYS="2025-06:…,2025-01:…"`. Make a key with `openssl rand -base64 32`.
  * @throws {RedisAdapterError} `CONFIG` when the text is empty, an id repeats, or a key is not 32 bytes.
+ * @example
+ * // TOKEN_CACHE_KEYS="2026-06:<base64 of 32 bytes>,2026-01:<base64 of 32 bytes>": new tokens are sealed with 2026-06
+ * const keyRing = parseKeyRing(process.env.TOKEN_CACHE_KEYS!)
+ * const store = createRedisTokenStore({ redis, keyRing })
  */
 export function parseKeyRing(text: string): KeyRing {
   const keys: Record<string, string> = {}

@@ -123,7 +123,12 @@ return held`
  * limit is one limit held through leases (a crashed instance's leases expire), and the requests left in the org's
  * window (`x-ms-ratelimit-burst-remaining-xrm-requests`) are spent once, so the instances stop before a 429.
  * @example
- * const client = createDataverseClient({ url, getToken, concurrency: { shared: { throttle: createRedisThrottle({ redis }) } } })
+ * const throttle = createRedisThrottle({ redis })
+ * const client = createDataverseClient({
+ *   url: tenant.orgUrl,
+ *   getToken: (resource) => tokens.getToken({ tenantId: tenant.tenantId, resource }),
+ *   concurrency: { shared: { throttle } },
+ * })
  */
 export function createRedisThrottle(options: RedisThrottleOptions): RedisThrottle {
   const redis = options.redis

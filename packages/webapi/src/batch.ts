@@ -67,6 +67,7 @@ export interface BatchWriter {
   action(name: string, body?: Row): BatchRef
 }
 
+/** The operations of one change set of a batch: they all succeed or none is applied. */
 export type ChangeSet = BatchWriter
 
 /** An explicit `$batch`: add operations, then `execute()` once. No state is shared with other batches. */

@@ -186,7 +186,8 @@ export interface DataverseClient {
    * @returns the number of rows written.
    * @throws {DataverseError} `BULK_INCOMPLETE` with `error.bulk`, as for `createMultiple`.
    * @example
-   * await client.upsertMultiple(table, rows, { key: (row) => ({ accountnumber: row.accountnumber as string }) })
+   * const accounts = { entitySet: 'accounts', logicalName: 'account' }
+   * await client.upsertMultiple(accounts, rows, { key: (row) => ({ accountnumber: row.accountnumber as string }) })
    */
   upsertMultiple(table: BulkTable, rows: BulkRows, options?: UpsertMultipleOptions): Promise<number>
   /** Starts an explicit batch (nothing is sent until `execute()`). */

@@ -61,7 +61,10 @@ function normaliseUrl(url: string): URL {
  * @param options.concurrency default adaptive, from 8 (then `x-ms-dop-hint`) up to 52
  * @throws {DataverseError} `INVALID_ARGUMENT` when `url` is not an absolute http(s) URL.
  * @example
- * const client = createDataverseClient({ url: 'https://contoso.crm.dynamics.com', getToken: (r) => tokens.getToken(r) })
+ * const client = createDataverseClient({
+ *   url: 'https://contoso.crm.dynamics.com',
+ *   getToken: (resource) => tokens.getToken({ tenantId, resource }), // from @dataverse-s2s/core
+ * })
  * const id = await client.create('accounts', { name: 'Fourth Coffee' })
  * for await (const row of client.queryAll('accounts', { select: ['name'] })) console.log(row.name)
  */

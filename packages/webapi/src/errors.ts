@@ -153,7 +153,16 @@ export class DataverseError extends Error {
   }
 }
 
-/** Type guard that also works across bundles and realms (checks the shape, not the prototype). */
+/**
+ * Type guard that also works across bundles and realms (checks the shape, not the prototype).
+ * @example
+ * try {
+ *   await client.update('accounts', id, { name: 'Fourth Coffee' })
+ * } catch (error) {
+ *   if (isDataverseError(error) && error.isThrottle) console.warn(`throttled, retry after ${error.retryAfterMs} ms`)
+ *   throw error
+ * }
+ */
 export function isDataverseError(value: unknown): value is DataverseError {
   return (
     value instanceof DataverseError ||

@@ -41,6 +41,8 @@ export function isODataExpression(value: unknown): value is ODataExpression {
 /**
  * Marks a string as a GUID literal. Throws if it is not a GUID, so it can never carry other syntax.
  * @throws {DataverseError} `INVALID_ARGUMENT` when `value` is not a GUID.
+ * @example
+ * const filter = odata`_parentaccountid_value eq ${guid(parentId)}` // no quotes: a GUID literal
  */
 export function guid(value: string): GuidLiteral {
   if (!GUID_RE.test(value)) {
@@ -72,6 +74,9 @@ function arrayItem(value: ODataValue): string {
  * Formats one value as an OData literal. Strings are quoted with `'` doubled, so a value can never end its
  * literal early; numbers must be finite; dates become ISO 8601; arrays become `["a","b"]` (for `In`).
  * @throws {DataverseError} `INVALID_ARGUMENT` for values that have no literal (NaN, objects, undefined).
+ * @example
+ * formatLiteral("O'Neil") // "'O''Neil'"
+ * formatLiteral(new Date('2026-01-31T00:00:00Z')) // '2026-01-31T00:00:00.000Z'
  */
 export function formatLiteral(value: ODataValue): string {
   if (value === null) return 'null'
@@ -132,17 +137,31 @@ function join(operator: 'and' | 'or', parts: (ODataExpression | undefined | fals
   return expression(present.map((p) => `(${p.toString()})`).join(` ${operator} `))
 }
 
-/** Joins expressions with `and`, each in parentheses; `undefined`/`false` entries are skipped (optional filters). */
+/**
+ * Joins expressions with `and`, each in parentheses; `undefined`/`false` entries are skipped (optional filters).
+ * @example
+ * const filter = and(odata`statecode eq ${0}`, search !== '' && odata`contains(name, ${search})`)
+ * const page = await client.query('accounts', { filter, select: ['name'] })
+ */
 export function and(...parts: (ODataExpression | undefined | false)[]): ODataExpression {
   return join('and', parts)
 }
 
-/** Joins expressions with `or`, each in parentheses; `undefined`/`false` entries are skipped. */
+/**
+ * Joins expressions with `or`, each in parentheses; `undefined`/`false` entries are skipped.
+ * @example
+ * const filter = or(odata`address1_city eq ${'Redmond'}`, odata`address1_city eq ${'Seattle'}`)
+ * // (address1_city eq 'Redmond') or (address1_city eq 'Seattle')
+ */
 export function or(...parts: (ODataExpression | undefined | false)[]): ODataExpression {
   return join('or', parts)
 }
 
-/** Negates an expression: `not (...)`. */
+/**
+ * Negates an expression: `not (...)`.
+ * @example
+ * const filter = not(odata`contains(name, ${'test'})`) // not (contains(name, 'test'))
+ */
 export function not(part: ODataExpression): ODataExpression {
   return expression(`not (${part.toString()})`)
 }

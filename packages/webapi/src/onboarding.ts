@@ -13,6 +13,8 @@ export interface BusinessUnit {
 /**
  * Finds the org's root business unit (the one without a parent), where application users normally live.
  * @throws {DataverseError} `NOT_FOUND` if the org has none (never on a healthy org), or the request's error.
+ * @example
+ * const { businessUnitId, name } = await getRootBusinessUnit(adminClient)
  */
 export async function getRootBusinessUnit(
   client: DataverseClient,
@@ -47,6 +49,7 @@ export interface EnsureApplicationUserOptions extends CallOptions {
   enable?: boolean
 }
 
+/** What {@link ensureApplicationUser} found and did: the application user, and whether it was created, enabled or left disabled. */
 export interface EnsureApplicationUserResult {
   systemUserId: string
   businessUnitId: string
@@ -185,6 +188,7 @@ export interface AccessProblem {
   error?: DataverseError
 }
 
+/** What {@link verifyAccess} found: `ok` when the app can act in the org, otherwise every problem with its fix. */
 export interface VerifyAccessReport {
   ok: boolean
   /** From WhoAmI, when it succeeded. */

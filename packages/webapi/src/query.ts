@@ -30,6 +30,7 @@ export interface QueryOptions {
   apply?: string
 }
 
+/** Which OData annotations (formatted values, lookup names, …) a read asks Dataverse to add to each row. */
 export interface AnnotationOptions {
   /** Ask for formatted values (`OData.Community.Display.V1.FormattedValue`). Default false. */
   formattedValues?: boolean

@@ -150,6 +150,7 @@ export interface FetchXmlOptions extends CallOptions, AnnotationOptions {
   pageSize?: number | undefined
 }
 
+/** What `client.whoAmI()` returns: the ids of the calling user (the application user), its business unit and the org. */
 export interface WhoAmIResult {
   userId: string
   businessUnitId: string
@@ -174,6 +175,7 @@ export interface RawResponse<T = unknown> {
   body: T | undefined
 }
 
+/** How many requests the client sends to an org at once, and whether the limit follows Dataverse's `x-ms-dop-hint`. */
 export interface ConcurrencyOptions {
   /** Limit before the first `x-ms-dop-hint`. Default 8. */
   initial?: number

@@ -78,9 +78,7 @@ function asSeed(seed: unknown): OrgSeed {
  * the tenant, an application user (role "Dataverse S2S Connector") for each app consented in the tenant, 200 accounts
  * and 300 contacts.
  * @throws {EmulatorError} 'INVALID_ARGUMENT' for a malformed seed, 'NOT_FOUND' for names the seed cannot resolve.
- * @example
- * const org = createOrg({ world, org: world.getOrg(contosoOrgId)!, faults, counters })
- * serve({ fetch: org.app.fetch, port: 8444, createServer: https.createServer, serverOptions: tls })
+ * `startEmulator` creates one per org of the world and serves its `app.fetch` on the org's own port.
  */
 export function createOrg(options: CreateOrgOptions): OrgRuntime {
   const { world, org } = options

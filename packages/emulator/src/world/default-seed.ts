@@ -58,7 +58,13 @@ export const sampleRedirectUris = {
   singleTenantWeb: ['http://localhost:3001/auth/callback', 'http://localhost:3001/onboarding/callback'],
 } as const
 
-/** The default world: Litware (ISV) with a multi-tenant app; Contoso (consented, onboarded) and Fabrikam (not). */
+/**
+ * The default world: Litware (ISV) with a multi-tenant app; Contoso (consented, onboarded) and Fabrikam (not).
+ * @example
+ * const seed = defaultSeed()
+ * seed.tenants.push({ id: '4c5d6e7f-8a9b-4c0d-9e1f-3a4b5c6d7e8f', displayName: 'Northwind', domain: 'northwind.onmicrosoft.com' })
+ * const emulator = await startEmulator({ port: 0, seed })
+ */
 export function defaultSeed(): WorldSeed {
   const ids = defaultIds
   return {

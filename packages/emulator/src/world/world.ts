@@ -460,7 +460,13 @@ export class WorldState implements World {
   }
 }
 
-/** Builds a world from a seed (tenants, then apps, users, consents, orgs). */
+/**
+ * Builds a world from a seed (tenants, then apps, users, consents, orgs).
+ * @example
+ * // A world without servers, e.g. to mint tokens in a unit test.
+ * const world = await createWorld(defaultSeed())
+ * const contoso = world.getTenant(defaultIds.contosoTenantId)
+ */
 export async function createWorld(seed: WorldSeed, options: { authorityUrl?: string } = {}): Promise<World> {
   const world = new WorldState(await SigningKeyRing.create(), options.authorityUrl)
   await applySeed(world, seed)

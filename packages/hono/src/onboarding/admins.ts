@@ -28,7 +28,11 @@ export interface TenantAdministratorOptions {
  * Whether a verified user may administer the connection of `tenantId`: a user of that very tenant who holds one of
  * the directory roles that can grant tenant-wide consent (`wids`), or the `Tenant.Admin` app role (`roles`).
  * @example
- * if (!isTenantAdministrator(c.var.user, tenant.tenantId)) return c.json({ error: … }, 403)
+ * app.post('/api/settings', (c) => {
+ *   if (!isTenantAdministrator(c.var.user, c.var.tenant.tenantId))
+ *     return errorResponse(c, 403, 'not_tenant_admin', 'Only an administrator of your organization may change this.')
+ *   return c.json({ saved: true })
+ * })
  */
 export function isTenantAdministrator(
   user: VerifiedUser,

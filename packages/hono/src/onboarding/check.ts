@@ -24,6 +24,13 @@ export interface ConnectionCheckResult {
  * result; a successful first check makes the tenant `verified`. For a scheduled re-check, pass the app as `by`
  * (`{ objectId: null, name: 'scheduled check' }`).
  * @throws Error when the tenant is not in the registry
+ * @example
+ * // A nightly re-check of every verified tenant, as the app itself.
+ * for (const t of await registry.list()) {
+ *   if (t.status !== 'verified') continue
+ *   const result = await checkTenantConnection({ registry, clients }, t.tenantId, { objectId: null, name: 'scheduled check' })
+ *   if (!result.ok) console.warn(`${t.tenantId}: ${result.code} ${result.detail}`)
+ * }
  */
 export async function checkTenantConnection(
   options: ConnectionCheckOptions,

@@ -64,6 +64,11 @@ export const tenantRegistryMigrations: readonly { version: number; name: string;
 /**
  * Applies the registry's migrations not applied yet (recorded in `dvs2s_migrations`). Returns the versions applied
  * now. Safe to run at every start, from every instance.
+ * @example
+ * import pg from 'pg'
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
+ * const applied = await migrateTenantRegistry(pool) // [] when the schema is up to date
+ * const registry = createSqlTenantRegistry(pool, { close: () => pool.end() })
  */
 export async function migrateTenantRegistry(db: SqlExecutor): Promise<number[]> {
   await db.query(`CREATE TABLE IF NOT EXISTS dvs2s_migrations (

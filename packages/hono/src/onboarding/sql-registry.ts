@@ -102,6 +102,7 @@ function changeSql(guard: string, set: string, eventWhen = 'true'): string {
  * {@link migrateTenantRegistry} first. Every change and its event are one statement, guarded by the tenant's current
  * status, so concurrent requests and instances cannot both apply conflicting changes.
  * @example
+ * import { PGlite } from '@electric-sql/pglite'
  * const pglite = new PGlite('./data/registry')
  * await migrateTenantRegistry(pglite)
  * const registry = createSqlTenantRegistry(pglite, { close: () => pglite.close() })
