@@ -112,7 +112,8 @@ export async function createMultiTenantApp(config: AppConfig) {
     dataverseClient({
       tokens,
       client: { ca },
-      // "Act as me": Dataverse applies the user's own privileges (CallerObjectId = the verified oid).
+      // "Act as me" (CallerObjectId = the verified oid): Dataverse applies what both the application user and that
+      // user may do, the intersection of their privileges, never more than either.
       impersonate: (c) => c.req.header('x-act-as-me') === 'true',
     }),
   )
