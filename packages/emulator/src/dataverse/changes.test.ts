@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { formatToken, TOKEN_LIFETIME_MS } from './changes.ts'
+import { TOKEN_LIFETIME_MS } from './change-log.ts'
+import { formatToken } from './changes.ts'
 import { defineTable } from './metadata.ts'
 import { Store } from './store.ts'
 import { ids, setup } from './test-support.ts'
@@ -112,8 +113,15 @@ describe('change tracking (odata.track-changes)', () => {
     const link = ((await (await local.request(`${API}/accounts`, { headers: TRACK })).json()) as Delta)[
       '@odata.deltaLink'
     ] as string
+    const deletedAt = local.world.clock.now()
     await local.request(`${API}/accounts(${a})`, { method: 'DELETE' })
     local.org.restore(local.org.snapshot())
+    // the time of the deletion survives the round trip (it decides when the tombstone may be forgotten)
+    const saved = local.org.snapshot() as {
+      changes: { tombstones: Record<string, [string, number, number][]> }
+    }
+    expect(saved.changes.tombstones.account?.[0]?.[0]).toBe(a)
+    expect(saved.changes.tombstones.account?.[0]?.[2]).toBeGreaterThanOrEqual(deletedAt)
     const body = (await (await local.request(link)).json()) as Delta
     expect(body.value).toEqual([expect.objectContaining({ id: a, reason: 'deleted' })])
     // a reset makes every earlier token expire (its deletions are gone)
@@ -172,7 +180,9 @@ describe('the change log of the store', () => {
     const before = store.version
     store.remove(tracked, a1)
     store.remove(plain, b1)
-    expect(store.changes.tombstones.get('new_a')).toEqual([{ id: 'a1', version: before + 1 }])
+    expect(store.changes.tombstones.get('new_a')).toEqual([
+      { id: 'a1', version: before + 1, at: expect.any(Number) },
+    ])
     expect(store.changes.tombstones.has('new_b')).toBe(false)
     expect(() =>
       store.atomically(() => {
@@ -183,5 +193,28 @@ describe('the change log of the store', () => {
     expect(tracked.get('a2')).toBe(a2)
     expect(store.changes.tombstones.get('new_a')).toHaveLength(1)
     expect(store.version).toBe(before + 1)
+  })
+
+  it('forgets a tombstone older than a token can live, on the next delete of its table', () => {
+    const store = new Store()
+    let now = Date.UTC(2026, 0, 1)
+    store.changes.now = () => now
+    const tracked = store.addTable(defineTable({ logicalName: 'new_a', changeTracking: true }))
+    const row = (id: string) => {
+      const r = new Array(tracked.def.columns.length + 1).fill(null)
+      r[tracked.idIndex] = id
+      store.insert(tracked, r)
+      return r
+    }
+    const [a1, a2, a3] = [row('a1'), row('a2'), row('a3')]
+    store.remove(tracked, a1)
+    now += TOKEN_LIFETIME_MS - 1000
+    store.remove(tracked, a2)
+    // a1 is younger than a token's lifetime when a2 goes: a token issued before a1's deletion may still be valid
+    expect(store.changes.tombstones.get('new_a')?.map((t) => t.id)).toEqual(['a1', 'a2'])
+    now += 2000
+    store.remove(tracked, a3)
+    // now every token that could need a1 has expired
+    expect(store.changes.tombstones.get('new_a')?.map((t) => t.id)).toEqual(['a2', 'a3'])
   })
 })

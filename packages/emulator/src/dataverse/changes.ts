@@ -5,6 +5,7 @@
 // answers the rows created or changed since, `$deletedEntity` entries ({ "@odata.context": ".../$metadata#<set>/
 // $deletedEntity", "id", "reason": "deleted" }) for the rows deleted since, and a new deltaLink. Errors (Dataverse
 // "Web service error codes"): ChangeTrackingNotEnabledForEntity 0x80072491, ExpiredVersionStamp 0x80044352.
+import { TOKEN_LIFETIME_MS } from './change-log.ts'
 import { Fault } from './errors.ts'
 import type { OrgModel } from './org-model.ts'
 import { parseSelect } from './query.ts'
@@ -17,9 +18,6 @@ import {
   type Preferences,
 } from './request.ts'
 import type { Row, Table } from './store.ts'
-
-/** How long a delta token stays valid: Organization.ExpireSubscriptionsInDays, 90 by default. */
-export const TOKEN_LIFETIME_MS = 90 * 24 * 3600 * 1000
 
 function pad(n: number): string {
   return String(n).padStart(2, '0')

@@ -54,6 +54,7 @@ export class OrgCore implements OrgModel {
     tables: TableSeed[] = [],
     optionSets: OptionSetSeed[] = [],
   ) {
+    this.store.changes.now = () => world.clock.now()
     for (const o of [...BUILTIN_OPTION_SETS, ...optionSets]) this.optionSets.set(o.name, o)
     const seeds = [...BUILTIN_TABLES]
     for (const t of tables) {

@@ -10,8 +10,11 @@ interface OrgSnapshot {
   tables: Record<string, { columns: string[]; rows: unknown[][] }>
   relationships: Record<string, [string, string][]>
   rolePrivileges: Record<string, string[]>
-  /** Change tracking (changes.ts): tombstones per table as [id, version], and the oldest valid token version. */
-  changes?: { floor: number; tombstones: Record<string, [string, number][]> }
+  /**
+   * Change tracking (changes.ts): tombstones per table as [id, version, time of deletion] (older snapshots have no
+   * time: the restore's), and the oldest valid token version.
+   */
+  changes?: { floor: number; tombstones: Record<string, [string, number, number?][]> }
 }
 
 /** The org's data as JSON (compact: one array per row). */
@@ -39,7 +42,7 @@ export function takeSnapshot(core: OrgCore): OrgSnapshot {
     changes: {
       floor: core.store.changes.floor,
       tombstones: Object.fromEntries(
-        [...core.store.changes.tombstones].map(([k, list]) => [k, list.map((t) => [t.id, t.version])]),
+        [...core.store.changes.tombstones].map(([k, list]) => [k, list.map((t) => [t.id, t.version, t.at])]),
       ),
     },
   }
@@ -76,7 +79,7 @@ export function restoreSnapshot(core: OrgCore, value: unknown): void {
     for (const [k, list] of Object.entries(snap.changes.tombstones))
       core.store.changes.tombstones.set(
         k,
-        list.map(([id, version]) => ({ id, version })),
+        list.map(([id, version, at]) => ({ id, version, at: at ?? core.world.clock.now() })),
       )
   } else core.store.changes.floor = snap.storeVersion // tokens from before the snapshot format knew changes
   core.securityVersion++
