@@ -15,6 +15,7 @@ export function callbackRoute(app: Hono, o: OnboardingContext) {
       o.logger.warn?.('onboarding: consent callback refused', { code })
       return back({ error: code, message })
     }
+    // Stryker disable next-line StringLiteral: states are never bound to an empty session, so any stand-in mismatches alike
     const session = getCookie(c, o.cookieName) ?? ''
     let result: Awaited<ReturnType<typeof parseAdminConsentRedirect>>
     try {
