@@ -100,6 +100,35 @@ describe('resolveTenant rules', () => {
   })
 })
 
+describe('resolveTenant without onDenied', () => {
+  const bare = (lookup: () => DataverseTenant | undefined, signedIn: VerifiedUser | null = user) => {
+    const app = new Hono()
+    app.use('/api/*', async (c, next) => {
+      if (signedIn) c.set('user', signedIn)
+      await next()
+    })
+    app.use('/api/*', resolveTenant({ lookup }))
+    app.get('/api/x', (c) => c.json({ tenant: c.var.tenant.tenantId }))
+    app.onError((err, c) => c.json({ error: { name: err.name, message: err.message } }, 500))
+    return app
+  }
+
+  it('refuses an unknown or inactive tenant with 403 and no callback to call', async () => {
+    expect((await bare(() => undefined).request('/api/x')).status).toBe(403)
+    const inactive = await bare(() => tenant({ active: false })).request('/api/x')
+    expect(inactive.status).toBe(403)
+    expect(((await inactive.json()) as { error: { code: string } }).error.code).toBe('tenant_inactive')
+  })
+
+  it('says which middleware must run first when there is no verified user (MISSING_CONTEXT)', async () => {
+    const res = await bare(() => tenant(), null).request('/api/x')
+    expect(res.status).toBe(500)
+    expect(await res.json()).toEqual({
+      error: { name: 'HonoS2SError', message: 'resolveTenant runs after verifyUser: add verifyUser first' },
+    })
+  })
+})
+
 describe('apiSecureHeaders rules', () => {
   const appWithHeaders = (options?: Parameters<typeof apiSecureHeaders>[0], cacheControl?: string) => {
     const app = new Hono()
