@@ -6,6 +6,7 @@ import {
   defineCloud,
   TokenError,
   type UserTokenVerifier,
+  VerificationError,
   type VerifiedUser,
 } from '@dataverse-s2s/core'
 import { createDataverseClient } from '@dataverse-s2s/webapi'
@@ -222,6 +223,48 @@ function setup(
 
 const error = async (res: Response) =>
   ((await res.json()) as { error: { code: string; message: string } }).error
+
+describe('onboardingRouter: its options', () => {
+  it.each([
+    'registry',
+    'verifier',
+    'tokens',
+    'discovery',
+    'states',
+    'clients',
+    'clientId',
+    'publicUrl',
+    'roleName',
+  ] as const)('refuses options without %s (INVALID_OPTIONS naming it)', (key) => {
+    const { options } = setup()
+    expect(() => onboardingRouter({ ...options, [key]: undefined })).toThrow(
+      expect.objectContaining({
+        name: 'HonoS2SError',
+        code: 'INVALID_OPTIONS',
+        message: `onboardingRouter needs ${key}`,
+      }),
+    )
+  })
+
+  it('builds with every required option, and checks signed-in users with the given verifier', async () => {
+    const seen: string[] = []
+    const { options } = setup()
+    const app = onboardingRouter({
+      ...options,
+      verifier: {
+        verify: async (token: string) => {
+          seen.push(token)
+          throw new VerificationError('INVALID_SIGNATURE', 'refused')
+        },
+      } as unknown as UserTokenVerifier,
+    })
+    const res = await app.request('/api/onboarding/tenant', {
+      headers: { Authorization: 'Bearer abc.def.ghi' },
+    })
+    expect(res.status).toBe(401)
+    expect(seen).toEqual(['abc.def.ghi'])
+  })
+})
 
 describe('POST /start: what the admin sends', () => {
   it('refuses a request without a JSON body (415 json_required)', async () => {
