@@ -177,8 +177,13 @@ function setup(
       },
       ...init.tokens,
     },
+    // Only tenantId and orgUrl of a discovered tenant are read by the routes.
     discovery: {
-      discover: init.discover ?? (async (url) => ({ tenantId: TID.toUpperCase(), orgUrl: url })),
+      discover: (init.discover ??
+        (async (url) => ({
+          tenantId: TID.toUpperCase(),
+          orgUrl: url,
+        }))) as OnboardingRouterOptions['discovery']['discover'],
     },
     states,
     clients,
@@ -331,7 +336,7 @@ describe('POST /start: what the admin sends', () => {
   it('answers a failed discovery with 400 org_not_found carrying the core message, and logs only its code', async () => {
     const { call, logs } = setup({
       discover: async () => {
-        throw new DiscoveryError('ORG_NOT_FOUND', 'No org answers at that URL.')
+        throw new DiscoveryError('DISCOVERY_FAILED', 'No org answers at that URL.')
       },
     })
     const res = await call('/start', { body: { orgUrl: ORG } })
@@ -341,7 +346,7 @@ describe('POST /start: what the admin sends', () => {
       message: 'No org answers at that URL. Check the URL (copy it from your Dynamics 365 app).',
     })
     expect(logs).toEqual([
-      { level: 'warn', message: 'onboarding: discovery failed', fields: { code: 'ORG_NOT_FOUND' } },
+      { level: 'warn', message: 'onboarding: discovery failed', fields: { code: 'DISCOVERY_FAILED' } },
     ])
   })
 
