@@ -27,3 +27,18 @@ describe('apiSecureHeaders: Cache-Control', () => {
     expect(res.headers.get('Cache-Control')).toBe('no-store')
   })
 })
+
+describe('apiSecureHeaders: the response itself', () => {
+  it('sets no-store on the handler’s own Response object instead of rebuilding it', async () => {
+    let made: Response | undefined
+    const app = new Hono()
+    app.use('*', apiSecureHeaders())
+    app.get('/', (c) => {
+      made = c.json({ ok: true })
+      return made
+    })
+    const res = await app.request('/')
+    expect(res).toBe(made)
+    expect(res.headers.get('Cache-Control')).toBe('no-store')
+  })
+})

@@ -17,21 +17,19 @@ export function parseFlow(data: string | undefined, kind: Flow['k']): Flow | und
     const f = JSON.parse(data ?? '') as Partial<Flow>
     if (f.k !== kind || !f.tid || !f.oid || !f.org || !INTENTS.includes(f.intent as OnboardingIntent)) return
     return f as Flow
-    // Stryker disable next-line BlockStatement: an empty catch block also makes the function return undefined
   } catch {
-    return undefined
+    // not JSON: no flow
   }
+  return undefined
 }
 
 export function newSessionId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32))
-  return (
-    btoa(String.fromCharCode(...bytes))
-      .replace(/\+/g, '-')
-      .replace(/\//g, '_')
-      // Stryker disable next-line Regex: 32 bytes encode to 43 characters and one '=' of padding, and base64 has '=' nowhere else
-      .replace(/=+$/, '')
-  )
+  const unpadded = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+  // Stryker disable next-line Regex: 32 bytes encode to 43 characters and one '=' of padding, and base64 has '=' nowhere else
+  return unpadded.replace(/=+$/, '')
 }
 
 export async function jsonBody(c: Context): Promise<Record<string, unknown> | undefined> {

@@ -434,6 +434,19 @@ describe('POST /start: the session cookie, the consent URL and the log', () => {
   })
 })
 
+describe('POST /start: a logger without info or warn', () => {
+  it('still answers a failed discovery and a started consent', async () => {
+    const failing = setup({
+      silent: true,
+      discover: async () => {
+        throw new Error('down')
+      },
+    })
+    expect((await failing.call('/start', { body: { orgUrl: ORG } })).status).toBe(400)
+    expect((await setup({ silent: true }).call('/start', { body: { orgUrl: ORG } })).status).toBe(200)
+  })
+})
+
 describe('GET callback: the admin-consent redirect', () => {
   const callback = (s: ReturnType<typeof setup>, state: string, cookie = true) =>
     s.app.request(
