@@ -17,8 +17,11 @@ export function completeRoute(
   app.post(`${o.basePath}/complete`, signedIn, admin, async (c) => {
     const user = c.var.user
     const body = await jsonBody(c)
-    // Stryker disable next-line StringLiteral: any non-ticket string is refused by states.verify with the same code and message
-    const ticket = typeof body?.ticket === 'string' ? body.ticket : ''
+    const ticket =
+      typeof body?.ticket === 'string'
+        ? body.ticket
+        : // Stryker disable next-line StringLiteral: any non-ticket string is refused by states.verify with the same code and message
+          ''
     let data: string | undefined
     try {
       data = (await o.states.verify(ticket, getCookie(c, o.cookieName) ?? '')).data
