@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { DataverseError } from './errors.ts'
+import { refusal } from '../test/refusal.ts'
 import { and, formatLiteral, guid, type ODataValue, odata, or } from './filter.ts'
 
 // Each rule of the OData literal writer, one test per way a value could smuggle syntax into a query or be lost.
 const ID = '5f1a0e2c-7b3d-4c1e-9a2b-0123456789ab'
-
-function refusal(run: () => unknown): { code: string; message: string } {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataverseError)
-    return { code: (error as DataverseError).code, message: (error as DataverseError).message }
-  }
-  throw new Error('expected a refusal')
-}
 
 describe('filter rules: GUIDs', () => {
   it('guid() accepts only a whole GUID, lower-cased, and says what a GUID looks like', () => {

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { DataverseError } from '../errors.ts'
+import { refusal } from '../../test/refusal.ts'
 import { guid } from '../filter.ts'
 import { checkName, checkQualifiedName, formatKey, idFromEntityId, recordPath } from './paths.ts'
 
 // The path guards: nothing a caller passes as a table, column or key can add path or query syntax to a request.
 const ID = '5f1a0e2c-7b3d-4c1e-9a2b-0123456789ab'
-
-function refusal(run: () => unknown): { code: string; message: string } {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataverseError)
-    return { code: (error as DataverseError).code, message: (error as DataverseError).message }
-  }
-  throw new Error('expected a refusal')
-}
 
 describe('checkName: a table, column or key property name', () => {
   it('accepts letters, digits and _ not starting with a digit', () => {
