@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import {
   appendFileSync,
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -23,7 +24,7 @@ const command = (
   JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 ).scripts['lint:boundaries'] as string
 
-/** A scratch copy of the config and of two packages (sources and manifests; dependencies linked, not copied). */
+/** A scratch copy of the config and of two packages (sources, tests and manifests; dependencies linked, not copied). */
 function scratch(): void {
   for (const file of ['.dependency-cruiser.cjs', 'tsconfig.base.json', 'package.json'])
     cpSync(join(root, file), join(work, file))
@@ -32,7 +33,10 @@ function scratch(): void {
     const dir = join(work, 'packages', pkg)
     mkdirSync(dir, { recursive: true })
     cpSync(join(root, 'packages', pkg, 'package.json'), join(dir, 'package.json'))
-    cpSync(join(root, 'packages', pkg, 'src'), join(dir, 'src'), { recursive: true })
+    // Tests beside the code may import helpers from the package's test/ folder.
+    for (const sub of ['src', 'test'])
+      if (existsSync(join(root, 'packages', pkg, sub)))
+        cpSync(join(root, 'packages', pkg, sub), join(dir, sub), { recursive: true })
     symlinkSync(join(root, 'packages', pkg, 'node_modules'), join(dir, 'node_modules'))
   }
   // The directories the command names must exist.
