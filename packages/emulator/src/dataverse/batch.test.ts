@@ -71,7 +71,7 @@ describe('$batch', () => {
     expect(text).toContain('HTTP/1.1 200 OK')
     expect(text.match(/HTTP\/1\.1 204 No Content/g)).toHaveLength(4)
     expect(text).toMatch(
-      /Content-ID: 2\r\n\r\nHTTP\/1\.1 204 No Content\r\nOData-EntityId: https:\/\/localhost:8444\/api\/data\/v9\.2\/contacts\(/,
+      /Content-ID: 2\r\n\r\nHTTP\/1\.1 204 No Content\r\nOData-Version: 4\.0\r\nOData-EntityId: https:\/\/localhost:8444\/api\/data\/v9\.2\/contacts\(/,
     )
     const page = (await (
       await env.request(

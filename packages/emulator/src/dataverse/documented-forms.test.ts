@@ -31,18 +31,25 @@ const batchOf = (parts: string[]) => ({
   body: `${parts.map((p) => `--batch_x\r\n${p}`).join('')}--batch_x--\r\n`,
   headers: { 'Content-Type': 'multipart/mixed; boundary=batch_x' },
 })
-const getPart = (withEmptyLine: boolean) =>
-  `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET ${API}/contacts?$select=lastname HTTP/1.1\r\nAccept: application/json\r\n${withEmptyLine ? '\r\n' : ''}\r\n`
+/** A GET part with `blank` empty lines between its last header and the next delimiter. */
+const getPart = (blank: number) =>
+  `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET ${API}/contacts?$select=lastname HTTP/1.1\r\nAccept: application/json\r\n${'\r\n'.repeat(blank)}`
 
 describe('Execute batch operations using the Web API', () => {
-  it('serves a GET part whose headers end with an empty line, as documented', async () => {
-    const res = await env.request(`${API}/$batch`, { method: 'POST', ...batchOf([getPart(true)]) })
+  it('serves a GET part followed by two blank lines, as on the batch page', async () => {
+    const res = await env.request(`${API}/$batch`, { method: 'POST', ...batchOf([getPart(2)]) })
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('HTTP/1.1 200 OK')
   })
 
+  it('serves a GET part followed by one blank line, as in "Use FetchXML within a batch request"', async () => {
+    const res = await env.request(`${API}/$batch`, { method: 'POST', ...batchOf([getPart(1), getPart(1)]) })
+    expect(res.status).toBe(200)
+    expect((await res.text()).match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2)
+  })
+
   it('refuses a GET part whose headers run into the boundary without an empty line', async () => {
-    const res = await env.request(`${API}/$batch`, { method: 'POST', ...batchOf([getPart(false)]) })
+    const res = await env.request(`${API}/$batch`, { method: 'POST', ...batchOf([getPart(0)]) })
     expect(res.status).toBe(400)
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/empty line/)
   })
