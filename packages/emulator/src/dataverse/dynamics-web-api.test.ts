@@ -135,6 +135,25 @@ describe('dynamics-web-api against the emulator', () => {
     expect(emulator.admin.org(ids.contosoOrgId).data.count('account')).toBe(before)
   })
 
+  it('runs reads in a batch beside a change set: retrieveMultiple, retrieve, count', async () => {
+    const made = await client.create<Record<string, unknown>, string>({
+      collection: 'accounts',
+      data: { name: 'read in a batch' },
+    })
+    client.startBatch()
+    client.retrieveMultiple({ collection: 'accounts', select: ['name'], filter: "name eq 'read in a batch'" })
+    client.retrieve({ collection: 'accounts', key: made as string, select: ['name'] })
+    client.update({ collection: 'accounts', key: made as string, data: { telephone1: '7' } })
+    client.count({ collection: 'accounts' })
+    const results = (await client.executeBatch()) as unknown[]
+    expect(results).toHaveLength(4)
+    expect((results[0] as { value: { name: string }[] }).value.map((r) => r.name)).toEqual([
+      'read in a batch',
+    ])
+    expect((results[1] as { name: string }).name).toBe('read in a batch')
+    expect(results[3]).toBe(emulator.admin.org(ids.contosoOrgId).data.count('account'))
+  })
+
   it('impersonates with CallerObjectId', async () => {
     const id = await client.create<Record<string, unknown>, string>({
       collection: 'accounts',
