@@ -7,6 +7,8 @@
  * @param {string[]} files - the guarded source files, relative to that folder
  */
 export function strykerConfig(dir, files) {
+  // Read by vitest.shared.ts in the test runners Stryker starts: leaves the load tests out.
+  process.env.DATAVERSE_S2S_MUTATION = '1'
   const name = dir.replaceAll('/', '-')
   return {
     packageManager: 'pnpm',

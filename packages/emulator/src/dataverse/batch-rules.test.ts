@@ -108,17 +108,17 @@ describe('parseBatch: reading parts', () => {
 
   it('reads bare-LF line endings, transport padding after the delimiter and blank lines before the request line', () => {
     const body =
-      '--b  \nContent-Type: application/http\n\n\n\n' +
-      'PATCH accounts(1) HTTP/1.1   \nContent-Type : application/json\n\n{"name":"B"}\n' +
+      '--b  \nContent-Type: application/http\nContent-ID: 5\n\n\n\n' +
+      'PATCH accounts(1) HTTP/1.1   \nContent-Type : application/json\nIf-Match: *\n\n{"name":"B"}\n' +
       '--b--'
     expect(parsed(body)).toStrictEqual([
       {
         request: {
           method: 'PATCH',
           target: 'accounts(1)',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', 'if-match': '*' },
           body: '{"name":"B"}',
-          contentId: 'absent',
+          contentId: '5',
         },
       },
     ])
@@ -142,13 +142,13 @@ describe('parseBatch: reading parts', () => {
 
   it('keeps a body’s own trailing whitespace but drops the line break before the next delimiter', () => {
     const body =
-      '--b\nContent-Type: application/http\n\nPOST accounts HTTP/1.1\nContent-Type: application/json\n\n{ }  \n\n--b--'
+      '--b\nContent-Type: application/http\n\nPOST accounts HTTP/1.1\nContent-Type: application/json\n\n{\n}  \n\n--b--'
     expect(parsed(body)[0]).toStrictEqual({
       request: {
         method: 'POST',
         target: 'accounts',
         headers: { 'content-type': 'application/json' },
-        body: '{ }  \n',
+        body: '{\n}  \n',
         contentId: 'absent',
       },
     })
@@ -463,6 +463,10 @@ describe('$batch on the emulator: targets and references', () => {
     const invalid = await send([{ method: 'GET', url: 'http://[' }])
     expect(invalid.status).toBe(400)
     expect(invalid.text).toContain("The batch request URL 'http://[' is not valid.")
+    const long = `http://[${'a'.repeat(250)}`
+    expect((await send([{ method: 'GET', url: long }])).text).toContain(
+      `The batch request URL '${long.slice(0, 200)}' is not valid.`,
+    )
     const nested = await send([{ method: 'POST', url: `${API}/$batch`, body: {} }])
     expect(nested.status).toBe(400)
     expect(nested.text).toContain('Nested $batch requests are not supported.')
