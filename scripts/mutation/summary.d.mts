@@ -5,6 +5,8 @@ export interface MutantLike {
   location: { start: { line: number; column: number } }
 }
 export interface FileSummary {
+  /** When this file was last mutation-tested (in a written summary). */
+  measuredAt?: string
   score: number
   mutants: number
   killed: number

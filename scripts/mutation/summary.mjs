@@ -45,8 +45,32 @@ export function summarise(report) {
 }
 
 /**
+ * A package's entry after a run of some of its files: those files replace their earlier entries, the package's other
+ * files keep theirs (each file says when it was measured), and the package's figures are counted over all of them.
+ */
+function mergePackage(previous, current, measuredAt) {
+  const files = {}
+  for (const [path, file] of Object.entries(previous?.files ?? {}))
+    files[path] = { measuredAt: file.measuredAt ?? previous.measuredAt, ...file }
+  for (const [path, file] of Object.entries(current.files)) files[path] = { measuredAt, ...file }
+  const all = Object.values(files)
+  const sum = (key) => all.reduce((n, f) => n + (f[key] ?? 0), 0)
+  const detected = sum('killed')
+  const undetected = sum('survived') + sum('noCoverage')
+  return {
+    measuredAt,
+    score:
+      detected + undetected === 0 ? 100 : Math.round((detected / (detected + undetected)) * 10_000) / 100,
+    survived: sum('survived'),
+    noCoverage: sum('noCoverage'),
+    files,
+  }
+}
+
+/**
  * Writes the summary of every report under `reportsDir`; a package measured earlier (elsewhere, or before its
- * report was cleaned) keeps its entry from `outFile`, with the time it was measured.
+ * report was cleaned) keeps its entry from `outFile`, with the time it was measured, and a package measured for some
+ * of its files only keeps its other files' entries.
  */
 export function writeSummary(reportsDir, outFile) {
   const generatedAt = new Date().toISOString()
@@ -58,7 +82,11 @@ export function writeSummary(reportsDir, outFile) {
     for (const name of readdirSync(reportsDir)) {
       const file = join(reportsDir, name, 'mutation.json')
       if (existsSync(file))
-        packages[name] = { measuredAt: generatedAt, ...summarise(JSON.parse(readFileSync(file, 'utf8'))) }
+        packages[name] = mergePackage(
+          packages[name],
+          summarise(JSON.parse(readFileSync(file, 'utf8'))),
+          generatedAt,
+        )
     }
   }
   const summary = { generatedAt, tool: 'StrykerJS 9.6.1', packages }

@@ -75,4 +75,51 @@ describe('mutation summary', () => {
     expect(summary.packages['packages-core']).toMatchObject({ score: 100, measuredAt: summary.generatedAt })
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(summary)
   })
+
+  it('a run of some files of a package replaces those files and keeps the others, counting the score over all', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mutation-summary-'))
+    const out = join(dir, 'mutation.json')
+    const file = (killed: number, survived: number) => ({
+      score: 0,
+      mutants: killed + survived,
+      killed,
+      survived,
+      noCoverage: 0,
+      ignored: 0,
+      undetected: [],
+    })
+    writeFileSync(
+      out,
+      JSON.stringify({
+        generatedAt: '2026-01-01T00:00:00.000Z',
+        packages: {
+          'packages-emulator': {
+            measuredAt: '2026-01-01T00:00:00.000Z',
+            score: 50,
+            survived: 10,
+            noCoverage: 0,
+            files: { 'auth.ts': file(9, 1), 'batch.ts': file(1, 9) },
+          },
+        },
+      }),
+    )
+    mkdirSync(join(dir, 'reports', 'packages-emulator'), { recursive: true })
+    const mutants = [
+      ...Array.from({ length: 9 }, () => ({ status: 'Killed', mutatorName: 'A', location: at(1) })),
+      { status: 'Survived', mutatorName: 'B', location: at(2) },
+    ]
+    writeFileSync(
+      join(dir, 'reports', 'packages-emulator', 'mutation.json'),
+      JSON.stringify({ files: { 'batch.ts': { mutants } } }),
+    )
+    const entry = writeSummary(join(dir, 'reports'), out).packages['packages-emulator']
+    expect(entry?.files['auth.ts']).toMatchObject({ measuredAt: '2026-01-01T00:00:00.000Z', killed: 9 })
+    expect(entry?.files['batch.ts']).toMatchObject({
+      measuredAt: entry?.measuredAt,
+      killed: 9,
+      survived: 1,
+      score: 90,
+    })
+    expect(entry).toMatchObject({ score: 90, survived: 2, noCoverage: 0 })
+  })
 })
