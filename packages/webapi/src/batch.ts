@@ -265,7 +265,7 @@ export function createBatch(
           path: '$batch',
         })
       }
-      return mapResults<T>(groups, parseMultipart(result.text, responseBoundary), apiPath)
+      return mapResults<T>(groups, parseMultipart(result.text, responseBoundary))
     },
   }
   return batch
@@ -330,9 +330,9 @@ export function parseMultipart(text: string, partBoundary: string): ResponseItem
   return items
 }
 
-function toResult<T>(op: Operation, part: PartResponse, apiPath: string): BatchResult<T> {
+function toResult<T>(op: Operation, part: PartResponse): BatchResult<T> {
   const header = (name: string) => part.headers.get(name.toLowerCase())
-  const path = op.path.startsWith('$') ? op.path : op.path
+  const path = op.path
   if (part.status >= 400 || part.status === 0) {
     return {
       ok: false,
@@ -350,15 +350,10 @@ function toResult<T>(op: Operation, part: PartResponse, apiPath: string): BatchR
       result.body = part.body as T
     }
   }
-  void apiPath
   return result
 }
 
-function mapResults<T>(
-  groups: (Operation | Operation[])[],
-  items: ResponseItem[],
-  apiPath: string,
-): BatchResult<T>[] {
+function mapResults<T>(groups: (Operation | Operation[])[], items: ResponseItem[]): BatchResult<T>[] {
   const results: BatchResult<T>[] = []
   let cursor = 0
   let stopped: DataverseError | undefined
@@ -378,7 +373,7 @@ function mapResults<T>(
         results.push(notExecuted(group))
         continue
       }
-      const result = toResult<T>(group, item, apiPath)
+      const result = toResult<T>(group, item)
       if (!result.ok) stopped ??= result.error
       results.push(result)
       continue
@@ -392,14 +387,14 @@ function mapResults<T>(
     if (!failure && parts.length >= group.length) {
       group.forEach((op, i) => {
         const part = parts.find((p) => p.contentId === op.contentId) ?? (parts[i] as PartResponse)
-        results.push(toResult<T>(op, part, apiPath))
+        results.push(toResult<T>(op, part))
       })
       continue
     }
     // The change set was rolled back: the failing operation gets its own error, the others BATCH_ROLLED_BACK.
     const failed = failure ?? parts[0]
     const culprit = group.find((op) => op.contentId !== undefined && op.contentId === failed?.contentId)
-    const failedResult = culprit && failed ? toResult<T>(culprit, failed, apiPath) : undefined
+    const failedResult = culprit && failed ? toResult<T>(culprit, failed) : undefined
     const cause =
       failedResult && !failedResult.ok
         ? failedResult.error
