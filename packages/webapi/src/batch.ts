@@ -391,19 +391,29 @@ function mapResults<T>(groups: (Operation | Operation[])[], items: ResponseItem[
       })
       continue
     }
+    if (!failure) {
+      // Fewer parts than operations and none failed: a truncated answer. Whether the change set was applied is not
+      // known, so no operation is reported done.
+      const error = new DataverseError(
+        'INVALID_RESPONSE',
+        `POST $batch: a change set of ${group.length} operations was answered with ${parts.length} parts and no failure; whether it was applied is unknown.`,
+        { method: 'POST', path: '$batch' },
+      )
+      stopped ??= error
+      for (const op of group) results.push({ ok: false, index: op.index, error })
+      continue
+    }
     // The change set was rolled back: the failing operation gets its own error, the others BATCH_ROLLED_BACK.
-    const failed = failure ?? parts[0]
-    const culprit = group.find((op) => op.contentId !== undefined && op.contentId === failed?.contentId)
-    const failedResult = culprit && failed ? toResult<T>(culprit, failed) : undefined
+    const failed = failure
+    const culprit = group.find((op) => op.contentId !== undefined && op.contentId === failed.contentId)
+    const failedResult = culprit ? toResult<T>(culprit, failed) : undefined
     const cause =
       failedResult && !failedResult.ok
         ? failedResult.error
-        : failed
-          ? errorFromResponse(failed.status, failed.body, (n) => failed.headers.get(n), {
-              method: 'POST',
-              path: '$batch',
-            })
-          : undefined
+        : errorFromResponse(failed.status, failed.body, (n) => failed.headers.get(n), {
+            method: 'POST',
+            path: '$batch',
+          })
     stopped ??= cause
     for (const op of group) {
       if (op === culprit && failedResult) {
@@ -415,7 +425,7 @@ function mapResults<T>(groups: (Operation | Operation[])[], items: ResponseItem[
         index: op.index,
         error: new DataverseError(
           'BATCH_ROLLED_BACK',
-          `${op.method} ${op.path} was rolled back because another operation of its change set failed${cause ? `: ${cause.message}` : '.'}`,
+          `${op.method} ${op.path} was rolled back because another operation of its change set failed: ${cause.message}`,
           { method: op.method, path: op.path, cause },
         ),
       })
