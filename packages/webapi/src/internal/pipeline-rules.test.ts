@@ -4,6 +4,7 @@ import type { ClientClock, GetToken, Logger } from '../types.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
 import { type PipelineConfig, resolveUrl, type SendSpec, send } from './pipeline.ts'
 import type { Gate } from './shared-governor.ts'
+import type { Telemetry } from './telemetry.ts'
 
 // send() rule by rule (found by mutation testing), against a scripted transport, a recording gate and a virtual
 // clock, so every retry and wait is exact and takes no real time. Microsoft Learn, "Service protection API limits":
@@ -576,3 +577,124 @@ describe('send: transport failures', () => {
     expect(safe.logged.find((l) => l.level === 'warn')?.fields['reason']).toBe('TIMEOUT')
   })
 })
+
+describe('send: telemetry', () => {
+  /** Telemetry that records what the pipeline reports: retries by reason, waits, and each attempt's end. */
+  function recording() {
+    const retries: string[] = []
+    const waits: number[] = []
+    const attempts: { kind: 'response' | 'failure'; attributes: Record<string, unknown> }[] = []
+    const telemetry: Telemetry = {
+      tracer: undefined,
+      duration: {
+        record: (_value, attributes) => attempts.push({ kind: 'response', attributes: { ...attributes } }),
+      },
+      throttled: undefined,
+      retries: { add: (_n, attributes) => retries.push(String(attributes?.['dataverse.retry.reason'])) },
+      wait: { record: (seconds) => waits.push(seconds) },
+      server: { 'server.address': 'org.example', 'server.port': 443 },
+    }
+    return { telemetry, retries, waits, attempts }
+  }
+
+  it('counts each retry by its reason: throttled, unauthorized, server_error, network, timeout', async () => {
+    vi.useFakeTimers()
+    const r = recording()
+    const replies: (Reply | Error | 'hang')[] = [
+      throttled('0x80072322', '0'),
+      { status: 401 },
+      { status: 503, headers: { 'Retry-After': '0' } },
+      new TypeError('fetch failed'),
+      'hang',
+      ok,
+    ]
+    const s = setup(
+      (_r, n) => {
+        const reply = replies[n - 1]
+        return reply === 'hang' ? new Promise<Reply>(() => undefined) : (reply as Reply | Error)
+      },
+      {
+        telemetry: r.telemetry,
+        timeoutMs: 100,
+        retry: {
+          enabled: true,
+          maxAttempts: 10,
+          budgetMs: 60_000,
+          baseDelayMs: 1,
+          maxDelayMs: 1,
+          retryCreates: false,
+        },
+      },
+    )
+    const done = s.run()
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect((await done).status).toBe(200)
+    expect(r.retries).toEqual(['throttled', 'unauthorized', 'server_error', 'network', 'timeout'])
+    expect(
+      r.attempts.map((a) => a.attributes['error.type'] ?? a.attributes['http.response.status_code']),
+    ).toEqual(['429', '401', '503', 'network', 'timeout', 200])
+  })
+
+  it('records a wait only when the gate held the request, and an aborted attempt as aborted', async () => {
+    const r = recording()
+    let release: () => void = () => undefined
+    const s = setup(() => ok, {
+      telemetry: r.telemetry,
+      governor: {
+        limit: 1,
+        acquire: () =>
+          new Promise<void>((resolve) => {
+            release = resolve
+          }),
+        release: () => undefined,
+        onResponse: () => undefined,
+        onThrottle: () => undefined,
+      },
+    })
+    const done = s.run()
+    await settleLong()
+    release()
+    await done
+    expect(r.waits).toHaveLength(1)
+    expect(r.waits[0]).toBeGreaterThanOrEqual(0)
+    const direct = setup(() => ok, { telemetry: r.telemetry })
+    await direct.run()
+    expect(r.waits).toHaveLength(1)
+
+    const controller = new AbortController()
+    const aborted = setup(
+      () => {
+        controller.abort(new Error('stop'))
+        return new Error('aborted')
+      },
+      { telemetry: r.telemetry },
+    )
+    await failure(aborted.run({ signal: controller.signal }))
+    expect(r.attempts.at(-1)?.attributes['error.type']).toBe('aborted')
+  })
+
+  it('a request the gate never admits ends as ABORTED when the caller gives up', async () => {
+    const controller = new AbortController()
+    const s = setup(() => ok, {
+      governor: {
+        limit: 1,
+        acquire: (signal) =>
+          new Promise<void>((_resolve, reject) => {
+            if (signal?.aborted) reject(signal.reason)
+            signal?.addEventListener('abort', () => reject(signal.reason), { once: true })
+          }),
+        release: () => undefined,
+        onResponse: () => undefined,
+        onThrottle: () => undefined,
+      },
+    })
+    const done = failure(s.run({ signal: controller.signal }))
+    controller.abort(new Error('user left'))
+    expect(await done).toMatchObject({ code: 'ABORTED', message: 'GET accounts was aborted by the caller.' })
+    expect(s.requests).toHaveLength(0)
+  })
+})
+
+const settleLong = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+}
