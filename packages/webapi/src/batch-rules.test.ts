@@ -395,3 +395,132 @@ describe('parseMultipart', () => {
     ])
   })
 })
+
+describe('batch: more rules', () => {
+  const thrown = (fn: () => unknown): unknown => {
+    try {
+      fn()
+    } catch (e) {
+      return e
+    }
+    throw new Error('did not throw')
+  }
+
+  it('names the argument it refuses, and says a full batch is full with INVALID_ARGUMENT', () => {
+    const b = harness().client.batch()
+    const name = (what: string, fn: () => unknown) =>
+      expect(thrown(fn)).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(new RegExp(`^${what} "`)),
+      })
+    name('Entity set', () => b.create('bad set', {}))
+    name('Entity set', () => b.query('bad set'))
+    name('Navigation property', () =>
+      b.associate('accounts', A, 'bad nav', { entitySet: 'contacts', key: B }),
+    )
+    name('Action', () => b.action('bad action'))
+    for (let i = 0; i < 1000 - b.size; ) b.delete('accounts', A)
+    expect(thrown(() => b.delete('accounts', A))).toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+
+  it('gives operations outside a change set no Content-ID to refer to', () => {
+    const b = harness().client.batch()
+    const none = { contentId: '', ref: '' }
+    expect(b.create('accounts', {})).toEqual(none)
+    expect(b.retrieve('accounts', A)).toEqual(none)
+    expect(b.query('accounts')).toEqual(none)
+  })
+
+  it('associates to a target named by an alternate key as an absolute @odata.id', async () => {
+    const h = harness(() => answer([]))
+    const b = h.client.batch()
+    b.associate('accounts', A, 'contact_customer_accounts', {
+      entitySet: 'contacts',
+      key: { emailaddress1: 'a@b.c' },
+    })
+    await b.execute()
+    expect(h.sent[0]?.body).toContain(`{"@odata.id":"${ORG}${API}contacts(emailaddress1='a@b.c')"}`)
+  })
+
+  it('throws a whole-batch 5xx or a 4xx that is not multipart as one error; reads a 4xx multipart answer', async () => {
+    const server = harness(
+      () =>
+        new Response('--br--\r\n', {
+          status: 500,
+          headers: { 'content-type': 'multipart/mixed; boundary=br' },
+        }),
+    )
+    const b = server.client.batch()
+    b.retrieve('accounts', A)
+    expect(await b.execute().catch((e: unknown) => (e as { status: number }).status)).toBe(500)
+    const noType = harness(() => new Response(new Uint8Array([45, 45]), { status: 200 }))
+    const n = noType.client.batch()
+    n.retrieve('accounts', A)
+    await expect(n.execute()).rejects.toMatchObject({ code: 'INVALID_RESPONSE' })
+  })
+
+  it('reads an HTTP part whose Content-Type has a boundary but is not multipart as an operation, not a change set', () => {
+    const items = parseMultipart(
+      '--b\r\nContent-Type: application/http; boundary=x\r\n\r\nHTTP/1.1 200 OK\r\n\r\n{}\r\n--b--',
+      'b',
+    )
+    expect(items).toEqual([{ contentId: undefined, status: 200, headers: new Map(), body: '{}' }])
+  })
+
+  it('reads a status only from a status line that starts the part, with any spaces before the code; trims header names', () => {
+    const status = (line: string) =>
+      (
+        parseMultipart(`--b\r\nContent-Type: application/http\r\n\r\n${line}\r\n\r\n\r\n--b--`, 'b')[0] as {
+          status: number
+        }
+      ).status
+    expect(status('HTTP/1.1   201 Created')).toBe(201)
+    expect(status('junk HTTP/1.1 200 OK')).toBe(0)
+    const [item] = parseMultipart(
+      '--b\r\nContent-Type: application/http\r\nContent-ID : 5\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n\r\n--b--',
+      'b',
+    )
+    expect((item as { contentId: string }).contentId).toBe('5')
+  })
+
+  it('gives a part whose body is only whitespace no body', async () => {
+    const h = harness(() => answer([part('HTTP/1.1 200 OK\r\n\r\n   \r\n')]))
+    const b = h.client.batch()
+    b.retrieve('accounts', A)
+    const [r] = await b.execute()
+    expect(r).toMatchObject({ ok: true, status: 200 })
+    expect(r && 'body' in r).toBe(false)
+  })
+
+  it('the failure of a change set stops the batch: later operations were not executed, because of it', async () => {
+    const truncated = harness(() => answer([changeSet([noContent(`accounts(${A})`, '1')])]))
+    const b = truncated.client.batch()
+    b.changeSet((cs) => {
+      cs.create('accounts', {})
+      cs.create('contacts', {})
+    })
+    b.retrieve('accounts', A)
+    const [first, , after] = await b.execute()
+    const cause = first && !first.ok ? first.error : undefined
+    expect(cause).toMatchObject({ method: 'POST', path: '$batch' })
+    expect(after).toMatchObject({ ok: false, error: { code: 'BATCH_NOT_EXECUTED', cause } })
+
+    const anonymous = harness(() =>
+      answer(
+        [
+          part(
+            'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nx-ms-service-request-id: req-1\r\nContent-Type: application/json\r\n\r\n{"error":{"code":"0x80072322","message":"limit"}}\r\n',
+          ),
+        ],
+        400,
+      ),
+    )
+    const c = anonymous.client.batch()
+    c.changeSet((cs) => cs.create('accounts', {}))
+    c.retrieve('accounts', A)
+    const [rolled, notRun] = await c.execute()
+    const rollCause = rolled && !rolled.ok ? rolled.error.cause : undefined
+    expect(rollCause).toMatchObject({ requestId: 'req-1', retryAfterMs: 7000 })
+    expect(notRun).toMatchObject({ ok: false, error: { code: 'BATCH_NOT_EXECUTED', cause: rollCause } })
+  })
+})

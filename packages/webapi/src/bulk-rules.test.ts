@@ -334,3 +334,116 @@ describe('bulk: what was written and what was not', () => {
     expect(e.message).toContain('were not read')
   })
 })
+
+describe('bulk: more rules', () => {
+  it('a chunk refused before it was sent (no token, a request the HTTP client refused) is failed, not uncertain', async () => {
+    const noToken = harness(() => new Response(null, { status: 204 }), {
+      getToken: () => {
+        throw new Error('AADSTS7000215')
+      },
+    })
+    const e1 = await incomplete(noToken.client.updateMultiple(ACCOUNTS, rows(1)))
+    expect(e1.bulk).toMatchObject({
+      failed: [{ start: 0, count: 1, error: { code: 'TOKEN' } }],
+      uncertain: [],
+    })
+    const refused = harness(() =>
+      Object.assign(new TypeError('invalid request path'), { code: 'UND_ERR_INVALID_ARG' }),
+    )
+    const e2 = await incomplete(refused.client.updateMultiple(ACCOUNTS, rows(1)))
+    expect(e2.bulk).toMatchObject({ failed: [{ error: { code: 'INVALID_ARGUMENT' } }], uncertain: [] })
+    const server = harness(() => error(501))
+    const e3 = await incomplete(server.client.updateMultiple(ACCOUNTS, rows(1)))
+    expect(e3.bulk).toMatchObject({ failed: [], uncertain: [{ start: 0 }] })
+  })
+
+  it('names the table argument it refuses: a table that is no object, a bad entity set or logical name', async () => {
+    const h = harness(() => new Response(null, { status: 204 }))
+    await expect(h.client.updateMultiple('accounts' as never, [])).rejects.toMatchObject({
+      message:
+        "UpdateMultiple needs the table as { entitySet, logicalName }, e.g. { entitySet: 'accounts', logicalName: 'account' }.",
+    })
+    await expect(
+      h.client.updateMultiple({ entitySet: 'a b', logicalName: 'account' }, []),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(/^Entity set "a b"/),
+    })
+    await expect(
+      h.client.updateMultiple({ entitySet: 'accounts', logicalName: 'a b' }, []),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(/^Logical name "a b"/),
+    })
+  })
+
+  it('refuses a null row with its position in the input', async () => {
+    const h = harness(() => new Response(null, { status: 204 }))
+    const e = await incomplete(
+      h.client.updateMultiple(ACCOUNTS, [{ name: 'a' }, { name: 'b' }, { name: 'c' }, null as never], {
+        chunkSize: 2,
+      }),
+    )
+    expect(e.bulk?.failed[0]?.error.message).toBe(
+      'Row 3 of UpdateMultiple is not an object; pass each row as a JSON object.',
+    )
+  })
+
+  it('an input error names the operation and the request, and is cut to 300 characters', async () => {
+    // biome-ignore lint/correctness/useYield: an input that fails before its first row
+    async function* broken(): AsyncGenerator<Row> {
+      throw new Error('x'.repeat(500))
+    }
+    const h = harness(() => new Response(null, { status: 204 }))
+    const e = await incomplete(h.client.updateMultiple(ACCOUNTS, broken()))
+    expect(e.cause).toMatchObject({ method: 'POST', path: 'accounts/Microsoft.Dynamics.CRM.UpdateMultiple' })
+    expect((e.cause as Error).message).toHaveLength(300)
+  })
+
+  it('a create answer with a non-string among its ids is refused, naming the request', async () => {
+    const h = harness(() => Response.json({ Ids: ['00000000-0000-0000-0000-000000000001', 2] }))
+    const e = await incomplete(h.client.createMultiple(ACCOUNTS, rows(2)))
+    expect(e.bulk?.uncertain[0]?.error).toMatchObject({ code: 'INVALID_RESPONSE', method: 'POST' })
+  })
+
+  it('a signal aborted before the call sends nothing and reads nothing', async () => {
+    const h = harness(() => new Response(null, { status: 204 }))
+    let read = 0
+    function* input() {
+      for (;;) {
+        read++
+        yield { name: 'r' }
+      }
+    }
+    const e = await incomplete(
+      h.client.updateMultiple(ACCOUNTS, input(), { signal: AbortSignal.abort(new Error('stop')) }),
+    )
+    expect(h.sent).toHaveLength(0)
+    expect(read).toBe(0)
+    expect(e.bulk?.consumed).toBe(0)
+    expect(e.cause).toMatchObject({
+      code: 'ABORTED',
+      message: 'POST accounts/Microsoft.Dynamics.CRM.UpdateMultiple was aborted by the caller.',
+    })
+  })
+
+  it('sends as many chunks at once as the limiter allows, and reports chunks by position however they finish', async () => {
+    let inFlight = 0
+    let most = 0
+    const h = harness(
+      async (_body, n) => {
+        inFlight++
+        most = Math.max(most, inFlight)
+        // later chunks answer first
+        await new Promise((r) => setTimeout(r, 40 - n * 10))
+        inFlight--
+        return n === 4 ? new Response(null, { status: 204 }) : error(400)
+      },
+      { concurrency: 4 },
+    )
+    const e = await incomplete(
+      h.client.updateMultiple(ACCOUNTS, rows(4), { chunkSize: 1, continueOnError: true }),
+    )
+    expect(most).toBe(4)
+    expect(e.bulk?.failed.map((c) => c.start)).toEqual([0, 1, 2])
+    expect(e.bulk?.written.map((c) => c.start)).toEqual([3])
+  })
+})
