@@ -309,3 +309,40 @@ describe('Governor: throttling', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(15)
   })
 })
+
+describe('Governor: edges', () => {
+  it('admits at once when the pause ends exactly now', () => {
+    const c = manualClock()
+    const g = new Governor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
+    g.onThrottle(100, false)
+    c.skip(100)
+    expect(g.acquire(undefined)).toBeUndefined()
+  })
+
+  it('wakes queued requests after every pause, not only the first', async () => {
+    const c = manualClock()
+    const g = new Governor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
+    g.onThrottle(100, false)
+    const first = waiters(g, 1)
+    await c.advance(100)
+    expect(first.granted).toEqual([0])
+    g.release()
+    g.onResponse(undefined)
+    g.onThrottle(100, false)
+    const second = waiters(g, 1)
+    await c.advance(100)
+    expect(second.granted).toEqual([0])
+  })
+
+  it('leaves no abort listener on a signal once the request was admitted', async () => {
+    const { getEventListeners } = await import('node:events')
+    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    g.acquire(undefined)
+    const controller = new AbortController()
+    const waiting = g.acquire(controller.signal)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    g.release()
+    await waiting
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+})

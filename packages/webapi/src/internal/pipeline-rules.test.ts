@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DataverseError } from '../errors.ts'
 import type { ClientClock, GetToken, Logger } from '../types.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
-import { type PipelineConfig, resolveUrl, type SendSpec, send } from './pipeline.ts'
+import { type PipelineConfig, realSleep, resolveUrl, type SendSpec, send } from './pipeline.ts'
 import type { Gate } from './shared-governor.ts'
 import type { Telemetry } from './telemetry.ts'
 
@@ -698,3 +698,136 @@ describe('send: telemetry', () => {
 const settleLong = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve()
 }
+
+describe('send: more rules', () => {
+  it('realSleep waits, refuses an aborted signal, stops on abort, and leaves no listener behind', async () => {
+    const { getEventListeners } = await import('node:events')
+    const started = Date.now()
+    await realSleep(20)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15)
+    const reason = new Error('early')
+    await expect(realSleep(10, AbortSignal.abort(reason))).rejects.toBe(reason)
+    const controller = new AbortController()
+    const sleeping = realSleep(60_000, controller.signal)
+    controller.abort(new Error('now'))
+    await expect(sleeping).rejects.toThrow('now')
+    const kept = new AbortController()
+    await realSleep(1, kept.signal)
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('an empty token names the request; a transport that rejects with nothing is a network failure', async () => {
+    const s = setup(() => ok, { getToken: async () => '' })
+    expect(await failure(s.run())).toMatchObject({ method: 'GET', path: 'accounts' })
+    const n = setup(() => Promise.reject(null))
+    expect(await failure(n.run({ method: 'POST', idempotent: false }))).toMatchObject({ code: 'NETWORK' })
+  })
+
+  it('reads a relative path that holds a URL in its query as relative', async () => {
+    const s = setup(() => ok)
+    await s.run({ path: "accounts?$filter=websiteurl eq 'https://x'" })
+    expect(s.requests[0]?.url).toBe(`${BASE}accounts?$filter=websiteurl eq 'https://x'`)
+  })
+
+  it('counts the retry budget from the first attempt, not from each retry', async () => {
+    const s = setup(() => ({ status: 503, headers: { 'Retry-After': '1' } }), {
+      retry: {
+        enabled: true,
+        maxAttempts: 10,
+        budgetMs: 2_500,
+        baseDelayMs: 100,
+        maxDelayMs: 1_000,
+        retryCreates: false,
+      },
+    })
+    expect(await failure(s.run())).toMatchObject({ attempts: 3 })
+  })
+
+  it('a caller’s abort during a create’s exchange is ABORTED, not a network failure', async () => {
+    const controller = new AbortController()
+    const s = setup(() => {
+      controller.abort(new Error('user left'))
+      return new TypeError('terminated')
+    })
+    expect(
+      (await failure(s.run({ method: 'POST', idempotent: false, signal: controller.signal }))).code,
+    ).toBe('ABORTED')
+  })
+
+  it('doubles the backoff of each retry, after network failures and 429s without Retry-After alike', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    const n = setup((_r, i) => (i < 3 ? new TypeError('fetch failed') : ok))
+    await n.run()
+    expect(n.slept).toEqual([50, 100])
+    const t = setup((_r, i) => (i < 3 ? throttled('0x80072322') : ok))
+    await t.run()
+    expect(t.gate.throttles).toEqual([
+      [1050, false],
+      [1100, false],
+    ])
+  })
+
+  it('stops retrying network failures at the attempts, or when the next wait would reach the budget', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    const always = setup(() => new TypeError('fetch failed'))
+    expect(await failure(always.run())).toMatchObject({ code: 'NETWORK', attempts: 4 })
+    const tight = setup(() => new TypeError('fetch failed'), {
+      retry: {
+        enabled: true,
+        maxAttempts: 4,
+        budgetMs: 50,
+        baseDelayMs: 100,
+        maxDelayMs: 1_000,
+        retryCreates: false,
+      },
+    })
+    expect(await failure(tight.run())).toMatchObject({ attempts: 1 })
+    const exact = setup(() => throttled('0x80072322', '60'))
+    expect(await failure(exact.run())).toMatchObject({ code: 'THROTTLED', attempts: 1 })
+  })
+
+  it('works with a logger that has neither debug nor warn', async () => {
+    const s = setup(
+      (_r, n) =>
+        [
+          { status: 401 },
+          throttled('0x80072322', '0'),
+          { status: 503, headers: { 'Retry-After': '0' } },
+          new TypeError('fetch failed'),
+          ok,
+        ][n - 1] as Reply | Error,
+      {
+        logger: {},
+        retry: {
+          enabled: true,
+          maxAttempts: 10,
+          budgetMs: 60_000,
+          baseDelayMs: 1,
+          maxDelayMs: 1,
+          retryCreates: false,
+        },
+      },
+    )
+    expect((await s.run()).status).toBe(200)
+  })
+
+  it('leaves no listener on the caller’s signal and no timer behind after a call', async () => {
+    const { getEventListeners } = await import('node:events')
+    const controller = new AbortController()
+    const s = setup(() => ok)
+    for (let i = 0; i < 3; i++) await s.run({ signal: controller.signal })
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    vi.useFakeTimers()
+    const f = setup(() => ok)
+    await f.run()
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('a timed-out attempt says so in its cause', async () => {
+    vi.useFakeTimers()
+    const s = setup(() => new Promise<Reply>(() => undefined), { timeoutMs: 10 })
+    const pending = failure(s.run({ method: 'POST', idempotent: false }))
+    await vi.advanceTimersByTimeAsync(10)
+    expect(((await pending).cause as Error).message).toBe('timeout')
+  })
+})

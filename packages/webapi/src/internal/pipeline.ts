@@ -87,6 +87,7 @@ const NO_CACHED_EXPANSIONS = { 'if-none-match': 'null' } as const
 function requestLineSafe(link: string): string | undefined {
   try {
     return link.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c))
+    // Stryker disable next-line BlockStatement: a function that returns nothing returns undefined
   } catch {
     return undefined // an unpaired surrogate: let URL serialise it
   }
@@ -174,7 +175,9 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     // is a measurable cost. The timeout races the exchange instead; a timed-out exchange without a signal is left
     // to finish in the background and its body is discarded.
     const controller = signal ? new AbortController() : undefined
+    // Stryker disable next-line OptionalChaining: a controller exists only with a signal
     const onAbort = controller ? () => controller.abort(signal?.reason) : undefined
+    // Stryker disable next-line ConditionalExpression,OptionalChaining,ObjectLiteral,BooleanLiteral: onAbort exists only with a signal, which aborts once; the listener is removed below
     if (onAbort) signal?.addEventListener('abort', onAbort, { once: true })
     let timedOut = false
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -250,6 +253,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       throw error
     } finally {
       clearTimeout(timer)
+      // Stryker disable next-line ConditionalExpression,OptionalChaining: onAbort exists only with a signal
       if (onAbort) signal?.removeEventListener('abort', onAbort)
     }
 
@@ -278,7 +282,9 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     const dop = header('x-ms-dop-hint')
     const remaining = header('x-ms-ratelimit-burst-remaining-xrm-requests')
     governor.onResponse(
+      // Stryker disable next-line ConditionalExpression: parseInt(undefined) is NaN, which || turns into undefined too
       dop === undefined ? undefined : Number.parseInt(dop, 10) || undefined,
+      // Stryker disable next-line ConditionalExpression: toCount(undefined) is undefined too
       remaining === undefined ? undefined : toCount(remaining),
     )
     governor.release()
@@ -335,6 +341,7 @@ async function sleepOrAbort(
 ) {
   try {
     await clock.sleep(ms, signal)
+    // Stryker disable next-line BlockStatement: a sleep ends early only when the signal aborted, which the next attempt refuses first
   } catch {
     throw abortError(signal as AbortSignal, method, path)
   }
