@@ -12,6 +12,8 @@ import type { Telemetry } from './telemetry.ts'
 // 0x80072321 execution time, 0x80072326 concurrency); x-ms-dop-hint is the recommended parallelism.
 
 const ORIGIN = 'https://org.example'
+/** No test here needs more attempts than this; more means a retry bound broke. */
+const RUNAWAY = 50
 const BASE = `${ORIGIN}/api/data/v9.2/`
 
 interface Reply {
@@ -26,6 +28,8 @@ function setup(script: Script, overrides: Partial<PipelineConfig> = {}) {
   const discarded: number[] = []
   const transport = async (request: HttpRequest): Promise<HttpResponse> => {
     requests.push(request)
+    // a broken retry bound must fail the test, not spin until the runner's timeout
+    if (requests.length > RUNAWAY) throw new Error(`runaway: more than ${RUNAWAY} requests`)
     const reply = await script(request, requests.length)
     if (reply instanceof Error) throw reply
     const headers = Object.fromEntries(
@@ -51,6 +55,8 @@ function setup(script: Script, overrides: Partial<PipelineConfig> = {}) {
     limit: 8,
     acquire: (_signal, first = false) => {
       gate.acquired.push(first)
+      if (gate.acquired.length > RUNAWAY)
+        return Promise.reject(new Error(`runaway: more than ${RUNAWAY} attempts`))
       gate.held++
       return undefined
     },
