@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { bounded } from '../test/runaway.ts'
 import { parseMultipart } from './batch.ts'
 import { createDataverseClient } from './client.ts'
 import { isDataverseError } from './errors.ts'
@@ -16,7 +17,7 @@ function harness(respond: (n: number) => Response | Error = () => answer([ok200(
   const sent: { body: string; headers: Headers }[] = []
   const client = createDataverseClient({
     url: ORG,
-    getToken: () => 'tok',
+    getToken: bounded(() => 'tok'),
     retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
     fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
       const request = new Request(input, init)

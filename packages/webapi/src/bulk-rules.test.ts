@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { bounded } from '../test/runaway.ts'
 import { createDataverseClient } from './client.ts'
 import { type DataverseError, isDataverseError } from './errors.ts'
 import type { Row } from './row.ts'
@@ -25,7 +26,7 @@ function harness(handler: Handler, options: Partial<DataverseClientOptions> = {}
   }) as typeof globalThis.fetch
   const client = createDataverseClient({
     url: ORG,
-    getToken: () => 'token',
+    getToken: bounded(() => 'token'),
     fetch,
     concurrency: 1,
     retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
+import { bounded } from '../test/runaway.ts'
 import { createDataverseClient } from './client.ts'
 import { DataverseError, isDataverseError } from './errors.ts'
 import { odata } from './filter.ts'
@@ -20,10 +21,10 @@ function harness(handler: Handler, options: Partial<DataverseClientOptions> = {}
   }) as typeof globalThis.fetch
   const client = createDataverseClient({
     url: ORG,
-    getToken: (resource, o) => {
+    getToken: bounded((resource, o) => {
       tokenCalls.push({ resource, forceRefresh: o.forceRefresh })
       return o.forceRefresh ? `${TOKEN}-2` : TOKEN
-    },
+    }),
     fetch,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     ...options,
