@@ -369,6 +369,14 @@ describe('send: 401', () => {
     })
   })
 
+  it('forces a refresh only for the attempt right after the 401', async () => {
+    const s = setup(
+      (_r, n) => [{ status: 401 }, { status: 503, headers: { 'Retry-After': '0' } }, ok][n - 1] as Reply,
+    )
+    await s.run()
+    expect(s.tokens.map((t) => t.forceRefresh)).toEqual([false, true, false])
+  })
+
   it('a second 401 is the error, after two attempts', async () => {
     const s = setup(() => ({ status: 401 }))
     const error = await failure(s.run())
