@@ -386,6 +386,18 @@ describe('parseMultipart', () => {
     expect(items[1]).toEqual([{ contentId: '1', status: 204, headers: new Map(), body: '' }])
   })
 
+  it('takes the boundary parameter itself, not one whose name only ends in boundary', async () => {
+    const h = harness(
+      () =>
+        new Response(`--br\r\n${noContent(`accounts(${A})`)}--br--\r\n`, {
+          headers: { 'content-type': 'multipart/mixed; xboundary=zz; boundary=br' },
+        }),
+    )
+    const b = h.client.batch()
+    b.create('accounts', {})
+    expect((await b.execute())[0]).toMatchObject({ ok: true, id: A })
+  })
+
   it('reads LF-only answers too', () => {
     const items = parseMultipart(
       '--b\nContent-Type: application/http\n\nHTTP/1.1 200 OK\nA: b\n\nbody\n--b--',

@@ -285,7 +285,8 @@ interface PartResponse {
 type ResponseItem = PartResponse | PartResponse[]
 
 function boundaryOf(contentType: string): string | undefined {
-  const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
+  // the parameter named boundary, not one whose name only ends in it (xboundary=…)
+  const match = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
   return match ? (match[1] ?? match[2]) : undefined
 }
 

@@ -55,6 +55,7 @@ describe('boundaryOf: only multipart/mixed carries a batch boundary', () => {
     expect(boundaryOf('multipart/mixed; boundary="batch_1"')).toBe('batch_1')
     expect(boundaryOf('  Multipart/Mixed ;boundary = b2')).toBe('b2')
     expect(boundaryOf('multipart/mixed;BOUNDARY=b3; charset=utf-8')).toBe('b3')
+    expect(boundaryOf('multipart/mixed; xboundary=a; boundary=b4')).toBe('b4')
   })
 
   it('gives none for other types, a type that only contains multipart/mixed, or another parameter', () => {

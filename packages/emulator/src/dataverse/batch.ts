@@ -26,7 +26,8 @@ export type BatchItem =
 
 export function boundaryOf(contentType: string | null): string | undefined {
   if (!contentType || !/^\s*multipart\/mixed\s*;/i.test(contentType)) return undefined
-  const m = /boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
+  // the parameter named boundary, not one whose name only ends in it (xboundary=…)
+  const m = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
   return m ? (m[1] ?? m[2]) : undefined
 }
 
