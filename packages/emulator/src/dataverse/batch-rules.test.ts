@@ -11,7 +11,7 @@ import {
 import { DataverseFault } from './errors.ts'
 import type { OrgCore } from './org-core.ts'
 import type { ApiResponse, CallContext } from './request.ts'
-import { setup } from './test-support.ts'
+import { type BatchOp, batchBody, setup } from './test-support.ts'
 
 // The emulator's $batch reader and writer rule by rule (Microsoft Learn, "Execute batch operations using the Web
 // API", and OData 4.0 §11.7 multipart batch): what it accepts, what it refuses with which message, and the exact form
@@ -385,31 +385,16 @@ describe('$batch on the emulator: targets and references', () => {
     env = await setup({ seed: { sampleData: false } })
   })
 
-  interface Op {
-    method: string
-    url: string
-    body?: unknown
-    contentId?: string
-  }
-  const http = (op: Op) =>
-    `Content-Type: application/http\r\n${op.contentId === undefined ? '' : `Content-ID: ${op.contentId}\r\n`}\r\n` +
-    `${op.method} ${op.url} HTTP/1.1\r\n${op.body === undefined ? '' : 'Content-Type: application/json\r\n'}\r\n${op.body === undefined ? '' : JSON.stringify(op.body)}\r\n`
   /** How many accounts bear this name. */
   async function named(name: string): Promise<number> {
     const res = await env.request(`${API}/accounts?$select=name&$filter=name eq '${name}'`)
     return ((await res.json()) as { value: unknown[] }).value.length
   }
-  async function send(items: (Op | Op[])[], prefer?: string) {
-    const body = `${items
-      .map((item, i) =>
-        Array.isArray(item)
-          ? `--b\r\nContent-Type: multipart/mixed; boundary=cs${i}\r\n\r\n${item.map((op) => `--cs${i}\r\n${http(op)}`).join('')}--cs${i}--\r\n`
-          : `--b\r\n${http(item)}`,
-      )
-      .join('')}--b--\r\n`
+  async function send(items: (BatchOp | BatchOp[])[], prefer?: string) {
+    const { body, contentType } = batchBody(items)
     const res = await env.request(`${API}/$batch`, {
       method: 'POST',
-      headers: { 'Content-Type': CT, ...(prefer ? { Prefer: prefer } : {}) },
+      headers: { 'Content-Type': contentType, ...(prefer ? { Prefer: prefer } : {}) },
       body,
     })
     return { status: res.status, text: await res.text() }

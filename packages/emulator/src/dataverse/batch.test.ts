@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MAX_BATCH_REQUESTS } from './batch.ts'
-import { setup } from './test-support.ts'
+import { type BatchOp, batchBody, setup } from './test-support.ts'
 
 const API = '/api/data/v9.2'
 type Env = Awaited<ReturnType<typeof setup>>
@@ -10,36 +10,10 @@ beforeAll(async () => {
   env = await setup({ seed: { sampleData: false } })
 })
 
-interface Op {
-  method: string
-  url: string
-  body?: unknown
-  contentId?: number
-  headers?: Record<string, string>
-}
-
-function part(op: Op): string {
-  const headers = Object.entries(op.headers ?? {})
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('')
-  const body = op.body === undefined ? '' : JSON.stringify(op.body)
-  return `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n${op.contentId === undefined ? '' : `Content-ID: ${op.contentId}\r\n`}\r\n${op.method} ${op.url} HTTP/1.1\r\n${body ? 'Content-Type: application/json; type=entry\r\n' : ''}${headers}\r\n${body}\r\n`
-}
-
-function batch(items: (Op | Op[])[]): { body: string; contentType: string } {
-  const b = 'batch_abc'
-  let text = ''
-  items.forEach((item, i) => {
-    if (Array.isArray(item)) {
-      const cs = `changeset_${i}`
-      text += `--${b}\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n${item.map((op) => `--${cs}\r\n${part(op)}`).join('')}--${cs}--\r\n`
-    } else text += `--${b}\r\n${part(item)}`
-  })
-  return { body: `${text}--${b}--\r\n`, contentType: `multipart/mixed; boundary="${b}"` }
-}
+type Op = BatchOp
 
 async function send(items: (Op | Op[])[], headers: Record<string, string> = {}) {
-  const { body, contentType } = batch(items)
+  const { body, contentType } = batchBody(items)
   const res = await env.request(`${API}/$batch`, {
     method: 'POST',
     headers: { 'Content-Type': contentType, ...headers },

@@ -60,3 +60,33 @@ export async function setup(
     ((await (await request('/api/data/v9.2/WhoAmI', init)).json()) as { UserId: string }).UserId
   return { world, org, url, counters, faults, appToken, userToken, request, whoAmI }
 }
+
+/** One request of a `$batch` body written by a test. */
+export interface BatchOp {
+  method: string
+  url: string
+  body?: unknown
+  contentId?: number | string
+  headers?: Record<string, string>
+}
+
+function batchPart(op: BatchOp): string {
+  const headers = Object.entries(op.headers ?? {})
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')
+  const body = op.body === undefined ? '' : JSON.stringify(op.body)
+  return `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n${op.contentId === undefined ? '' : `Content-ID: ${op.contentId}\r\n`}\r\n${op.method} ${op.url} HTTP/1.1\r\n${body ? 'Content-Type: application/json; type=entry\r\n' : ''}${headers}\r\n${body}\r\n`
+}
+
+/** A `$batch` body in the documented form: requests, and arrays of requests as change sets. */
+export function batchBody(items: (BatchOp | BatchOp[])[]): { body: string; contentType: string } {
+  const b = 'batch_abc'
+  let text = ''
+  items.forEach((item, i) => {
+    if (Array.isArray(item)) {
+      const cs = `changeset_${i}`
+      text += `--${b}\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n${item.map((op) => `--${cs}\r\n${batchPart(op)}`).join('')}--${cs}--\r\n`
+    } else text += `--${b}\r\n${batchPart(item)}`
+  })
+  return { body: `${text}--${b}--\r\n`, contentType: `multipart/mixed; boundary="${b}"` }
+}
