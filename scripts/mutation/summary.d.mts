@@ -2,6 +2,8 @@ export interface MutantLike {
   status: string
   mutatorName: string
   replacement?: string
+  /** Why Stryker gave the mutant its status (for a killed one, the failing test's message). */
+  statusReason?: string
   location: { start: { line: number; column: number } }
 }
 export interface FileSummary {
@@ -14,6 +16,8 @@ export interface FileSummary {
   noCoverage: number
   ignored: number
   undetected: { line: number; mutator: string; status: string; replacement: string | null }[]
+  /** Mutants caught only by a timeout (Stryker's, or the test runner's), not by an assertion. */
+  hung: { line: number; mutator: string; status: string; replacement: string | null }[]
 }
 export interface ReportSummary {
   /** When this package was last mutation-tested. */
@@ -23,6 +27,7 @@ export interface ReportSummary {
   noCoverage: number
   files: Record<string, FileSummary>
 }
+export function hung(mutant: MutantLike): boolean
 export function score(mutants: MutantLike[]): number
 export function summarise(report: { files: Record<string, { mutants: MutantLike[] }> }): ReportSummary
 export function writeSummary(

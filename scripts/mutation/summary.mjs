@@ -5,6 +5,19 @@ import { join } from 'node:path'
 
 const DETECTED = new Set(['Killed', 'Timeout'])
 const UNDETECTED = new Set(['Survived', 'NoCoverage'])
+// vitest's message when a test outlives its timeout: the mutant was detected, but by the clock, not by an assertion.
+const RUNNER_TIMEOUT = /Test timed out in \d+ ?ms/
+
+/**
+ * A mutant that no assertion caught in time: Stryker stopped the run (Timeout), or the test runner's own timeout
+ * failed the test. Each is a test that would hang on a broken guard instead of failing fast.
+ */
+export function hung(mutant) {
+  return (
+    mutant.status === 'Timeout' ||
+    (mutant.status === 'Killed' && RUNNER_TIMEOUT.test(mutant.statusReason ?? ''))
+  )
+}
 
 /** Score as Stryker defines it: detected / (detected + undetected); ignored and invalid mutants do not count. */
 export function score(mutants) {
@@ -26,6 +39,12 @@ export function summarise(report) {
       survived: file.mutants.filter((m) => m.status === 'Survived').length,
       noCoverage: file.mutants.filter((m) => m.status === 'NoCoverage').length,
       ignored: file.mutants.filter((m) => m.status === 'Ignored').length,
+      hung: file.mutants.filter(hung).map((m) => ({
+        line: m.location.start.line,
+        mutator: m.mutatorName,
+        status: m.status,
+        replacement: m.replacement ?? null,
+      })),
       undetected: file.mutants
         .filter((m) => UNDETECTED.has(m.status))
         .map((m) => ({

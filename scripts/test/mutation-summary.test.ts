@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { score, summarise, writeSummary } from '../mutation/summary.mjs'
+import { hung, score, summarise, writeSummary } from '../mutation/summary.mjs'
 
 const at = (line: number) => ({ start: { line, column: 1 } })
 
@@ -50,6 +50,35 @@ describe('mutation summary', () => {
       status: 'NoCoverage',
       replacement: null,
     })
+  })
+
+  it("lists the mutants caught only by a timeout, Stryker's or the test runner's, apart from those an assertion caught", () => {
+    const timedOut = {
+      status: 'Timeout',
+      mutatorName: 'ConditionalExpression',
+      replacement: 'false',
+      location: at(4),
+    }
+    const runnerTimeout = {
+      status: 'Killed',
+      mutatorName: 'BlockStatement',
+      replacement: '{}',
+      statusReason: 'Test timed out in 30000ms.\nIf this is a long-running test, pass a timeout value.',
+      location: at(9),
+    }
+    const assertion = {
+      status: 'Killed',
+      mutatorName: 'A',
+      statusReason: 'Error: runaway: client.query() did not settle within 10000 ms',
+      location: at(2),
+    }
+    expect([timedOut, runnerTimeout, assertion].map(hung)).toEqual([true, true, false])
+    const summary = summarise({ files: { 'src/a.ts': { mutants: [assertion, timedOut, runnerTimeout] } } })
+    expect(summary.files['src/a.ts']?.score).toBe(100)
+    expect(summary.files['src/a.ts']?.hung).toEqual([
+      { line: 4, mutator: 'ConditionalExpression', status: 'Timeout', replacement: 'false' },
+      { line: 9, mutator: 'BlockStatement', status: 'Killed', replacement: '{}' },
+    ])
   })
 
   it('replaces the packages measured now and keeps the others from the previous summary, with when they were measured', () => {

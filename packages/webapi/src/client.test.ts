@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { bounded } from '../test/runaway.ts'
+import { bounded, guarded } from '../test/runaway.ts'
 import { createDataverseClient } from './client.ts'
 import { DataverseError, isDataverseError } from './errors.ts'
 import { odata } from './filter.ts'
@@ -19,16 +19,18 @@ function harness(handler: Handler, options: Partial<DataverseClientOptions> = {}
     requests.push(request.clone())
     return handler(request, requests.length)
   }) as typeof globalThis.fetch
-  const client = createDataverseClient({
-    url: ORG,
-    getToken: bounded((resource, o) => {
-      tokenCalls.push({ resource, forceRefresh: o.forceRefresh })
-      return o.forceRefresh ? `${TOKEN}-2` : TOKEN
+  const client = guarded(
+    createDataverseClient({
+      url: ORG,
+      getToken: bounded((resource, o) => {
+        tokenCalls.push({ resource, forceRefresh: o.forceRefresh })
+        return o.forceRefresh ? `${TOKEN}-2` : TOKEN
+      }),
+      fetch,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      ...options,
     }),
-    fetch,
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
-    ...options,
-  })
+  )
   return { client, requests, tokenCalls }
 }
 

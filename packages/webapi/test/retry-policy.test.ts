@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createDataverseClient, type DataverseClientOptions } from '../src/index.ts'
-import { bounded } from './runaway.ts'
+import { bounded, guarded } from './runaway.ts'
 
 // What a server asks for (Retry-After) and which requests may be repeated are the two promises of the retry policy.
 // Time is faked: each test moves the clock and counts what was sent at each instant.
@@ -18,13 +18,15 @@ function harness(handler: Handler, options: Partial<DataverseClientOptions> = {}
     return handler(request, requests.length)
   }) as typeof globalThis.fetch
   // A tiny backoff, so a client that ignored Retry-After would retry within milliseconds.
-  const client = createDataverseClient({
-    url: ORG,
-    getToken: bounded(() => 'tok'),
-    fetch,
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
-    ...options,
-  })
+  const client = guarded(
+    createDataverseClient({
+      url: ORG,
+      getToken: bounded(() => 'tok'),
+      fetch,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      ...options,
+    }),
+  )
   return { client, requests }
 }
 

@@ -1,6 +1,7 @@
 import { clientSecret, createTokenProvider, defineCloud, type TokenProvider } from '@dataverse-s2s/core'
 import { defaultIds, type EmulatorHandle, startEmulator } from '@dataverse-s2s/emulator'
 import { createDataverseClient, type DataverseClient, type DataverseClientOptions } from '../src/index.ts'
+import { guarded } from './runaway.ts'
 
 export interface World {
   emulator: EmulatorHandle
@@ -34,22 +35,30 @@ export async function startWorld(): Promise<World> {
     contosoUrl: orgUrl(defaultIds.contosoOrgId),
     fabrikamUrl: orgUrl(defaultIds.fabrikamOrgId),
     appClient: (url, tenantId, extra = {}) =>
-      createDataverseClient({
-        url,
-        ca: emulator.caCertPem,
-        getToken: async (resource, { forceRefresh }) => {
-          if (forceRefresh) tokens.invalidate({ tenantId, resource })
-          return tokens.getToken({ tenantId, resource })
-        },
-        ...extra,
-      }),
+      guarded(
+        createDataverseClient({
+          url,
+          ca: emulator.caCertPem,
+          getToken: async (resource, { forceRefresh }) => {
+            if (forceRefresh) tokens.invalidate({ tenantId, resource })
+            return tokens.getToken({ tenantId, resource })
+          },
+          ...extra,
+        }),
+      ),
     userClient: (url, userObjectId) =>
-      createDataverseClient({
-        url,
-        ca: emulator.caCertPem,
-        getToken: (resource) =>
-          emulator.world.mintUserAccessToken({ userObjectId, appId: defaultIds.multiTenantAppId, resource }),
-      }),
+      guarded(
+        createDataverseClient({
+          url,
+          ca: emulator.caCertPem,
+          getToken: (resource) =>
+            emulator.world.mintUserAccessToken({
+              userObjectId,
+              appId: defaultIds.multiTenantAppId,
+              resource,
+            }),
+        }),
+      ),
     stop: () => emulator.stop(),
   }
 }

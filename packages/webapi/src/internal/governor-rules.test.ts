@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { within } from '../../test/runaway.ts'
 import { DataverseError } from '../errors.ts'
 import type { ClientClock } from '../types.ts'
 import { abortError, Governor, MAX_CONCURRENCY } from './governor.ts'
@@ -305,7 +306,7 @@ describe('Governor: throttling', () => {
     const g = new Governor({ initial: 1, max: 1, adaptive: true })
     g.onThrottle(20, false)
     const started = Date.now()
-    await g.acquire(undefined)
+    await within(g.acquire(undefined) ?? Promise.resolve(), 'a slot after a 20 ms pause', 2_000)
     expect(Date.now() - started).toBeGreaterThanOrEqual(15)
   })
 })
