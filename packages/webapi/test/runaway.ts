@@ -50,6 +50,7 @@ export function guarded<T extends object>(target: T, ms = 10_000, name = 'client
       const what = `${name}.${String(property)}()`
       return (...args: unknown[]) => bound(Reflect.apply(value, target, args), what, ms)
     },
+    set: (_, property, value) => Reflect.set(target, property, value),
     has: (_, property) => Reflect.has(target, property),
   })
 }

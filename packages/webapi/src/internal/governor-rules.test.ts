@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { within } from '../../test/runaway.ts'
+import { guarded, within } from '../../test/runaway.ts'
 import { DataverseError } from '../errors.ts'
 import type { ClientClock } from '../types.ts'
-import { abortError, Governor, MAX_CONCURRENCY } from './governor.ts'
+import { abortError, Governor, type GovernorOptions, MAX_CONCURRENCY } from './governor.ts'
+
+// Every wait on the governor is bounded: a broken wake-up or cancellation fails in seconds with the call's name.
+const newGovernor = (options: GovernorOptions) => guarded(new Governor(options), 5_000, 'governor')
 
 // The governor rule by rule (found by mutation testing): the limits it starts from, who waits and in which order,
 // how 429s pause and halve it, how x-ms-dop-hint and healthy responses grow it. Microsoft Learn, "Service
@@ -58,15 +61,15 @@ function waiters(g: Governor, n: number, options: { first?: boolean; signal?: Ab
 describe('Governor: limits', () => {
   it('clamps the start and the ceiling to whole numbers between 1 and 52', () => {
     expect(MAX_CONCURRENCY).toBe(52)
-    expect(new Governor({ initial: 3.9, max: 10, adaptive: false }).limit).toBe(3)
-    expect(new Governor({ initial: 30, max: 10.7, adaptive: false }).limit).toBe(10)
-    expect(new Governor({ initial: 80, max: 80, adaptive: false }).limit).toBe(52)
-    expect(new Governor({ initial: 5, max: 0.5, adaptive: false }).limit).toBe(1)
-    expect(new Governor({ initial: -3, max: 4, adaptive: false }).limit).toBe(1)
+    expect(newGovernor({ initial: 3.9, max: 10, adaptive: false }).limit).toBe(3)
+    expect(newGovernor({ initial: 30, max: 10.7, adaptive: false }).limit).toBe(10)
+    expect(newGovernor({ initial: 80, max: 80, adaptive: false }).limit).toBe(52)
+    expect(newGovernor({ initial: 5, max: 0.5, adaptive: false }).limit).toBe(1)
+    expect(newGovernor({ initial: -3, max: 4, adaptive: false }).limit).toBe(1)
   })
 
   it('grants up to the limit at once, then queues, and counts what is in flight and queued', async () => {
-    const g = new Governor({ initial: 2, max: 2, adaptive: false })
+    const g = newGovernor({ initial: 2, max: 2, adaptive: false })
     const { granted } = waiters(g, 4)
     expect(granted).toEqual([0, 1])
     expect(g.inFlight).toBe(2)
@@ -80,7 +83,7 @@ describe('Governor: limits', () => {
 
   it('a new request waits behind queued ones even when a slot is free', async () => {
     const c = manualClock()
-    const g = new Governor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
     g.onThrottle(100, false)
     const { granted } = waiters(g, 1)
     c.skip(100) // the pause is over, its timer has not fired yet
@@ -91,7 +94,7 @@ describe('Governor: limits', () => {
   })
 
   it('keeps the order of thousands of waiters (the queue compacts as it drains)', async () => {
-    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    const g = newGovernor({ initial: 1, max: 1, adaptive: false })
     const { granted } = waiters(g, 3000)
     for (let i = 1; i < 3000; i++) g.release()
     await settle()
@@ -101,7 +104,7 @@ describe('Governor: limits', () => {
   })
 
   it('puts retries before new work, also after part of the queue was served', async () => {
-    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    const g = newGovernor({ initial: 1, max: 1, adaptive: false })
     const order: string[] = []
     g.acquire(undefined)
     for (const name of ['a', 'b', 'c']) void g.acquire(undefined)?.then(() => order.push(name))
@@ -120,7 +123,7 @@ describe('Governor: limits', () => {
 
 describe('Governor: cancellation', () => {
   it('refuses at once with the reason of a signal that is already aborted, and queues nothing', async () => {
-    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    const g = newGovernor({ initial: 1, max: 1, adaptive: false })
     g.acquire(undefined)
     const reason = new Error('gone')
     await expect(g.acquire(AbortSignal.abort(reason))).rejects.toBe(reason)
@@ -128,7 +131,7 @@ describe('Governor: cancellation', () => {
   })
 
   it('a waiter aborted in the queue is skipped: the slot goes to the next one', async () => {
-    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    const g = newGovernor({ initial: 1, max: 1, adaptive: false })
     g.acquire(undefined)
     const controller = new AbortController()
     const cancelled = g.acquire(controller.signal)
@@ -145,7 +148,7 @@ describe('Governor: cancellation', () => {
   })
 
   it('a granted waiter is no longer listening to its signal', async () => {
-    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    const g = newGovernor({ initial: 1, max: 1, adaptive: false })
     g.acquire(undefined)
     const controller = new AbortController()
     let removed = 0
@@ -178,7 +181,7 @@ describe('Governor: cancellation', () => {
 
 describe('Governor: growth', () => {
   it('takes the first positive x-ms-dop-hint as its limit, clamped to its ceiling, and ignores later ones', () => {
-    const g = new Governor({ initial: 4, max: 30, adaptive: true })
+    const g = newGovernor({ initial: 4, max: 30, adaptive: true })
     g.onResponse(0)
     expect(g.limit).toBe(5) // no hint: slow start grows by one
     g.onResponse(40)
@@ -188,7 +191,7 @@ describe('Governor: growth', () => {
   })
 
   it('grows by one per healthy response in slow start, never past its ceiling', () => {
-    const g = new Governor({ initial: 1, max: 3, adaptive: true })
+    const g = newGovernor({ initial: 1, max: 3, adaptive: true })
     g.onResponse(undefined)
     expect(g.limit).toBe(2)
     g.onResponse(undefined)
@@ -199,7 +202,7 @@ describe('Governor: growth', () => {
 
   it('after a concurrency throttle, grows by one only after as many healthy responses as its limit', () => {
     const { clock } = manualClock()
-    const g = new Governor({ initial: 8, max: 52, adaptive: true, clock })
+    const g = newGovernor({ initial: 8, max: 52, adaptive: true, clock })
     g.onThrottle(0, true)
     expect(g.limit).toBe(4)
     for (let i = 0; i < 3; i++) g.onResponse(undefined)
@@ -213,14 +216,14 @@ describe('Governor: growth', () => {
   })
 
   it('a fixed governor ignores hints and healthy responses', () => {
-    const g = new Governor({ initial: 3, max: 52, adaptive: false })
+    const g = newGovernor({ initial: 3, max: 52, adaptive: false })
     g.onResponse(20)
     g.onResponse(undefined)
     expect(g.limit).toBe(3)
   })
 
   it('a grown limit lets queued requests go at once', async () => {
-    const g = new Governor({ initial: 1, max: 10, adaptive: true })
+    const g = newGovernor({ initial: 1, max: 10, adaptive: true })
     const { granted } = waiters(g, 4)
     g.onResponse(4) // the hint
     await settle()
@@ -228,7 +231,7 @@ describe('Governor: growth', () => {
   })
 
   it('slow start growth lets a queued request go at once', async () => {
-    const g = new Governor({ initial: 1, max: 10, adaptive: true })
+    const g = newGovernor({ initial: 1, max: 10, adaptive: true })
     const { granted } = waiters(g, 2)
     g.onResponse(undefined)
     await settle()
@@ -239,7 +242,7 @@ describe('Governor: growth', () => {
 describe('Governor: throttling', () => {
   it('sends nothing until Retry-After elapses, on its own clock, then one probe until a response', async () => {
     const c = manualClock()
-    const g = new Governor({ initial: 4, max: 4, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 4, max: 4, adaptive: true, clock: c.clock })
     g.onThrottle(1000, false)
     expect(g.pauseRemainingMs()).toBe(1000)
     const { granted } = waiters(g, 3)
@@ -256,19 +259,19 @@ describe('Governor: throttling', () => {
 
   it('halves the limit for a concurrency or execution-time throttle, once per pause, and not below 1', () => {
     const c = manualClock()
-    const g = new Governor({ initial: 9, max: 52, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 9, max: 52, adaptive: true, clock: c.clock })
     g.onThrottle(100, true)
     expect(g.limit).toBe(4)
     g.onThrottle(100, true) // same episode
     expect(g.limit).toBe(4)
-    const one = new Governor({ initial: 1, max: 1, adaptive: true, clock: c.clock })
+    const one = newGovernor({ initial: 1, max: 1, adaptive: true, clock: c.clock })
     one.onThrottle(0, true)
     expect(one.limit).toBe(1)
   })
 
   it('halves again in a later episode, once the pause is over', async () => {
     const c = manualClock()
-    const g = new Governor({ initial: 16, max: 52, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 16, max: 52, adaptive: true, clock: c.clock })
     g.onThrottle(100, true)
     await c.advance(100)
     g.onThrottle(100, true)
@@ -277,17 +280,17 @@ describe('Governor: throttling', () => {
 
   it('a request-count throttle only pauses; a fixed governor never halves', () => {
     const c = manualClock()
-    const g = new Governor({ initial: 8, max: 52, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 8, max: 52, adaptive: true, clock: c.clock })
     g.onThrottle(100, false)
     expect(g.limit).toBe(8)
-    const fixed = new Governor({ initial: 8, max: 52, adaptive: false, clock: c.clock })
+    const fixed = newGovernor({ initial: 8, max: 52, adaptive: false, clock: c.clock })
     fixed.onThrottle(100, true)
     expect(fixed.limit).toBe(8)
   })
 
   it('a shorter Retry-After never shortens a pause', () => {
     const c = manualClock()
-    const g = new Governor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
     g.onThrottle(5000, false)
     g.onThrottle(10, false)
     expect(g.pauseRemainingMs()).toBe(5000)
@@ -295,7 +298,7 @@ describe('Governor: throttling', () => {
 
   it('waits with one timer per pause however many requests queue', async () => {
     const c = manualClock()
-    const g = new Governor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
     g.onThrottle(50, false)
     waiters(g, 5)
     expect(c.sleepers).toHaveLength(1)
@@ -303,7 +306,7 @@ describe('Governor: throttling', () => {
   })
 
   it('without a clock it waits on real time', async () => {
-    const g = new Governor({ initial: 1, max: 1, adaptive: true })
+    const g = newGovernor({ initial: 1, max: 1, adaptive: true })
     g.onThrottle(20, false)
     const started = Date.now()
     await within(g.acquire(undefined) ?? Promise.resolve(), 'a slot after a 20 ms pause', 2_000)
@@ -314,7 +317,7 @@ describe('Governor: throttling', () => {
 describe('Governor: edges', () => {
   it('admits at once when the pause ends exactly now', () => {
     const c = manualClock()
-    const g = new Governor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
     g.onThrottle(100, false)
     c.skip(100)
     expect(g.acquire(undefined)).toBeUndefined()
@@ -322,7 +325,7 @@ describe('Governor: edges', () => {
 
   it('wakes queued requests after every pause, not only the first', async () => {
     const c = manualClock()
-    const g = new Governor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
+    const g = newGovernor({ initial: 2, max: 2, adaptive: true, clock: c.clock })
     g.onThrottle(100, false)
     const first = waiters(g, 1)
     await c.advance(100)
@@ -337,7 +340,7 @@ describe('Governor: edges', () => {
 
   it('leaves no abort listener on a signal once the request was admitted', async () => {
     const { getEventListeners } = await import('node:events')
-    const g = new Governor({ initial: 1, max: 1, adaptive: false })
+    const g = newGovernor({ initial: 1, max: 1, adaptive: false })
     g.acquire(undefined)
     const controller = new AbortController()
     const waiting = g.acquire(controller.signal)

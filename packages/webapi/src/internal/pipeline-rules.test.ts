@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { within } from '../../test/runaway.ts'
 import { DataverseError } from '../errors.ts'
 import type { ClientClock, GetToken, Logger } from '../types.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
@@ -111,8 +112,9 @@ function setup(script: Script, overrides: Partial<PipelineConfig> = {}) {
     clock,
     ...overrides,
   }
+  // Bounded: a send left pending by a broken guard fails in seconds, not at the runner's timeout.
   const run = (spec: Partial<SendSpec> = {}) =>
-    send(config, { method: 'GET', path: 'accounts', idempotent: true, ...spec })
+    within(send(config, { method: 'GET', path: 'accounts', idempotent: true, ...spec }), 'send()', 5_000)
   return { run, requests, discarded, gate, slept, tokens, logged, config }
 }
 
@@ -717,16 +719,18 @@ describe('send: more rules', () => {
   it('realSleep waits, refuses an aborted signal, stops on abort, and leaves no listener behind', async () => {
     const { getEventListeners } = await import('node:events')
     const started = Date.now()
-    await realSleep(20)
+    const sleep = (ms: number, signal?: AbortSignal) =>
+      within(realSleep(ms, signal), `realSleep(${ms})`, 5_000)
+    await sleep(20)
     expect(Date.now() - started).toBeGreaterThanOrEqual(15)
     const reason = new Error('early')
-    await expect(realSleep(10, AbortSignal.abort(reason))).rejects.toBe(reason)
+    await expect(sleep(10, AbortSignal.abort(reason))).rejects.toBe(reason)
     const controller = new AbortController()
-    const sleeping = realSleep(60_000, controller.signal)
+    const sleeping = sleep(60_000, controller.signal)
     controller.abort(new Error('now'))
     await expect(sleeping).rejects.toThrow('now')
     const kept = new AbortController()
-    await realSleep(1, kept.signal)
+    await sleep(1, kept.signal)
     expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0)
   })
 
