@@ -31,24 +31,31 @@ export type TransportOptions = Pick<DataverseClientOptions, 'fetch' | 'ca' | 'di
 
 export function fetchTransport(
   fetchImpl: typeof fetch | undefined,
-  runtimeInit: Record<string, unknown> = {},
+  runtimeInit?: Record<string, unknown>,
 ): HttpTransport {
   return async (request) => {
     const f = fetchImpl ?? globalThis.fetch
-    const response = await f(request.url, {
-      ...runtimeInit,
-      method: request.method,
-      headers: request.headers,
-      body: request.body ?? null,
-      ...(request.signal ? { signal: request.signal } : {}),
-    })
-    return {
-      status: response.status,
-      header: (name) => response.headers.get(name) ?? undefined,
-      text: () => response.text(),
-      discard: async () => {
-        await response.body?.cancel().catch(() => undefined)
-      },
-    }
+    const init: RequestInit = runtimeInit
+      ? { ...runtimeInit, method: request.method, headers: request.headers, body: request.body ?? null }
+      : { method: request.method, headers: request.headers, body: request.body ?? null }
+    // Only a caller's signal is passed on: a signal per request is a measurable cost for fetch.
+    if (request.signal) init.signal = request.signal
+    return new FetchResponse(await f(request.url, init))
+  }
+}
+
+/** A fetch Response as the client reads it; `header` is bound, as callers pass it around on its own. */
+class FetchResponse implements HttpResponse {
+  readonly status: number
+  readonly header: (name: string) => string | undefined
+  constructor(private readonly response: Response) {
+    this.status = response.status
+    this.header = (name) => response.headers.get(name) ?? undefined
+  }
+  text(): Promise<string> {
+    return this.response.text()
+  }
+  async discard(): Promise<void> {
+    await this.response.body?.cancel().catch(() => undefined)
   }
 }
