@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { guarded } from '../test/runaway.ts'
 import { createDataverseClient } from './client.ts'
 
 const ORG = 'https://contoso.crm.dynamics.com'
@@ -71,18 +72,20 @@ describe('$batch build and parse (property)', () => {
           // Real boundaries are random: skip the (astronomically rare) bodies that contain one.
           fc.pre(!texts.some((t) => t.includes(`--${boundary}`) || t.includes('--changesetresponse_')))
           let sent = ''
-          const client = createDataverseClient({
-            url: ORG,
-            getToken: () => 'tok',
-            retry: false,
-            fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-              sent = await new Request(input, init).text()
-              return new Response(respond(groups, boundary), {
-                status: 200,
-                headers: { 'content-type': `multipart/mixed; boundary=${boundary}` },
-              })
-            }) as typeof fetch,
-          })
+          const client = guarded(
+            createDataverseClient({
+              url: ORG,
+              getToken: () => 'tok',
+              retry: false,
+              fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+                sent = await new Request(input, init).text()
+                return new Response(respond(groups, boundary), {
+                  status: 200,
+                  headers: { 'content-type': `multipart/mixed; boundary=${boundary}` },
+                })
+              }) as typeof fetch,
+            }),
+          )
           const batch = client.batch()
           for (const g of groups) {
             if (g.changeSet)

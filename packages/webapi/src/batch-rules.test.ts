@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bounded } from '../test/runaway.ts'
+import { bounded, guarded } from '../test/runaway.ts'
 import { parseMultipart } from './batch.ts'
 import { createDataverseClient } from './client.ts'
 import { isDataverseError } from './errors.ts'
@@ -15,18 +15,20 @@ const B = '99999999-2222-3333-4444-555555555555'
 
 function harness(respond: (n: number) => Response | Error = () => answer([ok200('{}')])) {
   const sent: { body: string; headers: Headers }[] = []
-  const client = createDataverseClient({
-    url: ORG,
-    getToken: bounded(() => 'tok'),
-    retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
-    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init)
-      sent.push({ body: await request.text(), headers: request.headers })
-      const reply = respond(sent.length)
-      if (reply instanceof Error) throw reply
-      return reply
-    }) as typeof fetch,
-  })
+  const client = guarded(
+    createDataverseClient({
+      url: ORG,
+      getToken: bounded(() => 'tok'),
+      retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const request = new Request(input, init)
+        sent.push({ body: await request.text(), headers: request.headers })
+        const reply = respond(sent.length)
+        if (reply instanceof Error) throw reply
+        return reply
+      }) as typeof fetch,
+    }),
+  )
   return { client, sent }
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { guarded } from '../test/runaway.ts'
 import { createDataverseClient } from './client.ts'
 
 const ORG = 'https://contoso.crm.dynamics.com'
@@ -6,17 +7,19 @@ const A = '11111111-2222-3333-4444-555555555555'
 
 function client(respond: (body: string, contentType: string) => Response) {
   const sent: { body: string; contentType: string; prefer: string | null }[] = []
-  const c = createDataverseClient({
-    url: ORG,
-    getToken: () => 'tok',
-    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init)
-      const body = await request.text()
-      const contentType = request.headers.get('content-type') ?? ''
-      sent.push({ body, contentType, prefer: request.headers.get('prefer') })
-      return respond(body, contentType)
-    }) as typeof fetch,
-  })
+  const c = guarded(
+    createDataverseClient({
+      url: ORG,
+      getToken: () => 'tok',
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const request = new Request(input, init)
+        const body = await request.text()
+        const contentType = request.headers.get('content-type') ?? ''
+        sent.push({ body, contentType, prefer: request.headers.get('prefer') })
+        return respond(body, contentType)
+      }) as typeof fetch,
+    }),
+  )
   return { c, sent }
 }
 

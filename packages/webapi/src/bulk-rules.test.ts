@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bounded } from '../test/runaway.ts'
+import { bounded, guarded } from '../test/runaway.ts'
 import { createDataverseClient } from './client.ts'
 import { type DataverseError, isDataverseError } from './errors.ts'
 import type { Row } from './row.ts'
@@ -24,14 +24,16 @@ function harness(handler: Handler, options: Partial<DataverseClientOptions> = {}
     if (reply instanceof Error) throw reply
     return reply
   }) as typeof globalThis.fetch
-  const client = createDataverseClient({
-    url: ORG,
-    getToken: bounded(() => 'token'),
-    fetch,
-    concurrency: 1,
-    retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
-    ...options,
-  })
+  const client = guarded(
+    createDataverseClient({
+      url: ORG,
+      getToken: bounded(() => 'token'),
+      fetch,
+      concurrency: 1,
+      retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+      ...options,
+    }),
+  )
   return { client, sent }
 }
 

@@ -57,6 +57,12 @@ export function guarded<T extends object>(target: T, ms = 10_000, name = 'client
 
 function bound(result: unknown, what: string, ms: number): unknown {
   if (result instanceof Promise) return within(result, what, ms)
-  if (typeof result === 'object' && result !== null) return guarded(result, ms, what)
-  return result
+  if (typeof result === 'object' && result !== null && hasMethods(result)) return guarded(result, ms, what)
+  return result // plain data stays as it is, so tests compare it as such
+}
+
+function hasMethods(value: object): boolean {
+  if (Symbol.asyncIterator in value) return true
+  for (const key in value) if (typeof (value as Record<string, unknown>)[key] === 'function') return true
+  return false
 }

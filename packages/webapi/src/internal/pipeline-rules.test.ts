@@ -745,6 +745,13 @@ describe('send: more rules', () => {
     const s = setup(() => ok)
     await s.run({ path: "accounts?$filter=websiteurl eq 'https://x'" })
     expect(s.requests[0]?.url).toBe(`${BASE}accounts?$filter=websiteurl eq 'https://x'`)
+    // A table whose name starts with h (as http does) is relative too, with or without a URL in its query.
+    await s.run({ path: 'hr_employees' })
+    await s.run({ path: "Hr_employees?$filter=cr_site eq 'http://x'" })
+    expect(s.requests.slice(1).map((r) => r.url)).toEqual([
+      `${BASE}hr_employees`,
+      `${BASE}Hr_employees?$filter=cr_site eq 'http://x'`,
+    ])
   })
 
   it('counts the retry budget from the first attempt, not from each retry', async () => {

@@ -91,7 +91,7 @@ function requestHeaders(config: PipelineConfig, spec: SendSpec, token: string): 
   // the copy would grow it): every request builds these, so this is the hot path.
   const headers: Record<string, string> = { ...(spec.method === 'GET' ? templates.read : templates.write) }
   const own = spec.headers
-  if (own) for (const name in own) headers[name] = own[name] as string
+  for (const name in own) headers[name] = (own as Record<string, string>)[name] as string
   headers.authorization = `Bearer ${token}`
   return headers
 }
@@ -105,10 +105,13 @@ const templatesOf = new WeakMap<Record<string, string>, HeaderTemplates>()
 
 function templatesFor(baseHeaders: Record<string, string>): HeaderTemplates {
   let templates = templatesOf.get(baseHeaders)
+  // Stryker disable next-line ConditionalExpression: building the templates again gives the same headers, only slower
   if (!templates) {
+    // Stryker disable next-line StringLiteral: a placeholder, always replaced by the token
+    const slot = ''
     templates = {
-      read: { ...baseHeaders, ...NO_CACHED_EXPANSIONS, authorization: '' },
-      write: { ...baseHeaders, authorization: '' },
+      read: { ...baseHeaders, ...NO_CACHED_EXPANSIONS, authorization: slot },
+      write: { ...baseHeaders, authorization: slot },
     }
     templatesOf.set(baseHeaders, templates)
   }

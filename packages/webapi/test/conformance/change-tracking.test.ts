@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDataverseClient, type DataverseClient, DataverseError } from '../../src/index.ts'
+import { guarded } from '../runaway.ts'
 import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
 
 // The documented change-tracking requests, checked on a plain recording server (not the emulator), per Microsoft
@@ -24,7 +25,7 @@ async function record(
 ): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
   const server = await startRecordingServer(answer)
   close = server.close
-  const client = createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false })
+  const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false }))
   const result = await run(client)
   return { requests: server.requests, result, origin: server.origin }
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDataverseClient, type DataverseClient, odata } from '../../src/index.ts'
+import { guarded } from '../runaway.ts'
 import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
 
 // Each case sends one operation through the real client (Node transport) to a plain recording server and compares
@@ -20,7 +21,7 @@ async function record(
 ): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
   const server = await startRecordingServer(answer)
   close = server.close
-  const client = createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false })
+  const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false }))
   const result = await run(client, server.origin)
   return { requests: server.requests, result, origin: server.origin }
 }
@@ -133,7 +134,7 @@ describe('Use an alternate key to reference a record', () => {
       return json({})
     })
     close = server.close
-    const client = createDataverseClient({ url: server.origin, getToken: () => 'tok' })
+    const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok' }))
     await expect(client.retrieve('contacts', { address1_city: 'bad \uD800 value' })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     })
@@ -524,13 +525,15 @@ describe('Cache schema data', () => {
       isStamp(r) ? json(STAMP(stamp)) : json(accountDefinition),
     )
     close = server.close
-    const client = createDataverseClient({
-      url: server.origin,
-      getToken: () => 'tok',
-      retry: false,
-      clock: { now: () => time },
-      definitions: { revalidateAfterMs: 60_000 },
-    })
+    const client = guarded(
+      createDataverseClient({
+        url: server.origin,
+        getToken: () => 'tok',
+        retry: false,
+        clock: { now: () => time },
+        definitions: { revalidateAfterMs: 60_000 },
+      }),
+    )
     await client.definitions.table('account')
     await client.definitions.table('account')
     expect(server.requests).toHaveLength(2) // one stamp check, one read
