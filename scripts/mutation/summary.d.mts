@@ -16,7 +16,9 @@ export interface FileSummary {
   noCoverage: number
   ignored: number
   undetected: { line: number; mutator: string; status: string; replacement: string | null }[]
-  /** Mutants caught only by a timeout (Stryker's, or the test runner's), not by an assertion. */
+  /** Mutants that made synchronous code loop forever (stopped by Stryker's hit counter: no test can end them). */
+  endlessLoops: number
+  /** Mutants caught only by a timeout (Stryker's, or the test runner's) while a test waited, not by an assertion. */
   hung: { line: number; mutator: string; status: string; replacement: string | null }[]
 }
 export interface ReportSummary {
@@ -28,6 +30,7 @@ export interface ReportSummary {
   files: Record<string, FileSummary>
 }
 export function hung(mutant: MutantLike): boolean
+export function endlessLoop(mutant: MutantLike): boolean
 export function score(mutants: MutantLike[]): number
 export function summarise(report: { files: Record<string, { mutants: MutantLike[] }> }): ReportSummary
 export function writeSummary(

@@ -8,15 +8,21 @@ const UNDETECTED = new Set(['Survived', 'NoCoverage'])
 // vitest's message when a test outlives its timeout: the mutant was detected, but by the clock, not by an assertion.
 const RUNNER_TIMEOUT = /Test timed out in \d+ ?ms/
 
+// Stryker's instrumentation counts loop iterations and stops a mutant past its limit: a synchronous endless loop.
+const HIT_LIMIT = /^Hit limit reached/
+
+/** A mutant that made synchronous code loop forever: no test can end that (nothing runs until it returns). */
+export function endlessLoop(mutant) {
+  return mutant.status === 'Timeout' && HIT_LIMIT.test(mutant.statusReason ?? '')
+}
+
 /**
- * A mutant that no assertion caught in time: Stryker stopped the run (Timeout), or the test runner's own timeout
- * failed the test. Each is a test that would hang on a broken guard instead of failing fast.
+ * A mutant that no assertion caught in time: Stryker stopped the run (Timeout) while a test waited, or the test
+ * runner's own timeout failed the test. Each is a test that would hang on a broken guard instead of failing fast.
  */
 export function hung(mutant) {
-  return (
-    mutant.status === 'Timeout' ||
-    (mutant.status === 'Killed' && RUNNER_TIMEOUT.test(mutant.statusReason ?? ''))
-  )
+  if (mutant.status === 'Timeout') return !endlessLoop(mutant)
+  return mutant.status === 'Killed' && RUNNER_TIMEOUT.test(mutant.statusReason ?? '')
 }
 
 /** Score as Stryker defines it: detected / (detected + undetected); ignored and invalid mutants do not count. */
@@ -39,6 +45,7 @@ export function summarise(report) {
       survived: file.mutants.filter((m) => m.status === 'Survived').length,
       noCoverage: file.mutants.filter((m) => m.status === 'NoCoverage').length,
       ignored: file.mutants.filter((m) => m.status === 'Ignored').length,
+      endlessLoops: file.mutants.filter(endlessLoop).length,
       hung: file.mutants.filter(hung).map((m) => ({
         line: m.location.start.line,
         mutator: m.mutatorName,

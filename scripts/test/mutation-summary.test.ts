@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { hung, score, summarise, writeSummary } from '../mutation/summary.mjs'
+import { endlessLoop, hung, score, summarise, writeSummary } from '../mutation/summary.mjs'
 
 const at = (line: number) => ({ start: { line, column: 1 } })
 
@@ -72,9 +72,19 @@ describe('mutation summary', () => {
       statusReason: 'Error: runaway: client.query() did not settle within 10000 ms',
       location: at(2),
     }
-    expect([timedOut, runnerTimeout, assertion].map(hung)).toEqual([true, true, false])
-    const summary = summarise({ files: { 'src/a.ts': { mutants: [assertion, timedOut, runnerTimeout] } } })
+    const loop = {
+      status: 'Timeout',
+      mutatorName: 'ConditionalExpression',
+      statusReason: 'Hit limit reached (430001/430000)',
+      location: at(12),
+    }
+    expect([timedOut, runnerTimeout, assertion, loop].map(hung)).toEqual([true, true, false, false])
+    expect([timedOut, runnerTimeout, assertion, loop].map(endlessLoop)).toEqual([false, false, false, true])
+    const summary = summarise({
+      files: { 'src/a.ts': { mutants: [assertion, timedOut, runnerTimeout, loop] } },
+    })
     expect(summary.files['src/a.ts']?.score).toBe(100)
+    expect(summary.files['src/a.ts']?.endlessLoops).toBe(1)
     expect(summary.files['src/a.ts']?.hung).toEqual([
       { line: 4, mutator: 'ConditionalExpression', status: 'Timeout', replacement: 'false' },
       { line: 9, mutator: 'BlockStatement', status: 'Killed', replacement: '{}' },
