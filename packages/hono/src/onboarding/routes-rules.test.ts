@@ -47,7 +47,11 @@ beforeAll(async () => {
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(body))
     }
-    if (orgMode === 'unavailable') return json(503, { error: { code: '0x0', message: 'busy' } })
+    // Retry-After: 0, so a client that wrongly retried would do so at once, and the test fail on its count.
+    if (orgMode === 'unavailable') {
+      res.setHeader('retry-after', '0')
+      return json(503, { error: { code: '0x0', message: 'busy' } })
+    }
     const url = decodeURIComponent(req.url ?? '')
     const user = 'cccccccc-0000-0000-0000-000000000001'
     const role = 'cccccccc-0000-0000-0000-000000000002'
