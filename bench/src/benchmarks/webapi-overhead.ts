@@ -11,7 +11,7 @@ const WORKERS = 16
 // Short slices, many rounds: on a shared machine the load changes by the second, so each ratio is taken within a
 // round (cases measured back to back) and the median of those per-round ratios is reported.
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 500)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 32)
 
 const SERVER = `
 import http from 'node:http'
@@ -39,10 +39,12 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `http://127.0.0.1:${port}`, child }
 }
 
-async function measure(call: () => Promise<unknown>): Promise<number> {
+/** Requests per second, and this process's CPU time per request (the client's whole cost: ours + fetch). */
+async function measure(call: () => Promise<unknown>): Promise<{ rps: number; cpuUs: number }> {
   let done = 0
   const until = performance.now() + DURATION_MS
   const start = performance.now()
+  const cpu = process.cpuUsage()
   await Promise.all(
     Array.from({ length: WORKERS }, async () => {
       while (performance.now() < until) {
@@ -51,7 +53,8 @@ async function measure(call: () => Promise<unknown>): Promise<number> {
       }
     }),
   )
-  return done / ((performance.now() - start) / 1000)
+  const used = process.cpuUsage(cpu)
+  return { rps: done / ((performance.now() - start) / 1000), cpuUs: (used.user + used.system) / done }
 }
 
 export async function run(): Promise<BenchmarkResult> {
@@ -80,16 +83,20 @@ export async function run(): Promise<BenchmarkResult> {
         oursFetch.retrieve('accounts', ID, { select: ['name'] }),
     }
     const samples: Record<string, number[]> = {}
+    const cpu: Record<string, number[]> = {}
     for (const [name, call] of Object.entries(cases)) {
       await measure(call) // warm-up: connections, JIT
       samples[name] = []
+      cpu[name] = []
     }
     // The order rotates every round, so no case always runs right after the same neighbour (GC, socket churn).
     const names = Object.keys(cases)
     for (let round = 0; round < ROUNDS; round++) {
       for (let j = 0; j < names.length; j++) {
         const name = names[(round + j) % names.length] as string
-        samples[name]?.push(await measure(cases[name] as () => Promise<unknown>))
+        const m = await measure(cases[name] as () => Promise<unknown>)
+        samples[name]?.push(m.rps)
+        cpu[name]?.push(m.cpuUs)
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
@@ -104,6 +111,7 @@ export async function run(): Promise<BenchmarkResult> {
         'req/s (median)': Math.round(rps[name] as number),
         'req/s min': Math.round(Math.min(...xs)),
         'req/s max': Math.round(Math.max(...xs)),
+        'client CPU µs/req (median)': Math.round(median(cpu[name] as number[]) * 10) / 10,
       })),
       ratios: {
         'ours (undici) / dynamics-web-api': vsDwa,
@@ -113,6 +121,13 @@ export async function run(): Promise<BenchmarkResult> {
           'raw global fetch',
         ),
         'ours (undici) / raw global fetch': r('ours (Node transport: undici)', 'raw global fetch'),
+        // The same comparison by CPU time per request in this (client) process: unlike a rate, it does not move
+        // with the server's scheduling, so it shows the cost of our code with less noise.
+        'client CPU per request: raw global fetch / ours (injected fetch)': median(
+          (cpu['raw global fetch'] as number[]).map(
+            (x, i) => x / ((cpu['ours with injected fetch (global fetch)'] as number[])[i] as number),
+          ),
+        ),
       },
       targets: {
         'ours (Node) vs dynamics-web-api': {

@@ -179,6 +179,19 @@ describe('Governor: cancellation', () => {
   })
 })
 
+describe('Governor: which headers it needs', () => {
+  it('wants an x-ms-dop-hint until the first positive one, and only when adaptive; never the burst remainder', () => {
+    const g = newGovernor({ initial: 4, max: 30, adaptive: true })
+    expect([g.wantsDopHint, g.wantsRemaining]).toEqual([true, false])
+    g.onResponse(undefined)
+    g.onResponse(0)
+    expect(g.wantsDopHint).toBe(true)
+    g.onResponse(8)
+    expect(g.wantsDopHint).toBe(false)
+    expect(newGovernor({ initial: 4, max: 30, adaptive: false }).wantsDopHint).toBe(false)
+  })
+})
+
 describe('Governor: growth', () => {
   it('takes the first positive x-ms-dop-hint as its limit, clamped to its ceiling, and ignores later ones', () => {
     const g = newGovernor({ initial: 4, max: 30, adaptive: true })

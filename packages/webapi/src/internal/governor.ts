@@ -51,6 +51,14 @@ export class Governor {
     this.clock = options.clock
   }
 
+  /** Only the first positive `x-ms-dop-hint` of an adaptive governor counts: after it, no response need be read for one. */
+  get wantsDopHint(): boolean {
+    return this.adaptive && !this.hinted
+  }
+
+  /** A governor of one process does not use the burst remainder (a shared one does). */
+  readonly wantsRemaining = false
+
   get queued(): number {
     return this.queue.length - this.head
   }

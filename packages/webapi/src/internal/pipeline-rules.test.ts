@@ -54,6 +54,8 @@ function setup(script: Script, overrides: Partial<PipelineConfig> = {}) {
   }
   const governor: Gate = {
     limit: 8,
+    wantsDopHint: true,
+    wantsRemaining: true,
     acquire: (_signal, first = false) => {
       gate.acquired.push(first)
       if (gate.acquired.length > RUNAWAY)
@@ -309,6 +311,25 @@ describe('send: answers', () => {
         message: 'dataverse: response',
         fields: { method: 'GET', path: 'accounts', status: 200, attempt: 1 },
       },
+    ])
+  })
+
+  it('reads a hint or a budget only when the gate will use it', async () => {
+    const s = setup(() => ({
+      status: 200,
+      headers: { 'x-ms-dop-hint': '12', 'x-ms-ratelimit-burst-remaining-xrm-requests': '3999' },
+    }))
+    const gate = s.config.governor as { wantsDopHint: boolean; wantsRemaining: boolean }
+    gate.wantsDopHint = false
+    await s.run()
+    gate.wantsRemaining = false
+    await s.run()
+    gate.wantsDopHint = true
+    await s.run()
+    expect(s.gate.responses).toEqual([
+      [undefined, 3999],
+      [undefined, undefined],
+      [12, undefined],
     ])
   })
 
@@ -658,6 +679,8 @@ describe('send: telemetry', () => {
       telemetry: r.telemetry,
       governor: {
         limit: 1,
+        wantsDopHint: true,
+        wantsRemaining: true,
         acquire: () =>
           new Promise<void>((resolve) => {
             release = resolve
@@ -694,6 +717,8 @@ describe('send: telemetry', () => {
     const s = setup(() => ok, {
       governor: {
         limit: 1,
+        wantsDopHint: true,
+        wantsRemaining: true,
         acquire: (signal) =>
           new Promise<void>((_resolve, reject) => {
             if (signal?.aborted) reject(signal.reason)

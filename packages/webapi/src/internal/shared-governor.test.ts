@@ -40,3 +40,20 @@ describe('a shared gate on the client clock', () => {
     expect(sent).toBe(true)
   })
 })
+
+describe('what a shared gate reads from responses', () => {
+  it('wants every x-ms-dop-hint and burst remainder (the shared throttle learns from each), a local gate neither past its first hint', () => {
+    const fake: ClientClock = { now: () => 0, sleep: async () => {} }
+    const shared = resolveGate(
+      { shared: { throttle: openThrottle() } },
+      'https://org.example',
+      undefined,
+      fake,
+    )
+    shared.onResponse(8, 100)
+    expect([shared.wantsDopHint, shared.wantsRemaining]).toEqual([true, true])
+    const local = resolveGate({ initial: 4, max: 30 }, 'https://org.example', undefined, fake)
+    local.onResponse(8)
+    expect([local.wantsDopHint, local.wantsRemaining]).toEqual([false, false])
+  })
+})

@@ -8,6 +8,10 @@ export interface Gate {
   acquire(signal: AbortSignal | undefined, first?: boolean): Promise<void> | undefined
   release(): void
   onResponse(dopHint: number | undefined, remaining?: number): void
+  /** Whether `onResponse` would use an `x-ms-dop-hint` (reading a response header is not free). */
+  readonly wantsDopHint: boolean
+  /** Whether `onResponse` would use `x-ms-ratelimit-burst-remaining-xrm-requests`. */
+  readonly wantsRemaining: boolean
   onThrottle(retryAfterMs: number, concurrencyRelated: boolean): void
 }
 
@@ -65,6 +69,10 @@ export class SharedGovernor implements Gate {
   get limit(): number {
     return this.#degraded ? this.#local.limit : this.#limit
   }
+
+  /** The shared throttle learns from every response. */
+  readonly wantsDopHint = true
+  readonly wantsRemaining = true
 
   /** `true` while the shared store is unreachable and this instance governs alone. */
   get degraded(): boolean {
