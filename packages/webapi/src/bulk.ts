@@ -237,13 +237,20 @@ export async function runBulk(
   }
 
   const inflight = new Set<Promise<void>>()
+  // Called when a chunk settles: wakes the reader waiting for a free place in the window. (Waiting on a promise
+  // rather than racing the settled set means a chunk that was never taken out leaves the reader waiting, which a
+  // deadline catches, instead of spinning on microtasks, which nothing can interrupt.)
+  let wake: (() => void) | undefined
   // Read ahead no further than the limiter lets requests run, so a large input is never held in memory.
   const window = () => Math.max(1, core.config.governor.limit)
   let consumed = 0
   let exhausted = false
   try {
     for (;;) {
-      while (inflight.size >= window()) await Promise.race(inflight)
+      while (inflight.size >= window())
+        await new Promise<void>((resolve) => {
+          wake = resolve
+        })
       if (stopped && !options.continueOnError) break
       if (signal?.aborted) {
         stop(abortError(signal, 'POST', path))
@@ -284,7 +291,10 @@ export async function runBulk(
         if (exhausted) break
         continue
       }
-      const sent: Promise<void> = sendChunk(start, chunk, targets).finally(() => inflight.delete(sent))
+      const sent: Promise<void> = sendChunk(start, chunk, targets).finally(() => {
+        inflight.delete(sent)
+        wake?.()
+      })
       inflight.add(sent)
       // Stryker disable next-line ConditionalExpression: going round once more reads nothing from an exhausted input and stops
       if (exhausted) break
