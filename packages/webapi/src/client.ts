@@ -7,6 +7,7 @@ import { createDefinitionsCache, type DefinitionsCache, definitionsOf } from './
 import { DataverseError } from './errors.ts'
 import { fetchXmlMethods } from './fetchxml-queries.ts'
 import { type ClientCore, impersonationHeaders, scopeOf } from './internal/core.ts'
+import { Deadlines } from './internal/deadlines.ts'
 import { type PipelineConfig, type ResolvedRetry, realSleep, send } from './internal/pipeline.ts'
 import { resolveGate } from './internal/shared-governor.ts'
 import { createTelemetry } from './internal/telemetry.ts'
@@ -113,6 +114,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     baseHeaders,
     telemetry: createTelemetry(options.telemetry, origin),
     clock,
+    deadlines: new Deadlines(),
   }
   const core: ClientCore = {
     config,

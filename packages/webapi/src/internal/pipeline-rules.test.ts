@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { within } from '../../test/runaway.ts'
 import { DataverseError } from '../errors.ts'
 import type { ClientClock, GetToken, Logger } from '../types.ts'
+import { Deadlines } from './deadlines.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
 import { type PipelineConfig, realSleep, resolveUrl, type SendSpec, send } from './pipeline.ts'
 import type { Gate } from './shared-governor.ts'
@@ -112,6 +113,7 @@ function setup(script: Script, overrides: Partial<PipelineConfig> = {}) {
     baseHeaders: { accept: 'application/json', 'odata-version': '4.0' },
     telemetry: undefined,
     clock,
+    deadlines: new Deadlines(),
     ...overrides,
   }
   // Bounded: a send left pending by a broken guard fails in seconds, not at the runner's timeout.

@@ -1,5 +1,6 @@
 import { DataverseError, errorFromResponse, parseRetryAfter } from '../errors.ts'
 import type { ClientClock, GetToken, Logger, RetryOptions } from '../types.ts'
+import type { Deadlines } from './deadlines.ts'
 import { abortError } from './governor.ts'
 import type { HttpTransport } from './http.ts'
 import type { Gate } from './shared-governor.ts'
@@ -20,6 +21,8 @@ export interface PipelineConfig {
   baseHeaders: Record<string, string>
   telemetry: Telemetry | undefined
   clock: ClientClock
+  /** The per-attempt timeouts of this client and the clients derived from it. */
+  deadlines: Deadlines
 }
 
 export interface SendSpec {
@@ -213,7 +216,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     // Stryker disable next-line ConditionalExpression,OptionalChaining,ObjectLiteral,BooleanLiteral: onAbort exists only with a signal, which aborts once; the listener is removed below
     if (onAbort) signal?.addEventListener('abort', onAbort, { once: true })
     let timedOut = false
-    let timer: ReturnType<typeof setTimeout> | undefined
+    let attemptDeadline: number | undefined
     let status: number
     let header: (name: string) => string | undefined
     let text: string
@@ -228,13 +231,14 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
         body: spec.body,
         signal: controller?.signal,
       })
-      // One promise settled by whichever comes first, the exchange or the timer (cheaper than Promise.race).
+      // One promise settled by whichever comes first, the exchange or its deadline (cheaper than Promise.race; the
+      // deadlines of all attempts share one timer).
       ;({ status, header, text } = await new Promise<Exchange>((resolve, reject) => {
-        timer = setTimeout(() => {
+        attemptDeadline = config.deadlines.start(timeoutMs, () => {
           timedOut = true
           controller?.abort()
           reject(new Error('timeout'))
-        }, timeoutMs)
+        })
         exchange.then(resolve, reject)
       }))
     } catch (cause) {
@@ -285,7 +289,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       }
       throw error
     } finally {
-      clearTimeout(timer)
+      if (attemptDeadline !== undefined) config.deadlines.stop(attemptDeadline)
       // Stryker disable next-line ConditionalExpression,OptionalChaining: onAbort exists only with a signal
       if (onAbort) signal?.removeEventListener('abort', onAbort)
     }
