@@ -32,6 +32,16 @@ export function score(mutants) {
   return detected + undetected === 0 ? 100 : Math.round((detected / (detected + undetected)) * 10_000) / 100
 }
 
+/** Where a mutant is and what it changed, as the summary lists it. */
+function where(m) {
+  return {
+    line: m.location.start.line,
+    mutator: m.mutatorName,
+    status: m.status,
+    replacement: m.replacement ?? null,
+  }
+}
+
 /** @param {{ files: Record<string, { mutants: any[] }> }} report */
 export function summarise(report) {
   const files = {}
@@ -46,20 +56,8 @@ export function summarise(report) {
       noCoverage: file.mutants.filter((m) => m.status === 'NoCoverage').length,
       ignored: file.mutants.filter((m) => m.status === 'Ignored').length,
       endlessLoops: file.mutants.filter(endlessLoop).length,
-      hung: file.mutants.filter(hung).map((m) => ({
-        line: m.location.start.line,
-        mutator: m.mutatorName,
-        status: m.status,
-        replacement: m.replacement ?? null,
-      })),
-      undetected: file.mutants
-        .filter((m) => UNDETECTED.has(m.status))
-        .map((m) => ({
-          line: m.location.start.line,
-          mutator: m.mutatorName,
-          status: m.status,
-          replacement: m.replacement ?? null,
-        })),
+      hung: file.mutants.filter(hung).map(where),
+      undetected: file.mutants.filter((m) => UNDETECTED.has(m.status)).map(where),
     }
   }
   return {

@@ -52,7 +52,7 @@ describe('mutation summary', () => {
     })
   })
 
-  it("lists the mutants caught only by a timeout, Stryker's or the test runner's, apart from those an assertion caught", () => {
+  it("lists the mutants caught only by a timeout (Stryker's or the test runner's) apart from those an assertion caught and from endless loops", () => {
     const timedOut = {
       status: 'Timeout',
       mutatorName: 'ConditionalExpression',

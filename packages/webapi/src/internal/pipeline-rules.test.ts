@@ -4,7 +4,14 @@ import { DataverseError } from '../errors.ts'
 import type { ClientClock, GetToken, Logger } from '../types.ts'
 import { Deadlines } from './deadlines.ts'
 import type { HttpRequest, HttpResponse } from './http.ts'
-import { type PipelineConfig, realSleep, resolveUrl, type SendSpec, send } from './pipeline.ts'
+import {
+  type PipelineConfig,
+  type ResolvedRetry,
+  realSleep,
+  resolveUrl,
+  type SendSpec,
+  send,
+} from './pipeline.ts'
 import type { Gate } from './shared-governor.ts'
 import type { Telemetry } from './telemetry.ts'
 
@@ -132,6 +139,15 @@ async function failure(p: Promise<unknown>): Promise<DataverseError> {
 }
 
 const ok: Reply = { status: 200, body: '{"ok":true}' }
+/** Retries at once, up to ten times: for tests about what is retried, not about when. */
+const FAST_RETRY: ResolvedRetry = {
+  enabled: true,
+  maxAttempts: 10,
+  budgetMs: 60_000,
+  baseDelayMs: 1,
+  maxDelayMs: 1,
+  retryCreates: false,
+}
 const throttled = (code: string, retryAfter?: string): Reply => ({
   status: 429,
   headers: retryAfter === undefined ? {} : { 'Retry-After': retryAfter },
@@ -655,14 +671,7 @@ describe('send: telemetry', () => {
       {
         telemetry: r.telemetry,
         timeoutMs: 100,
-        retry: {
-          enabled: true,
-          maxAttempts: 10,
-          budgetMs: 60_000,
-          baseDelayMs: 1,
-          maxDelayMs: 1,
-          retryCreates: false,
-        },
+        retry: FAST_RETRY,
       },
     )
     const done = s.run()
@@ -850,14 +859,7 @@ describe('send: more rules', () => {
         ][n - 1] as Reply | Error,
       {
         logger: {},
-        retry: {
-          enabled: true,
-          maxAttempts: 10,
-          budgetMs: 60_000,
-          baseDelayMs: 1,
-          maxDelayMs: 1,
-          retryCreates: false,
-        },
+        retry: FAST_RETRY,
       },
     )
     expect((await s.run()).status).toBe(200)
