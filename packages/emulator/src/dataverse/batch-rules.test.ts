@@ -110,7 +110,7 @@ describe('parseBatch: reading parts', () => {
   it('reads bare-LF line endings, transport padding after the delimiter and blank lines before the request line', () => {
     const body =
       '--b  \nContent-Type: application/http\nContent-ID: 5\n\n\n\n' +
-      'PATCH accounts(1) HTTP/1.1   \nContent-Type : application/json\nIf-Match: *\n\n{"name":"B"}\n' +
+      'PATCH accounts(1) HTTP/1.1\nContent-Type : application/json\nIf-Match: *\n\n{"name":"B"}\n' +
       '--b--'
     expect(parsed(body)).toStrictEqual([
       {
@@ -125,9 +125,9 @@ describe('parseBatch: reading parts', () => {
     ])
   })
 
-  it('skips CRLF blank lines before the request line and reads a request line without an HTTP version', () => {
+  it('skips CRLF blank lines before the request line', () => {
     const body =
-      '--b\r\nContent-Type: application/http\r\n\r\n\r\n\r\nDELETE accounts(2)\r\n\r\n\r\n\r\n--b--'
+      '--b\r\nContent-Type: application/http\r\n\r\n\r\n\r\nDELETE accounts(2) HTTP/1.1\r\n\r\n\r\n\r\n--b--'
     expect(parsed(body)).toStrictEqual([
       {
         request: {
@@ -201,25 +201,52 @@ describe('parseBatch: refusals name what is wrong', () => {
     )
   })
 
-  it('refuses a request line that is not METHOD target [HTTP/1.x], quoting 100 characters', () => {
+  it('refuses a request line that is not METHOD target HTTP/1.1, quoting 100 characters', () => {
+    const shape = (line: string) =>
+      syntax(
+        `The batch request line '${line.slice(0, 100)}' is not valid: each operation starts with 'Method RequestUrl HTTP/1.1'.`,
+      )
     for (const line of [
-      'xGET WhoAmI HTTP/1.1',
-      'GET WhoAmI HTTP/1.1 junk',
-      'get WhoAmI',
-      `GET ${'a'.repeat(120)} HTTP/2`,
+      'GET',
+      'GET WhoAmI',
+      ' GET WhoAmI HTTP/1.1',
+      'GET  HTTP/1.1',
+      'GET WhoAmI HTTP/1.1 ',
     ]) {
+      expect(refusal(part(`${line}\r\n\r\n`)), line).toBe(shape(line))
+    }
+    // Microsoft's OData batch reader takes the version after the last space and compares it exactly
+    const version = (line: string, v: string) =>
+      syntax(
+        `The HTTP version '${v}' of the batch request line '${line.slice(0, 100)}' is not valid: it must be 'HTTP/1.1'.`,
+      )
+    for (const [line, v] of [
+      ['GET WhoAmI HTTP/1.0', 'HTTP/1.0'],
+      ['GET WhoAmI http/1.1', 'http/1.1'],
+      ['GET WhoAmI HTTP/1.1 junk', 'junk'],
+      [`GET ${'a'.repeat(120)} HTTP/2`, 'HTTP/2'],
+      ['DELETE accounts(2) HTTP/1.1.1', 'HTTP/1.1.1'],
+    ] as const) {
+      expect(refusal(part(`${line}\r\n\r\n`)), line).toBe(version(line, v))
+    }
+    for (const [line, method] of [
+      ['xGET WhoAmI HTTP/1.1', 'xGET'],
+      ['get WhoAmI HTTP/1.1', 'get'],
+      ['MERGE accounts(1) HTTP/1.1', 'MERGE'],
+      ['OPTIONS accounts HTTP/1.1', 'OPTIONS'],
+    ] as const) {
       expect(refusal(part(`${line}\r\n\r\n`)), line).toBe(
-        syntax(`The batch request line '${line.slice(0, 100)}' is not valid.`),
+        syntax(
+          `The batch request line '${line}' has the method '${method}': use GET, POST, PATCH, PUT or DELETE.`,
+        ),
       )
     }
     // MIME headers with no blank line after them leave no request at all
-    expect(refusal('--b\r\nContent-Type: application/http\r\n--b--')).toBe(
-      syntax("The batch request line '' is not valid."),
-    )
+    expect(refusal('--b\r\nContent-Type: application/http\r\n--b--')).toBe(shape(''))
   })
 
   it('refuses an embedded request whose headers are not ended by an empty line (a GET too), quoting 100 characters', () => {
-    const line = `GET accounts?$select=${'name,'.repeat(30)}`
+    const line = `GET accounts?$select=${'name,'.repeat(30)} HTTP/1.1`
     expect(refusal(`--b\r\nContent-Type: application/http\r\n\r\n${line}\r\n--b--`)).toBe(
       syntax(
         `The batch request '${line.slice(0, 100)}' has no empty line after its headers; end them with an empty line even without a body.`,

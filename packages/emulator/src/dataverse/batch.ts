@@ -71,6 +71,38 @@ function parseHeaders(text: string): Headers {
   return headers
 }
 
+/** The methods an embedded request may use (OData's batch reader refuses every other). */
+const BATCH_METHODS = new Set(['GET', 'POST', 'PATCH', 'PUT', 'DELETE'])
+
+/**
+ * `METHOD target HTTP/1.1`, split at the first and the last space as Microsoft's OData batch reader does: the version
+ * must be exactly `HTTP/1.1` (no other version, none missing, nothing after it) and the method one of
+ * {@link BATCH_METHODS}, in capitals. Every request line in Microsoft Learn's `$batch` examples has this form.
+ */
+function readRequestLine(line: string): { method: string; target: string } {
+  const quoted = line.slice(0, 100)
+  const first = line.indexOf(' ')
+  const last = line.lastIndexOf(' ')
+  if (first <= 0 || last - first <= 1 || last === line.length - 1) {
+    throw Fault.syntax(
+      `The batch request line '${quoted}' is not valid: each operation starts with 'Method RequestUrl HTTP/1.1'.`,
+    )
+  }
+  const version = line.slice(last + 1)
+  if (version !== 'HTTP/1.1') {
+    throw Fault.syntax(
+      `The HTTP version '${version.slice(0, 40)}' of the batch request line '${quoted}' is not valid: it must be 'HTTP/1.1'.`,
+    )
+  }
+  const method = line.slice(0, first)
+  if (!BATCH_METHODS.has(method)) {
+    throw Fault.syntax(
+      `The batch request line '${quoted}' has the method '${method.slice(0, 20)}': use GET, POST, PATCH, PUT or DELETE.`,
+    )
+  }
+  return { method, target: line.slice(first + 1, last) }
+}
+
 function parseHttp(part: Part): BatchRequest {
   // Stryker disable next-line StringLiteral: a missing Content-Type fails the test below whatever text stands in
   const type = part.headers.get('content-type') ?? ''
@@ -79,8 +111,7 @@ function parseHttp(part: Part): BatchRequest {
   const text = part.body.replace(/^\s*\r?\n/, '')
   const lineEnd = /\r?\n/.exec(text)
   const requestLine = lineEnd ? text.slice(0, lineEnd.index) : text
-  const m = /^([A-Z]+) (\S+)(?: HTTP\/1\.[01])?\s*$/.exec(requestLine)
-  if (!m) throw Fault.syntax(`The batch request line '${requestLine.slice(0, 100)}' is not valid.`)
+  const { method, target } = readRequestLine(requestLine)
   // Stryker disable next-line StringLiteral: with no line break after the request line no text holds an empty line, whatever stands in
   const after = lineEnd ? text.slice(lineEnd.index + lineEnd[0].length) : ''
   const sep = /(^|\r?\n)\r?\n/.exec(after)
@@ -97,8 +128,8 @@ function parseHttp(part: Part): BatchRequest {
   const body = after.slice(sep.index + sep[0].length).replace(/\r?\n$/, '')
   const contentId = part.headers.get('content-id') ?? undefined
   const request: BatchRequest = {
-    method: m[1] as string,
-    target: m[2] as string,
+    method,
+    target,
     headers: parseHeaders(headText),
     body: body.trim() === '' ? undefined : body,
   }
