@@ -9,7 +9,7 @@ import { Hono } from 'hono'
 import type { Agent } from 'undici'
 import { createAdminApi, type EmulatorAdmin } from './admin/admin.ts'
 import { createDiscoveryApp } from './dataverse/discovery.ts'
-import { createOrg, type OrgRuntime } from './dataverse/index.ts'
+import { createOrg, isSystemAdministrator, type OrgRuntime } from './dataverse/index.ts'
 import { createEntraApp, createEntraState } from './entra/app.ts'
 import { EmulatorError } from './errors.ts'
 import { Counters, Faults } from './faults.ts'
@@ -248,7 +248,13 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   root.all('/_emulator', toAdmin)
   root.all('/_emulator/*', toAdmin)
   // The Global Discovery Service is served on the Entra ID origin (see dataverse/discovery.ts).
-  root.route('/', createDiscoveryApp(world))
+  root.route(
+    '/',
+    createDiscoveryApp(world, (orgId, objectId) => {
+      const runtime = orgRuntimes.get(orgId)
+      return runtime ? isSystemAdministrator(runtime, objectId) : false
+    }),
+  )
   root.route('/', entra)
   const entraServer = await listen(root, tls, requestedPort, host)
   servers.push(entraServer)

@@ -87,6 +87,27 @@ describe('orgs served by startEmulator', () => {
     expect(emulator.world.getServicePrincipal(ids.fabrikamTenantId, ids.multiTenantAppId)).toBeUndefined()
   })
 
+  it('the Global Discovery Service says per instance whether the user is a System Administrator in it', async () => {
+    const instances = async (userObjectId: string) => {
+      const token = await emulator.world.mintUserAccessToken({
+        userObjectId,
+        appId: ids.multiTenantAppId,
+        resource: 'https://globaldisco.crm.dynamics.com',
+      })
+      const res = await fetch(
+        `${emulator.url}/api/discovery/v2.0/Instances?$select=UniqueName,IsUserSysAdmin`,
+        {
+          headers: { Authorization: `Bearer ${token}` },
+        },
+      )
+      return ((await res.json()) as { value: unknown[] }).value
+    }
+    expect(await instances(ids.users.contosoAdmin)).toEqual([{ UniqueName: 'contoso', IsUserSysAdmin: true }])
+    expect(await instances(ids.users.contosoAlice)).toEqual([
+      { UniqueName: 'contoso', IsUserSysAdmin: false },
+    ])
+  })
+
   it('creates an org at run time on a new origin', async () => {
     const tenant = emulator.admin.createTenant({ displayName: 'Northwind' })
     emulator.admin.grantConsent(tenant.id, ids.multiTenantAppId)

@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { defaultIds, defaultSeed } from '../world/default-seed.ts'
 import { createWorld, type World } from '../world/world.ts'
 import { createDiscoveryApp } from './discovery.ts'
+import { isSystemAdministrator } from './index.ts'
+import { setup } from './test-support.ts'
 
 // The Global Discovery Service (Learn: "Discover user organizations", "Discover the URL for your organization").
 const GDS = 'https://globaldisco.crm.dynamics.com'
@@ -83,5 +85,50 @@ describe('Global Discovery Service', () => {
     })
     expect((await get('Instances', orgToken)).status).toBe(401)
     expect((await app.request('https://localhost:8443/api/discovery/v2.0/Instances')).status).toBe(401)
+  })
+})
+
+describe('IsUserSysAdmin', () => {
+  it('is true only for a user whose enabled system user in that org holds System Administrator', async () => {
+    const { world: w, org } = await setup()
+    const gds = createDiscoveryApp(w, (orgId, objectId) =>
+      orgId === defaultIds.contosoOrgId ? isSystemAdministrator(org, objectId) : false,
+    )
+    const flag = async (userObjectId: string) => {
+      const bearer = await w.mintUserAccessToken({
+        userObjectId,
+        appId: defaultIds.multiTenantAppId,
+        resource: GDS,
+      })
+      const res = await gds.request('https://localhost:8443/api/discovery/v2.0/Instances', {
+        headers: { Authorization: `Bearer ${bearer}` },
+      })
+      return ((await res.json()) as { value: { IsUserSysAdmin: boolean }[] }).value.map(
+        (i) => i.IsUserSysAdmin,
+      )
+    }
+    expect(await flag(defaultIds.users.contosoAdmin)).toEqual([true]) // seeded with System Administrator
+    expect(await flag(defaultIds.users.contosoAlice)).toEqual([false]) // Basic User
+    expect(await flag(defaultIds.users.contosoBob)).toEqual([false]) // no role
+    const bob = w.getUser(defaultIds.users.contosoBob)
+    if (!bob) throw new Error('the default seed has Bob')
+    org.data.ensureSystemUserForUser(bob, ['System Administrator'])
+    expect(await flag(defaultIds.users.contosoBob)).toEqual([true])
+    // an Entra user with no system user in the org, and another org's runtime, are never administrators there
+    expect(isSystemAdministrator(org, defaultIds.users.fabrikamAdmin)).toBe(false)
+  })
+
+  it('is false for a system user that holds the role but is disabled', async () => {
+    const { org, request, whoAmI, userToken } = await setup()
+    expect(isSystemAdministrator(org, defaultIds.users.contosoAdmin)).toBe(true)
+    const adminId = await whoAmI({ token: await userToken(defaultIds.users.contosoAdmin) })
+    const res = await request(`/api/data/v9.2/systemusers(${adminId})`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ isdisabled: true }),
+      token: await userToken(defaultIds.users.contosoAdmin),
+    })
+    expect(res.status).toBe(204)
+    expect(isSystemAdministrator(org, defaultIds.users.contosoAdmin)).toBe(false)
   })
 })

@@ -142,8 +142,11 @@ function parseFilter(text: string): (i: Instance) => boolean {
   return f
 }
 
-/** The GDS routes, to mount on the Entra ID origin. */
-export function createDiscoveryApp(world: World): Hono {
+/** The GDS routes, to mount on the Entra ID origin; `isSysAdmin` answers `IsUserSysAdmin` per instance and user. */
+export function createDiscoveryApp(
+  world: World,
+  isSysAdmin: (orgId: string, objectId: string) => boolean = () => false,
+): Hono {
   const app = new Hono()
   const base = '/api/discovery/v2.0'
   // The GDS supports CORS (Learn: "Discover user organizations", CORS support): a SPA calls it with its user token.
@@ -193,7 +196,8 @@ export function createDiscoveryApp(world: World): Hono {
     }
     const tenantId = String(claims.tid)
     // a user the directory does not know (deleted) has access to no instance
-    let list: Instance[] = (world.getUser(String(claims.oid)) ? world.orgsOf(tenantId) : []).map((o) => {
+    const oid = String(claims.oid)
+    let list: Instance[] = (world.getUser(oid) ? world.orgsOf(tenantId) : []).map((o) => {
       return {
         ApiUrl: o.url,
         DatacenterId: null,
@@ -201,7 +205,7 @@ export function createDiscoveryApp(world: World): Hono {
         EnvironmentId: o.id,
         FriendlyName: o.displayName,
         Id: o.id,
-        IsUserSysAdmin: false,
+        IsUserSysAdmin: isSysAdmin(o.id, oid),
         LastUpdated: new Date(world.clock.now()).toISOString(),
         OrganizationType: 0,
         Purpose: '',

@@ -139,7 +139,7 @@ export function createOrg(options: CreateOrgOptions): OrgRuntime {
     ensureSystemUserForUser: (user, roleNames) =>
       state.core.store.atomically(() => ensureUser(state.core, user, roleNames)),
   }
-  return {
+  const runtime: OrgRuntime = {
     app,
     data,
     setLimits: (limits) => {
@@ -164,6 +164,29 @@ export function createOrg(options: CreateOrgOptions): OrgRuntime {
       applyLimits()
     },
   }
+  states.set(runtime, state)
+  return runtime
+}
+
+/** Each running org's state, for the emulator's own services beside the org (the Global Discovery Service). */
+const states = new WeakMap<OrgRuntime, OrgState>()
+
+/**
+ * Whether the Entra user `objectId` has an enabled system user in the org holding the System Administrator role (in
+ * any business unit): the Global Discovery Service's `IsUserSysAdmin` for that user and instance.
+ */
+export function isSystemAdministrator(runtime: OrgRuntime, objectId: string): boolean {
+  const core = states.get(runtime)?.core
+  if (!core) return false
+  const users = core.table('systemuser')
+  const user = users.getByKey(new Map([['azureactivedirectoryobjectid', objectId.toLowerCase()]]))
+  if (!user || user[(users.def.byName.get('isdisabled') as ColumnDef).index] === true) return false
+  const roles = core.table('role')
+  const name = (roles.def.byName.get('name') as ColumnDef).index
+  for (const roleId of core.userRoles.related('systemuser', users.id(user))) {
+    if (roles.get(roleId)?.[name] === 'System Administrator') return true
+  }
+  return false
 }
 
 function restoreInto(core: OrgCore, snapshot: unknown): OrgCore {
