@@ -102,6 +102,10 @@ describe('the multi-tenant sample in Chromium', () => {
     // The admin's environments come from the Global Discovery Service: picking one fills the org URL.
     await page.waitForSelector(`button.environment[data-url="${fabrikamOrg}"]`, { timeout: 20_000 })
     expect(await page.locator('button.environment').count()).toBe(1) // only Fabrikam's tenant's orgs
+    // IsUserSysAdmin: the seeded Fabrikam admin holds System Administrator in that org
+    expect(await page.locator('.environments li .role').textContent()).toBe(
+      ' you are a System Administrator here',
+    )
     await page.click(`button.environment[data-url="${fabrikamOrg}"]`)
     expect(await page.inputValue('input[name=orgUrl]')).toBe(fabrikamOrg)
     await shot('connect')

@@ -73,6 +73,8 @@ export interface Environment {
   friendlyName: string
   apiUrl: string
   uniqueName: string
+  /** The Global Discovery Service's `IsUserSysAdmin`: the automatic set-up needs a System Administrator. */
+  isSysAdmin: boolean
 }
 
 /**
@@ -84,13 +86,20 @@ export async function environments(): Promise<Environment[] | undefined> {
   if (!config.discoveryUrl || !config.discoveryScope) return undefined
   const token = (await tokenFor([config.discoveryScope])).accessToken
   const res = await fetch(
-    `${config.discoveryUrl}/api/discovery/v2.0/Instances?$select=FriendlyName,ApiUrl,UniqueName&$filter=State eq 0`,
+    `${config.discoveryUrl}/api/discovery/v2.0/Instances?$select=FriendlyName,ApiUrl,UniqueName,IsUserSysAdmin&$filter=State eq 0`,
     { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } },
   )
   if (!res.ok)
     throw new Error(`The list of your environments is not available (${res.status}); type the org URL.`)
-  const body = (await res.json()) as { value: { FriendlyName: string; ApiUrl: string; UniqueName: string }[] }
-  return body.value.map((i) => ({ friendlyName: i.FriendlyName, apiUrl: i.ApiUrl, uniqueName: i.UniqueName }))
+  const body = (await res.json()) as {
+    value: { FriendlyName: string; ApiUrl: string; UniqueName: string; IsUserSysAdmin?: boolean }[]
+  }
+  return body.value.map((i) => ({
+    friendlyName: i.FriendlyName,
+    apiUrl: i.ApiUrl,
+    uniqueName: i.UniqueName,
+    isSysAdmin: i.IsUserSysAdmin === true,
+  }))
 }
 
 /**

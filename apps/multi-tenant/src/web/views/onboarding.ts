@@ -99,6 +99,13 @@ export function connectView(): void {
                 },
                 `${env.friendlyName} (${env.apiUrl})`,
               ),
+              h(
+                'span',
+                { class: 'muted role' },
+                env.isSysAdmin
+                  ? ' you are a System Administrator here'
+                  : ' you are not a System Administrator here: the automatic set-up needs one',
+              ),
             ),
           ),
         ),
