@@ -226,6 +226,7 @@ describe('parseBatch: refusals name what is wrong', () => {
       ['GET WhoAmI HTTP/1.1 junk', 'junk'],
       [`GET ${'a'.repeat(120)} HTTP/2`, 'HTTP/2'],
       ['DELETE accounts(2) HTTP/1.1.1', 'HTTP/1.1.1'],
+      [`GET WhoAmI ${'V'.repeat(50)}`, 'V'.repeat(40)], // the version is quoted at 40 characters
     ] as const) {
       expect(refusal(part(`${line}\r\n\r\n`)), line).toBe(version(line, v))
     }
@@ -234,6 +235,7 @@ describe('parseBatch: refusals name what is wrong', () => {
       ['get WhoAmI HTTP/1.1', 'get'],
       ['MERGE accounts(1) HTTP/1.1', 'MERGE'],
       ['OPTIONS accounts HTTP/1.1', 'OPTIONS'],
+      [`${'M'.repeat(30)} accounts HTTP/1.1`, 'M'.repeat(20)], // the method is quoted at 20 characters
     ] as const) {
       expect(refusal(part(`${line}\r\n\r\n`)), line).toBe(
         syntax(
