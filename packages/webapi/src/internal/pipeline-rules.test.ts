@@ -160,7 +160,7 @@ afterEach(() => {
 })
 
 describe('send: the request', () => {
-  it('sends the base headers, If-None-Match: null on reads only, the call’s own headers over them, and the bearer token', async () => {
+  it('sends the base headers, If-None-Match: null on every request (a write too), the call’s own headers over them, and the bearer token', async () => {
     const s = setup(() => ok)
     await s.run({ query: '?$select=name' })
     await s.run({ method: 'PATCH', path: 'accounts(1)', body: '{}', idempotent: true })
@@ -172,7 +172,12 @@ describe('send: the request', () => {
         'if-none-match': 'null',
         authorization: 'Bearer token-1',
       },
-      { accept: 'application/json', 'odata-version': '4.0', authorization: 'Bearer token-1' },
+      {
+        accept: 'application/json',
+        'odata-version': '4.0',
+        'if-none-match': 'null',
+        authorization: 'Bearer token-1',
+      },
       {
         accept: 'text/plain',
         'odata-version': '4.0',

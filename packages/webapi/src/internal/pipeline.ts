@@ -83,42 +83,35 @@ async function tokenFor(config: PipelineConfig, forceRefresh: boolean, spec: Sen
   return token
 }
 
-// Microsoft Learn, Compose HTTP requests: `If-None-Match: null` on reads, so no cached collection-valued
-// expansion is served. A call's own If-None-Match (a conditional read) replaces it.
+// Microsoft Learn, Compose HTTP requests and handle errors: "All HTTP requests should include at least" Accept,
+// OData-MaxVersion, OData-Version and `If-None-Match: null` (the last so that no cached collection-valued expansion
+// is served; "This header should be used in all requests with a value of null"). A call's own If-None-Match (a
+// conditional read, or `*` to prevent an update in an upsert) replaces it.
 const NO_CACHED_EXPANSIONS = { 'if-none-match': 'null' } as const
 
-/** Per-client headers, a GET's `If-None-Match: null`, the call's own headers, then the token (which none replaces). */
+/** Per-client headers, `If-None-Match: null`, the call's own headers, then the token (which none replaces). */
 function requestHeaders(config: PipelineConfig, spec: SendSpec, token: string): Record<string, string> {
-  const templates = templatesFor(config.baseHeaders)
   // One spread of a prepared object copies fastest, and the token's slot is already in it (adding a property to
   // the copy would grow it): every request builds these, so this is the hot path.
-  const headers: Record<string, string> = { ...(spec.method === 'GET' ? templates.read : templates.write) }
+  const headers: Record<string, string> = { ...templateFor(config.baseHeaders) }
   const own = spec.headers
   for (const name in own) headers[name] = (own as Record<string, string>)[name] as string
   headers.authorization = `Bearer ${token}`
   return headers
 }
 
-interface HeaderTemplates {
-  read: Record<string, string>
-  write: Record<string, string>
-}
+const templates = new WeakMap<Record<string, string>, Record<string, string>>()
 
-const templatesOf = new WeakMap<Record<string, string>, HeaderTemplates>()
-
-function templatesFor(baseHeaders: Record<string, string>): HeaderTemplates {
-  let templates = templatesOf.get(baseHeaders)
-  // Stryker disable next-line ConditionalExpression: building the templates again gives the same headers, only slower
-  if (!templates) {
+function templateFor(baseHeaders: Record<string, string>): Record<string, string> {
+  let template = templates.get(baseHeaders)
+  // Stryker disable next-line ConditionalExpression: building the template again gives the same headers, only slower
+  if (!template) {
     // Stryker disable next-line StringLiteral: a placeholder, always replaced by the token
     const slot = ''
-    templates = {
-      read: { ...baseHeaders, ...NO_CACHED_EXPANSIONS, authorization: slot },
-      write: { ...baseHeaders, authorization: slot },
-    }
-    templatesOf.set(baseHeaders, templates)
+    template = { ...baseHeaders, ...NO_CACHED_EXPANSIONS, authorization: slot }
+    templates.set(baseHeaders, template)
   }
-  return templates
+  return template
 }
 
 function requestLineSafe(link: string): string | undefined {

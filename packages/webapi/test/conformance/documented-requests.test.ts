@@ -29,16 +29,20 @@ async function record(
 const noContent: Reply = { status: 204 }
 const json = (body: object, headers: Record<string, string> = {}): Reply => ({ status: 200, body, headers })
 
-/** The headers every documented request carries (Compose HTTP requests and handle errors). */
-function expectStandardHeaders(r: Recorded) {
+/**
+ * The headers every request carries (Compose HTTP requests and handle errors: "All HTTP requests should include at
+ * least" Accept, OData-MaxVersion, OData-Version and If-None-Match: null), a write as much as a read.
+ */
+function expectStandardHeaders(r: Recorded, ifNoneMatch = 'null') {
   expect(r.headers.accept).toBe('application/json')
   expect(r.headers['odata-maxversion']).toBe('4.0')
   expect(r.headers['odata-version']).toBe('4.0')
+  expect(r.headers['if-none-match']).toBe(ifNoneMatch)
   expect(r.headers.authorization).toBe('Bearer tok')
 }
 
 describe('Compose HTTP requests and handle errors', () => {
-  it('reads carry If-None-Match: null and the standard headers (regression)', async () => {
+  it('a read carries If-None-Match: null and the standard headers (regression)', async () => {
     const { requests } = await record(
       () => json({ BusinessUnitId: ID, UserId: ID, OrganizationId: ID }),
       (c) => c.whoAmI(),
@@ -88,6 +92,7 @@ describe('Update and delete table rows using the Web API', () => {
     const [r] = requests as [Recorded]
     expect(r.method).toBe('PATCH')
     expect(r.target).toBe(`${API}/accounts(${ID})`)
+    expectStandardHeaders(r)
     expect(r.headers['if-match']).toBe('*')
     expect(JSON.parse(r.body)).toEqual({ name: 'Updated' })
   })
@@ -98,6 +103,7 @@ describe('Update and delete table rows using the Web API', () => {
       (c) => c.delete('accounts', ID),
     )
     expect(requests.map((r) => [r.method, r.target])).toEqual([['DELETE', `${API}/accounts(${ID})`]])
+    expectStandardHeaders(requests[0] as Recorded)
   })
 })
 
@@ -358,6 +364,205 @@ describe('Associate and disassociate table rows using the Web API', () => {
     expect(r.method).toBe('POST')
     expect(r.target).toBe(`${API}/accounts(${ID})/contact_customer_accounts/$ref`)
     expect(JSON.parse(r.body)).toEqual({ '@odata.id': `${origin}${API}/contacts(${ID})` })
+  })
+})
+
+describe('Create a table row using the Web API: create with data returned', () => {
+  it('POSTs to the entity set with $select and Prefer: return=representation, and returns the 201 body', async () => {
+    const created = {
+      '@odata.etag': 'W/"536530"',
+      accountid: ID,
+      name: 'Sample Account',
+      creditonhold: false,
+    }
+    const { requests, result } = await record(
+      () => ({ status: 201, body: created, headers: { 'Preference-Applied': 'return=representation' } }),
+      (c) =>
+        c.create(
+          'accounts',
+          { name: 'Sample Account', creditonhold: false },
+          { returnRepresentation: true, select: ['name', 'creditonhold', 'createdon'] },
+        ),
+    )
+    const [r] = requests as [Recorded]
+    expect(r.method).toBe('POST')
+    expect(decodeURIComponent(r.target)).toBe(`${API}/accounts?$select=name,creditonhold,createdon`)
+    expectStandardHeaders(r)
+    expect(r.headers.prefer).toBe('return=representation')
+    expect(r.headers['content-type']).toMatch(/^application\/json/)
+    expect(result).toEqual(created)
+  })
+})
+
+describe('Update and delete table rows using the Web API: more forms', () => {
+  it('update with data returned: PATCH with $select, If-Match: * and Prefer: return=representation, 200 body', async () => {
+    const updated = { '@odata.etag': 'W/"536537"', accountid: ID, name: 'Updated Sample Account' }
+    const { requests, result } = await record(
+      () => json(updated, { 'Preference-Applied': 'return=representation' }),
+      (c) =>
+        c.update(
+          'accounts',
+          ID,
+          { name: 'Updated Sample Account' },
+          { returnRepresentation: true, select: ['name', 'createdon'] },
+        ),
+    )
+    const [r] = requests as [Recorded]
+    expect(r.method).toBe('PATCH')
+    expect(decodeURIComponent(r.target)).toBe(`${API}/accounts(${ID})?$select=name,createdon`)
+    expectStandardHeaders(r)
+    expect(r.headers['if-match']).toBe('*')
+    expect(r.headers.prefer).toBe('return=representation')
+    expect(JSON.parse(r.body)).toEqual({ name: 'Updated Sample Account' })
+    expect(result).toEqual(updated)
+  })
+
+  it('update a single property value: PUT to the property with { "value": … }', async () => {
+    const { requests } = await record(
+      () => noContent,
+      (c) => c.setProperty('accounts', ID, 'name', 'Updated Sample Account Name'),
+    )
+    const [r] = requests as [Recorded]
+    expect([r.method, r.target]).toEqual(['PUT', `${API}/accounts(${ID})/name`])
+    expectStandardHeaders(r)
+    expect(r.headers['content-type']).toMatch(/^application\/json/)
+    expect(JSON.parse(r.body)).toEqual({ value: 'Updated Sample Account Name' })
+  })
+
+  it('delete a single property value: DELETE the property', async () => {
+    const { requests } = await record(
+      () => noContent,
+      (c) => c.clearProperty('accounts', ID, 'description'),
+    )
+    const [r] = requests as [Recorded]
+    expect([r.method, r.target, r.body]).toEqual(['DELETE', `${API}/accounts(${ID})/description`, ''])
+    expectStandardHeaders(r)
+  })
+})
+
+describe('Perform conditional operations using the Web API', () => {
+  it('upsert: PATCH without If-Match or If-None-Match: *, the id read from OData-EntityId', async () => {
+    const { requests, result } = await record(
+      () => ({ status: 204, headers: { 'OData-EntityId': `http://x${API}/accounts(${ID})` } }),
+      (c) => c.upsert('accounts', ID, { name: 'Upserted' }),
+    )
+    const [r] = requests as [Recorded]
+    expect([r.method, r.target]).toEqual(['PATCH', `${API}/accounts(${ID})`])
+    expectStandardHeaders(r)
+    expect(r.headers['if-match']).toBeUndefined()
+    expect(result).toBe(ID)
+  })
+
+  it('prevent update in upsert: If-None-Match: *; prevent create in upsert: If-Match: *', async () => {
+    const { requests } = await record(
+      () => ({ status: 204, headers: { 'OData-EntityId': `http://x${API}/accounts(${ID})` } }),
+      async (c) => {
+        await c.upsert('accounts', ID, { name: 'A' }, { mode: 'createOnly' })
+        await c.upsert('accounts', ID, { name: 'B' }, { mode: 'updateOnly' })
+      },
+    )
+    const [createOnly, updateOnly] = requests as [Recorded, Recorded]
+    expectStandardHeaders(createOnly, '*')
+    expect(createOnly.headers['if-match']).toBeUndefined()
+    expectStandardHeaders(updateOnly)
+    expect(updateOnly.headers['if-match']).toBe('*')
+  })
+
+  it('conditional retrieval: If-None-Match with the etag; 304 Not Modified means unchanged', async () => {
+    const { requests, result } = await record(
+      () => ({ status: 304 }),
+      (c) => c.retrieveIfChanged('accounts', ID, 'W/"468026"', { select: ['name', 'revenue'] }),
+    )
+    const [r] = requests as [Recorded]
+    expect(decodeURIComponent(r.target)).toBe(`${API}/accounts(${ID})?$select=name,revenue`)
+    expectStandardHeaders(r, 'W/"468026"')
+    expect(result).toBeUndefined()
+  })
+
+  it('optimistic concurrency: If-Match with the etag; a 412 is PRECONDITION_FAILED with Dataverse’s message', async () => {
+    const message = "The version of the existing record doesn't match the RowVersion property provided."
+    const { requests, result } = await record(
+      () => ({ status: 412, body: { error: { code: '0x80060882', message } } }),
+      (c) =>
+        c.update('accounts', ID, { name: 'x' }, { ifMatch: 'W/"470867"' }).then(
+          () => 'updated',
+          (e: unknown) => e,
+        ),
+    )
+    expect(requests[0]?.headers['if-match']).toBe('W/"470867"')
+    expect(result).toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      status: 412,
+      message: expect.stringContaining(message),
+    })
+  })
+})
+
+describe('Use Web API functions', () => {
+  it('passes parameters as aliases: Name(P=@p1,Q=@p2)?@p1=…&@p2=…', async () => {
+    const { requests, result } = await record(
+      () => json({ TimeZoneCode: 4 }),
+      (c) =>
+        c.callFunction('GetTimeZoneCodeByLocalizedName', {
+          LocalizedStandardName: 'Pacific Standard Time',
+          LocaleId: 1033,
+        }),
+    )
+    const [r] = requests as [Recorded]
+    expect(r.method).toBe('GET')
+    expect(decodeURIComponent(r.target)).toBe(
+      `${API}/GetTimeZoneCodeByLocalizedName(LocalizedStandardName=@p1,LocaleId=@p2)?@p1='Pacific Standard Time'&@p2=1033`,
+    )
+    expectStandardHeaders(r)
+    expect(result).toEqual({ TimeZoneCode: 4 })
+  })
+
+  it('calls a bound function by its full name on the record: systemusers(id)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges', async () => {
+    const { requests } = await record(
+      () => json({ RolePrivileges: [] }),
+      (c) =>
+        c.callFunction('RetrieveUserPrivileges', undefined, {
+          boundTo: { entitySet: 'systemusers', key: ID },
+        }),
+    )
+    expect(requests[0]?.target).toBe(
+      `${API}/systemusers(${ID})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()`,
+    )
+  })
+
+  it('passes a record reference as an @odata.id object in the alias', async () => {
+    const { requests } = await record(
+      () => json({ AccessRights: 'ReadAccess' }),
+      (c) =>
+        c.callFunction(
+          'RetrievePrincipalAccess',
+          { Target: { '@odata.id': `contacts(${ID})` } },
+          { boundTo: { entitySet: 'systemusers', key: ID } },
+        ),
+    )
+    const target = decodeURIComponent(requests[0]?.target ?? '')
+    expect(target.split('?')[0]).toBe(
+      `${API}/systemusers(${ID})/Microsoft.Dynamics.CRM.RetrievePrincipalAccess(Target=@p1)`,
+    )
+    const alias = new URLSearchParams((requests[0]?.target ?? '').split('?')[1]).get('@p1') ?? ''
+    expect(JSON.parse(alias)).toEqual({ '@odata.id': `contacts(${ID})` })
+  })
+})
+
+describe('Associate and disassociate table rows using the Web API: removing references', () => {
+  it('DELETEs a collection-valued reference by the related row’s key, and a single-valued one by the property', async () => {
+    const { requests } = await record(
+      () => noContent,
+      async (c) => {
+        await c.disassociate('accounts', ID, 'contact_customer_accounts', { entitySet: 'contacts', key: ID })
+        await c.disassociate('accounts', ID, 'parentaccountid')
+      },
+    )
+    expect(requests.map((r) => [r.method, r.target])).toEqual([
+      ['DELETE', `${API}/accounts(${ID})/contact_customer_accounts(${ID})/$ref`],
+      ['DELETE', `${API}/accounts(${ID})/parentaccountid/$ref`],
+    ])
+    for (const r of requests) expectStandardHeaders(r)
   })
 })
 
