@@ -98,3 +98,50 @@ describe('Filter rows using OData: string arrays of query functions', () => {
     expect(res.status).toBe(400)
   })
 })
+
+describe('Use Web API functions: query function parameters passed as aliases', () => {
+  const lastnames = async (query: string) => {
+    const res = await env.request(`${API}/contacts?$select=lastname&${query}`)
+    return {
+      status: res.status,
+      names: res.ok
+        ? ((await res.json()) as { value: { lastname: string }[] }).value.map((r) => r.lastname).sort()
+        : [],
+      body: res.ok ? '' : await res.text(),
+    }
+  }
+  const q = (filter: string, aliases: Record<string, string>) =>
+    [
+      `$filter=${encodeURIComponent(filter)}`,
+      ...Object.entries(aliases).map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
+    ].join('&')
+
+  it('reads PropertyName=@p1,PropertyValues=@p2 with @p1 and @p2 as query parameters', async () => {
+    const r = await lastnames(
+      q('Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)', {
+        '@p1': "'lastname'",
+        '@p2': `["O'Brian","Other"]`,
+      }),
+    )
+    expect(r).toMatchObject({ status: 200, names: ["O'Brian", 'Other'] })
+  })
+
+  it('reads an alias wherever a value stands, an @ inside its string included', async () => {
+    expect((await lastnames(q('lastname eq @last', { '@last': "'OBryan'" }))).names).toEqual(['OBryan'])
+    expect((await lastnames(q('lastname eq @v', { '@v': "'pat@contoso.com'" }))).names).toEqual([])
+    // a string literal that only looks like an alias is a string
+    expect((await lastnames(q("lastname eq '@p1'", { '@p1': "'OBryan'" }))).names).toEqual([])
+  })
+
+  it('refuses an alias without a value, or whose value is not a value, at the alias', async () => {
+    for (const [filter, aliases] of [
+      ['lastname eq @missing', {}],
+      ['lastname eq @p1', { '@p1': '@p2', '@p2': "'OBryan'" }],
+      ['lastname eq @p1', { '@p1': "'unterminated" }],
+    ] as const) {
+      const r = await lastnames(q(filter, aliases))
+      expect(r.status, filter).toBe(400)
+      expect(r.body).toContain(`Syntax error at position ${filter.indexOf('@')} in '${filter}'`)
+    }
+  })
+})

@@ -60,13 +60,15 @@ export function query(
     }
   }
   const def = table.def
+  // Parameter aliases (`@p1=…`) stand for values in $filter, as Learn's query function examples pass them.
+  const aliases = (name: string) => params.get(name) ?? undefined
   const applyText = params.get('$apply')
   if (applyText !== null) {
     if (params.has('$orderby'))
       throw Fault.syntax('The query node SingleValueOpenPropertyAccess is not supported.')
     const plan = parseApply(def, applyText)
     const extra = params.get('$filter')
-    if (extra !== null) plan.filters.unshift(filterFor(def, extra))
+    if (extra !== null) plan.filters.unshift(filterFor(def, extra, aliases))
     return json(200, {
       '@odata.context': `${root}/$metadata#${def.entitySetName}`,
       value: runApply(table.byId.values(), plan),
@@ -75,8 +77,9 @@ export function query(
   const selectText = params.get('$select')
   const select = selectText === null ? undefined : parseSelect(def, selectText)
   const filterText = params.get('$filter')
-  const predicate: Predicate | undefined = filterText === null ? undefined : filterFor(def, filterText)
-  const indexed = filterText === null ? undefined : indexedCandidates(table, filterText)
+  const predicate: Predicate | undefined =
+    filterText === null ? undefined : filterFor(def, filterText, aliases)
+  const indexed = filterText === null ? undefined : indexedCandidates(table, filterText, aliases)
   const orderText = params.get('$orderby')
   const order: OrderBy[] = orderText === null ? [] : parseOrderBy(def, orderText)
   const expandText = params.get('$expand')

@@ -212,3 +212,57 @@ describe('$filter evaluation', () => {
     expect(fault('contains(revenue,1)')).toMatchObject({ status: 400 })
   })
 })
+
+describe('parameter aliases', () => {
+  const from = (values: Record<string, string>) => (name: string) => values[name]
+
+  it('stand for their values: the same tree as the inline form, positioned at the alias', () => {
+    const inline = parseFilter("Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['a','b'])")
+    const aliased = parseFilter(
+      'Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)',
+      from({ '@p1': "'name'", '@p2': '["a","b"]' }),
+    )
+    expect(aliased).toEqual({
+      ...inline,
+      property: { ...(inline as { property: object }).property, position: 26 },
+    })
+    expect(parseFilter('numberofemployees gt @n and name eq @s', from({ '@n': '12', '@s': "'x'" }))).toEqual(
+      parseFilter("numberofemployees gt 12 and name eq 'x'"),
+    )
+    // an alias name runs over letters, digits and underscores only
+    expect(parseFilter('name eq @a_1', from({ '@a_1': "'x'" }))).toEqual(parseFilter("name eq 'x'"))
+  })
+
+  it('is refused at its position without a value, with a value that is no value, or with another alias in it', () => {
+    for (const [text, values] of [
+      ['name eq @p1', {}],
+      ['name eq @p1', { '@p1': "'open" }],
+      ['name eq @p1', { '@p1': '@p2', '@p2': "'x'" }],
+      ['name eq  @p1', { '@p1': '' }],
+    ] as const) {
+      const error = (() => {
+        try {
+          parseFilter(text, from(values))
+        } catch (e) {
+          return e
+        }
+      })()
+      expect(error, text).toBeInstanceOf(ODataParseError)
+      expect((error as ODataParseError).position, text).toBe(text.indexOf('@'))
+    }
+    // without alias values (another caller of the parser), an alias is a syntax error
+    expect(() => parseFilter('name eq @p1')).toThrow(ODataParseError)
+  })
+})
+
+describe('functions the parser does not know', () => {
+  it('says which function it is and what is known, at the function’s position', () => {
+    const text = "Microsoft.Dynamics.CRM.LastXHours(PropertyName='modifiedon',PropertyValue=12)"
+    expect(() => parseFilter(text)).toThrow(
+      `Syntax error at position 0 in '${text}'. The emulator does not emulate the query function Microsoft.Dynamics.CRM.LastXHours; of Dataverse's query functions it knows Microsoft.Dynamics.CRM.In.`,
+    )
+    expect(() => parseFilter("name eq 'x' and tolower(name) eq 'x'")).toThrow(
+      "Syntax error at position 16 in 'name eq 'x' and tolower(name) eq 'x''. Unknown function 'tolower': use contains, startswith, endswith or Microsoft.Dynamics.CRM.In.",
+    )
+  })
+})

@@ -6,8 +6,9 @@ export class ODataParseError extends Error {
   constructor(
     readonly position: number,
     readonly text: string,
+    detail?: string,
   ) {
-    super(`Syntax error at position ${position} in '${text}'.`)
+    super(`Syntax error at position ${position} in '${text}'.${detail ? ` ${detail}` : ''}`)
   }
 }
 
@@ -43,7 +44,16 @@ const DATETIME =
 const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?(?![0-9A-Za-z_.])/y
 const IDENT = /[A-Za-z_][A-Za-z0-9_.]*/y
 
-function tokenize(text: string): Token[] {
+/**
+ * The value of a parameter alias (`@p1`, given as the query parameter `@p1=…`), or `undefined` when the request has
+ * none. OData URL conventions §5.1.1.13 (parameter aliases); Microsoft Learn passes query function parameters this
+ * way ("Use Web API functions": `…LastXHours(PropertyName=@p1,PropertyValue=@p2)&@p1='modifiedon'&@p2=12`).
+ */
+export type AliasValues = (name: string) => string | undefined
+
+const ALIAS = /@[A-Za-z_][A-Za-z0-9_]*/y
+
+function tokenize(text: string, aliases?: AliasValues): Token[] {
   const out: Token[] = []
   let i = 0
   const match = (re: RegExp): string | undefined => {
@@ -107,6 +117,23 @@ function tokenize(text: string): Token[] {
         i++
       }
       out.push({ t: 'lit', v: { type: 'string', value }, pos: start })
+      continue
+    }
+    const alias = c === '@' ? match(ALIAS) : undefined
+    if (alias) {
+      const value = aliases?.(alias)
+      // An alias without a value, or whose value is not made of values (literals, brackets, commas; no further
+      // alias), is refused where it stands.
+      if (value === undefined) throw new ODataParseError(i, text)
+      let inner: Token[]
+      try {
+        inner = tokenize(value)
+      } catch {
+        throw new ODataParseError(i, text)
+      }
+      if (inner.length === 1) throw new ODataParseError(i, text) // an empty value
+      for (const tok of inner) if (tok.t !== 'end') out.push({ ...tok, pos: i })
+      i += alias.length
       continue
     }
     const guid = match(GUID)
@@ -174,11 +201,11 @@ function balanced(kind: 'and' | 'or', terms: FilterExpr[], from = 0, to = terms.
 /**
  * Parse an OData `$filter` expression: comparisons, `and` / `or` / `not`, parentheses, `contains` / `startswith` /
  * `endswith`, `Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=['a','b'])`, and literals (quoted strings
- * with '' escaping, numbers, GUIDs, dates, true / false / null).
+ * with '' escaping, numbers, GUIDs, dates, true / false / null), and parameter aliases standing for values.
  * @throws {ODataParseError} for any malformed input, and nothing else.
  */
-export function parseFilter(text: string): FilterExpr {
-  const tokens = tokenize(text)
+export function parseFilter(text: string, aliases?: AliasValues): FilterExpr {
+  const tokens = tokenize(text, aliases)
   let p = 0
   let depth = 0
   const peek = () => tokens[p] as Token
@@ -265,7 +292,13 @@ export function parseFilter(text: string): FilterExpr {
         return { kind: 'call', fn: tok.v as StringFn, args }
       }
       if (tok.v === 'Microsoft.Dynamics.CRM.In') return parseIn(tok.pos)
-      return fail(tok)
+      throw new ODataParseError(
+        tok.pos,
+        text,
+        tok.v.startsWith('Microsoft.Dynamics.CRM.')
+          ? `The emulator does not emulate the query function ${tok.v.slice(0, 80)}; of Dataverse's query functions it knows Microsoft.Dynamics.CRM.In.`
+          : `Unknown function '${tok.v.slice(0, 80)}': use contains, startswith, endswith or Microsoft.Dynamics.CRM.In.`,
+      )
     }
     if (tok.v.includes('.') || COMPARE.has(tok.v) || tok.v === 'and' || tok.v === 'or' || tok.v === 'not')
       fail(tok)

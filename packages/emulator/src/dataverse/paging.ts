@@ -1,5 +1,5 @@
 import { Fault } from './errors.ts'
-import { type FilterExpr, parseFilter } from './odata-filter.ts'
+import { type AliasValues, type FilterExpr, parseFilter } from './odata-filter.ts'
 import { category, type OrderBy, type Predicate, rowComparator } from './query.ts'
 import type { Row, Table } from './store.ts'
 
@@ -43,10 +43,10 @@ export function decodeSkipToken(token: string | null): Cursor | undefined {
  * Rows that can satisfy a `$filter` whose top-level conjunction has `column eq literal` on the primary id, a
  * single-column key, or a lookup (`_x_value`): taken from an index instead of a scan. The full predicate still runs.
  */
-export function indexedCandidates(table: Table, text: string): Row[] | undefined {
+export function indexedCandidates(table: Table, text: string, aliases?: AliasValues): Row[] | undefined {
   let expr: FilterExpr
   try {
-    expr = parseFilter(text)
+    expr = parseFilter(text, aliases)
   } catch {
     return undefined
   }

@@ -1,6 +1,7 @@
 import { Fault } from './errors.ts'
 import type { ColumnDef, ColumnType, NavigationDef, TableDef } from './metadata.ts'
 import {
+  type AliasValues,
   type CompareOp,
   type FilterExpr,
   type Literal,
@@ -231,10 +232,10 @@ export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
   return bool(expr)
 }
 
-/** Parse and compile `$filter` text, turning parse errors into Dataverse's 400. */
-export function filterFor(def: TableDef, text: string): Predicate {
+/** Parse and compile `$filter` text (with the request's parameter aliases), turning parse errors into Dataverse's 400. */
+export function filterFor(def: TableDef, text: string, aliases?: AliasValues): Predicate {
   try {
-    return compileFilter(def, parseFilter(text))
+    return compileFilter(def, parseFilter(text, aliases))
   } catch (e) {
     if (e instanceof ODataParseError) throw Fault.syntax(e.message)
     throw e
