@@ -261,6 +261,14 @@ describe('functions the parser does not know', () => {
     expect(() => parseFilter(text)).toThrow(
       `Syntax error at position 0 in '${text}'. The emulator does not emulate the query function Microsoft.Dynamics.CRM.LastXHours; of Dataverse's query functions it knows Microsoft.Dynamics.CRM.In.`,
     )
+    // a long name is quoted at 80 characters
+    const long = `Microsoft.Dynamics.CRM.${'X'.repeat(100)}`
+    expect(() => parseFilter(`${long}()`)).toThrow(
+      `the query function ${long.slice(0, 80)}; of Dataverse's query functions it knows Microsoft.Dynamics.CRM.In.`,
+    )
+    expect(() => parseFilter(`${'f'.repeat(100)}(name)`)).toThrow(
+      `Unknown function '${'f'.repeat(80)}': use contains`,
+    )
     expect(() => parseFilter("name eq 'x' and tolower(name) eq 'x'")).toThrow(
       "Syntax error at position 16 in 'name eq 'x' and tolower(name) eq 'x''. Unknown function 'tolower': use contains, startswith, endswith or Microsoft.Dynamics.CRM.In.",
     )
