@@ -89,7 +89,6 @@ export class TokenVerifier {
 
 /** Map verified claims to the calling system user: app-only by `appid`, delegated by `oid`. */
 export function resolveCaller(core: OrgCore, claims: JWTPayload): Row {
-  const users = core.table('systemuser')
   const appOnly =
     claims.idtyp === 'app' ||
     (claims.scp === undefined && claims.roles !== undefined) ||
@@ -97,10 +96,21 @@ export function resolveCaller(core: OrgCore, claims: JWTPayload): Row {
   const key = appOnly ? 'applicationid' : 'azureactivedirectoryobjectid'
   const value = appOnly ? (claims.appid ?? claims.azp) : claims.oid
   if (typeof value !== 'string' || !GUID_RE.test(value)) throw Fault.notMember()
+  const row = enabledSystemUser(core, key, value)
+  if (!row) throw Fault.notMember()
+  return row
+}
+
+/** The system user whose `key` column holds `value` (any case), unless there is none or it is disabled. */
+export function enabledSystemUser(
+  core: OrgCore,
+  key: 'applicationid' | 'azureactivedirectoryobjectid',
+  value: string,
+): Row | undefined {
+  const users = core.table('systemuser')
   const row = users.getByKey(new Map([[key, value.toLowerCase()]]))
   const disabled = users.def.byName.get('isdisabled') as ColumnDef
-  if (!row || row[disabled.index] === true) throw Fault.notMember()
-  return row
+  return row && row[disabled.index] !== true ? row : undefined
 }
 
 /**

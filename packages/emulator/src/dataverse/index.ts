@@ -4,7 +4,7 @@ import type { Counters, Faults } from '../faults.ts'
 import type { OrgInfo, User } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { createOrgApp, type OrgState } from './app.ts'
-import { PrivilegeCache, TokenVerifier } from './auth.ts'
+import { enabledSystemUser, PrivilegeCache, TokenVerifier } from './auth.ts'
 import { Limiter, type ServiceProtectionLimits } from './limits.ts'
 import type { ColumnDef } from './metadata.ts'
 import { OrgCore } from './org-core.ts'
@@ -178,12 +178,11 @@ const states = new WeakMap<OrgRuntime, OrgState>()
 export function isSystemAdministrator(runtime: OrgRuntime, objectId: string): boolean {
   const core = states.get(runtime)?.core
   if (!core) return false
-  const users = core.table('systemuser')
-  const user = users.getByKey(new Map([['azureactivedirectoryobjectid', objectId.toLowerCase()]]))
-  if (!user || user[(users.def.byName.get('isdisabled') as ColumnDef).index] === true) return false
+  const user = enabledSystemUser(core, 'azureactivedirectoryobjectid', objectId)
+  if (!user) return false
   const roles = core.table('role')
   const name = (roles.def.byName.get('name') as ColumnDef).index
-  for (const roleId of core.userRoles.related('systemuser', users.id(user))) {
+  for (const roleId of core.userRoles.related('systemuser', core.table('systemuser').id(user))) {
     if (roles.get(roleId)?.[name] === 'System Administrator') return true
   }
   return false
