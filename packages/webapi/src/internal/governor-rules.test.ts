@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { guarded, within } from '../../test/runaway.ts'
 import { DataverseError } from '../errors.ts'
 import type { ClientClock } from '../types.ts'
-import { abortError, Governor, type GovernorOptions, MAX_CONCURRENCY } from './governor.ts'
+import { abortError, Governor, type GovernorOptions, DOP_HINT_PATIENCE, MAX_CONCURRENCY } from './governor.ts'
 
 // Every wait on the governor is bounded: a broken wake-up or cancellation fails in seconds with the call's name.
 const newGovernor = (options: GovernorOptions) => guarded(new Governor(options), 5_000, 'governor')
@@ -189,6 +189,17 @@ describe('Governor: which headers it needs', () => {
     g.onResponse(8)
     expect(g.wantsDopHint).toBe(false)
     expect(newGovernor({ initial: 4, max: 30, adaptive: false }).wantsDopHint).toBe(false)
+  })
+
+  it(`stops looking for a hint after ${DOP_HINT_PATIENCE} responses without one, and not before`, () => {
+    const g = newGovernor({ initial: 4, max: 30, adaptive: true })
+    for (let i = 0; i < DOP_HINT_PATIENCE - 1; i++) g.onResponse(i % 2 ? 0 : undefined)
+    expect(g.wantsDopHint).toBe(true)
+    g.onResponse(8) // still taken at the last chance
+    expect(g.limit).toBe(8)
+    const late = newGovernor({ initial: 4, max: 30, adaptive: true })
+    for (let i = 0; i < DOP_HINT_PATIENCE; i++) late.onResponse(undefined)
+    expect(late.wantsDopHint).toBe(false)
   })
 })
 

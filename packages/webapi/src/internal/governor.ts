@@ -4,6 +4,13 @@ import type { ClientClock } from '../types.ts'
 /** Hard ceiling: Dataverse rejects more than 52 concurrent requests per user immediately (0x80072326). */
 export const MAX_CONCURRENCY = 52
 
+/**
+ * Responses without a positive `x-ms-dop-hint` after which a governor stops looking for one. Dataverse sends the
+ * hint with its responses (Microsoft Learn, "Send parallel requests": its sample reads it from the first response);
+ * a server or proxy that has not sent one in this many will not, and reading a header is a share of a fast request.
+ */
+export const DOP_HINT_PATIENCE = 64
+
 export interface GovernorOptions {
   /** Starting limit before the first `x-ms-dop-hint` arrives. */
   initial: number
@@ -34,6 +41,8 @@ export class Governor {
   private readonly max: number
   private readonly adaptive: boolean
   private hinted = false
+  /** Responses seen before a hint was taken (after one, `hinted` alone decides). */
+  private unhinted = 0
   private healthy = 0
   /** Until the first concurrency-related throttle, grow by one per healthy response (slow start). */
   private slowStart = true
@@ -51,9 +60,12 @@ export class Governor {
     this.clock = options.clock
   }
 
-  /** Only the first positive `x-ms-dop-hint` of an adaptive governor counts: after it, no response need be read for one. */
+  /**
+   * Only the first positive `x-ms-dop-hint` of an adaptive governor counts: after it, or after
+   * {@link DOP_HINT_PATIENCE} responses without one, no response need be read for one.
+   */
   get wantsDopHint(): boolean {
-    return this.adaptive && !this.hinted
+    return this.adaptive && !this.hinted && this.unhinted < DOP_HINT_PATIENCE
   }
 
   /** A governor of one process does not use the burst remainder (a shared one does). */
@@ -114,6 +126,7 @@ export class Governor {
       this.drain()
       return
     }
+    this.unhinted++
     if (this.limit >= this.max) return
     if (this.slowStart || ++this.healthy >= this.limit) {
       this.limit++
