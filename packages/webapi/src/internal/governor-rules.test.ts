@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { guarded, within } from '../../test/runaway.ts'
 import { DataverseError } from '../errors.ts'
 import type { ClientClock } from '../types.ts'
-import { abortError, Governor, type GovernorOptions, DOP_HINT_PATIENCE, MAX_CONCURRENCY } from './governor.ts'
+import { abortError, DOP_HINT_PATIENCE, Governor, type GovernorOptions, MAX_CONCURRENCY } from './governor.ts'
 
 // Every wait on the governor is bounded: a broken wake-up or cancellation fails in seconds with the call's name.
 const newGovernor = (options: GovernorOptions) => guarded(new Governor(options), 5_000, 'governor')
