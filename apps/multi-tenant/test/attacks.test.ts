@@ -1,4 +1,5 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto'
+import { createServer } from 'node:net'
 import { exportJWK, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -1303,6 +1304,41 @@ describe('attacks on the multi-tenant sample', () => {
       ownOrg: attack.ownOrg?.(),
       discoveryProbe: attack.discoveryProbe,
     })
+  })
+
+  it('an org URL on another local port is refused unprobed: onboarding cannot scan the machine’s ports', async () => {
+    // On the emulator every org is on localhost: only its own orgs may be probed by tenant discovery.
+    let connections = 0
+    const trap = createServer((socket) => {
+      connections++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve))
+    const listening = (trap.address() as { port: number }).port
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port
+        s.close(() => resolve(port))
+      })
+    })
+    try {
+      const before = await effects()
+      const messages: string[] = []
+      for (const port of [listening, closed, new URL(t.emulator.url).port]) {
+        const res = await start(p.nestor, { orgUrl: `https://localhost:${port}/` })
+        expect(res.status, `port ${port}`).toBe(400)
+        const body = (await res.json()) as { error: { code: string; message: string } }
+        expect(body.error.code).toBe('org_not_found')
+        messages.push(body.error.message.replace(String(port), 'PORT'))
+      }
+      expect(new Set(messages).size, 'the answer does not tell a listening port from a closed one').toBe(1)
+      expect(connections, 'no connection to the named port').toBe(0)
+      expectNoEffect('local port probe', before, await effects())
+      // The emulator's own orgs, also one added while the app runs, are still found.
+      expect((await start(p.nestor, { orgUrl: p.sandboxUrl, intent: 'change_org' })).status).toBe(409)
+    } finally {
+      trap.close()
+    }
   })
 
   it('no attack put a token in a log line or made the server fail', () => {

@@ -111,6 +111,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
     ...(options.quiet ? { quiet: true } : {}),
     ...(engines.tokenStore ? { tokenStore: engines.tokenStore } : {}),
     ...(engines.throttle ? { throttle: engines.throttle } : {}),
+    ...(emulator ? { emulatorOrgs: () => (emulator as Emulator).orgs } : {}),
   })
   if (emulator) await seedEmulatorTenants(services, emulator)
   const app = createApp(services, options.staticRoot ? { staticRoot: options.staticRoot } : {})

@@ -7,6 +7,7 @@ import {
   createTenantDiscovery,
   createTokenProvider,
   createUserTokenVerifier,
+  DiscoveryError,
   defineCloud,
   resolveCloud,
   type SecondLevelCache,
@@ -86,6 +87,40 @@ export function emulatorCloud(url: string): Cloud {
   })
 }
 
+/**
+ * On the emulator every org is on localhost, so the cloud's host check would let an org URL typed in onboarding name
+ * any local port, and the server would probe it (and say how it answered). Only the emulator's own orgs are probed.
+ * On a real cloud the host check allows only Dataverse's hosts.
+ */
+export function onlyEmulatorOrgs(
+  discovery: TenantDiscovery,
+  orgs: () => readonly { url: string }[],
+): TenantDiscovery {
+  const originOf = (url: string) => {
+    try {
+      return new URL(url).origin
+    } catch {
+      return undefined
+    }
+  }
+  return {
+    clear: () => discovery.clear(),
+    discover(orgUrl, options) {
+      const origin = originOf(orgUrl)
+      // A URL that does not parse gets the discovery's own explanation.
+      if (origin !== undefined && !orgs().some((o) => originOf(o.url) === origin)) {
+        return Promise.reject(
+          new DiscoveryError(
+            'INVALID_ORG_URL',
+            `${origin} is not an org of the emulator: use one of its org URLs (the sample lists them when it starts)`,
+          ),
+        )
+      }
+      return discovery.discover(orgUrl, options)
+    },
+  }
+}
+
 /** Builds the services from the configuration, the identity settings and an opened registry. */
 export function createServices(
   config: Pick<AppConfig, 'publicUrl' | 'apiScope' | 'roleName' | 'mode' | 'stateSecret'>,
@@ -98,6 +133,8 @@ export function createServices(
     /** Shared by every instance (Redis): the token cache's second level, and one throttle budget per org. */
     tokenStore?: SecondLevelCache
     throttle?: SharedThrottle
+    /** On the emulator: its orgs (read on each call, orgs can be added while it runs). */
+    emulatorOrgs?: () => readonly { url: string }[]
   } = {},
 ): Services {
   const http = identity.ca ? { ca: identity.ca } : {}
@@ -151,7 +188,9 @@ export function createServices(
     tokens,
     verifier,
     onboardingVerifier,
-    discovery: createTenantDiscovery({ clouds: [identity.cloud], http }),
+    discovery: options.emulatorOrgs
+      ? onlyEmulatorOrgs(createTenantDiscovery({ clouds: [identity.cloud], http }), options.emulatorOrgs)
+      : createTenantDiscovery({ clouds: [identity.cloud], http }),
     states: createConsentStateManager({
       secret: config.stateSecret,
       // Single use is recorded in the app's database, not in this process: it holds across restarts and instances.
