@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls'
 import type { HttpOptions } from '../http-options.ts'
 
 export interface HttpResponse {
@@ -16,15 +17,30 @@ export class HttpNetworkError extends Error {
   override name = 'HttpNetworkError'
 }
 
-let defaultCa: string[] | undefined
-async function caBundle(extra: string | readonly string[] | undefined): Promise<string[] | undefined> {
+/** What a TLS connection trusting the extra CAs needs: the extra CAs (the agent's pool key) and a prepared context. */
+export interface ExtraTrust {
+  extra: string[]
+  secureContext: SecureContext
+}
+
+// Parsing Node's ~140 roots plus the extra CA into a TLS context takes tens of milliseconds of CPU: done per new
+// connection, every token request to the emulator paid it. One context per distinct set of extra CAs instead.
+const trusts = new Map<string, ExtraTrust>()
+const MAX_TRUSTS = 16
+
+/** The trust for `extra` CAs on top of Node's roots, built once per distinct set; `undefined` without extra CAs. */
+export function extraTrust(extra: string | readonly string[] | undefined): ExtraTrust | undefined {
   if (!extra || extra.length === 0) return undefined
-  if (!defaultCa) {
-    const tls = await import('node:tls')
+  const list = typeof extra === 'string' ? [extra] : [...extra]
+  const key = list.join('\n')
+  let trust = trusts.get(key)
+  if (!trust) {
     // passing `ca` replaces Node's roots, so keep trusting them when adding ours
-    defaultCa = [...tls.rootCertificates]
+    trust = { extra: list, secureContext: createSecureContext({ ca: [...rootCertificates, ...list] }) }
+    if (trusts.size >= MAX_TRUSTS) trusts.delete(trusts.keys().next().value as string)
+    trusts.set(key, trust)
   }
-  return [...defaultCa, ...(typeof extra === 'string' ? [extra] : extra)]
+  return trust
 }
 
 /** One HTTP(S) request with a timeout and optional extra trusted CAs; the body is read as text. */
@@ -34,13 +50,16 @@ export async function send(
   options: HttpOptions = {},
 ): Promise<HttpResponse> {
   const u = new URL(url)
-  const ca = u.protocol === 'https:' ? await caBundle(options.ca) : undefined
+  const trust = u.protocol === 'https:' ? extraTrust(options.ca) : undefined
   const timeoutMs = options.timeoutMs ?? 10_000
   const doRequest = u.protocol === 'https:' ? httpsRequest : httpRequest
   return new Promise<HttpResponse>((resolve, reject) => {
     const headers: Record<string, string> = { ...init.headers }
     if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body))
-    const req = doRequest(u, { method: init.method ?? 'GET', headers, ...(ca ? { ca } : {}) }, (res) => {
+    // TLS uses the prepared context (Node's tls.connect takes `secureContext` over `ca`); `ca` names the trust in the
+    // agent's pool key, so connections of different trusts are never shared.
+    const tlsOptions = trust ? { ca: trust.extra, secureContext: trust.secureContext } : {}
+    const req = doRequest(u, { method: init.method ?? 'GET', headers, ...tlsOptions }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('error', (e) =>
