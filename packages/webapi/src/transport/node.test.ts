@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { rootCertificates } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { within } from '../../test/runaway.ts'
 import type { HttpRequest } from '../internal/http.ts'
-import { createTransport } from './node.ts'
+import { createTransport, trustedCertificates } from './node.ts'
 
 // The Node transport on a real loopback server: how it reads status, headers and body (in chunks, with a byte order
 // mark, cut off), and how a caller's signal ends an exchange before or after the headers.
@@ -164,5 +165,14 @@ describe('Node transport', () => {
     } finally {
       await dispatcher.close()
     }
+  })
+})
+
+describe('Node transport: extra trusted CAs', () => {
+  it("trusts Node's roots and the extra CAs, not the extra CAs alone", () => {
+    const extra = ['-----BEGIN CERTIFICATE-----\nextra\n-----END CERTIFICATE-----\n']
+    const trusted = trustedCertificates(extra)
+    expect(trusted).toEqual([...rootCertificates, ...extra])
+    expect(rootCertificates.length).toBeGreaterThan(50)
   })
 })
