@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { rootCertificates } from 'node:tls'
 import type { AddressInfo } from 'node:net'
+import { rootCertificates } from 'node:tls'
 import { Agent } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { within } from '../../test/runaway.ts'
