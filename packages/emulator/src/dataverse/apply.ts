@@ -1,6 +1,15 @@
 import { DataverseFault, Fault } from './errors.ts'
 import type { ColumnDef, TableDef } from './metadata.ts'
-import { category, compareNullable, filterFor, type Predicate, resolveColumn, splitTop } from './query.ts'
+import type { AliasValues } from './odata-filter.ts'
+import {
+  category,
+  compareNullable,
+  type FilterEnv,
+  filterFor,
+  type Predicate,
+  resolveColumn,
+  splitTop,
+} from './query.ts'
 import type { Row } from './store.ts'
 import { output, propertyName } from './values.ts'
 
@@ -43,7 +52,7 @@ function parseAggregates(def: TableDef, text: string): Aggregate[] {
 }
 
 /** Parse `$apply`: `filter(...)`, `groupby((a,b)[,aggregate(...)])` and `aggregate(...)`, chained with `/`. */
-export function parseApply(def: TableDef, text: string): Plan {
+export function parseApply(def: TableDef, text: string, aliases?: AliasValues, env?: FilterEnv): Plan {
   const plan: Plan = { filters: [], aggregates: [] }
   for (const step of splitTop(text, '/')) {
     const t = step.trim()
@@ -55,7 +64,7 @@ export function parseApply(def: TableDef, text: string): Plan {
         'In $apply, filter must come before groupby or aggregate, and only one of those is allowed.',
       )
     }
-    if (m[1] === 'filter') plan.filters.push(filterFor(def, body))
+    if (m[1] === 'filter') plan.filters.push(filterFor(def, body, aliases, env))
     else if (m[1] === 'aggregate') plan.aggregates = parseAggregates(def, body)
     else {
       const g = /^\(([^()]*)\)\s*(?:,\s*aggregate\((.*)\))?$/s.exec(body)

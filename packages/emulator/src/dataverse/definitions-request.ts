@@ -167,6 +167,11 @@ function evaluate(expr: FilterExpr, item: Json, typeName: string): unknown {
       const v = evaluate(expr.property, item, typeName)
       return expr.values.some((l) => literalValue(l) === v)
     }
+    case 'function':
+    case 'lambda':
+      throw Fault.syntax(
+        `The emulator does not emulate ${expr.kind === 'lambda' ? `the lambda operator ${expr.op}` : `the query function Microsoft.Dynamics.CRM.${expr.fn}`} on schema definitions.`,
+      )
   }
 }
 

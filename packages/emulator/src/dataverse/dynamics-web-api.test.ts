@@ -105,6 +105,42 @@ describe('dynamics-web-api against the emulator', () => {
     expect(await client.count({ collection: 'contacts', filter: "firstname eq 'Dwa'" })).toBe(5_000)
   })
 
+  it('filters with Dataverse query functions in their documented form (LastXDays, EqualUserId)', async () => {
+    const stamp = Date.now().toString(36)
+    emulator.admin.insertRows(ids.contosoOrgId, 'contact', [
+      {
+        firstname: `Fn${stamp}`,
+        birthdate: new Date(Date.parse(emulator.admin.clock().now) - 3 * 86_400_000).toISOString(),
+      },
+      { firstname: `Fn${stamp}`, birthdate: '2001-01-01T00:00:00Z' },
+    ])
+    const recent = await client.retrieveMultiple<{ firstname: string; birthdate: string }>({
+      collection: 'contacts',
+      select: ['firstname', 'birthdate'],
+      filter: `firstname eq 'Fn${stamp}' and Microsoft.Dynamics.CRM.LastXDays(PropertyName='birthdate',PropertyValue=7)`,
+    })
+    expect(recent.value).toHaveLength(1)
+    // dynamics-web-api hands dates back as Date objects
+    expect(new Date(recent.value[0]?.birthdate as string).getUTCFullYear()).not.toBe(2001)
+    const alice = await client.callFunction<{ UserId: string }>({
+      name: 'WhoAmI',
+      impersonateAAD: ids.users.contosoAlice,
+    })
+    await client.create({
+      collection: 'accounts',
+      data: { name: `Alice's ${stamp}` },
+      impersonateAAD: ids.users.contosoAlice,
+    })
+    await client.create({ collection: 'accounts', data: { name: `App's ${stamp}` } })
+    const owned = await client.retrieveMultiple<{ name: string; _ownerid_value: string }>({
+      collection: 'accounts',
+      select: ['name', '_ownerid_value'],
+      filter: `endswith(name,'${stamp}') and Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid')`,
+      impersonateAAD: ids.users.contosoAlice,
+    })
+    expect(owned.value.map((a) => [a.name, a._ownerid_value])).toEqual([[`Alice's ${stamp}`, alice.UserId]])
+  })
+
   it('pages FetchXML with fetchAll and its paging cookie', async () => {
     const fetchXml =
       '<fetch count="2000"><entity name="contact"><attribute name="fullname"/><order attribute="lastname"/><filter><condition attribute="firstname" operator="eq" value="Dwa"/></filter></entity></fetch>'

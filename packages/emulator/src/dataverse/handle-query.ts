@@ -2,6 +2,7 @@ import { parseApply, runApply } from './apply.ts'
 import { trackChanges } from './changes.ts'
 import { DataverseFault, Fault } from './errors.ts'
 import { runFetchXml } from './fetchxml.ts'
+import { filterEnv } from './filter-env.ts'
 import type { OrgModel } from './org-model.ts'
 import { cursorFits, decodeSkipToken, encodeSkipToken, indexedCandidates, selectPage } from './paging.ts'
 import {
@@ -62,13 +63,14 @@ export function query(
   const def = table.def
   // Parameter aliases (`@p1=…`) stand for values in $filter, as Learn's query function examples pass them.
   const aliases = (name: string) => params.get(name) ?? undefined
+  const env = filterEnv(org, ctx)
   const applyText = params.get('$apply')
   if (applyText !== null) {
     if (params.has('$orderby'))
       throw Fault.syntax('The query node SingleValueOpenPropertyAccess is not supported.')
-    const plan = parseApply(def, applyText)
+    const plan = parseApply(def, applyText, aliases, env)
     const extra = params.get('$filter')
-    if (extra !== null) plan.filters.unshift(filterFor(def, extra, aliases))
+    if (extra !== null) plan.filters.unshift(filterFor(def, extra, aliases, env))
     return json(200, {
       '@odata.context': `${root}/$metadata#${def.entitySetName}`,
       value: runApply(table.byId.values(), plan),
@@ -78,7 +80,7 @@ export function query(
   const select = selectText === null ? undefined : parseSelect(def, selectText)
   const filterText = params.get('$filter')
   const predicate: Predicate | undefined =
-    filterText === null ? undefined : filterFor(def, filterText, aliases)
+    filterText === null ? undefined : filterFor(def, filterText, aliases, env)
   const indexed = filterText === null ? undefined : indexedCandidates(table, filterText, aliases)
   const orderText = params.get('$orderby')
   const order: OrderBy[] = orderText === null ? [] : parseOrderBy(def, orderText)

@@ -257,20 +257,23 @@ describe('parameter aliases', () => {
 
 describe('functions the parser does not know', () => {
   it('says which function it is and what is known, at the function’s position', () => {
-    const text = "Microsoft.Dynamics.CRM.LastXHours(PropertyName='modifiedon',PropertyValue=12)"
+    const text = "Microsoft.Dynamics.CRM.Above(PropertyName='accountid',PropertyValue='x')"
     expect(() => parseFilter(text)).toThrow(
-      `Syntax error at position 0 in '${text}'. The emulator does not emulate the query function Microsoft.Dynamics.CRM.LastXHours; of Dataverse's query functions it knows Microsoft.Dynamics.CRM.In.`,
+      `Syntax error at position 0 in '${text}'. The emulator does not emulate the query function Microsoft.Dynamics.CRM.Above; of Dataverse's query functions it knows In, NotIn, ContainValues, DoesNotContainValues, Between, NotBetween, EqualUserId,`,
     )
+    for (const name of ['Under', 'EqualUserOrUserTeams', 'InFiscalYear', 'LastFiscalPeriod', 'NotOn']) {
+      expect(() => parseFilter(`Microsoft.Dynamics.CRM.${name}(PropertyName='x')`), name).toThrow(
+        `does not emulate the query function Microsoft.Dynamics.CRM.${name};`,
+      )
+    }
     // a long name is quoted at 80 characters
     const long = `Microsoft.Dynamics.CRM.${'X'.repeat(100)}`
-    expect(() => parseFilter(`${long}()`)).toThrow(
-      `the query function ${long.slice(0, 80)}; of Dataverse's query functions it knows Microsoft.Dynamics.CRM.In.`,
-    )
+    expect(() => parseFilter(`${long}()`)).toThrow(`the query function ${long.slice(0, 80)}; of Dataverse's`)
     expect(() => parseFilter(`${'f'.repeat(100)}(name)`)).toThrow(
       `Unknown function '${'f'.repeat(80)}': use contains`,
     )
     expect(() => parseFilter("name eq 'x' and tolower(name) eq 'x'")).toThrow(
-      "Syntax error at position 16 in 'name eq 'x' and tolower(name) eq 'x''. Unknown function 'tolower': use contains, startswith, endswith or Microsoft.Dynamics.CRM.In.",
+      "Syntax error at position 16 in 'name eq 'x' and tolower(name) eq 'x''. Unknown function 'tolower': use contains, startswith, endswith or a Microsoft.Dynamics.CRM query function.",
     )
   })
 })

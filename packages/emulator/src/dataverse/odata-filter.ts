@@ -31,9 +31,68 @@ export type FilterExpr =
   | { kind: 'not'; operand: FilterExpr }
   | { kind: 'call'; fn: StringFn; args: FilterExpr[] }
   | { kind: 'in'; property: FilterExpr & { kind: 'property' }; values: Literal[] }
+  | QueryFunctionExpr
+  | LambdaExpr
+
+/** Which parameters a Dataverse query function takes (Learn, "Web API Query Function Reference"). */
+export type QueryFunctionParams = 'name' | 'value' | 'count' | 'values' | 'pair'
+
+/** A Dataverse query function other than `In`: `fn` is its name without `Microsoft.Dynamics.CRM.`. */
+export interface QueryFunctionExpr {
+  kind: 'function'
+  fn: string
+  position: number
+  property: FilterExpr & { kind: 'property' }
+  /** `PropertyValue`, for the functions that take one. */
+  value?: Literal
+  /** `PropertyValues`, for the functions that take them. */
+  values?: Literal[]
+}
+
+/**
+ * `nav/any(o: body)`, `nav/all(o: body)` or `nav/any()` on a navigation property; inside `body` the range variable's
+ * properties (`o/fullname`) are plain properties of the related table.
+ */
+export interface LambdaExpr {
+  kind: 'lambda'
+  op: 'any' | 'all'
+  nav: string
+  position: number
+  body?: FilterExpr
+}
+
+const QF = (params: QueryFunctionParams, names: string[]) => names.map((n) => [n, params] as const)
+
+/** The query functions the emulator emulates, by name, with the parameters each takes. */
+export const QUERY_FUNCTIONS: ReadonlyMap<string, QueryFunctionParams> = new Map([
+  ...QF('values', ['In', 'NotIn', 'ContainValues', 'DoesNotContainValues']),
+  ...QF('pair', ['Between', 'NotBetween']),
+  ...QF('name', ['EqualUserId', 'NotEqualUserId', 'EqualBusinessId', 'NotEqualBusinessId']),
+  ...QF('value', ['On', 'OnOrAfter', 'OnOrBefore']),
+  ...QF('name', ['Today', 'Yesterday', 'Tomorrow', 'Last7Days', 'Next7Days']),
+  ...QF('name', ['LastWeek', 'ThisWeek', 'NextWeek', 'LastMonth', 'ThisMonth', 'NextMonth']),
+  ...QF('name', ['LastYear', 'ThisYear', 'NextYear']),
+  ...QF(
+    'count',
+    ['Hours', 'Days', 'Weeks', 'Months', 'Years'].flatMap((u) => [
+      `LastX${u}`,
+      `NextX${u}`,
+      `OlderThanX${u}`,
+    ]),
+  ),
+  ...QF('count', ['OlderThanXMinutes']),
+])
+
+const PARAM_NAMES: Record<QueryFunctionParams, string[]> = {
+  name: ['PropertyName'],
+  value: ['PropertyName', 'PropertyValue'],
+  count: ['PropertyName', 'PropertyValue'],
+  values: ['PropertyName', 'PropertyValues'],
+  pair: ['PropertyName', 'PropertyValues'],
+}
 
 type Token =
-  | { t: 'lparen' | 'rparen' | 'comma' | 'lbracket' | 'rbracket' | 'equals'; pos: number }
+  | { t: 'lparen' | 'rparen' | 'comma' | 'lbracket' | 'rbracket' | 'equals' | 'slash' | 'colon'; pos: number }
   | { t: 'ident'; v: string; pos: number }
   | { t: 'lit'; v: Literal; pos: number }
   | { t: 'end'; pos: number }
@@ -74,6 +133,8 @@ function tokenize(text: string, aliases?: AliasValues): Token[] {
       '[': 'lbracket',
       ']': 'rbracket',
       '=': 'equals',
+      '/': 'slash',
+      ':': 'colon',
     }[c] as Exclude<Token['t'], 'ident' | 'lit' | 'end'> | undefined
     if (single) {
       out.push({ t: single, pos: i })
@@ -188,6 +249,8 @@ const fitsInt64 = (digits: string) => {
 const COMPARE = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le'])
 const FUNCTIONS = new Set(['contains', 'startswith', 'endswith'])
 const MAX_DEPTH = 100
+const CRM = 'Microsoft.Dynamics.CRM.'
+const KNOWN = [...QUERY_FUNCTIONS.keys()].join(', ')
 
 /**
  * A chain of `and` (or `or`) terms as a balanced tree, in order: thousands of terms nest about 15 deep instead of
@@ -201,14 +264,17 @@ function balanced(kind: 'and' | 'or', terms: FilterExpr[], from = 0, to = terms.
 
 /**
  * Parse an OData `$filter` expression: comparisons, `and` / `or` / `not`, parentheses, `contains` / `startswith` /
- * `endswith`, `Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=['a','b'])`, and literals (quoted strings
- * with '' escaping, numbers, GUIDs, dates, true / false / null), and parameter aliases standing for values.
+ * `endswith`, the query functions of {@link QUERY_FUNCTIONS} (`Microsoft.Dynamics.CRM.In(PropertyName='x',
+ * PropertyValues=['a','b'])`), `any` / `all` on navigation properties, literals (quoted strings with '' escaping,
+ * numbers, GUIDs, dates, true / false / null), and parameter aliases standing for values.
  * @throws {ODataParseError} for any malformed input, and nothing else.
  */
 export function parseFilter(text: string, aliases?: AliasValues): FilterExpr {
   const tokens = tokenize(text, aliases)
   let p = 0
   let depth = 0
+  // range variables of the lambdas being parsed, innermost last
+  const scopes: string[] = []
   const peek = () => tokens[p] as Token
   const fail = (tok: Token = peek()): never => {
     throw new ODataParseError(tok.pos, text)
@@ -292,31 +358,84 @@ export function parseFilter(text: string, aliases?: AliasValues): FilterExpr {
         expect('rparen')
         return { kind: 'call', fn: tok.v as StringFn, args }
       }
-      if (tok.v === 'Microsoft.Dynamics.CRM.In') return parseIn(tok.pos)
+      const name = tok.v.startsWith(CRM) ? tok.v.slice(CRM.length) : undefined
+      const params = name === undefined ? undefined : QUERY_FUNCTIONS.get(name)
+      if (name !== undefined && params) return parseQueryFunction(name, params, tok.pos)
       throw new ODataParseError(
         tok.pos,
         text,
-        tok.v.startsWith('Microsoft.Dynamics.CRM.')
-          ? `The emulator does not emulate the query function ${tok.v.slice(0, 80)}; of Dataverse's query functions it knows Microsoft.Dynamics.CRM.In.`
-          : `Unknown function '${tok.v.slice(0, 80)}': use contains, startswith, endswith or Microsoft.Dynamics.CRM.In.`,
+        name !== undefined
+          ? `The emulator does not emulate the query function ${tok.v.slice(0, 80)}; of Dataverse's query functions it knows ${KNOWN}.`
+          : `Unknown function '${tok.v.slice(0, 80)}': use contains, startswith, endswith or a Microsoft.Dynamics.CRM query function.`,
       )
     }
     if (tok.v.includes('.') || COMPARE.has(tok.v) || tok.v === 'and' || tok.v === 'or' || tok.v === 'not')
       fail(tok)
-    return { kind: 'property', name: tok.v, position: tok.pos }
+    const variable = scopes[scopes.length - 1]
+    if (variable === undefined) {
+      if (next.t === 'slash') return parseLambda(tok.v, tok.pos)
+      return { kind: 'property', name: tok.v, position: tok.pos }
+    }
+    // inside a lambda: `o/property` or `o/navigation/any(…)`, with `o` the innermost range variable
+    if (tok.v !== variable || next.t !== 'slash') {
+      throw new ODataParseError(
+        tok.pos,
+        text,
+        scopes.includes(tok.v)
+          ? `The emulator does not emulate a lambda body that reads the outer range variable '${tok.v}'.`
+          : `Inside the lambda, name properties through its range variable: '${variable}/${tok.v.slice(0, 80)}'.`,
+      )
+    }
+    p++
+    const member = expect('ident') as Token & { t: 'ident' }
+    if (peek().t === 'slash') return parseLambda(member.v, member.pos)
+    if (member.v.includes('.')) fail(member)
+    return { kind: 'property', name: member.v, position: member.pos }
   }
-  const parseIn = (pos: number): FilterExpr => {
+  const parseLambda = (nav: string, pos: number): FilterExpr => {
+    expect('slash')
+    const op = peek()
+    if (op.t !== 'ident' || (op.v !== 'any' && op.v !== 'all') || tokens[p + 1]?.t !== 'lparen') {
+      throw new ODataParseError(
+        op.pos,
+        text,
+        `After '${nav.slice(0, 80)}/' the emulator knows any(…) and all(…) on a collection-valued navigation property; it does not emulate paths to a related row's properties.`,
+      )
+    }
+    p += 2
+    if (peek().t === 'rparen' && op.v === 'any') {
+      p++
+      return { kind: 'lambda', op: 'any', nav, position: pos }
+    }
+    const variable = expect('ident') as Token & { t: 'ident' }
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable.v) || scopes.includes(variable.v)) fail(variable)
+    expect('colon')
+    scopes.push(variable.v)
+    const body = parseOr()
+    scopes.pop()
+    expect('rparen')
+    return { kind: 'lambda', op: op.v, nav, position: pos, body }
+  }
+  const parseQueryFunction = (name: string, params: QueryFunctionParams, pos: number): FilterExpr => {
+    const allowed = PARAM_NAMES[params]
+    const usage = () =>
+      `${CRM}${name} takes ${allowed.join(' and ')}${params === 'pair' ? ' (two values)' : ''}${params === 'count' ? ' (a whole number)' : ''}.`
     expect('lparen')
     let property: (FilterExpr & { kind: 'property' }) | undefined
+    let value: Literal | undefined
     let values: Literal[] | undefined
-    for (let i = 0; i < 2; i++) {
-      const name = expect('ident') as Token & { t: 'ident' }
+    const seen = new Set<string>()
+    while (peek().t !== 'rparen') {
+      if (seen.size > 0) expect('comma')
+      const param = expect('ident') as Token & { t: 'ident' }
+      if (!allowed.includes(param.v) || seen.has(param.v)) throw new ODataParseError(param.pos, text, usage())
+      seen.add(param.v)
       expect('equals')
-      if (name.v === 'PropertyName') {
+      if (param.v === 'PropertyName') {
         const lit = parseLiteral()
-        if (lit.type !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(lit.value)) fail(name)
-        property = { kind: 'property', name: (lit as { value: string }).value, position: name.pos }
-      } else if (name.v === 'PropertyValues') {
+        if (lit.type !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(lit.value)) fail(param)
+        property = { kind: 'property', name: (lit as { value: string }).value, position: param.pos }
+      } else if (param.v === 'PropertyValues') {
         expect('lbracket')
         values = [parseLiteral()]
         while (peek().t === 'comma') {
@@ -324,12 +443,28 @@ export function parseFilter(text: string, aliases?: AliasValues): FilterExpr {
           values.push(parseLiteral())
         }
         expect('rbracket')
-      } else fail(name)
-      if (i === 0) expect('comma')
+        if (params === 'pair' && values.length !== 2) throw new ODataParseError(param.pos, text, usage())
+      } else {
+        const at = peek()
+        value = parseLiteral()
+        if (
+          params === 'count' &&
+          (value.type !== 'number' || !Number.isSafeInteger(value.value) || value.value < 0)
+        )
+          throw new ODataParseError(at.pos, text, usage())
+      }
     }
     expect('rparen')
-    if (!property || !values) throw new ODataParseError(pos, text)
-    return { kind: 'in', property, values }
+    if (!property || seen.size !== allowed.length) throw new ODataParseError(pos, text, usage())
+    if (name === 'In') return { kind: 'in', property, values: values as Literal[] }
+    return {
+      kind: 'function',
+      fn: name,
+      position: pos,
+      property,
+      ...(value ? { value } : {}),
+      ...(values ? { values } : {}),
+    }
   }
 
   if (text.trim() === '') throw new ODataParseError(0, text)

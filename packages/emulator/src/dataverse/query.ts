@@ -1,88 +1,26 @@
 import { Fault } from './errors.ts'
-import type { ColumnDef, ColumnType, NavigationDef, TableDef } from './metadata.ts'
+import {
+  type Category,
+  category,
+  compareValues,
+  EDM,
+  literalValue,
+  type Operand,
+  type Predicate,
+  propertyValues,
+  resolveColumn,
+} from './filter-values.ts'
+import type { ColumnDef, NavigationDef, TableDef } from './metadata.ts'
 import {
   type AliasValues,
   type CompareOp,
   type FilterExpr,
-  type Literal,
+  type LambdaExpr,
   ODataParseError,
   parseFilter,
 } from './odata-filter.ts'
+import { compileQueryFunction, type FilterEnv } from './query-functions.ts'
 import type { Row } from './store.ts'
-
-type Category = 'guid' | 'string' | 'number' | 'boolean' | 'datetime' | 'null'
-const category = (t: ColumnType): Category =>
-  t === 'uniqueidentifier' || t === 'lookup'
-    ? 'guid'
-    : t === 'string' || t === 'memo' || t === 'multiselectpicklist'
-      ? 'string'
-      : t === 'boolean'
-        ? 'boolean'
-        : t === 'datetime'
-          ? 'datetime'
-          : 'number'
-const EDM: Record<Category, string> = {
-  guid: 'Edm.Guid',
-  string: 'Edm.String',
-  number: 'Edm.Decimal',
-  boolean: 'Edm.Boolean',
-  datetime: 'Edm.DateTimeOffset',
-  null: 'null',
-}
-
-/** Resolve a property name used in a query (`name`, `_primarycontactid_value`, a lookup's own name). */
-export function resolveColumn(def: TableDef, name: string): ColumnDef {
-  const col = def.byLookupValue.get(name) ?? def.byName.get(name)
-  if (!col) throw Fault.unknownProperty(name, def.logicalName)
-  return col
-}
-
-export type Predicate = (row: Row) => boolean
-type Operand = { get: (row: Row) => unknown; cat: Category }
-
-function inValue(text: string, cat: Category, column: string): Literal {
-  const bad = () =>
-    Fault.syntax(`The value '${text.slice(0, 50)}' in PropertyValues is not a valid value of '${column}'.`)
-  if (cat === 'number') {
-    if (!/^-?\d+(\.\d+)?$/.test(text.trim())) throw bad()
-    return { type: 'number', value: Number(text) }
-  }
-  if (cat === 'boolean') {
-    if (text !== 'true' && text !== 'false') throw bad()
-    return { type: 'boolean', value: text === 'true' }
-  }
-  if (cat === 'datetime') {
-    const ms = Date.parse(text)
-    if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms)) throw bad()
-    return { type: 'datetime', value: ms }
-  }
-  return { type: 'string', value: text }
-}
-
-function literalValue(lit: Literal): { value: unknown; cat: Category } {
-  switch (lit.type) {
-    case 'null':
-      return { value: null, cat: 'null' }
-    case 'string':
-      return { value: lit.value.toLowerCase(), cat: 'string' }
-    case 'datetime':
-      // stored date-times are seconds since the epoch
-      return { value: lit.value / 1000, cat: 'datetime' }
-    default:
-      return { value: lit.value, cat: lit.type }
-  }
-}
-
-function compareValues(a: unknown, b: unknown, cat: Category): number {
-  if (cat === 'string') {
-    const x = (a as string).toLowerCase()
-    const y = b as string
-    return x < y ? -1 : x > y ? 1 : 0
-  }
-  if (cat === 'boolean') return Number(a) - Number(b)
-  if (cat === 'guid') return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
-  return (a as number) - (b as number)
-}
 
 const OP_NAMES: Record<CompareOp, string> = {
   eq: 'Equal',
@@ -93,8 +31,26 @@ const OP_NAMES: Record<CompareOp, string> = {
   le: 'LessThanOrEqual',
 }
 
-/** Compile a parsed `$filter` into a row predicate for a table; unknown columns and type mismatches are faults. */
-export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
+/** `nav/any(…)` / `nav/all(…)`: the body holds for some / every row related through a collection-valued navigation. */
+function compileLambda(def: TableDef, e: LambdaExpr, env: FilterEnv): Predicate {
+  const nav = def.navigations.get(e.nav)
+  if (!nav) throw Fault.unknownProperty(e.nav, def.logicalName)
+  if (nav.kind !== 'collection') {
+    throw Fault.syntax(
+      `The navigation property '${e.nav}' is single-valued; ${e.op} applies to collection-valued navigation properties.`,
+    )
+  }
+  if (!env.navigate) throw Fault.syntax(`The lambda operator ${e.op} is not available in this filter.`)
+  const related = env.navigate(def, nav)
+  const body = e.body ? compileFilter(related.def, e.body, env) : () => true
+  return e.op === 'any' ? (row) => related.rows(row).some(body) : (row) => related.rows(row).every(body)
+}
+
+/**
+ * Compile a parsed `$filter` into a row predicate for a table; unknown columns and type mismatches are faults. `env`
+ * gives the query functions the clock and the calling user, and the lambda operators the related rows.
+ */
+export function compileFilter(def: TableDef, expr: FilterExpr, env: FilterEnv = defaultEnv()): Predicate {
   const operand = (e: FilterExpr): Operand => {
     if (e.kind === 'property') {
       const col = resolveColumn(def, e.name)
@@ -159,20 +115,16 @@ export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
       }
       case 'in': {
         const prop = operand(e.property)
-        const values = e.values.map((l) => {
-          // PropertyValues is Collection(Edm.String): a string is read as the column's type.
-          const lv = literalValue(l.type === 'string' ? inValue(l.value, prop.cat, e.property.name) : l)
-          if (lv.cat !== prop.cat && !(prop.cat === 'guid' && lv.cat === 'string')) {
-            throw Fault.syntax(`A value in PropertyValues does not match the type of '${e.property.name}'.`)
-          }
-          return typeof lv.value === 'string' ? lv.value.toLowerCase() : lv.value
-        })
-        const set = new Set(values)
+        const set = new Set(propertyValues(e.values, prop.cat, e.property.name))
         return (row) => {
           const v = prop.get(row)
           return set.has(typeof v === 'string' ? v.toLowerCase() : v)
         }
       }
+      case 'function':
+        return compileQueryFunction(def, e, env)
+      case 'lambda':
+        return compileLambda(def, e, env)
       case 'compare': {
         const column = int32Mismatch(e)
         if (column) {
@@ -233,9 +185,9 @@ export function compileFilter(def: TableDef, expr: FilterExpr): Predicate {
 }
 
 /** Parse and compile `$filter` text (with the request's parameter aliases), turning parse errors into Dataverse's 400. */
-export function filterFor(def: TableDef, text: string, aliases?: AliasValues): Predicate {
+export function filterFor(def: TableDef, text: string, aliases?: AliasValues, env?: FilterEnv): Predicate {
   try {
-    return compileFilter(def, parseFilter(text, aliases))
+    return compileFilter(def, parseFilter(text, aliases), env)
   } catch (e) {
     if (e instanceof ODataParseError) throw Fault.syntax(e.message)
     throw e
@@ -352,4 +304,9 @@ export function compareNullable(a: unknown, b: unknown, cat: Category): number {
   return compareValues(a, b, cat)
 }
 
-export { category }
+/** Without a request: real time in UTC, no calling user and no related rows. */
+const defaultEnv = (): FilterEnv => ({ now: Date.now(), timeZone: 'UTC' })
+
+export type { Predicate } from './filter-values.ts'
+export type { FilterEnv } from './query-functions.ts'
+export { category, resolveColumn }

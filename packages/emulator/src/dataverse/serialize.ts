@@ -1,3 +1,4 @@
+import { filterEnv } from './filter-env.ts'
 import { formatValue } from './formatted.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
@@ -71,7 +72,8 @@ function expandValue(
     return r ? org.serialize(target, r, select, prefs, ctx) : null
   }
   let rows = org.related(table, table.id(row), item.nav)
-  if (item.filter !== undefined) rows = rows.filter(filterFor(target.def, item.filter))
+  if (item.filter !== undefined)
+    rows = rows.filter(filterFor(target.def, item.filter, undefined, filterEnv(org, ctx)))
   const order = item.orderby === undefined ? [] : parseOrderBy(target.def, item.orderby)
   rows.sort(rowComparator(order))
   if (item.top !== undefined) rows = rows.slice(0, item.top)

@@ -1,0 +1,28 @@
+import type { OrgModel } from './org-model.ts'
+import type { FilterEnv } from './query-functions.ts'
+import type { CallContext } from './request.ts'
+import { userFormat } from './user-settings.ts'
+
+/**
+ * What a `$filter` of a call reads beyond the row: the emulator's clock, the calling user (the impersonated one when
+ * the call impersonates) with their time zone and business unit, and the related rows of a navigation property,
+ * which the caller needs the Read privilege on.
+ */
+export function filterEnv(org: OrgModel, ctx: CallContext | undefined): FilterEnv {
+  const userId = ctx?.userId
+  const users = org.table('systemuser')
+  const user = userId === undefined ? undefined : users.get(userId)
+  const businessUnit = user?.[(users.def.byName.get('businessunitid') as { index: number }).index]
+  return {
+    now: org.world.clock.now(),
+    timeZone: userFormat(org, userId).timeZone,
+    ...(userId === undefined ? {} : { userId }),
+    ...(typeof businessUnit === 'string' ? { businessUnitId: businessUnit } : {}),
+    navigate: (def, nav) => {
+      const table = org.table(def.logicalName)
+      const target = org.table(nav.target)
+      org.checkPrivilege(ctx, 'Read', target.def)
+      return { def: target.def, rows: (row) => org.related(table, table.id(row), nav) }
+    },
+  }
+}
