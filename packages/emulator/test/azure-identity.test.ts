@@ -42,7 +42,8 @@ describe('@azure/identity against the emulator', () => {
     const org = emulator.orgs.find((o) => o.tenantId === defaultIds.contosoTenantId)
     const app = emulator.apps.find((a) => a.appId === defaultIds.multiTenantAppId)
     const cert = app?.certificates[0]
-    if (!org || !cert?.privateKeyPem) throw new Error('the default world has Contoso’s org and the app’s certificate')
+    if (!org || !cert?.privateKeyPem)
+      throw new Error('the default world has Contoso’s org and the app’s certificate')
     const setup = {
       authorityHost: emulator.url,
       tenantId: defaultIds.contosoTenantId,
@@ -67,7 +68,13 @@ describe('@azure/identity against the emulator', () => {
     })
     const results = JSON.parse(stdout) as Record<
       string,
-      { token?: string; expiresOnTimestamp?: number; whoAmI?: number; body?: { UserId?: string }; error?: string }
+      {
+        token?: string
+        expiresOnTimestamp?: number
+        whoAmI?: number
+        body?: { UserId?: string }
+        error?: string
+      }
     >
     for (const name of ['secret', 'certificate', 'default']) {
       const r = results[name]
