@@ -120,11 +120,13 @@ export function queryMethods(scope: Scope): QueryMethods {
         }
         return n
       }
+      // Microsoft Learn, Count rows: `$filter` with `$count=true` counts every match "irrespective of the page size
+      // requested", so one row per page keeps the answer small; `$top` is not documented with `$count` and is left out.
       const page = await fetchPage<Row>(
         scope,
         set,
-        buildQueryString({ filter: options.filter, count: true, top: 1 }),
-        options,
+        buildQueryString({ filter: options.filter, count: true }),
+        { ...options, maxPageSize: 1 },
       )
       if (page.count === undefined) {
         throw new DataverseError('INVALID_RESPONSE', `GET ${set}: the response carried no @odata.count.`, {
