@@ -149,7 +149,12 @@ export interface DataverseClient {
   fetchXml<T = Row>(entitySet: string, fetchXml: string, options?: FetchXmlOptions): AsyncIterableIterator<T>
 
   whoAmI(options?: CallOptions): Promise<WhoAmIResult>
-  /** Calls a function (GET); parameters are passed as escaped aliases. */
+  /**
+   * Calls a function (GET); parameters are passed as escaped aliases (`Name(P=@p1)?@p1=…`): strings, numbers,
+   * booleans, dates, `guid()` and arrays as OData literals, objects (a record reference `{ '@odata.id': … }`, complex
+   * and entity parameters) as JSON, and an {@link odata} expression as written, e.g. the enum member
+   * `Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'` of `InitializeFrom`.
+   */
   callFunction<T = unknown>(
     name: string,
     parameters?: Readonly<Record<string, unknown>>,

@@ -1,5 +1,5 @@
 import type { DataverseClient } from './client-types.ts'
-import { formatLiteral, type ODataValue } from './filter.ts'
+import { formatLiteral, isODataExpression, type ODataValue } from './filter.ts'
 import { callHeaders, common, jsonHeaders, parseJson, type Scope } from './internal/core.ts'
 import { checkName, checkQualifiedName, recordPath } from './internal/paths.ts'
 import type { BoundTo, OperationOptions } from './types.ts'
@@ -99,6 +99,9 @@ export function operationMethods(scope: Scope): OperationMethods {
 }
 
 function formatParameter(value: unknown): string {
+  // An odata`…` expression is the alias value as written, e.g. an enum member
+  // (Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate', Microsoft Learn: Create a table row, InitializeFrom).
+  if (isODataExpression(value)) return value.toString()
   if (
     value !== null &&
     typeof value === 'object' &&

@@ -406,6 +406,25 @@ describe('Use Web API functions: more forms', () => {
     expect(requests[0]?.target).toBe(`${API}/WhoAmI()`)
   })
 
+  it("an enum parameter is written as the docs write it: @p3=Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate' (regression)", async () => {
+    const { requests } = await record(
+      () => json({}),
+      (c) =>
+        c.callFunction('InitializeFrom', {
+          EntityMoniker: { '@odata.id': `accounts(${ID})` },
+          TargetEntityName: 'account',
+          TargetFieldType: odata`Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'`,
+        }),
+    )
+    const r = requests[0] as Recorded
+    expect(plain(r).split('?')[0]).toBe(
+      `${API}/InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)`,
+    )
+    expect(JSON.parse(option(r, '@p1') ?? '')).toEqual({ '@odata.id': `accounts(${ID})` })
+    expect(option(r, '@p2')).toBe("'account'")
+    expect(option(r, '@p3')).toBe("Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'")
+  })
+
   it('a collection parameter: RetrieveTotalRecordCount(EntityNames=@p1)?@p1=["account","contact"]', async () => {
     const { requests } = await record(
       () => json({}),
