@@ -57,11 +57,16 @@ export interface BatchWriter {
   update(entitySet: string, key: RecordKey, data: Row, options?: { ifMatch?: string }): BatchRef
   upsert(entitySet: string, key: RecordKey, data: Row): BatchRef
   delete(entitySet: string, key: RecordKey, options?: { ifMatch?: string }): BatchRef
+  /**
+   * Adds a reference to `target` (a record or a `BatchRef.ref` of the same change set): `POST …/$ref` for a
+   * collection-valued navigation property, `PUT …/$ref` with `single: true` for a single-valued one.
+   */
   associate(
     entitySet: string,
     key: RecordKey,
     navigationProperty: string,
     target: { entitySet: string; key: RecordKey },
+    options?: { single?: boolean },
   ): BatchRef
   /** An action (POST). */
   action(name: string, body?: Row): BatchRef
@@ -137,13 +142,17 @@ export function createBatch(
       upsert: (entitySet, key, data) => op('PATCH', recordPath(entitySet, key), data),
       delete: (entitySet, key, o) =>
         op('DELETE', recordPath(entitySet, key), undefined, o?.ifMatch ? { 'if-match': o.ifMatch } : {}),
-      associate: (entitySet, key, nav, target) =>
-        op('POST', `${recordPath(entitySet, key)}/${checkName(nav, 'Navigation property')}/$ref`, {
-          '@odata.id':
-            typeof target.key === 'string' && target.key.startsWith('$')
-              ? target.key
-              : core.config.baseUrl + recordPath(target.entitySet, target.key),
-        }),
+      associate: (entitySet, key, nav, target, o) =>
+        op(
+          o?.single ? 'PUT' : 'POST',
+          `${recordPath(entitySet, key)}/${checkName(nav, 'Navigation property')}/$ref`,
+          {
+            '@odata.id':
+              typeof target.key === 'string' && target.key.startsWith('$')
+                ? target.key
+                : core.config.baseUrl + recordPath(target.entitySet, target.key),
+          },
+        ),
       action: (name, body) => op('POST', checkName(name, 'Action'), body ?? {}),
     }
   }

@@ -553,6 +553,32 @@ describe('Execute batch operations using the Web API: change sets and Content-ID
     expect(JSON.parse(third?.body ?? '')).toEqual({ '@odata.id': '$2' })
   })
 
+  it('reference URIs in URL and request body using @odata.id: PUT $1/primarycontactid/$ref with {"@odata.id":"$2"} (regression)', async () => {
+    const { requests } = await record(
+      () => emptyBatchResponse,
+      (c) => {
+        const batch = c.batch()
+        batch.changeSet((cs) => {
+          const account = cs.create('accounts', { name: 'Account Name' })
+          const contact = cs.create('contacts', { firstname: 'Contact first name' })
+          cs.associate(
+            'accounts',
+            account.ref,
+            'primarycontactid',
+            { entitySet: 'contacts', key: contact.ref },
+            { single: true },
+          )
+        })
+        return batch.execute()
+      },
+    )
+    const third = embedded(requests[0] as Recorded)[2]
+    expect(third?.part).toMatch(/Content-ID: 3/)
+    expect(third?.line).toBe('PUT $1/primarycontactid/$ref HTTP/1.1')
+    expect(third?.headers).toContain('content-type: application/json; type=entry')
+    expect(JSON.parse(third?.body ?? '')).toEqual({ '@odata.id': '$2' })
+  })
+
   it('handling errors: Prefer: odata.continue-on-error on the $batch request', async () => {
     const { requests } = await record(
       () => emptyBatchResponse,
