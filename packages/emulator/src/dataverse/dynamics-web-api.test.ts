@@ -141,6 +141,33 @@ describe('dynamics-web-api against the emulator', () => {
     expect(owned.value.map((a) => [a.name, a._ownerid_value])).toEqual([[`Alice's ${stamp}`, alice.UserId]])
   })
 
+  it('filters on a column of the related row through a lookup (primarycontactid/fullname)', async () => {
+    const stamp = Date.now().toString(36)
+    const contact = await client.create<Record<string, unknown>, string>({
+      collection: 'contacts',
+      data: { firstname: 'Susanna', lastname: `Stubberod ${stamp}` },
+    })
+    await client.create({
+      collection: 'accounts',
+      data: { name: `Litware ${stamp}`, 'primarycontactid@odata.bind': `/contacts(${contact})` },
+    })
+    await client.create({ collection: 'accounts', data: { name: `Without contact ${stamp}` } })
+    const found = await client.retrieveMultiple<{ name: string; _primarycontactid_value: string }>({
+      collection: 'accounts',
+      select: ['name', '_primarycontactid_value'],
+      filter: `primarycontactid/fullname eq 'Susanna Stubberod ${stamp}'`,
+    })
+    expect(found.value.map((a) => [a.name, a._primarycontactid_value])).toEqual([
+      [`Litware ${stamp}`, contact],
+    ])
+    const empty = await client.retrieveMultiple<{ name: string }>({
+      collection: 'accounts',
+      select: ['name'],
+      filter: `endswith(name,'${stamp}') and primarycontactid/fullname eq null`,
+    })
+    expect(empty.value.map((a) => a.name)).toEqual([`Without contact ${stamp}`])
+  })
+
   it('pages FetchXML with fetchAll and its paging cookie', async () => {
     const fetchXml =
       '<fetch count="2000"><entity name="contact"><attribute name="fullname"/><order attribute="lastname"/><filter><condition attribute="firstname" operator="eq" value="Dwa"/></filter></entity></fetch>'

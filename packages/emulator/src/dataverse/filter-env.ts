@@ -5,8 +5,8 @@ import { userFormat } from './user-settings.ts'
 
 /**
  * What a `$filter` of a call reads beyond the row: the emulator's clock, the calling user (the impersonated one when
- * the call impersonates) with their time zone and business unit, and the related rows of a navigation property,
- * which the caller needs the Read privilege on.
+ * the call impersonates) with their time zone and business unit, and the related rows of a navigation property
+ * (the row a lookup names, or the rows of a collection), which the caller needs the Read privilege on.
  */
 export function filterEnv(org: OrgModel, ctx: CallContext | undefined): FilterEnv {
   const userId = ctx?.userId
@@ -22,6 +22,16 @@ export function filterEnv(org: OrgModel, ctx: CallContext | undefined): FilterEn
       const table = org.table(def.logicalName)
       const target = org.table(nav.target)
       org.checkPrivilege(ctx, 'Read', target.def)
+      if (nav.kind === 'single') {
+        const i = (def.byName.get(nav.column as string) as { index: number }).index
+        return {
+          def: target.def,
+          rows: (row) => {
+            const related = typeof row[i] === 'string' ? target.get(row[i] as string) : undefined
+            return related ? [related] : []
+          },
+        }
+      }
       return { def: target.def, rows: (row) => org.related(table, table.id(row), nav) }
     },
   }

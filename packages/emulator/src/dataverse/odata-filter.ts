@@ -1,24 +1,7 @@
-import { parseDate } from './values.ts'
+import { type AliasValues, type Literal, ODataParseError, type Token, tokenize } from './odata-tokens.ts'
 
-/** A `$filter` (or other OData expression) that does not parse; `position` is the 0-based offset of the problem. */
-export class ODataParseError extends Error {
-  override name = 'ODataParseError'
-  constructor(
-    readonly position: number,
-    readonly text: string,
-    detail?: string,
-  ) {
-    super(`Syntax error at position ${position} in '${text}'.${detail ? ` ${detail}` : ''}`)
-  }
-}
-
-export type Literal =
-  | { type: 'string'; value: string }
-  | { type: 'number'; value: number }
-  | { type: 'boolean'; value: boolean }
-  | { type: 'null' }
-  | { type: 'guid'; value: string }
-  | { type: 'datetime'; value: number }
+export type { AliasValues, Literal } from './odata-tokens.ts'
+export { ODataParseError } from './odata-tokens.ts'
 
 export type CompareOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le'
 export type StringFn = 'contains' | 'startswith' | 'endswith'
@@ -26,6 +9,7 @@ export type StringFn = 'contains' | 'startswith' | 'endswith'
 export type FilterExpr =
   | { kind: 'literal'; literal: Literal }
   | { kind: 'property'; name: string; position: number }
+  | PathExpr
   | { kind: 'compare'; op: CompareOp; left: FilterExpr; right: FilterExpr }
   | { kind: 'and' | 'or'; left: FilterExpr; right: FilterExpr }
   | { kind: 'not'; operand: FilterExpr }
@@ -33,6 +17,18 @@ export type FilterExpr =
   | { kind: 'in'; property: FilterExpr & { kind: 'property' }; values: Literal[] }
   | QueryFunctionExpr
   | LambdaExpr
+
+/**
+ * `primarycontactid/fullname`, `primarycontactid/createdby/fullname`: a column of the row reached through one or more
+ * single-valued navigation properties (Learn, "Filter rows" § filter using lookup column property values). The parser
+ * cannot tell single- from collection-valued navigations: the compiler refuses the latter.
+ */
+export interface PathExpr {
+  kind: 'path'
+  navigations: string[]
+  name: string
+  position: number
+}
 
 /** Which parameters a Dataverse query function takes (Learn, "Web API Query Function Reference"). */
 export type QueryFunctionParams = 'name' | 'value' | 'count' | 'values' | 'pair'
@@ -91,162 +87,11 @@ const PARAM_NAMES: Record<QueryFunctionParams, string[]> = {
   pair: ['PropertyName', 'PropertyValues'],
 }
 
-type Token =
-  | { t: 'lparen' | 'rparen' | 'comma' | 'lbracket' | 'rbracket' | 'equals' | 'slash' | 'colon'; pos: number }
-  | { t: 'ident'; v: string; pos: number }
-  | { t: 'lit'; v: Literal; pos: number }
-  | { t: 'end'; pos: number }
-
-const GUID = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z_-])/y
-const DATETIME =
-  /\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})?)?(?![0-9A-Za-z_.:-])/y
-const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?(?![0-9A-Za-z_.])/y
-const IDENT = /[A-Za-z_][A-Za-z0-9_.]*/y
-
-/**
- * The value of a parameter alias (`@p1`, given as the query parameter `@p1=…`), or `undefined` when the request has
- * none. OData URL conventions §5.1.1.13 (parameter aliases); Microsoft Learn passes query function parameters this
- * way ("Use Web API functions": `…LastXHours(PropertyName=@p1,PropertyValue=@p2)&@p1='modifiedon'&@p2=12`).
- */
-export type AliasValues = (name: string) => string | undefined
-
-const ALIAS = /@[A-Za-z_][A-Za-z0-9_]*/y
-
-function tokenize(text: string, aliases?: AliasValues): Token[] {
-  const out: Token[] = []
-  let i = 0
-  const match = (re: RegExp): string | undefined => {
-    re.lastIndex = i
-    const m = re.exec(text)
-    return m ? m[0] : undefined
-  }
-  while (i < text.length) {
-    const c = text[i] as string
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      i++
-      continue
-    }
-    const single = {
-      '(': 'lparen',
-      ')': 'rparen',
-      ',': 'comma',
-      '[': 'lbracket',
-      ']': 'rbracket',
-      '=': 'equals',
-      '/': 'slash',
-      ':': 'colon',
-    }[c] as Exclude<Token['t'], 'ident' | 'lit' | 'end'> | undefined
-    if (single) {
-      out.push({ t: single, pos: i })
-      i++
-      continue
-    }
-    if (c === '"') {
-      // A JSON string: the documented form of a string array's items in Dataverse query functions
-      // (PropertyValues=["O'Brian","OBryan"]).
-      const start = i
-      let end = i + 1
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1
-      if (end >= text.length) throw new ODataParseError(start, text)
-      let value: unknown
-      try {
-        value = JSON.parse(text.slice(start, end + 1))
-      } catch {
-        throw new ODataParseError(start, text)
-      }
-      out.push({ t: 'lit', v: { type: 'string', value: value as string }, pos: start })
-      i = end + 1
-      continue
-    }
-    if (c === "'") {
-      const start = i
-      let value = ''
-      i++
-      for (;;) {
-        if (i >= text.length) throw new ODataParseError(start, text)
-        const ch = text[i] as string
-        if (ch === "'") {
-          if (text[i + 1] === "'") {
-            value += "'"
-            i += 2
-            continue
-          }
-          i++
-          break
-        }
-        value += ch
-        i++
-      }
-      out.push({ t: 'lit', v: { type: 'string', value }, pos: start })
-      continue
-    }
-    const alias = c === '@' ? match(ALIAS) : undefined
-    if (alias) {
-      const value = aliases?.(alias)
-      // An alias without a value, or whose value is not made of values (literals, brackets, commas; no further
-      // alias), is refused where it stands.
-      // Stryker disable next-line ConditionalExpression: without the check, tokenize(undefined) throws and the catch below refuses the alias at the same position
-      if (value === undefined) throw new ODataParseError(i, text)
-      let inner: Token[]
-      try {
-        inner = tokenize(value)
-      } catch {
-        throw new ODataParseError(i, text)
-      }
-      if (inner.length === 1) throw new ODataParseError(i, text) // an empty value
-      for (const tok of inner) if (tok.t !== 'end') out.push({ ...tok, pos: i })
-      i += alias.length
-      continue
-    }
-    const guid = match(GUID)
-    if (guid) {
-      out.push({ t: 'lit', v: { type: 'guid', value: guid.toLowerCase() }, pos: i })
-      i += guid.length
-      continue
-    }
-    const date = match(DATETIME)
-    if (date) {
-      const value = parseDate(date)
-      if (value === undefined) throw new ODataParseError(i, text)
-      out.push({ t: 'lit', v: { type: 'datetime', value }, pos: i })
-      i += date.length
-      continue
-    }
-    const num = match(NUMBER)
-    if (num) {
-      const value = Number(num.replace(/[mMdDfFlL]$/, ''))
-      if (!Number.isFinite(value)) throw new ODataParseError(i, text)
-      // An integer literal must fit Edm.Int64 (OData ABNF int64Value: at most 19 digits, −2^63 … 2^63−1).
-      if (/^-?\d+[lL]?$/.test(num) && !fitsInt64(num.replace(/[lL]$/, ''))) throw new ODataParseError(i, text)
-      out.push({ t: 'lit', v: { type: 'number', value }, pos: i })
-      i += num.length
-      continue
-    }
-    const id = match(IDENT)
-    if (id) {
-      const lit: Literal | undefined =
-        id === 'null'
-          ? { type: 'null' }
-          : id === 'true' || id === 'false'
-            ? { type: 'boolean', value: id === 'true' }
-            : undefined
-      out.push(lit ? { t: 'lit', v: lit, pos: i } : { t: 'ident', v: id, pos: i })
-      i += id.length
-      continue
-    }
-    throw new ODataParseError(i, text)
-  }
-  out.push({ t: 'end', pos: text.length })
-  return out
-}
-
-const INT64_MAX = 9_223_372_036_854_775_807n
-const fitsInt64 = (digits: string) => {
-  const n = BigInt(digits)
-  return n <= INT64_MAX && n >= -INT64_MAX - 1n
-}
+type Ident = Token & { t: 'ident' }
 
 const COMPARE = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le'])
+const reserved = (name: string) =>
+  name.includes('.') || COMPARE.has(name) || name === 'and' || name === 'or' || name === 'not'
 const FUNCTIONS = new Set(['contains', 'startswith', 'endswith'])
 const MAX_DEPTH = 100
 const CRM = 'Microsoft.Dynamics.CRM.'
@@ -262,14 +107,24 @@ function balanced(kind: 'and' | 'or', terms: FilterExpr[], from = 0, to = terms.
   return { kind, left: balanced(kind, terms, from, middle), right: balanced(kind, terms, middle, to) }
 }
 
+export interface ParseFilterOptions {
+  /** Read `nav/property` paths ({@link PathExpr}); off where the filter is not on rows (table definitions). */
+  paths?: boolean
+}
+
 /**
  * Parse an OData `$filter` expression: comparisons, `and` / `or` / `not`, parentheses, `contains` / `startswith` /
  * `endswith`, the query functions of {@link QUERY_FUNCTIONS} (`Microsoft.Dynamics.CRM.In(PropertyName='x',
  * PropertyValues=['a','b'])`), `any` / `all` on navigation properties, literals (quoted strings with '' escaping,
- * numbers, GUIDs, dates, true / false / null), and parameter aliases standing for values.
+ * numbers, GUIDs, dates, true / false / null), parameter aliases standing for values, and with `options.paths` the
+ * paths through navigation properties of {@link PathExpr}.
  * @throws {ODataParseError} for any malformed input, and nothing else.
  */
-export function parseFilter(text: string, aliases?: AliasValues): FilterExpr {
+export function parseFilter(
+  text: string,
+  aliases?: AliasValues,
+  options: ParseFilterOptions = {},
+): FilterExpr {
   const tokens = tokenize(text, aliases)
   let p = 0
   let depth = 0
@@ -369,13 +224,9 @@ export function parseFilter(text: string, aliases?: AliasValues): FilterExpr {
           : `Unknown function '${tok.v.slice(0, 80)}': use contains, startswith, endswith or a Microsoft.Dynamics.CRM query function.`,
       )
     }
-    if (tok.v.includes('.') || COMPARE.has(tok.v) || tok.v === 'and' || tok.v === 'or' || tok.v === 'not')
-      fail(tok)
+    if (reserved(tok.v)) fail(tok)
     const variable = scopes[scopes.length - 1]
-    if (variable === undefined) {
-      if (next.t === 'slash') return parseLambda(tok.v, tok.pos)
-      return { kind: 'property', name: tok.v, position: tok.pos }
-    }
+    if (variable === undefined) return parseMember(tok)
     // inside a lambda: `o/property` or `o/navigation/any(…)`, with `o` the innermost range variable
     if (tok.v !== variable || next.t !== 'slash') {
       throw new ODataParseError(
@@ -387,10 +238,30 @@ export function parseFilter(text: string, aliases?: AliasValues): FilterExpr {
       )
     }
     p++
-    const member = expect('ident') as Token & { t: 'ident' }
-    if (peek().t === 'slash') return parseLambda(member.v, member.pos)
-    if (member.v.includes('.')) fail(member)
-    return { kind: 'property', name: member.v, position: member.pos }
+    return parseMember(expect('ident') as Ident)
+  }
+  // `name`, `nav/any(…)`, or with options.paths `nav/…/name`; a lambda after a path is refused as Learn documents
+  const parseMember = (first: Ident): FilterExpr => {
+    const segments = [first]
+    while (peek().t === 'slash') {
+      const op = tokens[p + 1] as Token
+      const lambda = op.t === 'ident' && (op.v === 'any' || op.v === 'all') && tokens[p + 2]?.t === 'lparen'
+      const nav = segments[segments.length - 1] as Ident
+      if (lambda && segments.length > 1) {
+        throw new ODataParseError(
+          nav.pos,
+          text,
+          `Dataverse does not filter on a collection-valued navigation property reached through a lookup ('${nav.v.slice(0, 80)}' after '${segments[segments.length - 2]?.v.slice(0, 80)}/').`,
+        )
+      }
+      if (lambda || !options.paths) return parseLambda(nav.v, nav.pos)
+      p++
+      segments.push(expect('ident') as Ident)
+    }
+    for (const s of segments) if (reserved(s.v)) fail(s)
+    const last = segments.pop() as Ident
+    if (segments.length === 0) return { kind: 'property', name: last.v, position: last.pos }
+    return { kind: 'path', navigations: segments.map((s) => s.v), name: last.v, position: first.pos }
   }
   const parseLambda = (nav: string, pos: number): FilterExpr => {
     expect('slash')

@@ -32,7 +32,10 @@ export interface FilterEnv {
   userId?: string
   /** The calling user's business unit. */
   businessUnitId?: string
-  /** The rows related to a row through a collection-valued navigation property; absent where a filter has no org. */
+  /**
+   * The rows related to a row through a navigation property (none or one for a single-valued one), after checking the
+   * caller may read the related table; absent where a filter has no org.
+   */
   navigate?: (def: TableDef, nav: NavigationDef) => { def: TableDef; rows: (row: Row) => Row[] }
 }
 

@@ -1,4 +1,5 @@
 import { Fault } from './errors.ts'
+import { type ColumnAccess, pathAccess } from './filter-path.ts'
 import {
   type Category,
   category,
@@ -21,6 +22,9 @@ import {
 } from './odata-filter.ts'
 import { compileQueryFunction, type FilterEnv } from './query-functions.ts'
 import type { Row } from './store.ts'
+
+const isColumn = (e: FilterExpr): e is FilterExpr & { kind: 'property' | 'path' } =>
+  e.kind === 'property' || e.kind === 'path'
 
 const OP_NAMES: Record<CompareOp, string> = {
   eq: 'Equal',
@@ -51,11 +55,17 @@ function compileLambda(def: TableDef, e: LambdaExpr, env: FilterEnv): Predicate 
  * gives the query functions the clock and the calling user, and the lambda operators the related rows.
  */
 export function compileFilter(def: TableDef, expr: FilterExpr, env: FilterEnv = defaultEnv()): Predicate {
+  // a column of the row, or of a related row through single-valued navigation properties
+  const column = (e: FilterExpr & { kind: 'property' | 'path' }): ColumnAccess => {
+    if (e.kind === 'path') return pathAccess(def, e, env)
+    const col = resolveColumn(def, e.name)
+    const i = col.index
+    return { col, get: (row) => row[i] }
+  }
   const operand = (e: FilterExpr): Operand => {
-    if (e.kind === 'property') {
-      const col = resolveColumn(def, e.name)
-      const i = col.index
-      return { get: (row) => row[i], cat: category(col.type) }
+    if (e.kind === 'property' || e.kind === 'path') {
+      const { col, get } = column(e)
+      return { get, cat: category(col.type) }
     }
     if (e.kind === 'literal') {
       const { value, cat } = literalValue(e.literal)
@@ -79,9 +89,9 @@ export function compileFilter(def: TableDef, expr: FilterExpr, env: FilterEnv = 
     return e.kind === 'and' ? (row) => compiled.every((p) => p(row)) : (row) => compiled.some((p) => p(row))
   }
   const int32Mismatch = (e: FilterExpr & { kind: 'compare' }) => {
-    const [prop, lit] = e.left.kind === 'property' ? [e.left, e.right] : [e.right, e.left]
-    if (prop.kind !== 'property' || lit.kind !== 'literal' || lit.literal.type !== 'number') return undefined
-    const type = resolveColumn(def, prop.name).type
+    const [prop, lit] = isColumn(e.left) ? [e.left, e.right] : [e.right, e.left]
+    if (!isColumn(prop) || lit.kind !== 'literal' || lit.literal.type !== 'number') return undefined
+    const type = column(prop).col.type
     const v = lit.literal.value
     const outside = Number.isInteger(v) && (v > 2_147_483_647 || v < -2_147_483_648)
     return (type === 'integer' || type === 'picklist') && outside ? prop.name : undefined
@@ -126,10 +136,10 @@ export function compileFilter(def: TableDef, expr: FilterExpr, env: FilterEnv = 
       case 'lambda':
         return compileLambda(def, e, env)
       case 'compare': {
-        const column = int32Mismatch(e)
-        if (column) {
+        const mismatch = int32Mismatch(e)
+        if (mismatch) {
           throw Fault.syntax(
-            `The literal compared with '${column}' does not fit its type 'Edm.Int32' (−2147483648 to 2147483647).`,
+            `The literal compared with '${mismatch}' does not fit its type 'Edm.Int32' (−2147483648 to 2147483647).`,
           )
         }
         const l = operand(e.left)
@@ -166,12 +176,12 @@ export function compileFilter(def: TableDef, expr: FilterExpr, env: FilterEnv = 
           }
         }
       }
-      case 'property': {
-        const col = resolveColumn(def, e.name)
+      case 'property':
+      case 'path': {
+        const { col, get } = column(e)
         if (col.type !== 'boolean')
           throw Fault.syntax(`The property '${e.name}' is not a boolean expression.`)
-        const i = col.index
-        return (row) => row[i] === true
+        return (row) => get(row) === true
       }
       case 'literal':
         if (e.literal.type === 'boolean') {
@@ -187,7 +197,7 @@ export function compileFilter(def: TableDef, expr: FilterExpr, env: FilterEnv = 
 /** Parse and compile `$filter` text (with the request's parameter aliases), turning parse errors into Dataverse's 400. */
 export function filterFor(def: TableDef, text: string, aliases?: AliasValues, env?: FilterEnv): Predicate {
   try {
-    return compileFilter(def, parseFilter(text, aliases), env)
+    return compileFilter(def, parseFilter(text, aliases, { paths: true }), env)
   } catch (e) {
     if (e instanceof ODataParseError) throw Fault.syntax(e.message)
     throw e
