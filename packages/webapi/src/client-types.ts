@@ -59,7 +59,11 @@ export interface DataverseClient {
     options: CreateOptions & { returnRepresentation: true },
   ): Promise<T>
   retrieve<T = Row>(entitySet: string, key: RecordKey, options?: RetrieveOptions): Promise<T>
-  /** Conditional GET: `undefined` when the row still has `etag` (304). */
+  /**
+   * Conditional GET (`If-None-Match: etag`): `undefined` when the row still has `etag` (304).
+   * @throws {DataverseError} `INVALID_ARGUMENT`, before any request, for `expand`, `formattedValues` or
+   * `annotations`: Dataverse never answers 304 to a read with `$expand` or annotations.
+   */
   retrieveIfChanged<T = Row>(
     entitySet: string,
     key: RecordKey,

@@ -76,6 +76,14 @@ export function recordMethods(scope: Scope): RecordMethods {
 
     async retrieveIfChanged<T>(entitySet: string, key: RecordKey, etag: string, options?: RetrieveOptions) {
       const path = recordPath(entitySet, key)
+      // Microsoft Learn, Perform conditional operations: a query with $expand or Prefer: odata.include-annotations
+      // "will never return 304 Not Modified", so these options are refused rather than sent (or silently dropped).
+      if (options?.expand !== undefined || annotationPreference(options ?? {}) !== undefined) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          `retrieveIfChanged cannot expand or ask for annotations (formattedValues): Dataverse never answers 304 Not Modified to such a read. Use retrieve() for them.`,
+        )
+      }
       const query = buildQueryString(options?.select ? { select: options.select } : {})
       const result = await core.send({
         method: 'GET',

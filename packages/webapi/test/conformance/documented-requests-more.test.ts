@@ -348,6 +348,27 @@ describe('Perform conditional operations using the Web API: more forms', () => {
     expect(r.headers['if-match']).toBe('W/"470867"')
   })
 
+  it('conditional retrieval refuses $expand and annotations, which never get 304 Not Modified (regression)', async () => {
+    const { requests, result } = await record(
+      () => ({ status: 304 }),
+      async (c) => {
+        const etag = 'W/"468026"'
+        const expand = [{ property: 'primarycontactid', select: ['fullname'] }]
+        return Promise.all([
+          c.retrieveIfChanged('accounts', ID, etag, { select: ['name'], expand }).catch((e: unknown) => e),
+          c.retrieveIfChanged('accounts', ID, etag, { formattedValues: true }).catch((e: unknown) => e),
+          c.retrieveIfChanged('accounts', ID, etag, { annotations: '*' }).catch((e: unknown) => e),
+        ])
+      },
+    )
+    expect(result).toEqual([
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    ])
+    expect(requests).toHaveLength(0)
+  })
+
   it("upsert by alternate key: PATCH accounts(accountnumber='0003'), the id read from OData-EntityId", async () => {
     const { requests, result } = await record(
       () => created('accounts', ID2),
