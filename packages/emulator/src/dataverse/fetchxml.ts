@@ -1,7 +1,16 @@
 import { Fault } from './errors.ts'
+import { FUNCTION_OPERATORS, functionCondition } from './fetchxml-operators.ts'
+import { filterEnv } from './filter-env.ts'
 import type { ColumnDef, TableDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
-import { category, compareNullable, type Predicate, resolveColumn, rowComparator } from './query.ts'
+import {
+  category,
+  compareNullable,
+  type FilterEnv,
+  type Predicate,
+  resolveColumn,
+  rowComparator,
+} from './query.ts'
 import { type ApiResponse, type CallContext, json, type Preferences } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { output, parseDate } from './values.ts'
@@ -57,24 +66,25 @@ function likeToRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, 'is')
 }
 
-function compileFilterElement(def: TableDef, el: XmlElement): Predicate {
+function compileFilterElement(def: TableDef, el: XmlElement, env: FilterEnv): Predicate {
   const type = el.attrs.get('type') ?? 'and'
   if (type !== 'and' && type !== 'or')
     throw Fault.syntax(`Filter type '${type}' is not valid; use 'and' or 'or'.`)
   const parts: Predicate[] = []
   for (const child of el.children) {
-    if (child.name === 'filter') parts.push(compileFilterElement(def, child))
-    else if (child.name === 'condition') parts.push(compileCondition(def, child))
+    if (child.name === 'filter') parts.push(compileFilterElement(def, child, env))
+    else if (child.name === 'condition') parts.push(compileCondition(def, child, env))
     else throw Fault.syntax(`Unexpected element '${child.name}' in a FetchXML filter.`)
   }
   if (parts.length === 0) return () => true
   return type === 'and' ? (r) => parts.every((p) => p(r)) : (r) => parts.some((p) => p(r))
 }
 
-function compileCondition(def: TableDef, el: XmlElement): Predicate {
+function compileCondition(def: TableDef, el: XmlElement, env: FilterEnv): Predicate {
   const attr = el.attrs.get('attribute')
   const op = el.attrs.get('operator')
   if (!attr || !op) throw Fault.syntax('A FetchXML condition needs attribute and operator.')
+  if (FUNCTION_OPERATORS.has(op)) return functionCondition(def, el, attr, op, env)
   if (!OPERATORS.has(op))
     throw Fault.syntax(`The FetchXML condition operator '${op}' is not supported by the emulator.`)
   const col = resolveColumn(def, attr)
@@ -136,7 +146,14 @@ interface Link {
  * `<link-entity name from to link-type alias>`: many-to-one joins add the linked row's attributes as `alias.attribute`;
  * a one-to-many link acts on the first matching row (inner = the row must have one).
  */
-function parseLink(core: OrgModel, ctx: CallContext, parent: TableDef, el: XmlElement, n: number): Link {
+function parseLink(
+  core: OrgModel,
+  ctx: CallContext,
+  parent: TableDef,
+  el: XmlElement,
+  n: number,
+  env: FilterEnv,
+): Link {
   const name = el.attrs.get('name')
   const fromName = el.attrs.get('from')
   const toName = el.attrs.get('to')
@@ -157,7 +174,7 @@ function parseLink(core: OrgModel, ctx: CallContext, parent: TableDef, el: XmlEl
       if (!a) throw Fault.syntax('An <attribute> needs a name.')
       columns.push(resolveColumn(linked.def, a))
     } else if (child.name === 'all-attributes') columns.push(...linked.def.columns)
-    else if (child.name === 'filter') filters.push(compileFilterElement(linked.def, child))
+    else if (child.name === 'filter') filters.push(compileFilterElement(linked.def, child, env))
     else
       throw Fault.syntax(
         `The FetchXML element '${child.name}' inside link-entity is not supported by the emulator.`,
@@ -243,6 +260,7 @@ export function runFetchXml(
   const order: { col: ColumnDef; desc: boolean }[] = []
   const predicates: Predicate[] = []
   const links: Link[] = []
+  const env = filterEnv(core, ctx)
   for (const child of entity.children) {
     if (child.name === 'attribute') {
       const n = child.attrs.get('name')
@@ -255,8 +273,8 @@ export function runFetchXml(
       const n = child.attrs.get('attribute')
       if (!n) throw Fault.syntax('An <order> needs an attribute.')
       order.push({ col: resolveColumn(def, n), desc: child.attrs.get('descending') === 'true' })
-    } else if (child.name === 'filter') predicates.push(compileFilterElement(def, child))
-    else if (child.name === 'link-entity') links.push(parseLink(core, ctx, def, child, links.length + 1))
+    } else if (child.name === 'filter') predicates.push(compileFilterElement(def, child, env))
+    else if (child.name === 'link-entity') links.push(parseLink(core, ctx, def, child, links.length + 1, env))
     else throw Fault.syntax(`The FetchXML element '${child.name}' is not supported by the emulator.`)
   }
   for (const link of links) if (link.inner) predicates.push((r) => link.match(r) !== undefined)

@@ -33,9 +33,9 @@ export function resolveColumn(def: TableDef, name: string): ColumnDef {
 export type Predicate = (row: Row) => boolean
 export type Operand = { get: (row: Row) => unknown; cat: Category }
 
-export function inValue(text: string, cat: Category, column: string): Literal {
+export function inValue(text: string, cat: Category, column: string, label = 'PropertyValues'): Literal {
   const bad = () =>
-    Fault.syntax(`The value '${text.slice(0, 50)}' in PropertyValues is not a valid value of '${column}'.`)
+    Fault.syntax(`The value '${text.slice(0, 50)}' in ${label} is not a valid value of '${column}'.`)
   if (cat === 'number') {
     if (!/^-?\d+(\.\d+)?$/.test(text.trim())) throw bad()
     return { type: 'number', value: Number(text) }
@@ -55,13 +55,18 @@ export function inValue(text: string, cat: Category, column: string): Literal {
 /**
  * The values of a query function's PropertyValues, as comparable values of a column of category `cat` (strings and
  * GUIDs lower-cased, date-times in seconds). PropertyValues is Collection(Edm.String): a string is read as the
- * column's type.
+ * column's type. `label` names the values in messages (FetchXML's `<value>` elements).
  */
-export function propertyValues(values: Literal[], cat: Category, column: string): unknown[] {
+export function propertyValues(
+  values: Literal[],
+  cat: Category,
+  column: string,
+  label = 'PropertyValues',
+): unknown[] {
   return values.map((l) => {
-    const lv = literalValue(l.type === 'string' ? inValue(l.value, cat, column) : l)
+    const lv = literalValue(l.type === 'string' ? inValue(l.value, cat, column, label) : l)
     if (lv.cat !== cat && !(cat === 'guid' && lv.cat === 'string')) {
-      throw Fault.syntax(`A value in PropertyValues does not match the type of '${column}'.`)
+      throw Fault.syntax(`A value in ${label} does not match the type of '${column}'.`)
     }
     return typeof lv.value === 'string' ? lv.value.toLowerCase() : lv.value
   })

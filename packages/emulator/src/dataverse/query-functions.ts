@@ -104,29 +104,50 @@ function olderThan(fn: string, x: number, now: number, zone: string): number {
   return instantOf(zone, shiftDate(today, UNITS[unit] as CalendarUnit, -x), today.msOfDay)
 }
 
+/**
+ * How messages name a function and its values: its $filter form by default; FetchXML names its condition operator and
+ * `<value>` elements instead.
+ */
+export interface QueryFunctionWording {
+  /** The subject of a sentence: "The query function Microsoft.Dynamics.CRM.On". */
+  fn: string
+  /** "The PropertyValue of Microsoft.Dynamics.CRM.On". */
+  value: string
+  /** "PropertyValues". */
+  values: string
+}
+
+const filterWording = (fn: string): QueryFunctionWording => ({
+  fn: `The query function Microsoft.Dynamics.CRM.${fn}`,
+  value: `The PropertyValue of Microsoft.Dynamics.CRM.${fn}`,
+  values: 'PropertyValues',
+})
+
 /** The local date a PropertyValue of On / OnOrAfter / OnOrBefore names ('2024-05-01', or a date literal). */
-function dateOf(fn: string, value: Literal | undefined): LocalDate {
+function dateOf(value: Literal | undefined, wording: QueryFunctionWording): LocalDate {
   const m =
     value?.type === 'string'
       ? /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(value.value)
       : value?.type === 'datetime'
         ? /^(\d{4})-(\d{2})-(\d{2})/.exec(new Date(value.value).toISOString())
         : null
-  if (!m)
-    throw Fault.syntax(
-      `The PropertyValue of Microsoft.Dynamics.CRM.${fn} must be a date such as '2024-05-01'.`,
-    )
+  if (!m) throw Fault.syntax(`${wording.value} must be a date such as '2024-05-01'.`)
   const date = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) }
   const check = shiftDate(date, 'day', 0)
   if (check.month !== date.month || check.day !== date.day)
-    throw Fault.syntax(`The PropertyValue of Microsoft.Dynamics.CRM.${fn} is not a valid date.`)
+    throw Fault.syntax(`${wording.value} is not a valid date.`)
   return date
 }
 
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v)
 
 /** Compile a query function (other than `In`) on a column of `def` into a row predicate. */
-export function compileQueryFunction(def: TableDef, e: QueryFunctionExpr, env: FilterEnv): Predicate {
+export function compileQueryFunction(
+  def: TableDef,
+  e: QueryFunctionExpr,
+  env: FilterEnv,
+  wording: QueryFunctionWording = filterWording(e.fn),
+): Predicate {
   const column = e.property.name
   const col = resolveColumn(def, column)
   const cat = category(col.type)
@@ -138,18 +159,18 @@ export function compileQueryFunction(def: TableDef, e: QueryFunctionExpr, env: F
     : col.type === 'multiselectpicklist' || !fn.endsWith('ContainValues')
   if (!fits) {
     throw Fault.syntax(
-      `The query function Microsoft.Dynamics.CRM.${fn} applies to ${need ? need[2] : 'a multi-select choice column'}; '${column}' is of type '${col.type === 'multiselectpicklist' ? 'MultiSelectPicklist' : EDM[cat]}'.`,
+      `${wording.fn} applies to ${need ? need[2] : 'a multi-select choice column'}; '${column}' is of type '${col.type === 'multiselectpicklist' ? 'MultiSelectPicklist' : EDM[cat]}'.`,
     )
   }
   const x = e.value?.type === 'number' ? e.value.value : 0
   switch (fn) {
     case 'NotIn': {
-      const set = new Set(propertyValues(e.values ?? [], cat, column))
+      const set = new Set(propertyValues(e.values ?? [], cat, column, wording.values))
       return (row) => row[i] !== null && row[i] !== undefined && !set.has(lower(row[i]))
     }
     case 'Between':
     case 'NotBetween': {
-      const [lo, hi] = propertyValues(e.values ?? [], cat, column) as [number, number]
+      const [lo, hi] = propertyValues(e.values ?? [], cat, column, wording.values) as [number, number]
       const inside = fn === 'Between'
       return (row) => {
         const v = row[i]
@@ -162,7 +183,7 @@ export function compileQueryFunction(def: TableDef, e: QueryFunctionExpr, env: F
         (e.values ?? []).map((l) => {
           const n = l.type === 'number' ? l.value : l.type === 'string' ? Number(l.value.trim()) : Number.NaN
           if (!Number.isInteger(n) || (l.type === 'string' && l.value.trim() === ''))
-            throw Fault.syntax(`A value in PropertyValues is not an option value of '${column}'.`)
+            throw Fault.syntax(`A value in ${wording.values} is not an option value of '${column}'.`)
           return n
         }),
       )
@@ -186,7 +207,7 @@ export function compileQueryFunction(def: TableDef, e: QueryFunctionExpr, env: F
   let from = Number.NEGATIVE_INFINITY
   let to = Number.POSITIVE_INFINITY
   if (fn === 'On' || fn === 'OnOrAfter' || fn === 'OnOrBefore') {
-    const date = dateOf(fn, e.value)
+    const date = dateOf(e.value, wording)
     if (fn !== 'OnOrBefore') from = instantOf(env.timeZone, date)
     if (fn !== 'OnOrAfter') to = instantOf(env.timeZone, shiftDate(date, 'day', 1))
   } else if (fn.startsWith('OlderThanX')) to = olderThan(fn, x, env.now, env.timeZone)
