@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { setup } from './test-support.ts'
+import { ids, setup } from './test-support.ts'
 
 const API = '/api/data/v9.2'
 type Env = Awaited<ReturnType<typeof setup>>
@@ -78,6 +78,69 @@ describe('create', () => {
     )
     expect((b.primarycontactid as { fullname: string }).fullname).toBe('Pri Mary')
     expect((b.contact_customer_accounts as unknown[]).length).toBe(2)
+  })
+
+  // OData 4.0 part 1, 11.4.2: POST to a collection-valued navigation property creates a related entity; Dataverse
+  // clients send it (dynamics-web-api's `create({ contentId: '$1', collection: 'contact_customer_accounts' })`).
+  it('creates a row related through a collection-valued navigation property (one-to-many and many-to-many)', async () => {
+    const account = (
+      await env.request(`${API}/accounts`, { method: 'POST', headers: json, body: '{"name":"Parent"}' })
+    ).headers.get('odata-entityid') as string
+    const res = await env.request(`${account}/contact_customer_accounts`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ firstname: 'Nav', lastname: 'Child' }),
+    })
+    expect(res.status).toBe(204)
+    const child = res.headers.get('odata-entityid') as string
+    expect(child).toMatch(/\/contacts\([0-9a-f-]{36}\)$/)
+    const accountId = /\(([^)]+)\)$/.exec(account)?.[1]
+    expect(await body(await env.request(`${child}?$select=_parentcustomerid_value`))).toMatchObject({
+      _parentcustomerid_value: accountId,
+    })
+    const rep = await env.request(`${account}/contact_customer_accounts?$select=fullname`, {
+      method: 'POST',
+      headers: { ...json, Prefer: 'return=representation' },
+      body: JSON.stringify({ firstname: 'Rep', lastname: 'Child' }),
+    })
+    expect(rep.status).toBe(201)
+    expect(await body(rep)).toMatchObject({ fullname: 'Rep Child' })
+
+    const admin = await env.userToken(ids.users.contosoAdmin)
+    const me = await env.whoAmI({ token: admin })
+    const bu = (await body(await env.request(`${API}/systemusers(${me})?$select=_businessunitid_value`)))
+      ._businessunitid_value as string
+    const role = await env.request(`${API}/systemusers(${me})/systemuserroles_association`, {
+      method: 'POST',
+      headers: json,
+      token: admin,
+      body: JSON.stringify({
+        name: 'Made through N:N',
+        'businessunitid@odata.bind': `/businessunits(${bu})`,
+      }),
+    })
+    expect(role.status).toBe(204)
+    const roles = await body(
+      await env.request(`${API}/systemusers(${me})/systemuserroles_association?$select=name`, {
+        token: admin,
+      }),
+    )
+    expect((roles.value as { name: string }[]).map((r) => r.name)).toContain('Made through N:N')
+  })
+
+  it('refuses to create a related row without Create on its table, and keeps nothing', async () => {
+    const account = (
+      await env.request(`${API}/accounts`, { method: 'POST', headers: json, body: '{"name":"No kids"}' })
+    ).headers.get('odata-entityid') as string
+    const before = env.org.data.count('contact')
+    const res = await env.request(`${account}/contact_customer_accounts`, {
+      method: 'POST',
+      headers: json,
+      token: await env.userToken(ids.users.contosoBob),
+      body: JSON.stringify({ firstname: 'Denied' }),
+    })
+    expect(res.status).toBe(403)
+    expect(env.org.data.count('contact')).toBe(before)
   })
 
   it('rolls back a deep insert that fails half-way', async () => {

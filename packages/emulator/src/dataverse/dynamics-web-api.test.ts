@@ -198,6 +198,29 @@ describe('dynamics-web-api against the emulator', () => {
     expect(emulator.admin.org(ids.contosoOrgId).data.count('account')).toBe(before)
   })
 
+  it('references a Content-ID in a change set: a related row through $1/navigation, an update of $1', async () => {
+    client.startBatch()
+    client.create({ collection: 'accounts', data: { name: 'DWA parent' }, contentId: '1' })
+    client.create({
+      contentId: '$1',
+      collection: 'contact_customer_accounts',
+      data: { firstname: 'DWA kid' },
+    })
+    client.update({ contentId: '$1', data: { telephone1: '42' } })
+    const [parent, kid] = (await client.executeBatch()) as string[]
+    const row = await client.retrieve<{
+      telephone1: string
+      contact_customer_accounts: { contactid: string }[]
+    }>({
+      collection: 'accounts',
+      key: parent as string,
+      select: ['telephone1'],
+      expand: [{ property: 'contact_customer_accounts', select: ['firstname'] }],
+    })
+    expect(row.telephone1).toBe('42')
+    expect(row.contact_customer_accounts.map((c) => c.contactid)).toEqual([kid])
+  })
+
   it('runs reads in a batch beside a change set: retrieveMultiple, retrieve, count', async () => {
     const made = await client.create<Record<string, unknown>, string>({
       collection: 'accounts',

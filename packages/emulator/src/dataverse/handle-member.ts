@@ -1,5 +1,6 @@
 import { Fault } from './errors.ts'
-import type { ColumnDef } from './metadata.ts'
+import { written } from './handle-entity.ts'
+import type { ColumnDef, NavigationDef } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
 import { parseSegment } from './paths.ts'
 import { checkAppend } from './privileges.ts'
@@ -14,7 +15,7 @@ import {
   parseBody,
 } from './request.ts'
 import { requireRow } from './rows.ts'
-import type { Row } from './store.ts'
+import type { Row, Table } from './store.ts'
 import { coerce, output, propertyName } from './values.ts'
 
 /** `/{set}({key})/{property|navigation}[/$ref | ({id})/$ref]`. */
@@ -51,6 +52,9 @@ export function member(
     const row = requireRow(ref)
     const id = table.id(row)
     const target = org.table(nav.target)
+    if (!isRef && method === 'POST' && nav.kind === 'collection' && seg.key === undefined) {
+      return createRelated(org, ctx, req, table, id, nav, root, prefs)
+    }
     if (!isRef) {
       if (method !== 'GET' || seg.key !== undefined) throw Fault.noResource(req.url.href)
       org.checkPrivilege(ctx, 'Read', def)
@@ -175,4 +179,33 @@ export function member(
     return { status: 204, headers: {} }
   }
   throw Fault.noResource(req.url.href)
+}
+
+/**
+ * `POST {set}({id})/{collection-valued navigation}`: create a row already related to this one (OData 4.0 part 1,
+ * 11.4.2 "Create an Entity", posted to a navigation property; in a batch `POST $1/contact_customer_accounts`).
+ * Answers as `POST {set}` of the related table does.
+ */
+function createRelated(
+  org: OrgModel,
+  ctx: CallContext,
+  req: ApiRequest,
+  table: Table,
+  id: string,
+  nav: NavigationDef,
+  root: string,
+  prefs: Preferences,
+): ApiResponse {
+  const target = org.table(nav.target)
+  const body = parseBody(req.body, target.def.logicalName)
+  org.checkPrivilege(ctx, 'Create', target.def)
+  let row: Row
+  if (nav.manyToMany) {
+    row = org.createRow(ctx, target, body)
+    org.associate(ctx, table, id, nav, target, row)
+  } else {
+    checkAppend(org, ctx, target.def, table.def)
+    row = org.createRow(ctx, target, body, new Map([[nav.column as string, id]]))
+  }
+  return written(org, ctx, req, target, row, root, prefs, 201)
 }
