@@ -45,7 +45,7 @@ function findColumn(org: OrgModel, def: TableDef, key: string): ColumnDef {
 function entityWithExpands(org: OrgModel, ctx: CallContext, def: TableDef, opts: QueryOptions): Json {
   const out = entityMetadata(org, def)
   for (const e of opts.expand) {
-    const sub: QueryOptions = e.select ? { select: e.select, expand: [] } : { expand: [] }
+    const sub: QueryOptions = { select: e.select, filter: e.filter, expand: [] }
     if (e.name === 'Attributes') {
       requirePrivilege(ctx, 'prvReadAttribute')
       out.Attributes = shape(
@@ -102,6 +102,8 @@ function attributeItems(
   for (const e of opts.expand) {
     if ((e.name !== 'OptionSet' && e.name !== 'GlobalOptionSet') || !enumCast)
       throw Fault.unknownProperty(e.name, `${NS}.${typeName}`.replace(`${NS}.`, ''))
+    if (e.filter)
+      throw Fault.syntax(`$filter does not apply to the single-valued navigation property ${e.name}.`)
   }
   const items = columns
     .filter((c) => !cast?.types || cast.types.includes(attributeKind(def, c).metadataType))

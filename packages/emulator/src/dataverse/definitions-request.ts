@@ -52,18 +52,29 @@ export function parseDefinitionKey(key: string, nameProperty: string): { name?: 
 export interface QueryOptions {
   select?: string[] | undefined
   filter?: FilterExpr | undefined
-  expand: { name: string; select?: string[] }[]
+  expand: ExpandOption[]
 }
 
-export function splitTopLevel(text: string): string[] {
+/** One `$expand` item with its nested `$select` / `$filter` (`Attributes($select=LogicalName;$filter=…)`). */
+export interface ExpandOption {
+  name: string
+  select?: string[]
+  filter?: FilterExpr
+}
+
+/** Split on `separator` outside quotes and parentheses. */
+export function splitTopLevel(text: string, separator = ','): string[] {
   const out: string[] = []
   let depth = 0
+  let quoted = false
   let start = 0
   for (let i = 0; i < text.length; i++) {
     const c = text[i]
-    if (c === '(') depth++
+    if (c === "'") quoted = !quoted
+    else if (quoted) continue
+    else if (c === '(') depth++
     else if (c === ')') depth--
-    else if (c === ',' && depth === 0) {
+    else if (c === separator && depth === 0) {
       out.push(text.slice(start, i).trim())
       start = i + 1
     }
@@ -72,33 +83,46 @@ export function splitTopLevel(text: string): string[] {
   return out.filter((s) => s !== '')
 }
 
+function parseDefinitionFilter(filter: string): FilterExpr {
+  // enum literals (`Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist'`) compare as their member name
+  const text = filter.replace(/Microsoft\.Dynamics\.CRM\.[A-Za-z]+'([^']*)'/g, "'$1'")
+  try {
+    return parseFilter(text)
+  } catch (e) {
+    if (e instanceof ODataParseError) throw Fault.syntax(`Syntax error in $filter: ${e.message}`)
+    throw e
+  }
+}
+
+// Learn, "Query table definitions using the Web API": `$expand=Attributes($select=LogicalName;$filter=AttributeType
+// eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist')`.
+function parseExpandItem(name: string, nested: string | undefined): ExpandOption {
+  const out: ExpandOption = { name }
+  for (const option of splitTopLevel(nested ?? '', ';')) {
+    const m = /^(\$[a-z]+)=(.*)$/s.exec(option)
+    if (m?.[1] === '$select') out.select = splitTopLevel(m[2] as string)
+    else if (m?.[1] === '$filter') out.filter = parseDefinitionFilter(m[2] as string)
+    else
+      throw Fault.syntax(
+        `The option '${option}' in $expand=${name}(…) is not supported on schema definitions: use $select and $filter.`,
+      )
+  }
+  return out
+}
+
 export function parseOptions(url: URL): QueryOptions {
   const p = url.searchParams
   const out: QueryOptions = { expand: [] }
   const select = p.get('$select')
   if (select !== null) out.select = splitTopLevel(select)
   const filter = p.get('$filter')
-  if (filter !== null) {
-    // enum literals (`Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist'`) compare as their member name
-    const text = filter.replace(/Microsoft\.Dynamics\.CRM\.[A-Za-z]+'([^']*)'/g, "'$1'")
-    try {
-      out.filter = parseFilter(text)
-    } catch (e) {
-      if (e instanceof ODataParseError) throw Fault.syntax(`Syntax error in $filter: ${e.message}`)
-      throw e
-    }
-  }
+  if (filter !== null) out.filter = parseDefinitionFilter(filter)
   const expand = p.get('$expand')
   if (expand !== null) {
     for (const item of splitTopLevel(expand)) {
       const m = /^([A-Za-z]+)(?:\((.*)\))?$/s.exec(item)
       if (!m) throw Fault.syntax(`The $expand item '${item}' is not valid.`)
-      const nested = /\$select=([^;)]*)/.exec(m[2] ?? '')
-      out.expand.push(
-        nested
-          ? { name: m[1] as string, select: splitTopLevel(nested[1] as string) }
-          : { name: m[1] as string },
-      )
+      out.expand.push(parseExpandItem(m[1] as string, m[2]))
     }
   }
   if (p.has('$orderby'))

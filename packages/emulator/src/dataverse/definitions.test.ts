@@ -147,6 +147,24 @@ describe('schema definitions read API', () => {
     expect(lookup.body).toMatchObject({ AttributeType: 'Lookup', Targets: ['account'] })
   })
 
+  // Learn, "Query table definitions using the Web API" § Querying EntityMetadata attributes: the documented query
+  it('applies $filter inside $expand=Attributes(…) and relationships, and refuses other nested options', async () => {
+    const picklists = await get(
+      "EntityDefinitions(LogicalName='account')?$select=LogicalName&$expand=Attributes($select=LogicalName;$filter=AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist')",
+    )
+    expect(picklists.status).toBe(200)
+    expect((picklists.body.Attributes as Json[]).map((a) => a.LogicalName)).toEqual(['industrycode'])
+    const quoted = await get(
+      "EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'account'&$expand=ManyToOneRelationships($filter=SchemaName eq 'a;b)'),Attributes($filter=LogicalName eq 'name';$select=LogicalName)",
+    )
+    expect(quoted.status).toBe(200)
+    const [account] = quoted.body.value as Json[]
+    expect(account?.ManyToOneRelationships).toEqual([])
+    expect(account?.Attributes).toEqual([expect.objectContaining({ LogicalName: 'name' })])
+    const top = await get("EntityDefinitions(LogicalName='account')?$expand=Attributes($top=1)")
+    expect(top.status).toBe(400)
+  })
+
   it('casts to PicklistAttributeMetadata and expands the local and global option sets', async () => {
     const res = await get(
       "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet,GlobalOptionSet",

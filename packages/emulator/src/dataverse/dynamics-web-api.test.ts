@@ -333,6 +333,18 @@ describe('dynamics-web-api reads the table definitions unchanged', () => {
       filter: "LogicalName eq 'contact'",
     })
     expect(all.value.map((e) => e.LogicalName)).toEqual(['contact'])
+    const picklists = await client.retrieveEntity<{ Attributes: Json[] }>({
+      key: "LogicalName='account'",
+      select: ['LogicalName'],
+      expand: [
+        {
+          property: 'Attributes',
+          select: ['LogicalName'],
+          filter: "AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist'",
+        },
+      ],
+    })
+    expect(picklists.Attributes.map((a) => a.LogicalName)).toEqual(['industrycode'])
   })
 
   it('retrieveAttributes, also with a typed cast and the option set expanded, and retrieveAttribute', async () => {
