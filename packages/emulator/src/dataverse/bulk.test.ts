@@ -198,6 +198,23 @@ describe('bad bulk input', () => {
     expect(get.status).toBe(404)
   })
 
+  // Learn, "Use Web API actions" § Bound actions: without the namespace Dataverse answers 400 "Request message has
+  // unresolved parameters"; so does the emulator, for the bulk messages and RetrieveUserPrivileges
+  it('refuses a bound operation called without its namespace with 400, creating nothing', async () => {
+    const res = await env.request(`${API}/accounts/CreateMultiple`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ Targets: [account({ name: 'unqualified' })] }),
+    })
+    expect(res.status).toBe(400)
+    expect((await errorOf(res)).message).toContain('Request message has unresolved parameters')
+    expect(await accountsNamed('unqualified')).toEqual([])
+    const who = await env.whoAmI()
+    const privileges = await env.request(`${API}/systemusers(${who})/RetrieveUserPrivileges()`)
+    expect(privileges.status).toBe(400)
+    expect((await errorOf(privileges)).message).toContain('Microsoft.Dynamics.CRM.RetrieveUserPrivileges')
+  })
+
   it('counts a bulk request as one request for service protection', async () => {
     const own = await setup({ seed: { sampleData: false } })
     own.org.setLimits({ requestsPerWindow: 2 })

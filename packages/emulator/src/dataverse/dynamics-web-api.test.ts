@@ -221,6 +221,23 @@ describe('dynamics-web-api against the emulator', () => {
     expect(row.contact_customer_accounts.map((c) => c.contactid)).toEqual([kid])
   })
 
+  it('calls the bulk actions bound to an entity set by their full name, and gets a 400 without it', async () => {
+    const targets = [{ '@odata.type': 'Microsoft.Dynamics.CRM.account', name: 'DWA bulk' }]
+    const created = await client.callAction<{ Ids: string[] }>({
+      collection: 'accounts',
+      actionName: 'Microsoft.Dynamics.CRM.CreateMultiple',
+      action: { Targets: targets },
+    })
+    expect(created.Ids).toHaveLength(1)
+    await expect(
+      client.callAction({
+        collection: 'accounts',
+        actionName: 'CreateMultiple',
+        action: { Targets: targets },
+      }),
+    ).rejects.toMatchObject({ status: 400 })
+  })
+
   it('runs reads in a batch beside a change set: retrieveMultiple, retrieve, count', async () => {
     const made = await client.create<Record<string, unknown>, string>({
       collection: 'accounts',

@@ -86,6 +86,13 @@ export const Fault = {
       '0x80060882',
       "The version of the existing record doesn't match the RowVersion property provided.",
     ),
+  // Learn, "Use Web API actions" § Bound actions: a bound function or action called without its namespace
+  unqualifiedBound: (name: string) =>
+    new DataverseFault(
+      400,
+      '0x80060888',
+      `Request message has unresolved parameters. Call the bound operation by its full name, Microsoft.Dynamics.CRM.${name}.`,
+    ),
   invalidArgument: (message: string) => new DataverseFault(400, '0x80040203', message),
   validation: (message: string) => new DataverseFault(400, '0x80044331', message),
   methodNotAllowed: (message: string) => new DataverseFault(405, '0x80060888', message),

@@ -32,10 +32,12 @@ export function member(
   const def = table.def
   const method = req.method.toUpperCase()
   const seg = parseSegment(rest[0] as string)
+  if (def.logicalName === 'systemuser' && seg.name === 'RetrieveUserPrivileges')
+    throw Fault.unqualifiedBound(seg.name)
   if (
     def.logicalName === 'systemuser' &&
     rest.length === 1 &&
-    /^(Microsoft\.Dynamics\.CRM\.)?RetrieveUserPrivileges$/.test(seg.name)
+    seg.name === 'Microsoft.Dynamics.CRM.RetrieveUserPrivileges'
   ) {
     if (method !== 'GET' || (seg.key !== undefined && seg.key.trim() !== ''))
       throw Fault.noResource(req.url.href)

@@ -86,6 +86,8 @@ export function route(org: OrgModel, ctx: CallContext, req: ApiRequest): ApiResp
       if (method !== 'POST') throw Fault.noResource(req.url.href)
       return executeBulk(org, ctx, req, table, bulk, root)
     }
+    if (segments.length === 2 && bulkMessage(`Microsoft.Dynamics.CRM.${segments[1]}`))
+      throw Fault.unqualifiedBound(segments[1] as string)
     if (segments.length === 2 && segments[1] === '$count' && method === 'GET') {
       org.checkPrivilege(ctx, 'Read', table.def)
       return {
