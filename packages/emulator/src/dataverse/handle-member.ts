@@ -55,7 +55,7 @@ export function member(
     const id = table.id(row)
     const target = org.table(nav.target)
     if (!isRef && method === 'POST' && nav.kind === 'collection' && seg.key === undefined) {
-      return createRelated(org, ctx, req, table, id, nav, root, prefs)
+      return createRelated(org, ctx, req, table, id, nav, target, root, prefs)
     }
     if (!isRef) {
       if (method !== 'GET' || seg.key !== undefined) throw Fault.noResource(req.url.href)
@@ -195,10 +195,10 @@ function createRelated(
   table: Table,
   id: string,
   nav: NavigationDef,
+  target: Table,
   root: string,
   prefs: Preferences,
 ): ApiResponse {
-  const target = org.table(nav.target)
   const body = parseBody(req.body, target.def.logicalName)
   org.checkPrivilege(ctx, 'Create', target.def)
   let row: Row
