@@ -55,6 +55,17 @@ export async function relationshipsAndGlobal(client: DataverseClient) {
   return { relationships, budget }
 }
 
+export async function upsertByKey(client: DataverseClient, accountNumber: string) {
+  // #region keys
+  const keys = await client.definitions.keys('account')
+  // an upsert by key needs the key to exist and its index to be built
+  const byNumber = keys.find((k) => k.columns.join() === 'accountnumber' && k.status === 'Active')
+  if (!byNumber) throw new Error('Deploy an alternate key on account.accountnumber first.')
+  await client.upsert('accounts', { accountnumber: accountNumber }, { name: 'Fourth Coffee' })
+  // #endregion keys
+  return byNumber
+}
+
 export async function missingTable(client: DataverseClient) {
   // #region errors
   try {

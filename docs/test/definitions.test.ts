@@ -8,6 +8,7 @@ import {
   relationshipsAndGlobal,
   revalidatingClient,
   tableAndColumns,
+  upsertByKey,
 } from '../snippets/definitions.ts'
 import { type Setup, setupFrom } from '../snippets/setup.ts'
 
@@ -49,6 +50,13 @@ describe('definitions guide', () => {
       relationships.some((r) => r.kind === 'OneToMany' && r.schemaName === 'contact_customer_accounts'),
     ).toBe(true)
     expect(budget.options.map((o) => o.value)).toEqual([0, 1, 2, 3])
+  })
+
+  it('reads the alternate keys and upserts by one', async () => {
+    const key = await upsertByKey(client, 'DOCS-KEY-1')
+    expect(key).toMatchObject({ columns: ['accountnumber'], status: 'Active' })
+    const row = await client.retrieve<{ name: string }>('accounts', { accountnumber: 'DOCS-KEY-1' })
+    expect(row.name).toBe('Fourth Coffee')
   })
 
   it('tells a missing table by NOT_FOUND', async () => {

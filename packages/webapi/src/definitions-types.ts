@@ -126,6 +126,23 @@ export type RelationshipDefinition =
       entity2Navigation: string
     }
 
+/** Whether Dataverse has built a key's index (`EntityKeyIndexStatus`): only an `Active` key can address rows. */
+export type KeyIndexStatus = 'Pending' | 'InProgress' | 'Active' | 'Failed'
+
+/** An alternate key of a table (`EntityKeyMetadata`): the columns whose values address one row. */
+export interface KeyDefinition {
+  /** `MetadataId`: stable for the life of the key. */
+  metadataId: string
+  /** `LogicalName` of the key. */
+  logicalName: string
+  /** `SchemaName` of the key. */
+  schemaName: string
+  /** `KeyAttributes`: the columns, in the key's order (`accounts(accountnumber='A-1')` names them). */
+  columns: string[]
+  /** `EntityKeyIndexStatus`: a key is usable once `Active`. */
+  status: KeyIndexStatus
+}
+
 /** Options of {@link DataverseDefinitions.tables}. */
 export interface TablesOptions extends CallOptions {
   /** Only custom tables (`true`) or only standard ones (`false`). Default: all. */
@@ -160,6 +177,12 @@ export interface DataverseDefinitions {
   globalChoice(name: string, options?: CallOptions): Promise<ChoiceDefinition>
   /** The relationships a table takes part in: one-to-many (both sides) and many-to-many. */
   relationships(logicalName: string, options?: CallOptions): Promise<RelationshipDefinition[]>
+  /**
+   * A table's alternate keys (the `Keys` of its `EntityMetadata`), e.g. to check before an upsert by key that the
+   * key exists and its index is `Active`.
+   * @throws {DataverseError} `NOT_FOUND` when the org has no such table.
+   */
+  keys(logicalName: string, options?: CallOptions): Promise<KeyDefinition[]>
   /**
    * The org's metadata version stamp (`ServerVersionStamp` of `RetrieveMetadataChanges`, "Cache schema data"):
    * asked again when the last check is older than `definitions.revalidateAfterMs`. A new stamp empties the cache.

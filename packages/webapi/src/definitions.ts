@@ -4,6 +4,8 @@ import type {
   ChoiceOption,
   ColumnDefinition,
   DataverseDefinitions,
+  KeyDefinition,
+  KeyIndexStatus,
   RelationshipDefinition,
   TableDefinition,
 } from './definitions-types.ts'
@@ -103,6 +105,16 @@ function toColumn(j: Json): ColumnDefinition {
   if (typeof j.MaxLength === 'number') out.maxLength = j.MaxLength
   if (Array.isArray(j.Targets)) out.targets = j.Targets as string[]
   return out
+}
+
+function toKey(j: Json): KeyDefinition {
+  return {
+    metadataId: j.MetadataId as string,
+    logicalName: j.LogicalName as string,
+    schemaName: j.SchemaName as string,
+    columns: Array.isArray(j.KeyAttributes) ? (j.KeyAttributes as string[]) : [],
+    status: (j.EntityKeyIndexStatus as KeyIndexStatus | undefined) ?? 'Active',
+  }
 }
 
 function toRelationship(j: Json): RelationshipDefinition {
@@ -341,6 +353,18 @@ export function definitionsOf(scope: Scope, cache: DefinitionsCache): DataverseD
             .filter((r) => !seen.has(r.SchemaName as string) && seen.add(r.SchemaName as string))
             .map(toRelationship)
         }),
+      ),
+    keys: (logicalName, options) =>
+      cached(`keys:${logicalName}`, options, () =>
+        naming(`The table '${logicalName}'`, async () =>
+          (
+            await get<{ value: Json[] }>(
+              `${tablePath(logicalName)}/Keys`,
+              '?$select=LogicalName,SchemaName,KeyAttributes,EntityKeyIndexStatus',
+              options,
+            )
+          ).value.map(toKey),
+        ),
       ),
     version: (options) => version(options),
     clear: () => {

@@ -16,6 +16,8 @@ export type {
   ChoiceOption,
   ColumnDefinition,
   DataverseDefinitions,
+  KeyDefinition,
+  KeyIndexStatus,
   RelationshipDefinition,
   TableDefinition,
   TablesOptions,

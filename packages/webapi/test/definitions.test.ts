@@ -81,6 +81,26 @@ describe('client.definitions against the emulator', () => {
     ])
   })
 
+  it("reads a table's alternate keys", async () => {
+    const keys = await client.definitions.keys('contact')
+    expect(keys).toEqual([
+      expect.objectContaining({
+        logicalName: 'contact_emailaddress1',
+        columns: ['emailaddress1'],
+        status: 'Active',
+      }),
+    ])
+    // the key addresses a row: what the definitions say is what the API accepts
+    const [key] = keys
+    const email = `keys-${Date.now()}@example.com`
+    const id = await client.create('contacts', { lastname: 'Keyed', emailaddress1: email })
+    const byKey = await client.retrieve<{ contactid: string }>('contacts', {
+      [key?.columns[0] as string]: email,
+    })
+    expect(byKey.contactid).toBe(id)
+    await expect(client.definitions.keys('nosuchtable')).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+
   it('fails with typed errors that say what to do', async () => {
     await expect(client.definitions.table('nosuchtable')).rejects.toMatchObject({
       code: 'NOT_FOUND',

@@ -14,6 +14,7 @@ import {
   attributeMetadata,
   castFamily,
   columnOptionSet,
+  entityKeyMetadata,
   entityMetadata,
   type Json,
   relationships,
@@ -68,6 +69,8 @@ function entityWithExpands(org: OrgModel, ctx: CallContext, def: TableDef, opts:
             : r.Entity1LogicalName === def.logicalName || r.Entity2LogicalName === def.logicalName,
       )
       out[e.name] = shape(mine, sub, 'RelationshipMetadataBase')
+    } else if (e.name === 'Keys') {
+      out.Keys = shape(keysOf(org, def), sub, 'EntityKeyMetadata')
     } else throw Fault.unknownProperty(e.name, 'EntityMetadata')
   }
   const select = opts.select
@@ -78,6 +81,11 @@ function entityWithExpands(org: OrgModel, ctx: CallContext, def: TableDef, opts:
   return Object.fromEntries(
     Object.entries(out).filter(([k]) => k === 'MetadataId' || select.includes(k) || expanded.has(k)),
   )
+}
+
+/** The table's alternate keys as `EntityKeyMetadata` (reading them needs only the table's read privilege). */
+function keysOf(org: OrgModel, def: TableDef): Json[] {
+  return def.alternateKeys.map((columns) => entityKeyMetadata(org, def, columns))
 }
 
 /** Attribute items, with the `OptionSet` / `GlobalOptionSet` navigations expanded when asked (typed casts only). */
@@ -171,6 +179,19 @@ export function entityDefinitions({ org, ctx, req, segments, root, key }: Defini
     const [item] = attributeItems(org, def, [column], cast, opts)
     if (!item) throw Fault.segmentNotFound(castSegment ?? nav.name) // the column is not of the cast's type
     return json(200, { '@odata.context': `${navBase}${castPath}${contextSelect(opts)}/$entity`, ...item })
+  }
+  if (nav.name === 'Keys' && segments.length === 2) {
+    const keys = keysOf(org, def)
+    if (nav.key === undefined)
+      return json(200, {
+        '@odata.context': `${navBase}${contextSelect(opts)}`,
+        value: shape(keys, opts, 'EntityKeyMetadata'),
+      })
+    const k = parseDefinitionKey(nav.key, 'LogicalName')
+    const key = keys.find((x) => (k.name !== undefined ? x.LogicalName === k.name : x.MetadataId === k.id))
+    if (!key) throw notFound('entity key', k.name ?? k.id ?? nav.key)
+    const [item] = shape([key], opts, 'EntityKeyMetadata')
+    return json(200, { '@odata.context': `${navBase}${contextSelect(opts)}/$entity`, ...item })
   }
   if (
     nav.key === undefined &&

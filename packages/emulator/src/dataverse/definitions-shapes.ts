@@ -79,6 +79,33 @@ export function entityMetadata(org: OrgModel, def: TableDef): Json {
   }
 }
 
+/**
+ * An alternate key as `EntityKeyMetadata` (Web API reference: EntityKeyMetadata EntityType, the `Keys` navigation
+ * of EntityMetadata). The emulator's keys carry no names of their own: the name is the table and its columns
+ * (`account_accountnumber`), and every key's index is built (`EntityKeyIndexStatus: Active`).
+ */
+export function entityKeyMetadata(org: OrgModel, def: TableDef, columns: readonly string[]): Json {
+  const name = `${def.logicalName}_${columns.join('_')}`
+  const custom = !STANDARD.has(def.logicalName)
+  return {
+    MetadataId: metadataId(org, 'key', def.logicalName, ...columns),
+    LogicalName: name,
+    SchemaName: name,
+    EntityLogicalName: def.logicalName,
+    KeyAttributes: [...columns],
+    DisplayName: label(org, columns.join(', '), def.logicalName, 'key', ...columns),
+    EntityKeyIndexStatus: 'Active',
+    AsyncJob: null,
+    IsCustomizable: managed(true, 'iscustomizable'),
+    IsManaged: !custom,
+    IsExportKey: false,
+    IsSecondaryKey: false,
+    IsSynchronous: false,
+    IntroducedVersion: '1.0',
+    HasChanged: null,
+  }
+}
+
 interface AttributeKind {
   type: string
   metadataType: string

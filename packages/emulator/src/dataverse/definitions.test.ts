@@ -258,6 +258,48 @@ describe('schema definitions read API', () => {
     )
   })
 
+  // EntityKeyMetadata EntityType (Web API reference): the `Keys` navigation of EntityMetadata.
+  it('serves the alternate keys through $expand=Keys, /Keys and /Keys(LogicalName=...)', async () => {
+    const { status, body } = await get(
+      "EntityDefinitions(LogicalName='account')?$select=LogicalName&$expand=Keys($select=LogicalName,KeyAttributes)",
+    )
+    expect(status).toBe(200)
+    expect(body.Keys).toEqual([
+      {
+        MetadataId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        LogicalName: 'account_accountnumber',
+        KeyAttributes: ['accountnumber'],
+      },
+    ])
+    const all = await get("EntityDefinitions(LogicalName='contact')/Keys")
+    expect(all.body['@odata.context']).toMatch(/\$metadata#EntityDefinitions\([0-9a-f-]{36}\)\/Keys$/)
+    expect(all.body.value).toEqual([
+      expect.objectContaining({
+        LogicalName: 'contact_emailaddress1',
+        EntityLogicalName: 'contact',
+        KeyAttributes: ['emailaddress1'],
+        EntityKeyIndexStatus: 'Active',
+        IsManaged: true,
+      }),
+    ])
+    const one = await get(
+      "EntityDefinitions(LogicalName='contact')/Keys(LogicalName='contact_emailaddress1')",
+    )
+    expect(one.status).toBe(200)
+    expect(one.body['@odata.context']).toMatch(/\/Keys\/\$entity$/)
+    const byId = await get(
+      `EntityDefinitions(LogicalName='contact')/Keys(${(one.body as { MetadataId: string }).MetadataId})?$select=KeyAttributes`,
+    )
+    expect(byId.body.KeyAttributes).toEqual(['emailaddress1'])
+    expect((await get("EntityDefinitions(LogicalName='contact')/Keys(LogicalName='nope')")).status).toBe(404)
+    // a table without keys has an empty collection, and a filter applies
+    expect((await get("EntityDefinitions(LogicalName='new_ticket')/Keys")).body.value).toEqual([])
+    const filtered = await get(
+      "EntityDefinitions(LogicalName='account')/Keys?$filter=EntityKeyIndexStatus eq 'Failed'",
+    )
+    expect(filtered.body.value).toEqual([])
+  })
+
   it('serves RelationshipDefinitions with typed casts and by SchemaName', async () => {
     const oneToMany = await get(
       'RelationshipDefinitions/Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata',

@@ -362,6 +362,12 @@ describe('dynamics-web-api reads the table definitions unchanged', () => {
       ],
     })
     expect(picklists.Attributes.map((a) => a.LogicalName)).toEqual(['industrycode'])
+    const withKeys = await client.retrieveEntity<{ Keys: Json[] }>({
+      key: "LogicalName='contact'",
+      select: ['LogicalName'],
+      expand: [{ property: 'Keys', select: ['KeyAttributes'] }],
+    })
+    expect(withKeys.Keys.map((k) => k.KeyAttributes)).toEqual([['emailaddress1']])
   })
 
   it('retrieveAttributes, also with a typed cast and the option set expanded, and retrieveAttribute', async () => {

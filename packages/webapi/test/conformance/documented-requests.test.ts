@@ -711,6 +711,39 @@ describe('Query table definitions using the Web API', () => {
     ])
   })
 
+  // EntityMetadata's Keys navigation (Web API reference: EntityMetadata, EntityKeyMetadata EntityType).
+  it("GETs a table's alternate keys through its Keys navigation", async () => {
+    const { requests, result } = await record(
+      (r) =>
+        isStamp(r)
+          ? json(STAMP('1!a'))
+          : json({
+              value: [
+                {
+                  MetadataId: '00000000-0000-0000-0000-0000000000aa',
+                  LogicalName: 'new_accountnumberkey',
+                  SchemaName: 'new_AccountNumberKey',
+                  KeyAttributes: ['accountnumber'],
+                  EntityKeyIndexStatus: 'Pending',
+                },
+              ],
+            }),
+      (c) => c.definitions.keys('account'),
+    )
+    expect(decodeURIComponent(requests[1]?.target ?? '')).toBe(
+      `${API}/EntityDefinitions(LogicalName='account')/Keys?$select=LogicalName,SchemaName,KeyAttributes,EntityKeyIndexStatus`,
+    )
+    expect(result).toEqual([
+      {
+        metadataId: '00000000-0000-0000-0000-0000000000aa',
+        logicalName: 'new_accountnumberkey',
+        schemaName: 'new_AccountNumberKey',
+        columns: ['accountnumber'],
+        status: 'Pending',
+      },
+    ])
+  })
+
   it("GETs GlobalOptionSetDefinitions(Name='x') for a global choice", async () => {
     const { requests } = await record(
       (r) => (isStamp(r) ? json(STAMP('1!a')) : json({ Name: 'budgetstatus', IsGlobal: true, Options: [] })),
