@@ -25,6 +25,20 @@ export async function filters(client: DataverseClient, search: string, ownerId: 
   return { filter: filter.toString(), page }
 }
 
+export async function aliased(client: DataverseClient, cities: string[]) {
+  // #region aliases
+  // Query function parameters as aliases (Use Web API functions): each value is written as an OData literal.
+  const page = await client.query<Account>('accounts', {
+    select: ['name', 'address1_city'],
+    filter: 'Microsoft.Dynamics.CRM.In(PropertyName=@column,PropertyValues=@cities)',
+    aliases: { column: 'address1_city', cities },
+  })
+  // GET accounts?$select=name,address1_city&$filter=Microsoft.Dynamics.CRM.In(PropertyName=@column,
+  //   PropertyValues=@cities)&@column='address1_city'&@cities=["Oslo","Redmond"]
+  // #endregion aliases
+  return page
+}
+
 export async function paging(client: DataverseClient) {
   // #region pages
   // One page at a time, for a UI with a "Next" button: keep `nextLink` and pass it back.

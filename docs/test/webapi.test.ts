@@ -7,7 +7,7 @@ import { clientFor } from '../snippets/client.ts'
 import { findAccount, tunedClient, withDeadline } from '../snippets/errors.ts'
 import { asUser } from '../snippets/impersonation.ts'
 import { bulkUpsert, limitedClient } from '../snippets/limits.ts'
-import { counting, everyRow, fetchXml, filters, paging } from '../snippets/querying.ts'
+import { aliased, counting, everyRow, fetchXml, filters, paging } from '../snippets/querying.ts'
 import { records } from '../snippets/records.ts'
 import { type Setup, setupFrom } from '../snippets/setup.ts'
 
@@ -58,6 +58,10 @@ describe('querying snippets', () => {
     const safe = await filters(client, 'Bank', '')
     expect(safe.page.value.length).toBeGreaterThan(0)
     for (const a of safe.page.value) expect(a.name).toContain('Bank')
+
+    const inCities = await aliased(client, ['Oslo', 'Redmond'])
+    expect(inCities.value.length).toBeGreaterThan(0)
+    for (const a of inCities.value) expect(['Oslo', 'Redmond']).toContain(a.address1_city)
 
     const { firstPage, secondPage } = await paging(client)
     expect(firstPage.value).toHaveLength(50)

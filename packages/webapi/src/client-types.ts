@@ -7,7 +7,7 @@ import type {
   UpsertMultipleOptions,
 } from './bulk.ts'
 import type { DataverseDefinitions } from './definitions-types.ts'
-import type { ODataExpression, RecordKey } from './filter.ts'
+import type { RecordKey } from './filter.ts'
 import type { QueryOptions } from './query.ts'
 import type { Row } from './row.ts'
 import type {
@@ -138,7 +138,7 @@ export interface DataverseClient {
     options?: QueryOptions & QueryCallOptions,
   ): AsyncIterableIterator<QueryPage<T>>
   /** Number of rows (optionally matching `filter`); Dataverse caps it at 5,000 unless counting without a filter. */
-  count(entitySet: string, options?: { filter?: ODataExpression | string } & CallOptions): Promise<number>
+  count(entitySet: string, options?: Pick<QueryOptions, 'filter' | 'aliases'> & CallOptions): Promise<number>
   /**
    * One FetchXML page (`page`/`pagingCookie` from the previous one).
    * @throws {DataverseError} `INVALID_ARGUMENT`, before any request, when `fetchXml` is not well-formed XML or its root

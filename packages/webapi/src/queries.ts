@@ -125,7 +125,11 @@ export function queryMethods(scope: Scope): QueryMethods {
       const page = await fetchPage<Row>(
         scope,
         set,
-        buildQueryString({ filter: options.filter, count: true }),
+        buildQueryString({
+          filter: options.filter,
+          count: true,
+          ...(options.aliases ? { aliases: options.aliases } : {}),
+        }),
         { ...options, maxPageSize: 1 },
       )
       if (page.count === undefined) {

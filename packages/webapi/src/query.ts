@@ -1,5 +1,5 @@
 import { DataverseError } from './errors.ts'
-import { isODataExpression, type ODataExpression } from './filter.ts'
+import { formatLiteral, isODataExpression, type ODataExpression, type ODataValue } from './filter.ts'
 import { checkName } from './internal/paths.ts'
 
 /** One navigation property to expand, with its own nested options. */
@@ -28,6 +28,29 @@ export interface QueryOptions {
   count?: boolean
   /** `$apply` aggregation text, e.g. `groupby((statecode),aggregate($count as n))`. */
   apply?: string
+  /**
+   * Parameter aliases the filter refers to (`@p1`), each sent as its own query parameter with the value as an OData
+   * literal: `{ p1: 'modifiedon', p2: 12 }` → `&@p1='modifiedon'&@p2=12`. Microsoft Learn (Use Web API functions)
+   * passes query function parameters this way: `Microsoft.Dynamics.CRM.LastXHours(PropertyName=@p1,PropertyValue=@p2)`.
+   * A name is a letter or `_` then letters, digits or `_`, with or without the leading `@`.
+   */
+  aliases?: Readonly<Record<string, ODataValue>>
+}
+
+const ALIAS = /^@?[A-Za-z_][A-Za-z0-9_]*$/
+
+function aliasParts(aliases: Readonly<Record<string, ODataValue>>): string[] {
+  const parts: string[] = []
+  for (const [name, value] of Object.entries(aliases)) {
+    if (!ALIAS.test(name)) {
+      throw new DataverseError(
+        'INVALID_ARGUMENT',
+        `Parameter alias "${name.slice(0, 40)}" is not a valid name: use a letter or _ then letters, digits or _ (p1, @p1).`,
+      )
+    }
+    parts.push(`@${name.replace(/^@/, '')}=${encodeURIComponent(formatLiteral(value))}`)
+  }
+  return parts
 }
 
 /** Which OData annotations (formatted values, lookup names, …) a read asks Dataverse to add to each row. */
@@ -91,6 +114,7 @@ export function buildQueryString(options: QueryOptions, extra: [string, string][
   if (options.expand !== undefined) add('$expand', expandText(options.expand))
   if (options.count) parts.push('$count=true')
   if (options.apply !== undefined) add('$apply', options.apply)
+  if (options.aliases) parts.push(...aliasParts(options.aliases))
   for (const [name, value] of extra) add(name, value)
   return parts.length ? `?${parts.join('&')}` : ''
 }

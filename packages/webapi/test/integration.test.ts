@@ -203,6 +203,31 @@ describe('against the emulator over HTTPS with tokens from @dataverse-s2s/core',
     expect(await client.count('contacts', { filter: odata`lastname eq ${'Paging'}` })).toBe(5000) // Dataverse caps $count at 5,000
   })
 
+  it('passes parameter aliases to query functions, on every page and in a count', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      lastname: i % 2 ? "O'Alias" : 'Alias',
+      firstname: `a${i}`,
+    }))
+    world.emulator.admin.insertRows(defaultIds.contosoOrgId, 'contact', rows)
+    const filter = 'Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)'
+    const aliases = { p1: 'lastname', p2: ["O'Alias", 'Alias'] }
+    let n = 0
+    let pages = 0
+    for await (const page of client.queryPages('contacts', {
+      select: ['firstname'],
+      filter,
+      aliases,
+      maxPageSize: 8,
+    })) {
+      pages++
+      n += page.value.length
+    }
+    expect([n, pages]).toEqual([30, 4])
+    expect(
+      await client.count('contacts', { filter: 'lastname eq @name', aliases: { name: "O'Alias" } }),
+    ).toBe(15)
+  })
+
   it('iterates FetchXML with paging cookies', async () => {
     world.emulator.admin.insertRows(
       defaultIds.contosoOrgId,

@@ -164,6 +164,48 @@ describe('Filter rows using OData', () => {
     )
   })
 
+  // Web API Query Function Reference, OlderThanXMinutes: "?$filter=Microsoft.Dynamics.CRM.OlderThanXMinutes(
+  // PropertyName=@p1,PropertyValue=@p2)&@p1='name'&@p2=42"; Use Web API functions: pass parameters as aliases.
+  it('sends parameter aliases as @name query parameters holding OData literals (Use Web API functions)', async () => {
+    const { requests } = await record(
+      () => json({ value: [] }),
+      (c) =>
+        c.query('accounts', {
+          filter: 'Microsoft.Dynamics.CRM.OlderThanXMinutes(PropertyName=@p1,PropertyValue=@p2)',
+          aliases: { p1: 'name', '@p2': 42 },
+        }),
+    )
+    expect(decodeURIComponent(requests[0]?.target ?? '')).toBe(
+      `${API}/accounts?$filter=Microsoft.Dynamics.CRM.OlderThanXMinutes(PropertyName=@p1,PropertyValue=@p2)&@p1='name'&@p2=42`,
+    )
+    // the values are escaped as literals: a quote is doubled, an array is the documented JSON form
+    const escaped = await record(
+      () => json({ value: [] }),
+      (c) =>
+        c.query('contacts', {
+          filter: 'Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)',
+          aliases: { p1: 'lastname', p2: ["O'Brian", 'a&b=c'] },
+        }),
+    )
+    const query = new URLSearchParams(new URL(`http://x${escaped.requests[0]?.target}`).search)
+    expect(query.get('@p1')).toBe("'lastname'")
+    expect(query.get('@p2')).toBe('["O\'Brian","a&b=c"]')
+  })
+
+  it('refuses an alias name that is not an identifier, before sending', async () => {
+    const { requests } = await record(
+      () => json({ value: [] }),
+      async (c) =>
+        expect(
+          c.query('accounts', { filter: 'name eq @x', aliases: { 'x&$top=1': 'a' } }),
+        ).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringContaining('not a valid name'),
+        }),
+    )
+    expect(requests).toEqual([])
+  })
+
   it('doubles a single quote inside a string literal (Manage single quotes)', async () => {
     const { requests } = await record(
       () => json({ value: [] }),
