@@ -54,7 +54,7 @@ const chunk = (location: string, data: Uint8Array, from: number, total: number, 
       'x-ms-file-name': 'big.bin',
       ...(init.headers as Record<string, string>),
     },
-    body: data,
+    body: data as BodyInit,
   })
 
 async function download(id: string, range?: string) {

@@ -294,7 +294,8 @@ function download(
   const rangeText = req.headers.get('range')
   let status = 200
   let part = file.data
-  if (rangeText !== null) {
+  // An empty file has no byte to range over: it is answered whole.
+  if (rangeText !== null && size > 0) {
     const m = RANGE.exec(rangeText.trim())
     if (!m)
       throw fileFault.range(`The Range header must be bytes=<range-start>-<range-end>, not '${rangeText}'.`)
