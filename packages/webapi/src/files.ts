@@ -8,6 +8,7 @@ import type { CallOptions } from './types.ts'
 /** A file's content: bytes, or a `Blob` (a `File` in browsers), read one chunk at a time. */
 export type FileData = Uint8Array | ArrayBuffer | Blob
 
+/** Options of {@link DataverseClient.uploadFile}. */
 export interface UploadFileOptions extends CallOptions {
   /** The file name Dataverse stores in `<column>_name` (and derives the download's `mimetype` from). */
   fileName: string
@@ -18,6 +19,7 @@ export interface UploadFileOptions extends CallOptions {
   chunked?: boolean | undefined
 }
 
+/** Options of {@link DataverseClient.downloadFile}. */
 export interface DownloadFileOptions extends CallOptions {
   /**
    * `false` reads the file in one request without `Range` (Learn, File columns: up to 16 MB). Default: 4 MB ranges
@@ -26,7 +28,9 @@ export interface DownloadFileOptions extends CallOptions {
   chunked?: boolean | undefined
 }
 
+/** A downloaded file: its bytes, name, size and MIME type. */
 export interface DownloadFileResult {
+  /** The file's bytes. */
   data: Uint8Array
   /** `x-ms-file-name`. */
   fileName: string
