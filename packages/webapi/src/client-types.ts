@@ -210,7 +210,8 @@ export interface DataverseClient {
    * `serviceCode` `0x80044a02` when the file is larger than the column's MaxSizeInKB, `NOT_FOUND` (no such row or
    * column), `FORBIDDEN` (no write privilege), `INVALID_RESPONSE` (the chunked upload did not go as Learn describes).
    * @example
-   * await client.uploadFile('accounts', id, 'sample_filecolumn', bytes, { fileName: 'report.pdf' })
+   * const bytes = new TextEncoder().encode('Quarterly report')
+   * await client.uploadFile('accounts', id, 'sample_filecolumn', bytes, { fileName: 'report.txt' })
    */
   uploadFile(
     entitySet: string,
