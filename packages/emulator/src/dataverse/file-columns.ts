@@ -18,7 +18,7 @@ import type { Row, Table } from './store.ts'
 const MAX_SINGLE_UPLOAD = 128 * 1024 * 1024
 // Learn, Use file column data § Upload the file in chunks: the first response's `x-ms-chunk-size: 4194304`; a larger
 // chunk is refused ("Invalid file chunk size: 25 MB. Maximum chunk size supported: 4 MB.", XrmMockup #329).
-export const CHUNK_SIZE = 4 * 1024 * 1024
+const CHUNK_SIZE = 4 * 1024 * 1024
 // Learn, File columns § Retrieve file data: "File data transfers from the web service endpoints are limited to a
 // maximum of 16 MB data in a single service call"; larger files are downloaded in chunks with `Range`.
 const MAX_DOWNLOAD = 16 * 1024 * 1024
