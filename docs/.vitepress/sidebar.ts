@@ -38,6 +38,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Admin consent', link: '/guides/admin-consent' },
       { text: 'Onboarding router (Hono)', link: '/guides/onboarding-router' },
       { text: 'Working with records', link: '/guides/records' },
+      { text: 'File columns', link: '/guides/files' },
       { text: 'Querying and paging', link: '/guides/querying-and-paging' },
       { text: 'Batch', link: '/guides/batch' },
       { text: 'Bulk operations', link: '/guides/bulk-operations' },

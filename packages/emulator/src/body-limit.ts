@@ -13,9 +13,9 @@ export function declaresTooLarge(request: Request, maxBytes: number): boolean {
   return declared !== null && !(/^\d{1,15}$/.test(declared) && Number(declared) <= maxBytes)
 }
 
-/** The body as text, counted as it streams; undefined as soon as it passes `maxBytes` (the rest is not read). */
-export async function readTextWithin(request: Request, maxBytes: number): Promise<string | undefined> {
-  if (!request.body) return ''
+/** The body's bytes, counted as they stream; undefined as soon as they pass `maxBytes` (the rest is not read). */
+export async function readBytesWithin(request: Request, maxBytes: number): Promise<Buffer | undefined> {
+  if (!request.body) return Buffer.alloc(0)
   const reader = request.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -29,5 +29,5 @@ export async function readTextWithin(request: Request, maxBytes: number): Promis
     }
     chunks.push(value)
   }
-  return Buffer.concat(chunks, size).toString('utf8')
+  return Buffer.concat(chunks, size)
 }

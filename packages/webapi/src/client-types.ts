@@ -7,6 +7,7 @@ import type {
   UpsertMultipleOptions,
 } from './bulk.ts'
 import type { DataverseDefinitions } from './definitions-types.ts'
+import type { DownloadFileOptions, DownloadFileResult, FileData, UploadFileOptions } from './files.ts'
 import type { RecordKey } from './filter.ts'
 import type { QueryOptions } from './query.ts'
 import type { Row } from './row.ts'
@@ -199,6 +200,40 @@ export interface DataverseClient {
    * await client.upsertMultiple(accounts, rows, { key: (row) => ({ accountnumber: row.accountnumber as string }) })
    */
   upsertMultiple(table: BulkTable, rows: BulkRows, options?: UpsertMultipleOptions): Promise<number>
+  /**
+   * Uploads a file to a file column: one `PATCH` below 128 MB, else (or with `chunked: true`) a chunked upload in the
+   * chunk size Dataverse answers (4 MB), each chunk read from `data` only when it is sent. Replaces the row's file.
+   * Needs write access to the row. Microsoft Learn: Use file column data.
+   * @param options.fileName stored in `<column>_name`; required
+   * @param options.chunked default: chunked from 128 MB or for a name outside ASCII
+   * @throws {DataverseError} `INVALID_ARGUMENT` (no file name, data of another type; nothing sent), `BAD_REQUEST` with
+   * `serviceCode` `0x80044a02` when the file is larger than the column's MaxSizeInKB, `NOT_FOUND` (no such row or
+   * column), `FORBIDDEN` (no write privilege), `INVALID_RESPONSE` (the chunked upload did not go as Learn describes).
+   * @example
+   * const bytes = new TextEncoder().encode('Quarterly report')
+   * await client.uploadFile('accounts', id, 'sample_filecolumn', bytes, { fileName: 'report.txt' })
+   */
+  uploadFile(
+    entitySet: string,
+    key: RecordKey,
+    column: string,
+    data: FileData,
+    options: UploadFileOptions,
+  ): Promise<void>
+  /**
+   * Downloads a file column's file, in 4 MB `Range` requests (206) until `x-ms-file-size` bytes have arrived.
+   * @param options.chunked `false` for one request without `Range` (Learn: up to 16 MB)
+   * @throws {DataverseError} `NOT_FOUND` when the row has no file (or no such row), `FORBIDDEN` without read access,
+   * `INVALID_RESPONSE` when the ranges do not add up to the announced size.
+   */
+  downloadFile(
+    entitySet: string,
+    key: RecordKey,
+    column: string,
+    options?: DownloadFileOptions,
+  ): Promise<DownloadFileResult>
+  /** Deletes a file column's file (`DELETE entity(key)/column`); the column and its `_name` read null again. */
+  deleteFile(entitySet: string, key: RecordKey, column: string, options?: CallOptions): Promise<void>
   /** Starts an explicit batch (nothing is sent until `execute()`). */
   batch(options?: BatchOptions): Batch
   /** Escape hatch: any Web API request with the client's policies. */

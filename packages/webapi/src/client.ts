@@ -6,6 +6,7 @@ import type { DataverseClient } from './client-types.ts'
 import { createDefinitionsCache, type DefinitionsCache, definitionsOf } from './definitions.ts'
 import { DataverseError } from './errors.ts'
 import { fetchXmlMethods } from './fetchxml-queries.ts'
+import { fileMethods } from './files.ts'
 import { type ClientCore, impersonationHeaders, scopeOf } from './internal/core.ts'
 import { Deadlines } from './internal/deadlines.ts'
 import { type PipelineConfig, type ResolvedRetry, realSleep, send } from './internal/pipeline.ts'
@@ -144,6 +145,7 @@ function buildClient(
     ...changeMethods(scope),
     ...fetchXmlMethods(scope),
     ...operationMethods(scope),
+    ...fileMethods(scope),
     createMultiple: async (table, rows, options) =>
       (await runBulk(core, impersonate, 'CreateMultiple', table, rows, options)).ids,
     updateMultiple: async (table, rows, options) =>

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
-import { declaresTooLarge, MAX_ORG_BODY_BYTES, readTextWithin } from '../body-limit.ts'
+import { declaresTooLarge, MAX_ORG_BODY_BYTES, readBytesWithin } from '../body-limit.ts'
 import type { Counters, Faults } from '../faults.ts'
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
@@ -35,6 +35,11 @@ const EXPOSED_HEADERS = [
   'x-ms-ratelimit-time-remaining-xrm-requests',
   'x-ms-service-request-id',
   'x-ms-dop-hint',
+  // Learn, Use file column data: the file column responses expose these to browser scripts
+  'x-ms-chunk-size',
+  'x-ms-file-name',
+  'x-ms-file-size',
+  'mimetype',
 ].join(', ')
 
 const tooLarge = () =>
@@ -53,10 +58,13 @@ function challenge(state: OrgState): string {
 function toResponse(r: ApiResponse, extra: Record<string, string>): Response {
   // a plain header object keeps @hono/node-server on its fast path (no Headers object per response)
   const headers: Record<string, string> = { ...extra, ...r.headers }
-  return new Response(r.status === 204 || r.status === 304 ? null : (r.body ?? null), {
-    status: r.status,
-    headers,
-  })
+  return new Response(
+    r.status === 204 || r.status === 304 ? null : ((r.body as BodyInit | undefined) ?? null),
+    {
+      status: r.status,
+      headers,
+    },
+  )
 }
 
 /** The Hono app of one org: the Web API under `/api/data/v9.x/`, a 401 challenge for unauthenticated calls. */
@@ -131,11 +139,12 @@ export function createOrgApp(state: OrgState): Hono {
       const ctx = callContext(core, caller, c.req.raw.headers, state.privileges)
       const method = c.req.method.toUpperCase()
       // Read only after the token was verified, and counted as it streams.
-      const body =
+      const bytes =
         method === 'GET' || method === 'HEAD'
           ? undefined
-          : await readTextWithin(c.req.raw, MAX_ORG_BODY_BYTES)
-      if (body === undefined && method !== 'GET' && method !== 'HEAD') throw tooLarge()
+          : await readBytesWithin(c.req.raw, MAX_ORG_BODY_BYTES)
+      if (bytes === undefined && method !== 'GET' && method !== 'HEAD') throw tooLarge()
+      const body = bytes?.toString('utf8')
       let response: ApiResponse
       if (method === 'POST' && /^\/api\/data\/v9\.[0-2]\/\$batch$/.test(url.pathname)) {
         const items = parseBatch(body ?? '', c.req.header('content-type') ?? null)
@@ -145,7 +154,7 @@ export function createOrgApp(state: OrgState): Hono {
         if (parsePrefer(c.req.raw.headers).continueOnError)
           response.headers['Preference-Applied'] = 'odata.continue-on-error'
       } else {
-        response = core.execute(ctx, { method, url, headers: c.req.raw.headers, body })
+        response = core.execute(ctx, { method, url, headers: c.req.raw.headers, body, bytes })
       }
       count(callerId, response.status)
       return toResponse(response, {

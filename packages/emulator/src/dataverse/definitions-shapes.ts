@@ -145,6 +145,9 @@ export function attributeKind(def: TableDef, c: ColumnDef): AttributeKind {
       return k('Picklist', 'PicklistAttributeMetadata')
     case 'multiselectpicklist':
       return k('Virtual', 'MultiSelectPicklistAttributeMetadata')
+    // Learn, FileAttributeMetadata EntityType: AttributeType Virtual, AttributeTypeName FileType
+    case 'file':
+      return k('Virtual', 'FileAttributeMetadata')
   }
 }
 
@@ -201,7 +204,12 @@ export function attributeMetadata(org: OrgModel, def: TableDef, c: ColumnDef): J
     EntityLogicalName: def.logicalName,
     AttributeType: kind.type,
     AttributeTypeName: {
-      Value: c.type === 'multiselectpicklist' ? 'MultiSelectPicklistType' : `${kind.type}Type`,
+      Value:
+        c.type === 'multiselectpicklist'
+          ? 'MultiSelectPicklistType'
+          : c.type === 'file'
+            ? 'FileType'
+            : `${kind.type}Type`,
     },
     ColumnNumber: c.index,
     DisplayName: label(org, c.displayName, def.logicalName, c.name, 'DisplayName'),
@@ -265,6 +273,9 @@ export function attributeMetadata(org: OrgModel, def: TableDef, c: ColumnDef): J
       break
     case 'boolean':
       Object.assign(out, { DefaultValue: false })
+      break
+    case 'file':
+      Object.assign(out, { MaxSizeInKB: c.maxSizeInKB ?? null })
       break
     case 'picklist':
     case 'multiselectpicklist':

@@ -5,7 +5,7 @@ import type { Row } from './store.ts'
 
 export type Category = 'guid' | 'string' | 'number' | 'boolean' | 'datetime' | 'null'
 export const category = (t: ColumnType): Category =>
-  t === 'uniqueidentifier' || t === 'lookup'
+  t === 'uniqueidentifier' || t === 'lookup' || t === 'file'
     ? 'guid'
     : t === 'string' || t === 'memo' || t === 'multiselectpicklist'
       ? 'string'

@@ -1,4 +1,5 @@
 import { Fault } from './errors.ts'
+import { fileColumn } from './file-columns.ts'
 import { written } from './handle-entity.ts'
 import type { ColumnDef, NavigationDef } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
@@ -143,6 +144,7 @@ export function member(
   }
   const col = def.byLookupValue.get(seg.name) ?? def.byName.get(seg.name)
   if (!col || seg.key !== undefined) throw Fault.segmentNotFound(rest[0] as string)
+  if (col.type === 'file') return fileColumn(org, ctx, req, ref, col, rest.slice(1), root)
   if (rest.length > 1) {
     if (rest.length === 2 && rest[1] === '$value' && method === 'GET') {
       org.checkPrivilege(ctx, 'Read', def)

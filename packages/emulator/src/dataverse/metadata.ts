@@ -21,6 +21,8 @@ export interface ColumnDef {
   requiredLevel: NonNullable<ColumnSeed['requiredLevel']>
   /** Choice, state, status and boolean columns: their options (one source for definitions and formatted values). */
   choice?: ChoiceDef
+  /** File columns: FileAttributeMetadata.MaxSizeInKB. */
+  maxSizeInKB?: number
 }
 
 export interface NavigationDef {
@@ -126,6 +128,29 @@ function choiceOf(
   return { options }
 }
 
+// Learn, FileAttributeMetadata.MaxSizeInKB: default 32,768 KB (32 MB), maximum 10,485,760 KB (10 GB).
+const DEFAULT_FILE_KB = 32_768
+const MAX_FILE_KB = 10_485_760
+
+/**
+ * Learn, Use file column data § File name column: each file column has a read-only string column named after it with
+ * `_name` appended, holding the file's name. A file column itself cannot be written by create or update.
+ */
+function fileNameColumns(table: string, declared: ColumnSeed[]): ColumnSeed[] {
+  const out: ColumnSeed[] = []
+  for (const c of declared) {
+    if (c.type !== 'file') continue
+    const kb = c.maxSizeInKB ?? DEFAULT_FILE_KB
+    if (!Number.isInteger(kb) || kb < 1 || kb > MAX_FILE_KB)
+      throw new Error(
+        `File column '${table}.${c.name}' has maxSizeInKB ${kb}; use a whole number from 1 to ${MAX_FILE_KB}.`,
+      )
+    if (!declared.some((d) => d.name === `${c.name}_name`))
+      out.push({ name: `${c.name}_name`, type: 'string', readOnly: true })
+  }
+  return out
+}
+
 /** 'address1_city' → 'Address1 City'. */
 function titleOf(name: string): string {
   return name
@@ -151,6 +176,7 @@ export function defineTable(
   if (!declared.some((c) => c.name === primaryName))
     list.push({ name: primaryName, type: 'string', maxLength: 160 })
   list.push(...declared.filter((c) => c.name !== primaryId))
+  list.push(...fileNameColumns(seed.logicalName, declared))
   for (const s of SYSTEM_COLUMNS) {
     if (NO_OWNER.has(seed.logicalName) && s.name === 'ownerid') continue
     if (!list.some((c) => c.name === s.name)) list.push(s)
@@ -170,6 +196,7 @@ export function defineTable(
         c.requiredLevel ??
         (c.name === primaryId ? 'SystemRequired' : c.name === primaryName ? 'ApplicationRequired' : 'None'),
       ...(choice ? { choice } : {}),
+      ...(c.type === 'file' ? { readOnly: true, maxSizeInKB: c.maxSizeInKB ?? DEFAULT_FILE_KB } : {}),
     }
   })
   const byName = new Map(columns.map((c) => [c.name, c]))

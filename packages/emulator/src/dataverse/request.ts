@@ -17,12 +17,15 @@ export interface ApiRequest {
   url: URL
   headers: Headers
   body: string | undefined
+  /** The body's bytes, for a file column upload (absent inside a `$batch`). */
+  bytes?: Uint8Array | undefined
 }
 
 export interface ApiResponse {
   status: number
   headers: Record<string, string>
-  body?: string
+  /** Text, or a file column's bytes. */
+  body?: string | Uint8Array
 }
 
 /** Dataverse's page size limit (and the emulator's cap on one response's rows). */

@@ -122,6 +122,7 @@ export function edmType(col: ColumnDef): string {
   switch (col.type) {
     case 'uniqueidentifier':
     case 'lookup':
+    case 'file':
       return 'Edm.Guid'
     case 'string':
     case 'memo':

@@ -15,6 +15,7 @@ export type ColumnType =
   | 'picklist'
   | 'multiselectpicklist'
   | 'lookup'
+  | 'file'
 
 /** A column as a seed declares it. */
 export interface ColumnSeed {
@@ -28,6 +29,11 @@ export interface ColumnSeed {
   reverseNavigation?: string
   /** For `string` / `memo`: maximum length (default 100 / 2000). */
   maxLength?: number
+  /**
+   * For `file`: FileAttributeMetadata.MaxSizeInKB, the largest file the column takes (Learn, FileAttributeMetadata:
+   * default 32,768 KB, at most 10,485,760 KB). A file column also gets its read-only `<name>_name` column.
+   */
+  maxSizeInKB?: number
   /** The column cannot be set by callers (system-managed). */
   readOnly?: boolean
   /** Display name in the table definitions (default: derived from the logical name). */

@@ -1,6 +1,6 @@
 import type { DataverseClientOptions } from '../types.ts'
 
-/** What the client hands a transport: one HTTP exchange, body fully read by `text()`. */
+/** What the client hands a transport: one HTTP exchange, body fully read by `text()` (or `bytes()` for a file). */
 export interface HttpRequest {
   method: string
   /** Absolute URL. */
@@ -10,7 +10,8 @@ export interface HttpRequest {
   /** Path and query of `url`. */
   path: string
   headers: Record<string, string>
-  body: string | undefined
+  /** JSON or batch text, or the raw bytes of a file column upload. */
+  body: string | Uint8Array | undefined
   /** Only present when the caller can cancel; the client enforces timeouts itself. */
   signal: AbortSignal | undefined
 }
@@ -20,6 +21,8 @@ export interface HttpResponse {
   /** Lower-case header lookup. */
   header(name: string): string | undefined
   text(): Promise<string>
+  /** The body as bytes (a file column download), untouched by any text decoding. */
+  bytes(): Promise<Uint8Array>
   /** Drops the body without reading it (frees the connection). */
   discard(): Promise<void>
 }
@@ -35,9 +38,10 @@ export function fetchTransport(
 ): HttpTransport {
   return async (request) => {
     const f = fetchImpl ?? globalThis.fetch
+    const body = (request.body ?? null) as BodyInit | null
     const init: RequestInit = runtimeInit
-      ? { ...runtimeInit, method: request.method, headers: request.headers, body: request.body ?? null }
-      : { method: request.method, headers: request.headers, body: request.body ?? null }
+      ? { ...runtimeInit, method: request.method, headers: request.headers, body }
+      : { method: request.method, headers: request.headers, body }
     // Only a caller's signal is passed on: a signal per request is a measurable cost for fetch.
     if (request.signal) init.signal = request.signal
     return new FetchResponse(await f(request.url, init))
@@ -54,6 +58,9 @@ class FetchResponse implements HttpResponse {
   }
   text(): Promise<string> {
     return this.response.text()
+  }
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array(await this.response.arrayBuffer())
   }
   async discard(): Promise<void> {
     await this.response.body?.cancel().catch(() => undefined)

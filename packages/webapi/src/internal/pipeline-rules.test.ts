@@ -48,6 +48,7 @@ function setup(script: Script, overrides: Partial<PipelineConfig> = {}) {
       status: reply.status,
       header: (name) => headers[name],
       text: async () => reply.body ?? '',
+      bytes: async () => new TextEncoder().encode(reply.body ?? ''),
       discard: async () => {
         discarded.push(reply.status)
       },

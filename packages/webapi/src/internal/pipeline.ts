@@ -31,7 +31,10 @@ export interface SendSpec {
   path: string
   query?: string
   headers?: Record<string, string>
-  body?: string | undefined
+  /** JSON or batch text, or the raw bytes of a file column upload. */
+  body?: string | Uint8Array | undefined
+  /** Read a successful (2xx) response's body as bytes into `SendResult.bytes` (a file download), not as text. */
+  binary?: boolean | undefined
   /** Safe to repeat after a 5xx or network failure. */
   idempotent: boolean
   signal?: AbortSignal | undefined
@@ -45,6 +48,8 @@ export interface SendResult {
   status: number
   header(name: string): string | undefined
   text: string
+  /** With `binary`: the body of a 2xx response. */
+  bytes?: Uint8Array | undefined
 }
 
 export function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -213,9 +218,10 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
     let status: number
     let header: (name: string) => string | undefined
     let text: string
+    let bytes: Uint8Array | undefined
     const recorder = telemetry ? new Attempt(telemetry, spec.method, url, attempt - 1, headers) : undefined
     try {
-      const exchange = exchangeOnce(config, {
+      const exchange = exchangeOnce(config, spec.binary === true, {
         method: spec.method,
         url,
         origin: config.origin,
@@ -226,7 +232,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
       })
       // One promise settled by whichever comes first, the exchange or its deadline (cheaper than Promise.race; the
       // deadlines of all attempts share one timer).
-      ;({ status, header, text } = await new Promise<Exchange>((resolve, reject) => {
+      ;({ status, header, text, bytes } = await new Promise<Exchange>((resolve, reject) => {
         attemptDeadline = config.deadlines.start(timeoutMs, () => {
           timedOut = true
           controller?.abort()
@@ -324,7 +330,7 @@ export async function send(config: PipelineConfig, spec: SendSpec): Promise<Send
 
     if (status < 400) {
       config.logger?.debug?.('dataverse: response', { method: spec.method, path, status, attempt })
-      return { status, header, text }
+      return bytes ? { status, header, text, bytes } : { status, header, text }
     }
     if (status === 401 && !refreshed) {
       refreshed = true
@@ -357,10 +363,12 @@ interface Exchange {
   status: number
   header: (name: string) => string | undefined
   text: string
+  bytes?: Uint8Array | undefined
 }
 
 async function exchangeOnce(
   config: PipelineConfig,
+  binary: boolean,
   request: Parameters<HttpTransport>[0],
 ): Promise<Exchange> {
   const response = await config.transport(request)
@@ -368,6 +376,9 @@ async function exchangeOnce(
     await response.discard()
     return { status: response.status, header: response.header, text: '' }
   }
+  // Only a success carries the file: an error is Dataverse's JSON error body, read as text like any other.
+  if (binary && response.status >= 200 && response.status < 300)
+    return { status: response.status, header: response.header, text: '', bytes: await response.bytes() }
   return { status: response.status, header: response.header, text: await response.text() }
 }
 

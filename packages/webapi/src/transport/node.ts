@@ -82,6 +82,7 @@ function requestTransport(dispatcher: Dispatcher): HttpTransport {
       status: response.statusCode,
       header: (name) => single(headers[name]),
       text: () => response.body.text(),
+      bytes: async () => new Uint8Array(await response.body.arrayBuffer()),
       discard: () => response.body.dump(),
     }
   }
@@ -102,7 +103,7 @@ class ResponseReader implements Dispatcher.DispatchHandler, HttpResponse {
   private started = false
   private ended = false
   private failure: Error | undefined
-  private waiting: { resolve: (text: string) => void; reject: (error: unknown) => void } | undefined
+  private waiting: { resolve: () => void; reject: (error: unknown) => void } | undefined
   private onAbort: (() => void) | undefined
 
   constructor(
@@ -132,7 +133,7 @@ class ResponseReader implements Dispatcher.DispatchHandler, HttpResponse {
   onResponseEnd(): void {
     this.stopListening()
     this.ended = true
-    this.waiting?.resolve(this.decode())
+    this.waiting?.resolve()
   }
 
   onResponseError(_: Dispatcher.DispatchController | undefined, error: Error): void {
@@ -146,7 +147,14 @@ class ResponseReader implements Dispatcher.DispatchHandler, HttpResponse {
   }
 
   text(): Promise<string> {
-    if (this.ended) return Promise.resolve(this.decode())
+    return this.ended ? Promise.resolve(this.decode()) : this.end().then(() => this.decode())
+  }
+
+  bytes(): Promise<Uint8Array> {
+    return this.ended ? Promise.resolve(this.body()) : this.end().then(() => this.body())
+  }
+
+  private end(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject }
@@ -161,8 +169,12 @@ class ResponseReader implements Dispatcher.DispatchHandler, HttpResponse {
     )
   }
 
+  private body(): Buffer {
+    return this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks)
+  }
+
   private decode(): string {
-    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks)
+    const body = this.body()
     // As undici's body.text(): a UTF-8 byte order mark is not part of the text.
     const start = body[0] === BOM[0] && body[1] === BOM[1] && body[2] === BOM[2] ? 3 : 0
     return body.toString('utf8', start)

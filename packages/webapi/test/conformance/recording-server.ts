@@ -8,12 +8,14 @@ export interface Recorded {
   target: string
   headers: IncomingMessage['headers']
   body: string
+  /** The body's bytes (a file upload). */
+  raw: Buffer
 }
 
 export interface Reply {
   status: number
   headers?: Record<string, string>
-  body?: string | object
+  body?: string | object | Uint8Array
 }
 
 /**
@@ -35,6 +37,7 @@ export async function startRecordingServer(
         target: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        raw: Buffer.concat(chunks),
       }
       requests.push(recorded)
       if (requests.length > maxRequests) {
@@ -43,10 +46,15 @@ export async function startRecordingServer(
         return
       }
       const reply = answer(recorded, requests.length - 1)
-      const body = typeof reply.body === 'object' ? JSON.stringify(reply.body) : (reply.body ?? '')
+      const binary = reply.body instanceof Uint8Array
+      const body = binary
+        ? (reply.body as Uint8Array)
+        : typeof reply.body === 'object'
+          ? JSON.stringify(reply.body)
+          : (reply.body ?? '')
       res.writeHead(reply.status, {
         'odata-version': '4.0',
-        ...(typeof reply.body === 'object'
+        ...(typeof reply.body === 'object' && !binary
           ? { 'content-type': 'application/json; odata.metadata=minimal' }
           : {}),
         ...reply.headers,
