@@ -36,6 +36,22 @@ export function onboarding(s: Services) {
   })
 }
 
+/** Whether a path names a dotfile or goes through a dot folder, after undoing up to three rounds of percent-encoding. */
+function isHidden(path: string): boolean {
+  let decoded = path
+  for (let i = 0; i < 3; i++) {
+    if (/(^|[/\\])\./.test(decoded)) return true
+    try {
+      const next = decodeURIComponent(decoded)
+      if (next === decoded) return false
+      decoded = next
+    } catch {
+      return true
+    }
+  }
+  return /(^|[/\\])\./.test(decoded)
+}
+
 /** The largest request body the API reads (a record of a few hundred columns is far below it). */
 const MAX_BODY_BYTES = 1024 * 1024
 
@@ -151,6 +167,9 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
         strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
       }),
     )
+    // Only the built SPA: a dotfile or dot folder left in the folder (`.env`, `.git/`) is never served, however the
+    // path is encoded (serveStatic decodes it).
+    app.use('*', async (c, next) => (isHidden(c.req.path) ? c.text('Not found', 404) : next()))
     app.use('*', serveStatic({ root }))
     app.get('*', serveStatic({ root, path: 'index.html' }))
   }
