@@ -163,6 +163,65 @@ describe('HTTP methods and the HTTP layer', () => {
   })
 })
 
+describe('genuine tokens of the wrong kind', () => {
+  const apiAudience = `api://${ids.multiTenantAppId}`
+  const mint = (
+    userObjectId: string,
+    extra: { scp?: string; resource?: string; lifetimeSeconds?: number } = {},
+  ) =>
+    t.emulator.world.mintUserAccessToken({
+      userObjectId,
+      appId: ids.multiTenantAppId,
+      resource: extra.resource ?? apiAudience,
+      ...(extra.scp ? { scp: extra.scp } : {}),
+      ...(extra.lifetimeSeconds !== undefined ? { lifetimeSeconds: extra.lifetimeSeconds } : {}),
+    })
+
+  it('a scope that only looks like ours (prefix, suffix, case, comma) is refused with 403 insufficient_scope', async () => {
+    for (const scp of [
+      'access_as_user_admin',
+      'xaccess_as_user',
+      'Access_As_User',
+      'access_as_user,openid',
+    ]) {
+      const res = await raw('/api/tables/accounts', {
+        headers: bearer(await mint(ids.users.fabrikamCarol, { scp })),
+      })
+      expect(res.status, scp).toBe(403)
+      expect((await json(res)).error?.code, scp).toBe('insufficient_scope')
+      expect(res.headers.get('www-authenticate'), scp).toBe('Bearer error="insufficient_scope"')
+    }
+  })
+
+  it('the admin’s own Dataverse token, ID token or an expired API token changes nothing in onboarding', async () => {
+    const before = JSON.stringify(await t.running.registry.events(ids.fabrikamTenantId))
+    const tokens = {
+      'Dataverse token of the admin': await mint(ids.users.fabrikamAdmin, { resource: p.fabrikamOrgUrl }),
+      'ID token of the admin': await t.emulator.world.mintIdToken({
+        userObjectId: ids.users.fabrikamAdmin,
+        appId: ids.multiTenantAppId,
+      }),
+      'expired API token of the admin': await mint(ids.users.fabrikamAdmin, { lifetimeSeconds: -600 }),
+    }
+    for (const [what, token] of Object.entries(tokens)) {
+      for (const [path, body] of [
+        ['/api/onboarding/offboard', { confirm: true }],
+        ['/api/onboarding/verify', {}],
+        ['/api/onboarding/start', { orgUrl: p.fabrikamOrgUrl, intent: 'change_org', confirm: true }],
+      ] as const) {
+        const res = await raw(path, {
+          method: 'POST',
+          headers: bearer(token, { 'Content-Type': 'application/json' }),
+          body: JSON.stringify(body),
+        })
+        expect(res.status, `${what} on ${path}`).toBe(401)
+        expect((await json(res)).error?.code, `${what} on ${path}`).toMatch(/^(invalid_token|token_expired)$/)
+      }
+    }
+    expect(JSON.stringify(await t.running.registry.events(ids.fabrikamTenantId))).toBe(before)
+  })
+})
+
 describe('query and path smuggling', () => {
   it('percent-encoded parameter names (%24filter, %73earch twice) are refused like their plain spelling', async () => {
     for (const query of [
