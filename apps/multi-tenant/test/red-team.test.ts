@@ -483,6 +483,25 @@ describe('onboarding: pointing a tenant at another host', () => {
   })
 })
 
+describe('onboarding: redirects', () => {
+  it('the consent callback sends the browser only to the app’s own onboarding page, whatever its parameters say', async () => {
+    const evil = encodeURIComponent('https://evil.example/')
+    for (const query of [
+      `redirect_uri=${evil}&returnTo=${evil}&next=${evil}`,
+      `admin_consent=True&tenant=${ids.fabrikamTenantId}&state=x&redirect_uri=${evil}`,
+      `error=access_denied&error_description=${encodeURIComponent('<b>call +1 555</b>')}&state=x`,
+      'state=%0d%0aLocation:%20https://evil.example/',
+    ]) {
+      const res = await raw(`/onboarding/callback?${query}`)
+      expect(res.status, query).toBe(303)
+      const location = res.headers.get('location') ?? ''
+      expect(location.startsWith('/#/onboarding?'), location).toBe(true)
+      expect(location, query).not.toContain('evil.example')
+      expect(new URLSearchParams(location.split('?')[1]).get('ticket'), query).toBeNull()
+    }
+  })
+})
+
 describe('cursors across an org change', () => {
   it('a cursor issued before the tenant moved to another org is refused after the move, and new pages come from the new org', async () => {
     const res = await raw('/api/tables/accounts?pageSize=1', { headers: bearer(p.carol) })
