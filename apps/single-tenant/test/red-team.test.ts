@@ -1,8 +1,11 @@
+import { createPublicKey } from 'node:crypto'
 import { once } from 'node:events'
 import { connect } from 'node:net'
+import { defaultIds } from '@dataverse-s2s/emulator'
 import { serve } from '@hono/node-server'
+import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, type Harness, jar, signInOverHttp, startHarness } from './support.ts'
+import { buildApp, type Harness, jar, signInOverHttp, startHarness, swapIdToken } from './support.ts'
 
 /**
  * A second, independent attack run on the single-tenant sample (beside hostile.test.ts, fuzz.test.ts and the
@@ -75,6 +78,72 @@ describe('open redirects', () => {
     expect(location.origin).toBe(new URL(h.config.authorityHost).origin)
     expect(location.pathname).toBe(`/${h.config.tenantId}/oauth2/v2.0/logout`)
     expect(location.searchParams.getAll('post_logout_redirect_uri')).toEqual([`${base}/`])
+  })
+})
+
+describe('ID token confusion at sign-in', () => {
+  it('unsigned, HS256, wrong issuer, v1, not-yet-valid, expired or access tokens in the id_token slot sign nobody in', async () => {
+    const keys = h.handle.world.signingKeys
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+    const now = Math.floor(Date.now() / 1000)
+    const hostOf = (c: Record<string, unknown>) => String(c['iss']).replace(/\/[^/]+\/v2\.0$/, '')
+    const cases: [string, (c: Record<string, unknown>) => Promise<string>, number][] = [
+      ['alg none', async (c) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(c)}.`, 400],
+      [
+        'HS256 with the emulator’s public key',
+        async (c) => {
+          const x5c = keys.jwks().keys[0]?.x5c?.[0] ?? ''
+          const pem = createPublicKey(
+            `-----BEGIN CERTIFICATE-----\n${x5c}\n-----END CERTIFICATE-----`,
+          ).export({
+            type: 'spki',
+            format: 'pem',
+          })
+          return new SignJWT(c)
+            .setProtectedHeader({ alg: 'HS256', kid: keys.currentKid })
+            .sign(Buffer.from(pem as string))
+        },
+        400,
+      ],
+      [
+        'issuer of another tenant, this tenant’s tid',
+        (c) => keys.signJwt({ ...c, iss: `${hostOf(c)}/${defaultIds.fabrikamTenantId}/v2.0` }),
+        400,
+      ],
+      [
+        'v1 issuer',
+        (c) => keys.signJwt({ ...c, iss: `https://sts.windows.net/${c['tid']}/`, ver: '1.0' }),
+        400,
+      ],
+      ['not valid for an hour', (c) => keys.signJwt({ ...c, nbf: now + 3600, iat: now + 3600 }), 400],
+      [
+        'expired an hour ago',
+        (c) => keys.signJwt({ ...c, iat: now - 7200, nbf: now - 7200, exp: now - 3600 }),
+        400,
+      ],
+      [
+        'a Dataverse access token of the user',
+        () =>
+          h.handle.world.mintUserAccessToken({
+            userObjectId: defaultIds.users.contosoAlice,
+            appId: h.config.clientId,
+            resource: h.config.environments[0]!.url,
+          }),
+        400,
+      ],
+      [
+        'an access-token shape (scp, azpacr) with the right aud',
+        (c) => keys.signJwt({ ...c, scp: 'x', azpacr: '0' }),
+        400,
+      ],
+    ]
+    for (const [name, replace, status] of cases) {
+      const app = buildApp(h, { network: swapIdToken(h.network, replace) })
+      const { response, cookies } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
+      expect(response.status, name).toBe(status)
+      expect(await response.text(), name).not.toContain('eyJ')
+      expect(cookies.cookies.has('session'), name).toBe(false)
+    }
   })
 })
 
