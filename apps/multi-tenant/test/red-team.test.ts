@@ -273,6 +273,27 @@ describe('query and path smuggling', () => {
   })
 })
 
+describe('X-Act-As', () => {
+  it('any X-Act-As other than exactly "me" (case, lists, repeats, other words) is refused before Dataverse', async () => {
+    const before = t.emulator.admin.counters().totals.dataverseRequests
+    for (const value of ['ME', 'me,me', 'me; app', 'true', '1', 'user', 'app', ids.users.fabrikamAdmin]) {
+      const res = await raw('/api/tables/accounts', {
+        method: 'POST',
+        headers: bearer(p.carol, { 'X-Act-As': value, 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ name: 'acted' }),
+      })
+      expect(res.status, value).toBe(400)
+      expect((await json(res)).error?.code, value).toBe('invalid_act_as')
+    }
+    const twice = new Headers(bearer(p.carol))
+    twice.append('X-Act-As', 'me')
+    twice.append('X-Act-As', 'me')
+    const repeated = await raw('/api/me', { headers: twice })
+    expect(repeated.status).toBe(400)
+    expect(t.emulator.admin.counters().totals.dataverseRequests).toBe(before)
+  })
+})
+
 describe('paging cursors', () => {
   async function cursorOf(path: string, headers: Record<string, string> = {}) {
     const res = await raw(path, { headers: bearer(p.carol, headers) })
