@@ -222,6 +222,36 @@ describe('genuine tokens of the wrong kind', () => {
   })
 })
 
+describe('provisioning with someone else’s Dataverse token', () => {
+  it('a Dataverse token for another org or an unsigned one is refused and never echoed or logged', async () => {
+    const before = JSON.stringify(await t.running.registry.events(ids.fabrikamTenantId))
+    const logged = t.logs.length
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+    const tokens = {
+      'the admin’s token for Contoso’s org': await t.emulator.world.mintUserAccessToken({
+        userObjectId: ids.users.fabrikamAdmin,
+        appId: ids.multiTenantAppId,
+        resource: p.contosoOrgUrl,
+      }),
+      'an unsigned token': `${b64({ alg: 'none' })}.${b64({ aud: p.fabrikamOrgUrl, oid: ids.users.fabrikamAdmin })}.`,
+    }
+    for (const [what, dataverseToken] of Object.entries(tokens)) {
+      const res = await raw('/api/onboarding/provision', {
+        method: 'POST',
+        headers: bearer(p.nestor, { 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ dataverseToken }),
+      })
+      const text = await res.text()
+      expect(res.status, what).toBe(409)
+      expect(JSON.parse(text).error.code, what).toMatch(/^(not_org_admin|not_org_user)$/)
+      expect(text, what).not.toContain(dataverseToken.split('.')[1] ?? '')
+    }
+    const lines = t.logs.slice(logged).join('\n')
+    for (const token of Object.values(tokens)) expect(lines).not.toContain(token.split('.')[1] ?? '')
+    expect(JSON.stringify(await t.running.registry.events(ids.fabrikamTenantId))).toBe(before)
+  })
+})
+
 describe('query and path smuggling', () => {
   it('percent-encoded parameter names (%24filter, %73earch twice) are refused like their plain spelling', async () => {
     for (const query of [
