@@ -409,6 +409,39 @@ describe('hostile bodies', () => {
     expect((await t.running.registry.get(ids.fabrikamTenantId))?.status).toBe('verified')
   })
 
+  it('a search cut at 100 characters inside an emoji is still searched, never a 500', async () => {
+    for (const search of [`${'a'.repeat(99)}😀`, `${'😀'.repeat(60)}`, `Adventure${' '.repeat(90)}😀x`]) {
+      const res = await raw(`/api/tables/accounts?search=${encodeURIComponent(search)}`, {
+        headers: bearer(p.carol),
+      })
+      expect(res.status, search).toBe(200)
+      expect((await json(res))['rows'], search).toBeInstanceOf(Array)
+    }
+  })
+
+  it('a lone surrogate in a column (JSON \\ud800) is refused with 400 instead of being stored', async () => {
+    for (const body of [
+      '{"name":"x\\ud800"}',
+      '{"name":"\\udc00y"}',
+      '{"name":"ok","telephone1":"\\ud83d"}',
+    ]) {
+      const res = await raw('/api/tables/accounts', {
+        method: 'POST',
+        headers: bearer(p.carol, { 'Content-Type': 'application/json' }),
+        body,
+      })
+      expect(res.status, body).toBe(400)
+      expect((await json(res)).error?.code, body).toBe('invalid_body')
+    }
+    const fine = await raw('/api/tables/accounts', {
+      method: 'POST',
+      headers: bearer(p.carol, { 'Content-Type': 'application/json' }),
+      body: JSON.stringify({ name: 'Emoji 😀 Ltd' }),
+    })
+    expect(fine.status).toBe(201)
+    expect((await json(fine))['name']).toBe('Emoji 😀 Ltd')
+  })
+
   it('invalid UTF-8 in a JSON body never fails the server and never stores a raw invalid byte', async () => {
     const body = Buffer.concat([
       Buffer.from('{"name":"bad '),
