@@ -180,7 +180,7 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
       s.logger.warn('dataverse call failed', { status: handled.status, tenantId: c.get('user')?.tenantId })
       return handled
     }
-    s.logger.error('unexpected error', { name: error.name, message: error.message })
+    s.logger.error('unexpected error', { name: error.name, error: error.message })
     return errorResponse(c, 500, 'internal', 'Something went wrong on our side: try again.')
   })
   return app

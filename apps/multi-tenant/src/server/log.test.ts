@@ -5,7 +5,12 @@ describe('log lines', () => {
   it('keep their own time, level and message whatever the fields are called', () => {
     const lines: string[] = []
     const log = createLogger({ sink: (l) => lines.push(l) })
-    log.error('unexpected error', { message: 'URI malformed', level: 'info', time: 'never', name: 'URIError' })
+    log.error('unexpected error', {
+      message: 'URI malformed',
+      level: 'info',
+      time: 'never',
+      name: 'URIError',
+    })
     const line = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>
     expect(line['message']).toBe('unexpected error')
     expect(line['level']).toBe('error')
