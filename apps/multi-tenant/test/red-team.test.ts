@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ids, onboard, request, startOnboarding, startTestApp } from './helpers.ts'
 
@@ -417,6 +418,18 @@ describe('hostile bodies', () => {
       expect(res.status, search).toBe(200)
       expect((await json(res))['rows'], search).toBeInstanceOf(Array)
     }
+  })
+
+  it('any search text (every Unicode plane, 60 to 150 graphemes) is searched or refused, never a 500', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 60, maxLength: 150 }), async (search) => {
+        const res = await raw(`/api/tables/accounts?search=${encodeURIComponent(search)}`, {
+          headers: bearer(p.carol),
+        })
+        expect(res.status, JSON.stringify(search)).toBeLessThan(500)
+      }),
+      { seed: 20_261_205, numRuns: 150 },
+    )
   })
 
   it('a lone surrogate in a column (JSON \\ud800) is refused with 400 instead of being stored', async () => {
