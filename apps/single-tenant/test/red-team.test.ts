@@ -196,7 +196,7 @@ describe('headers on every answer', () => {
 })
 
 describe('over a real socket', () => {
-  it('TRACE, PROPFIND and CONNECT never echo the session cookie, and the server keeps serving', async () => {
+  it('TRACE, PROPFIND and CONNECT never echo the session cookie, a 64 KB header gets 431, and the server keeps serving', async () => {
     const app = buildApp(h)
     const { cookies } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
     const cookie = cookies.cookie()
@@ -228,6 +228,10 @@ describe('over a real socket', () => {
         expect(answer, `${method} ${target}`).not.toContain(secret)
         expect(answer, `${method} ${target}`).not.toMatch(/^HTTP\/1\.1 2\d\d/)
       }
+      const big = await send(
+        `GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\nConnection: close\r\n\r\n`,
+      )
+      expect(big).toMatch(/^HTTP\/1\.1 431/)
       const page = await send(
         `GET / HTTP/1.1\r\nHost: localhost\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`,
       )
