@@ -325,6 +325,18 @@ describe('X-Act-As', () => {
   })
 })
 
+describe('log size', () => {
+  it('a 12 KB path is logged as at most 200 characters in every line it causes', async () => {
+    const before = t.logs.length
+    const long = `/api/tables/${'x'.repeat(12_000)}`
+    expect((await raw(long)).status).toBe(401)
+    expect((await raw(long, { headers: bearer(p.alice) })).status).toBe(404)
+    const lines = t.logs.slice(before)
+    expect(lines.length).toBeGreaterThanOrEqual(3)
+    for (const line of lines) expect(line.length, line.slice(0, 80)).toBeLessThan(600)
+  })
+})
+
 describe('paging cursors', () => {
   async function cursorOf(path: string, headers: Record<string, string> = {}) {
     const res = await raw(path, { headers: bearer(p.carol, headers) })
