@@ -113,7 +113,8 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
   const data = [
     verifyUser({
       verifier: s.verifier,
-      onDenied: (e) => s.logger.warn('request refused', { code: e.code, status: e.status, path: e.path }),
+      onDenied: (e) =>
+        s.logger.warn('request refused', { code: e.code, status: e.status, path: e.path.slice(0, 200) }),
     }),
     resolveTenant({
       lookup: async (tid, c) => {
@@ -130,7 +131,8 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
           canAdminister: isTenantAdministrator(c.var.user, t.tenantId),
         }
       },
-      onDenied: (e) => s.logger.warn('request refused', { code: e.code, tenantId: e.tenantId, path: e.path }),
+      onDenied: (e) =>
+        s.logger.warn('request refused', { code: e.code, tenantId: e.tenantId, path: e.path.slice(0, 200) }),
     }),
     dataverseClient({
       tokens: s.tokens,
