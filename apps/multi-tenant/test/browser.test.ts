@@ -211,4 +211,17 @@ describe('the multi-tenant sample in Chromium', () => {
     for (const name of contosoNames) expect(contosoAll.has(name)).toBe(true)
     expect(contosoNames).not.toContain('Created As Carol')
   }, 240_000) // some sixty browser steps and fifteen screenshots on a loaded 2-core runner
+
+  it('a crafted consent-result link cannot put the attacker’s text on the onboarding page', async () => {
+    const lure = 'Your tenant is locked: call +1 555 0100 with your password'
+    await page.goto(`${t.running.url}/#/onboarding?error=CONSENT_DENIED&message=${encodeURIComponent(lure)}`)
+    await page.waitForSelector('text=Start again')
+    const text = (await page.textContent('#view')) ?? ''
+    expect(text).not.toContain('call +1 555 0100')
+    expect(text).toContain('declined the consent')
+    await page.goto(`${t.running.url}/#/onboarding?error=${encodeURIComponent(lure)}`)
+    await page.reload()
+    await page.waitForSelector('text=Start again')
+    expect(await page.textContent('#view')).not.toContain('call +1 555 0100')
+  })
 })

@@ -52,8 +52,7 @@ export function createApp(options: AppOptions) {
   const defaultEnvironment = environments.list[0]!
 
   const app = new Hono<{ Variables: SessionVariables }>()
-  // First of all, from the headers alone: a body declared larger than the limit is refused before anything reads it.
-  app.use(refuseDeclaredOversize(maxBodyBytes))
+  // The security headers and no-store wrap every answer, the early refusals below (413, CSRF 403) included.
   app.use(
     secureHeaders({
       // The app serves no script, plugin, frame or base URL: forbid them all, so injected markup cannot run.
@@ -72,13 +71,15 @@ export function createApp(options: AppOptions) {
       referrerPolicy: 'same-origin',
     }),
   )
-  app.use(sessions.middleware)
-  app.use(csrfProtection(appOrigin, { maxBodyBytes }))
   app.use(async (c, next) => {
     await next()
     // Pages show private data: never keep them in shared caches or the back-forward cache after sign-out.
     if (!c.res.headers.has('cache-control')) c.header('Cache-Control', 'no-store')
   })
+  // From the headers alone, before anything reads it: a body declared larger than the limit is refused.
+  app.use(refuseDeclaredOversize(maxBodyBytes))
+  app.use(sessions.middleware)
+  app.use(csrfProtection(appOrigin, { maxBodyBytes }))
 
   app.get('/app.css', (c) => c.body(css, 200, { 'content-type': 'text/css; charset=utf-8' }))
   app.get('/healthz', (c) => c.json({ ok: true }))

@@ -116,8 +116,11 @@ export async function signInOverHttp(
   cookies = jar(),
   /** Runs while the browser is away at Entra ID (between the app's redirect and its callback). */
   whileAway?: () => Promise<void>,
+  /** The `returnTo` of the sign-in link, as a browser would send it. */
+  returnTo?: string,
 ): Promise<{ response: Response; cookies: Browserless; callbackUrl?: string; emulatorPage?: string }> {
-  const start = await app.request(`${h.config.publicUrl}/auth/signin`, {
+  const query = returnTo === undefined ? '' : `?returnTo=${encodeURIComponent(returnTo)}`
+  const start = await app.request(`${h.config.publicUrl}/auth/signin${query}`, {
     headers: { cookie: cookies.cookie() },
   })
   cookies.store(start)

@@ -36,6 +36,22 @@ export function onboarding(s: Services) {
   })
 }
 
+/** Whether a path names a dotfile or goes through a dot folder, after undoing up to three rounds of percent-encoding. */
+function isHidden(path: string): boolean {
+  let decoded = path
+  for (let i = 0; i < 3; i++) {
+    if (/(^|[/\\])\./.test(decoded)) return true
+    try {
+      const next = decodeURIComponent(decoded)
+      if (next === decoded) return false
+      decoded = next
+    } catch {
+      return true
+    }
+  }
+  return /(^|[/\\])\./.test(decoded)
+}
+
 /** The largest request body the API reads (a record of a few hundred columns is far below it). */
 const MAX_BODY_BYTES = 1024 * 1024
 
@@ -97,7 +113,8 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
   const data = [
     verifyUser({
       verifier: s.verifier,
-      onDenied: (e) => s.logger.warn('request refused', { code: e.code, status: e.status, path: e.path }),
+      onDenied: (e) =>
+        s.logger.warn('request refused', { code: e.code, status: e.status, path: e.path.slice(0, 200) }),
     }),
     resolveTenant({
       lookup: async (tid, c) => {
@@ -114,7 +131,8 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
           canAdminister: isTenantAdministrator(c.var.user, t.tenantId),
         }
       },
-      onDenied: (e) => s.logger.warn('request refused', { code: e.code, tenantId: e.tenantId, path: e.path }),
+      onDenied: (e) =>
+        s.logger.warn('request refused', { code: e.code, tenantId: e.tenantId, path: e.path.slice(0, 200) }),
     }),
     dataverseClient({
       tokens: s.tokens,
@@ -151,6 +169,9 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
         strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
       }),
     )
+    // Only the built SPA: a dotfile or dot folder left in the folder (`.env`, `.git/`) is never served, however the
+    // path is encoded (serveStatic decodes it).
+    app.use('*', async (c, next) => (isHidden(c.req.path) ? c.text('Not found', 404) : next()))
     app.use('*', serveStatic({ root }))
     app.get('*', serveStatic({ root, path: 'index.html' }))
   }
@@ -161,7 +182,7 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
       s.logger.warn('dataverse call failed', { status: handled.status, tenantId: c.get('user')?.tenantId })
       return handled
     }
-    s.logger.error('unexpected error', { name: error.name, message: error.message })
+    s.logger.error('unexpected error', { name: error.name, error: error.message })
     return errorResponse(c, 500, 'internal', 'Something went wrong on our side: try again.')
   })
   return app

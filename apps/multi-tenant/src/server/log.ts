@@ -23,10 +23,10 @@ export function createLogger(
 ): AppLogger {
   const write = (level: string, message: string, fields?: LogFields) => {
     if (options.quiet && level === 'info') return
-    const line = redact(
-      JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }),
-      options.secrets?.() ?? [],
-    )
+    // The line's own time, level and message win over fields of those names: an error's `message` field would
+    // otherwise hide "unexpected error" from whoever searches the logs for it.
+    const head = { time: new Date().toISOString(), level, message }
+    const line = redact(JSON.stringify({ ...head, ...fields, ...head }), options.secrets?.() ?? [])
     if (options.sink) options.sink(line)
     else if (level === 'info') process.stdout.write(`${line}\n`)
     else process.stderr.write(`${line}\n`)

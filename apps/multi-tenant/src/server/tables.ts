@@ -54,6 +54,9 @@ export const tables: ReadonlyMap<string, TableSpec> = new Map(Object.entries(spe
 /** Audit columns shown on a record (Dataverse fills them; with impersonation `createdby` is the user). */
 export const auditColumns = ['_createdby_value', '_createdonbehalfby_value', '_modifiedby_value', 'createdon']
 
+/** Half of a UTF-16 surrogate pair without its other half: not a character, and no URL or Dataverse column takes it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 /** Checks a create/update body against the table's writable columns. Returns the clean row or a message. */
 export function cleanBody(
   spec: TableSpec,
@@ -68,6 +71,11 @@ export function cleanBody(
     const max = Object.hasOwn(spec.writable, key) ? spec.writable[key] : undefined
     if (max === undefined) return { error: `"${key.slice(0, 40)}" cannot be written here.` }
     if (value !== null && typeof value !== 'string') return { error: `"${key}" must be text.` }
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      return {
+        error: `"${key}" holds a broken character (half of a surrogate pair): send valid Unicode text.`,
+      }
+    }
     if (typeof value === 'string' && value.length > max)
       return { error: `"${key}" is longer than ${max} characters.` }
     row[key] = value === null || value.trim() === '' ? null : value.trim()

@@ -117,7 +117,10 @@ export function dataRoutes(s: Services): Hono {
       }
       page = await c.var.dataverse.queryNext(nextLink, { maxPageSize: pageSize, formattedValues: true })
     } else {
-      const search = (c.req.query('search') ?? '').trim().slice(0, 100)
+      // Cut by code points: a cut inside a surrogate pair would leave a lone surrogate, which no URL can encode.
+      const search = Array.from((c.req.query('search') ?? '').trim())
+        .slice(0, 100)
+        .join('')
       // Column names come from the allow-list; the search text is escaped as an OData string literal.
       const filter = search
         ? spec.search.map((col) => `contains(${col},${formatLiteral(search)})`).join(' or ')

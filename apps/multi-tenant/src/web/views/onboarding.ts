@@ -1,5 +1,6 @@
 import { ApiError, api } from '../api.ts'
 import { account, environments, orgToken, signIn } from '../auth.ts'
+import { consentErrorText } from '../consent-errors.ts'
 import { errorBox, h, okBox, show } from '../dom.ts'
 
 interface TenantPage {
@@ -148,7 +149,7 @@ export async function onboardingView(query: URLSearchParams): Promise<void> {
   if (error) {
     return show(
       h('h1', {}, 'Connect your organization'),
-      errorBox(query.get('message') ?? 'The consent did not complete.'),
+      errorBox(consentErrorText(error)),
       h('p', {}, h('a', { href: '#/connect' }, 'Start again')),
     )
   }
