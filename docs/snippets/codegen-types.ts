@@ -73,7 +73,7 @@ export type Contact = {
   _modifiedonbehalfby_value?: string | null
   /** Lookup ownerid to systemuser: the related row's id (read-only; write it with ownerid@odata.bind). */
   _ownerid_value?: string | null
-  /** Lookup parentcustomerid to account: the related row's id (read-only; write it with parentcustomerid_account@odata.bind). */
+  /** Lookup parentcustomerid to account | contact: the related row's id (read-only; write it with parentcustomerid_account@odata.bind or parentcustomerid_contact@odata.bind). */
   _parentcustomerid_value?: string | null
   birthdate?: string | null
   /** Primary key. */
@@ -92,6 +92,8 @@ export type Contact = {
   versionnumber?: number | null
   /** $expand: the related account rows. */
   account_primary_contact?: Account[]
+  /** $expand: the related contact rows. */
+  contact_customer_contacts?: Contact[]
   /** $expand: the related systemuser row. */
   createdby?: Record<string, unknown> | null
   /** $expand: the related systemuser row. */
@@ -104,6 +106,8 @@ export type Contact = {
   ownerid?: Record<string, unknown> | null
   /** $expand: the related account row. */
   parentcustomerid_account?: Account | null
+  /** $expand: the related contact row. */
+  parentcustomerid_contact?: Contact | null
 }
 
 /** The contact table, for createMultiple / updateMultiple / upsertMultiple. */

@@ -3,6 +3,7 @@ export type { EmulatorClock } from './clock.ts'
 export type {
   ColumnSeed,
   ColumnType,
+  LookupTargetSeed,
   OptionSeed,
   OptionSetSeed,
   OrgData,

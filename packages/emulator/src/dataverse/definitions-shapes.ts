@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { navigationTo } from './lookups.ts'
 import type { ColumnDef, OptionSeed, OptionSetSeed, TableDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 
@@ -138,7 +139,9 @@ export function attributeKind(def: TableDef, c: ColumnDef): AttributeKind {
     case 'lookup':
       return c.name === 'ownerid' && def.sys.ownerid >= 0
         ? k('Owner', 'LookupAttributeMetadata')
-        : k('Lookup', 'LookupAttributeMetadata')
+        : c.customer
+          ? k('Customer', 'LookupAttributeMetadata')
+          : k('Lookup', 'LookupAttributeMetadata')
     case 'picklist':
       if (c.name === 'statecode') return k('State', 'StateAttributeMetadata')
       if (c.name === 'statuscode') return k('Status', 'StatusAttributeMetadata')
@@ -269,7 +272,8 @@ export function attributeMetadata(org: OrgModel, def: TableDef, c: ColumnDef): J
       })
       break
     case 'lookup':
-      Object.assign(out, { Targets: c.target ? [c.target] : [] })
+      // LookupAttributeMetadata.Targets: every table the column can point at (Customer: account, contact)
+      Object.assign(out, { Targets: (c.targets ?? []).map((t) => t.table) })
       break
     case 'boolean':
       Object.assign(out, { DefaultValue: false })
@@ -452,7 +456,9 @@ export function relationships(org: OrgModel): RelationshipDef[] {
           ReferencingEntity: other.logicalName,
           ReferencingAttribute: nav.column ?? null,
           ReferencedEntityNavigationPropertyName: nav.name,
-          ReferencingEntityNavigationPropertyName: column?.navigation ?? nav.column ?? null,
+          // a multi-table lookup has one relationship per target, each with its own navigation property
+          ReferencingEntityNavigationPropertyName:
+            (column && navigationTo(column, def.logicalName)) ?? nav.column ?? null,
           IsHierarchical: def.logicalName === other.logicalName,
           CascadeConfiguration: {
             Assign: 'NoCascade',

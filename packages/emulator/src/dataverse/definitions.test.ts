@@ -227,7 +227,7 @@ describe('schema definitions read API', () => {
       "EntityDefinitions(LogicalName='contact')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata?$select=LogicalName,Targets",
     )
     expect((lookups.body.value as Json[]).find((l) => l.LogicalName === 'parentcustomerid')).toMatchObject({
-      Targets: ['account'],
+      Targets: ['account', 'contact'],
     })
   })
 

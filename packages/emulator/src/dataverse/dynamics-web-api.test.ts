@@ -1,53 +1,21 @@
-import type * as HttpsModule from 'node:https'
-import { createRequire, syncBuiltinESMExports } from 'node:module'
-import { ConfidentialClientApplication } from '@azure/msal-node'
-import { DynamicsWebApi } from 'dynamics-web-api'
+import type { DynamicsWebApi } from 'dynamics-web-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defaultIds, type EmulatorHandle, startEmulator } from '../index.ts'
+import { defaultIds, type EmulatorHandle } from '../index.ts'
+import { startWithDynamicsWebApi } from './dynamics-web-api-support.ts'
 
 // Fidelity: dynamics-web-api (a Dataverse Web API client we did not write), configured only with the org URL and an
 // msal-node token callback, runs its CRUD, paging, FetchXML, batch and impersonation against the emulator.
 const ids = defaultIds
 let emulator: EmulatorHandle
-let restoreFetch: () => void
-const https = createRequire(import.meta.url)('node:https') as typeof HttpsModule
-const OriginalAgent = https.Agent
 let client: DynamicsWebApi
+let stop: (() => Promise<void>) | undefined
 
 beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 })
-  restoreFetch = emulator.trust.installGlobally()
-  // dynamics-web-api makes its own https.Agent; trusting the emulator's CA there is the Node configuration it needs
-  // (the same as NODE_EXTRA_CA_CERTS for a separate process)
-  const ca = emulator.caCertPem
-  ;(https as { Agent: typeof HttpsModule.Agent }).Agent = class extends OriginalAgent {
-    constructor(options?: HttpsModule.AgentOptions) {
-      super({ ...options, ca })
-    }
-  }
-  syncBuiltinESMExports()
-  const org = emulator.orgs.find((o) => o.id === ids.contosoOrgId)
-  if (!org) throw new Error('no Contoso org')
-  const cca = new ConfidentialClientApplication({
-    auth: {
-      clientId: ids.multiTenantAppId,
-      clientSecret: ids.multiTenantAppSecret,
-      ...emulator.msalAuth(ids.contosoTenantId),
-    },
-  })
-  client = new DynamicsWebApi({
-    serverUrl: org.url,
-    dataApi: { version: '9.2' },
-    onTokenRefresh: async () =>
-      (await cca.acquireTokenByClientCredential({ scopes: [`${org.url}/.default`] }))?.accessToken ?? null,
-  })
+  ;({ emulator, client, stop } = await startWithDynamicsWebApi())
 })
 
 afterAll(async () => {
-  ;(https as { Agent: typeof HttpsModule.Agent }).Agent = OriginalAgent
-  syncBuiltinESMExports()
-  restoreFetch?.()
-  await emulator?.stop()
+  await stop?.()
 })
 
 describe('dynamics-web-api against the emulator', () => {

@@ -1,6 +1,7 @@
 import { Fault } from './errors.ts'
 import { FUNCTION_OPERATORS, functionCondition } from './fetchxml-operators.ts'
 import { filterEnv } from './filter-env.ts'
+import { lookupTable } from './lookups.ts'
 import type { ColumnDef, TableDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 import {
@@ -181,15 +182,18 @@ function parseLink(
       )
   }
   const pass = (r: Row) => filters.every((f) => f(r))
+  // a multi-table lookup joins only the rows of the table its value points at (the lookup names the table as well)
+  const toLinked = (row: Row) => to.typeIndex === undefined || lookupTable(to, row) === name
+  const fromParent = (r: Row) => from.typeIndex === undefined || lookupTable(from, r) === parent.logicalName
   const match = (row: Row): Row | undefined => {
     const v = row[to.index]
     if (v === null || v === undefined) return undefined
     if (from.name === linked.def.primaryId) {
-      const r = linked.get(String(v))
+      const r = toLinked(row) ? linked.get(String(v)) : undefined
       return r && pass(r) ? r : undefined
     }
     if (from.type === 'lookup') {
-      for (const r of linked.referencing(from.index, String(v)) ?? []) if (pass(r)) return r
+      for (const r of linked.referencing(from.index, String(v)) ?? []) if (fromParent(r) && pass(r)) return r
       return undefined
     }
     const cat = category(from.type)

@@ -1,3 +1,4 @@
+import { navigatedId } from './lookups.ts'
 import type { OrgModel } from './org-model.ts'
 import type { FilterEnv } from './query-functions.ts'
 import type { CallContext } from './request.ts'
@@ -23,11 +24,11 @@ export function filterEnv(org: OrgModel, ctx: CallContext | undefined): FilterEn
       const target = org.table(nav.target)
       org.checkPrivilege(ctx, 'Read', target.def)
       if (nav.kind === 'single') {
-        const i = (def.byName.get(nav.column as string) as { index: number }).index
         return {
           def: target.def,
           rows: (row) => {
-            const related = typeof row[i] === 'string' ? target.get(row[i] as string) : undefined
+            const id = navigatedId(def, nav, row)
+            const related = id === undefined ? undefined : target.get(id)
             return related ? [related] : []
           },
         }

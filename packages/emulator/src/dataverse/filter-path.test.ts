@@ -229,8 +229,8 @@ describe('navigation paths over HTTP', () => {
     expect((await error("parentcustomerid/name eq 'x'", 'contacts')).message).toBe(
       "Could not find a property named 'parentcustomerid' on type 'Microsoft.Dynamics.CRM.contact'.",
     )
-    expect((await error("parentcustomerid_contact/fullname eq 'x'", 'contacts')).message).toBe(
-      "Could not find a property named 'parentcustomerid_contact' on type 'Microsoft.Dynamics.CRM.contact'.",
+    expect((await error("parentcustomerid_systemuser/fullname eq 'x'", 'contacts')).message).toBe(
+      "Could not find a property named 'parentcustomerid_systemuser' on type 'Microsoft.Dynamics.CRM.contact'.",
     )
     expect((await error('primarycontactid/fullname eq 1')).message).toContain(
       "Found operand types 'Edm.String' and 'Edm.Decimal'",

@@ -1,7 +1,8 @@
 import { Fault } from './errors.ts'
 import { fileColumn } from './file-columns.ts'
 import { written } from './handle-entity.ts'
-import type { ColumnDef, NavigationDef } from './metadata.ts'
+import { bindNames, lookupChanges, lookupTable, navColumn, navigatedId } from './lookups.ts'
+import type { NavigationDef } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
 import { parseSegment } from './paths.ts'
 import { checkAppend } from './privileges.ts'
@@ -15,7 +16,7 @@ import {
   type Preferences,
   parseBody,
 } from './request.ts'
-import { requireRow } from './rows.ts'
+import { relatedFixed, requireRow } from './rows.ts'
 import type { Row, Table } from './store.ts'
 import { coerce, output, propertyName } from './values.ts'
 
@@ -65,8 +66,8 @@ export function member(
       const selectText = req.url.searchParams.get('$select')
       const select = selectText === null ? undefined : parseSelect(target.def, selectText)
       if (nav.kind === 'single') {
-        const tid = row[(def.byName.get(nav.column as string) as ColumnDef).index]
-        const tr = typeof tid === 'string' ? target.get(tid) : undefined
+        const tid = navigatedId(def, nav, row)
+        const tr = tid === undefined ? undefined : target.get(tid)
         if (!tr) return { status: 204, headers: {} }
         return json(200, {
           '@odata.context': `${root}/$metadata#${target.def.entitySetName}/$entity`,
@@ -83,8 +84,8 @@ export function member(
       org.checkPrivilege(ctx, 'Read', def)
       const rows =
         nav.kind === 'single'
-          ? [row[(def.byName.get(nav.column as string) as ColumnDef).index]]
-              .filter((x): x is string => typeof x === 'string')
+          ? [navigatedId(def, nav, row)]
+              .filter((x): x is string => x !== undefined)
               .map((x) => target.get(x))
               .filter((r): r is Row => !!r)
           : org.related(table, id, nav)
@@ -106,12 +107,8 @@ export function member(
       const other = org.resolveReference(ctx, odataId, nav.target)
       if (nav.kind === 'single') {
         checkAppend(org, ctx, def, other.table.def)
-        org.touch(
-          ctx,
-          table,
-          row,
-          new Map([[(def.byName.get(nav.column as string) as ColumnDef).index, other.table.id(other.row)]]),
-        )
+        const changes = lookupChanges(navColumn(def, nav), nav.target, other.table.id(other.row))
+        org.touch(ctx, table, row, new Map(changes))
       } else org.associate(ctx, table, id, nav, other.table, other.row)
       return { status: 204, headers: {} }
     }
@@ -119,12 +116,11 @@ export function member(
       if (nav.kind === 'single') {
         if (seg.key !== undefined) throw Fault.noResource(req.url.href)
         org.checkPrivilege(ctx, 'Append', def)
-        org.touch(
-          ctx,
-          table,
-          row,
-          new Map([[(def.byName.get(nav.column as string) as ColumnDef).index, null]]),
-        )
+        const col = navColumn(def, nav)
+        // a multi-table lookup pointing at another table's row is not this navigation's: nothing to remove
+        const pointsAt = lookupTable(col, row)
+        if (pointsAt === undefined || pointsAt === nav.target)
+          org.touch(ctx, table, row, new Map(lookupChanges(col, nav.target, null)))
         return { status: 204, headers: {} }
       }
       let otherRow: Row
@@ -170,7 +166,9 @@ export function member(
       throw Fault.invalidArgument(`The property '${col.name}' cannot be set.`)
     }
     if (col.type === 'lookup' && method === 'PUT') {
-      throw Fault.invalidArgument(`Set the lookup '${col.name}' through '${col.navigation}/$ref'.`)
+      throw Fault.invalidArgument(
+        `Set the lookup '${col.name}' with ${bindNames(col)}, or PUT its navigation property's $ref.`,
+      )
     }
     let value: unknown = null
     if (method === 'PUT') {
@@ -209,7 +207,12 @@ function createRelated(
     org.associate(ctx, table, id, nav, target, row)
   } else {
     checkAppend(org, ctx, target.def, table.def)
-    row = org.createRow(ctx, target, body, new Map([[nav.column as string, id]]))
+    row = org.createRow(
+      ctx,
+      target,
+      body,
+      relatedFixed(target.def, nav.column as string, table.def.logicalName, id),
+    )
   }
   return written(org, ctx, req, target, row, root, prefs, 201)
 }

@@ -20,7 +20,14 @@ import {
 import { restoreSnapshot, takeSnapshot } from './snapshot.ts'
 
 export type { ServiceProtectionLimits } from './limits.ts'
-export type { ColumnSeed, ColumnType, OptionSeed, OptionSetSeed, TableSeed } from './metadata.ts'
+export type {
+  ColumnSeed,
+  ColumnType,
+  LookupTargetSeed,
+  OptionSeed,
+  OptionSetSeed,
+  TableSeed,
+} from './metadata.ts'
 export type { OrgSeed, RoleSeed, SystemUserSeed } from './seed.ts'
 
 /** Options of {@link createOrg}. */

@@ -1,6 +1,26 @@
-import type { ColumnSeed, ColumnType, OptionSeed, OptionSetSeed, TableSeed } from '../world/dataverse-seed.ts'
+import type {
+  ColumnSeed,
+  ColumnType,
+  LookupTargetSeed,
+  OptionSeed,
+  OptionSetSeed,
+  TableSeed,
+} from '../world/dataverse-seed.ts'
 
-export type { ColumnSeed, ColumnType, OptionSeed, OptionSetSeed, TableSeed } from '../world/dataverse-seed.ts'
+export type {
+  ColumnSeed,
+  ColumnType,
+  LookupTargetSeed,
+  OptionSeed,
+  OptionSetSeed,
+  TableSeed,
+} from '../world/dataverse-seed.ts'
+
+/** One table a lookup can point at, and the single-valued navigation property that reaches it. */
+export interface LookupTarget {
+  table: string
+  navigation: string
+}
 
 /** A choice's options; `global` names the global option set the column uses (absent for a local choice). */
 export interface ChoiceDef {
@@ -13,8 +33,15 @@ export interface ColumnDef {
   type: ColumnType
   /** Index in a row's value array. */
   index: number
-  target?: string
-  navigation?: string
+  /** Lookups: the tables the column can point at (several for a Customer or other multi-table lookup). */
+  targets?: LookupTarget[]
+  /**
+   * Multi-table lookups: the row slot (beyond the columns) holding the logical name of the table the value points at,
+   * Dataverse's `<column>type` attribute (`parentcustomeridtype`); read it through lookupTable() in lookups.ts.
+   */
+  typeIndex?: number
+  /** AttributeType `Customer` in the table definitions (a lookup to account or contact). */
+  customer?: boolean
   maxLength: number
   readOnly: boolean
   displayName: string
@@ -45,6 +72,10 @@ export interface TableDef {
   displayName: string
   displayCollectionName: string
   columns: ColumnDef[]
+  /** Length of a row: the sequence slot, one per column, then the type slots of multi-table lookups. */
+  width: number
+  /** The type slots by name (`parentcustomeridtype`), for snapshots and fixed values on create. */
+  typeSlots: Map<string, number>
   byName: Map<string, ColumnDef>
   /** `_x_value` → the lookup column `x`. */
   byLookupValue: Map<string, ColumnDef>
@@ -159,6 +190,51 @@ function titleOf(name: string): string {
     .join(' ')
 }
 
+interface LookupTargetFull {
+  table: string
+  navigation: string
+  reverseNavigation: string
+}
+
+/**
+ * A lookup seed's targets with their navigation names. One `target` keeps the names it always had (navigation = the
+ * column, e.g. `primarycontactid`). Several targets follow Dataverse's naming for multi-table lookups (Learn,
+ * "Multi-table lookup columns"): one single-valued navigation per table, `<column>_<table>`
+ * (`parentcustomerid_account`, `parentcustomerid_contact`), and one one-to-many relationship per table.
+ */
+function lookupTargetsOf(table: string, c: ColumnSeed): LookupTargetFull[] | undefined {
+  if (c.type !== 'lookup' && c.type !== 'customer') return undefined
+  if (c.targets !== undefined && c.target !== undefined)
+    throw new Error(`Lookup '${table}.${c.name}' declares both target and targets; use one.`)
+  if (c.targets === undefined && c.target !== undefined) {
+    return [
+      {
+        table: c.target,
+        navigation: c.navigation ?? c.name,
+        reverseNavigation: c.reverseNavigation ?? `${table}_${c.name}_${c.target}`,
+      },
+    ]
+  }
+  if (c.targets !== undefined && (c.navigation !== undefined || c.reverseNavigation !== undefined))
+    throw new Error(
+      `Lookup '${table}.${c.name}' has targets: name its navigation properties in each target instead.`,
+    )
+  const list: (string | LookupTargetSeed)[] =
+    c.targets ?? (c.type === 'customer' ? ['account', 'contact'] : [])
+  if (list.length === 0) return c.type === 'customer' ? undefined : []
+  const out = list.map((t) => {
+    const s = typeof t === 'string' ? { table: t } : t
+    return {
+      table: s.table,
+      navigation: s.navigation ?? (list.length === 1 ? c.name : `${c.name}_${s.table}`),
+      reverseNavigation: s.reverseNavigation ?? `${table}_${c.name}_${s.table}`,
+    }
+  })
+  if (new Set(out.map((t) => t.table)).size !== out.length)
+    throw new Error(`Lookup '${table}.${c.name}' names a target table twice.`)
+  return out
+}
+
 /** Build a table definition from its seed, adding the primary id, primary name and system columns. */
 export function defineTable(
   seed: TableSeed,
@@ -181,14 +257,23 @@ export function defineTable(
     if (NO_OWNER.has(seed.logicalName) && s.name === 'ownerid') continue
     if (!list.some((c) => c.name === s.name)) list.push(s)
   }
+  let width = list.length + 1 // index 0 of a row holds its insertion sequence
+  const typeSlots = new Map<string, number>()
   const columns: ColumnDef[] = list.map((c, i) => {
     const choice = choiceOf(seed.logicalName, c, optionSets)
+    const targets = lookupTargetsOf(seed.logicalName, c)
+    let typeIndex: number | undefined
+    if (targets && targets.length > 1) {
+      typeIndex = width++
+      typeSlots.set(`${c.name}type`, typeIndex)
+    }
     return {
       name: c.name,
-      type: c.type,
-      index: i + 1, // index 0 of a row holds its insertion sequence
-      ...(c.target === undefined ? {} : { target: c.target }),
-      ...(c.type === 'lookup' ? { navigation: c.navigation ?? c.name } : {}),
+      type: c.type === 'customer' ? 'lookup' : c.type,
+      index: i + 1,
+      ...(targets ? { targets: targets.map((t) => ({ table: t.table, navigation: t.navigation })) } : {}),
+      ...(typeIndex === undefined ? {} : { typeIndex }),
+      ...(c.type === 'customer' ? { customer: true } : {}),
       maxLength: c.maxLength ?? (c.type === 'memo' ? 1_048_576 : c.type === 'string' ? 4000 : 0),
       readOnly: c.readOnly ?? false,
       displayName: c.displayName ?? titleOf(c.name),
@@ -205,8 +290,8 @@ export function defineTable(
   )
   const navigations = new Map<string, NavigationDef>()
   for (const c of columns) {
-    if (c.type === 'lookup' && c.navigation && c.target) {
-      navigations.set(c.navigation, { name: c.navigation, kind: 'single', target: c.target, column: c.name })
+    for (const t of c.targets ?? []) {
+      navigations.set(t.navigation, { name: t.navigation, kind: 'single', target: t.table, column: c.name })
     }
   }
   const keys = seed.alternateKeys ?? []
@@ -227,6 +312,8 @@ export function defineTable(
     displayCollectionName:
       seed.displayCollectionName ?? `${seed.displayName ?? seed.schemaName ?? seed.logicalName}s`,
     columns,
+    width,
+    typeSlots,
     byName,
     byLookupValue,
     alternateKeys: keys,
@@ -420,11 +507,23 @@ export const BUILTIN_TABLES: TableSeed[] = [
       { name: 'birthdate', type: 'datetime' },
       { name: 'description', type: 'memo' },
       {
+        // Customer (Learn, "Multi-table lookup columns"): an account or a contact, each with its own navigation
+        // property and relationship, as in every Dataverse environment.
         name: 'parentcustomerid',
-        type: 'lookup',
-        target: 'account',
-        navigation: 'parentcustomerid_account',
-        reverseNavigation: 'contact_customer_accounts',
+        type: 'customer',
+        displayName: 'Company Name',
+        targets: [
+          {
+            table: 'account',
+            navigation: 'parentcustomerid_account',
+            reverseNavigation: 'contact_customer_accounts',
+          },
+          {
+            table: 'contact',
+            navigation: 'parentcustomerid_contact',
+            reverseNavigation: 'contact_customer_contacts',
+          },
+        ],
       },
     ],
     alternateKeys: [['emailaddress1']],
@@ -437,12 +536,13 @@ export function linkNavigations(defs: Map<string, TableDef>, seeds: TableSeed[])
     const def = defs.get(seed.logicalName)
     if (!def) continue
     for (const c of seed.columns ?? []) {
-      if (c.type !== 'lookup' || !c.target) continue
-      const target = defs.get(c.target)
-      if (!target)
-        throw new Error(`Lookup '${seed.logicalName}.${c.name}' targets unknown table '${c.target}'.`)
-      const name = c.reverseNavigation ?? `${seed.logicalName}_${c.name}_${c.target}`
-      target.navigations.set(name, { name, kind: 'collection', target: def.logicalName, column: c.name })
+      for (const t of lookupTargetsOf(seed.logicalName, c) ?? []) {
+        const target = defs.get(t.table)
+        if (!target)
+          throw new Error(`Lookup '${seed.logicalName}.${c.name}' targets unknown table '${t.table}'.`)
+        const name = t.reverseNavigation
+        target.navigations.set(name, { name, kind: 'collection', target: def.logicalName, column: c.name })
+      }
     }
   }
   const user = defs.get('systemuser')

@@ -67,8 +67,9 @@ export class OrgCore implements OrgModel {
     linkNavigations(this.defs, seeds)
     for (const def of this.defs.values()) {
       for (const c of def.columns) {
-        if (c.type === 'lookup' && c.target && !this.defs.has(c.target)) {
-          throw new Error(`Lookup '${def.logicalName}.${c.name}' targets unknown table '${c.target}'.`)
+        for (const t of c.targets ?? []) {
+          if (!this.defs.has(t.table))
+            throw new Error(`Lookup '${def.logicalName}.${c.name}' targets unknown table '${t.table}'.`)
         }
       }
       const table = this.store.addTable(def)

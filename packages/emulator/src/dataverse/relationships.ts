@@ -1,4 +1,5 @@
-import type { ColumnDef, NavigationDef } from './metadata.ts'
+import { lookupChanges, lookupTable, navColumn } from './lookups.ts'
+import type { NavigationDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 import { checkAppend } from './privileges.ts'
 import type { CallContext } from './request.ts'
@@ -37,8 +38,8 @@ export function associate(
     linkManyToMany(org, table, id, nav.manyToMany, other, otherRow, true)
     return
   }
-  const col = other.def.byName.get(nav.column as string) as ColumnDef
-  org.touch(ctx, other, otherRow, new Map([[col.index, id]]))
+  const col = navColumn(other.def, nav)
+  org.touch(ctx, other, otherRow, new Map(lookupChanges(col, table.def.logicalName, id)))
 }
 
 export function disassociate(
@@ -55,9 +56,9 @@ export function disassociate(
     linkManyToMany(org, table, id, nav.manyToMany, other, otherRow, false)
     return
   }
-  const col = other.def.byName.get(nav.column as string) as ColumnDef
-  if (otherRow[col.index] !== id) return
-  org.touch(ctx, other, otherRow, new Map([[col.index, null]]))
+  const col = navColumn(other.def, nav)
+  if (otherRow[col.index] !== id || lookupTable(col, otherRow) !== table.def.logicalName) return
+  org.touch(ctx, other, otherRow, new Map(lookupChanges(col, table.def.logicalName, null)))
 }
 
 /** Rows related to `id` through a collection-valued navigation. */
@@ -67,6 +68,9 @@ export function related(org: OrgModel, table: Table, id: string, nav: Navigation
     const rel = org.store.relationships.get(nav.manyToMany) as Relationship
     return [...rel.related(table.def.logicalName, id)].map((x) => target.get(x)).filter((r): r is Row => !!r)
   }
-  const col = target.def.byName.get(nav.column as string) as ColumnDef
-  return [...(target.referencing(col.index, id) ?? [])]
+  const col = navColumn(target.def, nav)
+  const rows = [...(target.referencing(col.index, id) ?? [])]
+  // a multi-table lookup's relationship to this table holds only the rows pointing at this table
+  const mine = table.def.logicalName
+  return col.typeIndex === undefined ? rows : rows.filter((r) => lookupTable(col, r) === mine)
 }

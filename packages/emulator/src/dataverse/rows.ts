@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Fault } from './errors.ts'
 import { matchesEtag } from './etag.ts'
+import { bindNames, lookupChanges, lookupTable, navColumn } from './lookups.ts'
 import type { ColumnDef, TableDef } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
 import { checkAppend } from './privileges.ts'
@@ -17,13 +18,13 @@ export function createRow(
   fixed?: Map<string, unknown>,
 ): Row {
   const def = table.def
-  const row: Row = new Array(def.columns.length + 1).fill(null)
+  const row: Row = new Array(def.width).fill(null)
   const now = nowSeconds(org)
   const pending = org.applyBody(ctx, table, body, row, true)
   if (fixed) {
     for (const [k, v] of fixed) {
-      const col = def.byName.get(k)
-      if (col) row[col.index] = v
+      const i = def.byName.get(k)?.index ?? def.typeSlots.get(k)
+      if (i !== undefined) row[i] = v
     }
   }
   const idIndex = table.idIndex
@@ -116,13 +117,18 @@ export function applyBody(
 ): ((id: string) => void)[] {
   const def = table.def
   const pending: ((id: string) => void)[] = []
-  const assign = Array.isArray(target)
-    ? (col: ColumnDef, value: unknown) => {
-        target[col.index] = value
+  const set = Array.isArray(target)
+    ? (index: number, value: unknown) => {
+        target[index] = value
       }
-    : (col: ColumnDef, value: unknown) => {
-        target.set(col.index, value)
+    : (index: number, value: unknown) => {
+        target.set(index, value)
       }
+  const assign = (col: ColumnDef, value: unknown) => set(col.index, value)
+  // a lookup's value and, for a multi-table one, the table it points at
+  const assignLookup = (col: ColumnDef, to: string, id: string | null) => {
+    for (const [i, v] of lookupChanges(col, to, id)) set(i, v)
+  }
   for (const [key, value] of Object.entries(body)) {
     if (key === '@odata.type') {
       checkODataType(def, value)
@@ -137,16 +143,17 @@ export function applyBody(
       const nav = def.navigations.get(prop)
       if (!nav) throw Fault.invalidProperty(prop, def.logicalName)
       if (nav.kind === 'single') {
-        const col = def.byName.get(nav.column as string) as ColumnDef
+        const col = navColumn(def, nav)
         if (value === null) {
-          assign(col, null)
+          assignLookup(col, nav.target, null)
           continue
         }
         if (typeof value !== 'string')
           throw Fault.badPayload(def.logicalName, `'${key}' must be an entity URL.`)
+        // the navigation names the table: a row of another table (even another target of the column) is refused
         const target = org.resolveReference(ctx, value, nav.target)
         checkAppend(org, ctx, def, target.table.def)
-        assign(col, target.table.id(target.row))
+        assignLookup(col, nav.target, target.table.id(target.row))
       } else {
         if (!Array.isArray(value))
           throw Fault.badPayload(def.logicalName, `'${key}' must be an array of entity URLs.`)
@@ -174,7 +181,7 @@ export function applyBody(
         }
         org.checkPrivilege(ctx, 'Create', target.def)
         const child = org.createRow(ctx, target, value as Record<string, unknown>)
-        assign(def.byName.get(nav.column as string) as ColumnDef, target.id(child))
+        assignLookup(navColumn(def, nav), nav.target, target.id(child))
       } else {
         if (!Array.isArray(value))
           throw Fault.badPayload(def.logicalName, `'${key}' must be an array to deep insert.`)
@@ -190,7 +197,12 @@ export function applyBody(
               const child = org.createRow(ctx, target, v)
               org.associate(ctx, table, id, nav, target, child)
             } else {
-              org.createRow(ctx, target, v, new Map([[nav.column as string, id]]))
+              org.createRow(
+                ctx,
+                target,
+                v,
+                relatedFixed(target.def, nav.column as string, def.logicalName, id),
+              )
             }
           }
         })
@@ -203,10 +215,10 @@ export function applyBody(
       if (value !== null) {
         throw Fault.badPayload(
           def.logicalName,
-          `Set the lookup '${key}' with '${col.navigation}@odata.bind' and an entity URL; only null clears it directly.`,
+          `Set the lookup '${key}' with ${bindNames(col)} and an entity URL; only null clears it directly.`,
         )
       }
-      assign(col, null)
+      assignLookup(col, '', null)
       continue
     }
     if (col.readOnly) continue
@@ -257,12 +269,13 @@ export function deleteRow(org: OrgModel, table: Table, row: Row): void {
   }
   for (const t of org.store.tables.values()) {
     for (const c of t.def.columns) {
-      if (c.type !== 'lookup' || c.target !== logical || t.def.systemColumns.has(c.name)) continue
+      if (!c.targets?.some((x) => x.table === logical) || t.def.systemColumns.has(c.name)) continue
       const refs = t.referencing(c.index, id)
       if (!refs) continue
       for (const r of [...refs]) {
+        if (lookupTable(c, r) !== logical) continue
         // the referencing row changed: a new version, so change tracking reports it
-        const changes = new Map<number, unknown>([[c.index, null]])
+        const changes = new Map<number, unknown>(lookupChanges(c, logical, null))
         if (t.def.sys.versionnumber >= 0) changes.set(t.def.sys.versionnumber, org.store.nextVersion())
         org.store.update(t, r, changes)
       }
@@ -309,6 +322,17 @@ export function upsertRow(
   const fixed = new Map<string, unknown>(ref.keyValues ?? [])
   if (ref.id) fixed.set(def.primaryId, ref.id)
   return { row: org.createRow(ctx, table, body, fixed), created: true }
+}
+
+/**
+ * The fixed values of a row created through a one-to-many navigation of `table` (deep insert, `POST {set}(id)/{nav}`):
+ * its lookup `column` names `id`, and for a multi-table lookup the table.
+ */
+export function relatedFixed(def: TableDef, column: string, table: string, id: string): Map<string, unknown> {
+  const fixed = new Map<string, unknown>([[column, id]])
+  const col = def.byName.get(column)
+  if (col?.typeIndex !== undefined) fixed.set(`${column}type`, table)
+  return fixed
 }
 
 export function requireRow(ref: EntityRef): Row {

@@ -1,5 +1,6 @@
 import { filterEnv } from './filter-env.ts'
 import { formatValue } from './formatted.ts'
+import { lookupTable, navigatedId, navigationTo } from './lookups.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 import { type ExpandItem, filterFor, parseOrderBy, parseSelect, rowComparator } from './query.ts'
@@ -33,16 +34,22 @@ export function serialize(
     const v = row[col.index]
     const name = propertyName(col)
     if (col.type === 'lookup' && v !== null && v !== undefined) {
+      // Learn, "Lookup properties": the annotations name the table and navigation property of the row the value
+      // points at, which for a multi-table lookup is one of several
+      const logical = lookupTable(col, row)
       if (withFormatted) {
-        const target = org.store.tables.get(col.target as string)
+        const target = logical === undefined ? undefined : org.store.tables.get(logical)
         const targetRow = target?.get(v as string)
         if (target && targetRow) {
           const pn = target.def.byName.get(target.def.primaryName)
           if (pn) out[`${name}@OData.Community.Display.V1.FormattedValue`] = targetRow[pn.index]
         }
       }
-      if (withNav) out[`${name}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = col.navigation
-      if (withLogical) out[`${name}@Microsoft.Dynamics.CRM.lookuplogicalname`] = col.target
+      const navName = navigationTo(col, logical)
+      if (withNav && navName !== undefined)
+        out[`${name}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = navName
+      if (withLogical && logical !== undefined)
+        out[`${name}@Microsoft.Dynamics.CRM.lookuplogicalname`] = logical
     } else if (withFormatted && v !== null && v !== undefined) {
       const formatted = formatValue(col, v, format)
       if (formatted !== undefined) out[`${name}@OData.Community.Display.V1.FormattedValue`] = formatted
@@ -67,8 +74,8 @@ function expandValue(
   org.checkPrivilege(ctx, 'Read', target.def)
   const select = item.select === undefined ? undefined : parseSelect(target.def, item.select)
   if (item.nav.kind === 'single') {
-    const id = row[(table.def.byName.get(item.nav.column as string) as ColumnDef).index]
-    const r = typeof id === 'string' ? target.get(id) : undefined
+    const id = navigatedId(table.def, item.nav, row)
+    const r = id === undefined ? undefined : target.get(id)
     return r ? org.serialize(target, r, select, prefs, ctx) : null
   }
   let rows = org.related(table, table.id(row), item.nav)

@@ -23,7 +23,8 @@ export function takeSnapshot(core: OrgCore): OrgSnapshot {
   for (const [name, t] of core.store.tables) {
     const rows: unknown[][] = []
     for (const r of t.rows) if (r) rows.push(r.slice(1))
-    tables[name] = { columns: t.def.columns.map((c) => c.name), rows }
+    // the type slots of multi-table lookups (`parentcustomeridtype`) follow the columns, as in a row
+    tables[name] = { columns: [...t.def.columns.map((c) => c.name), ...t.def.typeSlots.keys()], rows }
   }
   const relationships: OrgSnapshot['relationships'] = {}
   for (const [name, rel] of core.store.relationships) {
@@ -57,9 +58,10 @@ export function restoreSnapshot(core: OrgCore, value: unknown): void {
   for (const [name, data] of Object.entries(snap.tables)) {
     const table = core.store.tables.get(name)
     if (!table) throw new Error(`the snapshot has a table '${name}' that the org does not declare`)
-    const map = data.columns.map((c) => table.def.byName.get(c)?.index)
+    const def = table.def
+    const map = data.columns.map((c) => def.byName.get(c)?.index ?? def.typeSlots.get(c))
     for (const values of data.rows) {
-      const row: Row = new Array(table.def.columns.length + 1).fill(null)
+      const row: Row = new Array(def.width).fill(null)
       values.forEach((v, i) => {
         const idx = map[i]
         if (idx !== undefined) row[idx] = v

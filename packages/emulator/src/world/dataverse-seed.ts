@@ -17,12 +17,31 @@ export type ColumnType =
   | 'lookup'
   | 'file'
 
+/** One table a multi-table lookup can point at (`ColumnSeed.targets`). */
+export interface LookupTargetSeed {
+  /** Logical name of the table. */
+  table: string
+  /** The single-valued navigation property to it (default: `<column>_<table>`, e.g. `parentcustomerid_account`). */
+  navigation?: string
+  /** The collection-valued navigation property on that table (default: `<this table>_<column>_<table>`). */
+  reverseNavigation?: string
+}
+
 /** A column as a seed declares it. */
 export interface ColumnSeed {
   name: string
-  type: ColumnType
+  /**
+   * The stored type; `customer` is a Customer lookup (AttributeType `Customer`), a lookup whose `targets` default to
+   * account and contact.
+   */
+  type: ColumnType | 'customer'
   /** For `lookup`: the logical name of the referenced table. */
   target?: string
+  /**
+   * For `lookup` / `customer`: several referenced tables (a multi-table lookup), each reached by its own navigation
+   * property; instead of `target`, `navigation` and `reverseNavigation`.
+   */
+  targets?: (string | LookupTargetSeed)[]
   /** For `lookup`: the single-valued navigation property (default: the column name). */
   navigation?: string
   /** For `lookup`: the collection-valued navigation property on the target table, e.g. `contact_customer_accounts`. */
