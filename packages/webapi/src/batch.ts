@@ -1,7 +1,7 @@
 import { DataverseError, errorFromResponse } from './errors.ts'
 import type { RecordKey } from './filter.ts'
 import { type ClientCore, callHeaders, prefer } from './internal/core.ts'
-import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
+import { checkName, encodeQueryValue, idFromEntityId, recordPath } from './internal/paths.ts'
 import {
   type AnnotationOptions,
   annotationPreference,
@@ -189,7 +189,10 @@ export function createBatch(
         index: count++,
         method: 'GET',
         path: checkName(entitySet, 'Entity set'),
-        query: fetchXml === undefined ? buildQueryString(rest) : `?fetchXml=${encodeURIComponent(fetchXml)}`,
+        query:
+          fetchXml === undefined
+            ? buildQueryString(rest)
+            : `?fetchXml=${encodeQueryValue(fetchXml, 'fetchXml')}`,
         body: undefined,
         headers: prefer(
           fetchXml === undefined

@@ -3,7 +3,7 @@ import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
 import { common, parseJson, prefer, type Scope } from './internal/core.ts'
 import { pagingCookieFrom, readFetch, setFetchAttributes } from './internal/fetchxml.ts'
-import { checkName } from './internal/paths.ts'
+import { checkName, encodeQueryValue } from './internal/paths.ts'
 import { annotationPreference, FETCHXML_PAGING_ANNOTATIONS } from './query.ts'
 import type { FetchXmlOptions, FetchXmlPage } from './types.ts'
 
@@ -48,7 +48,7 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
               { page: String(page), count: String(size), 'paging-cookie': options?.pagingCookie },
               root,
             )
-      const query = `?fetchXml=${encodeURIComponent(xml)}`
+      const query = `?fetchXml=${encodeQueryValue(xml, 'fetchXml')}`
       let body: Record<string, unknown>
       if (baseUrl.length + path.length + query.length > MAX_GET_URL) {
         // Too long for a GET URL: send it inside a $batch, whose inner URLs may be up to 64 KB

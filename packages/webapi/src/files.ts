@@ -2,7 +2,7 @@ import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
 import type { RecordKey } from './filter.ts'
 import { common, type Scope } from './internal/core.ts'
-import { checkName, recordPath } from './internal/paths.ts'
+import { checkName, encodeQueryValue, recordPath } from './internal/paths.ts'
 import type { CallOptions } from './types.ts'
 
 /** A file's content: bytes, or a `Blob` (a `File` in browsers), read one chunk at a time. */
@@ -82,7 +82,7 @@ export function fileMethods(scope: Scope): FileMethods {
     const started = await core.send({
       method: 'PATCH',
       path,
-      query: `?x-ms-file-name=${encodeURIComponent(name)}`,
+      query: `?x-ms-file-name=${encodeQueryValue(name, 'The file name')}`,
       headers: headersFor(options, { 'x-ms-transfer-mode': 'chunked' }),
       idempotent: true,
       ...common(options),

@@ -1,7 +1,7 @@
 import type { DataverseClient } from './client-types.ts'
 import { formatLiteral, isODataExpression, type ODataValue } from './filter.ts'
 import { callHeaders, common, jsonHeaders, parseJson, type Scope } from './internal/core.ts'
-import { checkName, checkQualifiedName, recordPath } from './internal/paths.ts'
+import { checkName, checkQualifiedName, encodeQueryValue, recordPath } from './internal/paths.ts'
 import type { BoundTo, OperationOptions } from './types.ts'
 
 type OperationMethods = Pick<DataverseClient, 'whoAmI' | 'callFunction' | 'callAction' | 'request'>
@@ -35,7 +35,7 @@ export function operationMethods(scope: Scope): OperationMethods {
       const entries = Object.entries(parameters ?? {})
       const aliases = entries.map(([p], i) => `${checkName(p, 'Parameter')}=@p${i + 1}`).join(',')
       const query = entries.length
-        ? `?${entries.map(([, v], i) => `@p${i + 1}=${encodeURIComponent(formatParameter(v))}`).join('&')}`
+        ? `?${entries.map(([, v], i) => `@p${i + 1}=${encodeQueryValue(formatParameter(v), `Parameter ${entries[i]?.[0]}`)}`).join('&')}`
         : ''
       const path = `${fn}(${aliases})`
       const result = await core.send({

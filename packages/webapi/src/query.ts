@@ -1,6 +1,6 @@
 import { DataverseError } from './errors.ts'
 import { formatLiteral, isODataExpression, type ODataExpression, type ODataValue } from './filter.ts'
-import { checkName } from './internal/paths.ts'
+import { checkName, encodeQueryValue } from './internal/paths.ts'
 
 /** One navigation property to expand, with its own nested options. */
 export interface ExpandOption {
@@ -48,7 +48,9 @@ function aliasParts(aliases: Readonly<Record<string, ODataValue>>): string[] {
         `Parameter alias "${name.slice(0, 40)}" is not a valid name: use a letter or _ then letters, digits or _ (p1, @p1).`,
       )
     }
-    parts.push(`@${name.replace(/^@/, '')}=${encodeURIComponent(formatLiteral(value))}`)
+    parts.push(
+      `@${name.replace(/^@/, '')}=${encodeQueryValue(formatLiteral(value), `Parameter alias ${name}`)}`,
+    )
   }
   return parts
 }
@@ -106,7 +108,7 @@ function expandText(expand: readonly ExpandOption[] | string): string {
 /** Builds `?$select=...&$filter=...` (every value percent-encoded), or `''`. */
 export function buildQueryString(options: QueryOptions, extra: [string, string][] = []): string {
   const parts: string[] = []
-  const add = (name: string, value: string) => parts.push(`${name}=${encodeURIComponent(value)}`)
+  const add = (name: string, value: string) => parts.push(`${name}=${encodeQueryValue(value, name)}`)
   if (options.select?.length) add('$select', list(options.select, 'select'))
   if (options.filter !== undefined) add('$filter', filterText(options.filter))
   if (options.orderBy !== undefined) add('$orderby', list(options.orderBy, 'orderBy'))

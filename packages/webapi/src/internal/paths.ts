@@ -49,6 +49,21 @@ export function formatKey(key: RecordKey): string {
     .join(',')
 }
 
+/**
+ * `encodeURIComponent` for a query parameter's value, refusing text with an unpaired surrogate as a typed argument
+ * error (the plain `URIError` would tell the caller nothing about which value was broken).
+ */
+export function encodeQueryValue(value: string, what: string): string {
+  try {
+    return encodeURIComponent(value)
+  } catch {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      `${what} contains an unpaired surrogate (not valid Unicode text); fix the value before sending it.`,
+    )
+  }
+}
+
 // Inside a path segment, percent-encode what URL parsers would treat as structure, and every character outside
 // printable ASCII as UTF-8 (an HTTP request line is ASCII: Node's HTTP client refuses or mangles anything else, while
 // fetch would encode it the same way); the quotes stay.

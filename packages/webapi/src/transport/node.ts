@@ -103,7 +103,7 @@ class ResponseReader implements Dispatcher.DispatchHandler, HttpResponse {
   private started = false
   private ended = false
   private failure: Error | undefined
-  private waiting: { resolve: () => void; reject: (error: unknown) => void } | undefined
+  private waiting: { settle: () => void; reject: (error: unknown) => void } | undefined
   private onAbort: (() => void) | undefined
 
   constructor(
@@ -133,7 +133,7 @@ class ResponseReader implements Dispatcher.DispatchHandler, HttpResponse {
   onResponseEnd(): void {
     this.stopListening()
     this.ended = true
-    this.waiting?.resolve()
+    this.waiting?.settle()
   }
 
   onResponseError(_: Dispatcher.DispatchController | undefined, error: Error): void {
@@ -147,17 +147,19 @@ class ResponseReader implements Dispatcher.DispatchHandler, HttpResponse {
   }
 
   text(): Promise<string> {
-    return this.ended ? Promise.resolve(this.decode()) : this.end().then(() => this.decode())
+    return this.whenEnded(() => this.decode())
   }
 
   bytes(): Promise<Uint8Array> {
-    return this.ended ? Promise.resolve(this.body()) : this.end().then(() => this.body())
+    return this.whenEnded(() => this.body())
   }
 
-  private end(): Promise<void> {
+  /** `read` of the body once it has ended; settled by the end itself (no extra promise hop on every request). */
+  private whenEnded<T>(read: () => T): Promise<T> {
+    if (this.ended) return Promise.resolve(read())
     if (this.failure) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject }
+      this.waiting = { settle: () => resolve(read()), reject }
     })
   }
 
