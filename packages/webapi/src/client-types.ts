@@ -7,7 +7,7 @@ import type {
   UpsertMultipleOptions,
 } from './bulk.ts'
 import type { DataverseDefinitions } from './definitions-types.ts'
-import type { DownloadFileOptions, DownloadFileResult, FileData, UploadFileOptions } from './files.ts'
+import type { DownloadFileOptions, DownloadFileResult, FileData, UploadFileOptions } from './files-types.ts'
 import type { RecordKey } from './filter.ts'
 import type { QueryOptions } from './query.ts'
 import type { Row } from './row.ts'

@@ -31,7 +31,7 @@ export type {
   DataverseErrorDetails,
 } from './errors.ts'
 export { DataverseError, isDataverseError } from './errors.ts'
-export type { DownloadFileOptions, DownloadFileResult, FileData, UploadFileOptions } from './files.ts'
+export type { DownloadFileOptions, DownloadFileResult, FileData, UploadFileOptions } from './files-types.ts'
 export type { GuidLiteral, ODataExpression, ODataValue, RecordKey } from './filter.ts'
 export { and, formatLiteral, guid, not, odata, or } from './filter.ts'
 export type {
