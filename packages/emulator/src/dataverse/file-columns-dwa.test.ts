@@ -1,18 +1,14 @@
-import type * as HttpsModule from 'node:https'
-import { createRequire, syncBuiltinESMExports } from 'node:module'
-import { ConfidentialClientApplication } from '@azure/msal-node'
-import { DynamicsWebApi } from 'dynamics-web-api'
+import type { DynamicsWebApi } from 'dynamics-web-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { defaultIds, defaultSeed, type EmulatorHandle, startEmulator } from '../index.ts'
+import { defaultIds, defaultSeed } from '../index.ts'
+import { startWithDynamicsWebApi } from './dynamics-web-api-support.ts'
 
 // Fidelity: dynamics-web-api's uploadFile (chunked: x-ms-transfer-mode, then Content-Range chunks to Location) and
 // downloadFile (4 MB Range requests for the column's base64 value) work unchanged against the emulator's file columns.
 const ids = defaultIds
 const MB = 1024 * 1024
-let emulator: EmulatorHandle
 let client: DynamicsWebApi
-const https = createRequire(import.meta.url)('node:https') as typeof HttpsModule
-const OriginalAgent = https.Agent
+let stop: (() => Promise<void>) | undefined
 
 const bytes = (n: number) => {
   const out = Buffer.alloc(n)
@@ -44,43 +40,11 @@ beforeAll(async () => {
     ],
     systemUsers: [{ applicationId: ids.multiTenantAppId, roles: ['Dataverse S2S Connector', 'Documents'] }],
   }
-  emulator = await startEmulator({ port: 0, seed })
-  // dynamics-web-api makes its own https.Agent; trusting the emulator's CA there is the Node configuration it needs
-  const ca = emulator.caCertPem
-  ;(https as { Agent: typeof HttpsModule.Agent }).Agent = class extends OriginalAgent {
-    constructor(options?: HttpsModule.AgentOptions) {
-      super({ ...options, ca })
-    }
-  }
-  syncBuiltinESMExports()
-  const org = emulator.orgs.find((o) => o.id === ids.contosoOrgId)
-  if (!org) throw new Error('no Contoso org')
-  const restore = emulator.trust.installGlobally()
-  const cca = new ConfidentialClientApplication({
-    auth: {
-      clientId: ids.multiTenantAppId,
-      clientSecret: ids.multiTenantAppSecret,
-      ...emulator.msalAuth(ids.contosoTenantId),
-    },
-  })
-  client = new DynamicsWebApi({
-    serverUrl: org.url,
-    dataApi: { version: '9.2' },
-    onTokenRefresh: async () => {
-      const token = (await cca.acquireTokenByClientCredential({ scopes: [`${org.url}/.default`] }))
-        ?.accessToken
-      return token ?? null
-    },
-  })
-  restoreTrust = restore
+  ;({ client, stop } = await startWithDynamicsWebApi({ seed }))
 })
 
-let restoreTrust: (() => void) | undefined
 afterAll(async () => {
-  ;(https as { Agent: typeof HttpsModule.Agent }).Agent = OriginalAgent
-  syncBuiltinESMExports()
-  restoreTrust?.()
-  await emulator?.stop()
+  await stop?.()
 })
 
 describe('dynamics-web-api file columns against the emulator', () => {
