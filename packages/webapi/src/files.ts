@@ -1,6 +1,6 @@
 import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
-import type { DownloadFileOptions, DownloadFileResult, FileData, UploadFileOptions } from './files-types.ts'
+import type { FileData, UploadFileOptions } from './files-types.ts'
 import type { RecordKey } from './filter.ts'
 import { common, type Scope } from './internal/core.ts'
 import { checkName, encodeQueryValue, recordPath } from './internal/paths.ts'

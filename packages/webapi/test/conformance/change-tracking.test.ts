@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createDataverseClient, type DataverseClient, DataverseError } from '../../src/index.ts'
-import { guarded } from '../runaway.ts'
-import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
+import { describe, expect, it } from 'vitest'
+import { DataverseError } from '../../src/index.ts'
+import { record } from './record.ts'
+import type { Recorded } from './recording-server.ts'
 
 // The documented change-tracking requests, checked on a plain recording server (not the emulator), per Microsoft
 // Learn "Use change tracking to synchronize data with external systems"
@@ -13,23 +13,6 @@ const A = '60c4e274-0d87-e711-80e5-00155db19e6d'
 const B = '2e451910-d04e-4c8c-a9a7-3b7e2b0a1f11'
 // the documented token form: <version>!<MM/dd/yyyy HH:mm:ss>, percent-encoded in the link
 const TOKEN = '919042%2108%2f22%2f2017%2008%3a10%3a44'
-let close: (() => Promise<void>) | undefined
-afterEach(async () => {
-  await close?.()
-  close = undefined
-})
-
-async function record(
-  answer: (request: Recorded, index: number) => Reply,
-  run: (client: DataverseClient) => Promise<unknown>,
-): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
-  const server = await startRecordingServer(answer)
-  close = server.close
-  const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false }))
-  const result = await run(client)
-  return { requests: server.requests, result, origin: server.origin }
-}
-
 async function collect(iterator: AsyncIterableIterator<unknown>, max = 10): Promise<unknown[]> {
   const out: unknown[] = []
   for await (const page of iterator) {
@@ -165,8 +148,6 @@ describe('Use change tracking to synchronize data with external systems', () => 
       )
       expect(result).toBeInstanceOf(DataverseError)
       expect((result as DataverseError).code).toBe(expected)
-      await close?.()
-      close = undefined
     }
   })
 })

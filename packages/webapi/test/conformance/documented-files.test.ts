@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createDataverseClient, type DataverseClient, isDataverseError } from '../../src/index.ts'
-import { guarded } from '../runaway.ts'
-import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
+import { describe, expect, it } from 'vitest'
+import { isDataverseError } from '../../src/index.ts'
+import { record } from './record.ts'
+import type { Recorded } from './recording-server.ts'
 
 // The Web API requests of Microsoft Learn's "Use file column data" (Power Apps > Dataverse > Files and images), each
 // sent through the real client to a plain recording server and compared with the page's request, with its ids, file
@@ -11,23 +11,6 @@ const API = '/api/data/v9.2'
 const ID = '00000000-0000-0000-0000-000000000001'
 const COLUMN = `${API}/accounts(${ID})/sample_filecolumn`
 const MB4 = 4194304
-let close: (() => Promise<void>) | undefined
-afterEach(async () => {
-  await close?.()
-  close = undefined
-})
-
-async function record(
-  answer: (request: Recorded, index: number) => Reply,
-  run: (client: DataverseClient, origin: string) => Promise<unknown>,
-): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
-  const server = await startRecordingServer(answer)
-  close = server.close
-  const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false }))
-  const result = await run(client, server.origin)
-  return { requests: server.requests, result, origin: server.origin }
-}
-
 const bytes = (n: number) => {
   const out = new Uint8Array(n)
   for (let i = 0; i < n; i++) out[i] = (i * 7 + 1) & 0xff

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { bind, createDataverseClient, type DataverseClient, guid, odata } from '../../src/index.ts'
-import { guarded } from '../runaway.ts'
-import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
+import { describe, expect, it } from 'vitest'
+import { bind, guid, odata } from '../../src/index.ts'
+import { record } from './record.ts'
+import type { Recorded, Reply } from './recording-server.ts'
 
 // More documented requests, each from the Microsoft Learn page (Power Apps > Dataverse > Web API) its describe block
 // names, sent through the real client to a plain recording server. The ids are the pages' own where they give one.
@@ -11,23 +11,6 @@ const API = '/api/data/v9.2'
 const ID = '00000000-0000-0000-0000-000000000001'
 const ID2 = '00000000-0000-0000-0000-000000000002'
 const ID3 = '00000000-0000-0000-0000-000000000003'
-let close: (() => Promise<void>) | undefined
-afterEach(async () => {
-  await close?.()
-  close = undefined
-})
-
-async function record(
-  answer: (request: Recorded, index: number) => Reply,
-  run: (client: DataverseClient, origin: string) => Promise<unknown>,
-): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
-  const server = await startRecordingServer(answer)
-  close = server.close
-  const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false }))
-  const result = await run(client, server.origin)
-  return { requests: server.requests, result, origin: server.origin }
-}
-
 const noContent: Reply = { status: 204 }
 const created = (set: string, id = ID): Reply => ({
   status: 204,

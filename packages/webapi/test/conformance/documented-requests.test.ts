@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createDataverseClient, type DataverseClient, odata } from '../../src/index.ts'
+import { describe, expect, it } from 'vitest'
+import { createDataverseClient, odata } from '../../src/index.ts'
 import { guarded } from '../runaway.ts'
-import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
+import { record, serve } from './record.ts'
+import type { Recorded, Reply } from './recording-server.ts'
 
 // Each case sends one operation through the real client (Node transport) to a plain recording server and compares
 // the request with the form Microsoft documents on the Learn page it names (Power Apps > Dataverse > Web API).
@@ -9,23 +10,6 @@ import { type Recorded, type Reply, startRecordingServer } from './recording-ser
 
 const API = '/api/data/v9.2'
 const ID = '00000000-0000-0000-0000-000000000001'
-let close: (() => Promise<void>) | undefined
-afterEach(async () => {
-  await close?.()
-  close = undefined
-})
-
-async function record(
-  answer: (request: Recorded, index: number) => Reply,
-  run: (client: DataverseClient, origin: string) => Promise<unknown>,
-): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
-  const server = await startRecordingServer(answer)
-  close = server.close
-  const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false }))
-  const result = await run(client, server.origin)
-  return { requests: server.requests, result, origin: server.origin }
-}
-
 const noContent: Reply = { status: 204 }
 const json = (body: object, headers: Record<string, string> = {}): Reply => ({ status: 200, body, headers })
 
@@ -135,11 +119,10 @@ describe('Use an alternate key to reference a record', () => {
 
   it('refuses a key that is not valid Unicode before sending, and never retries it (regression)', async () => {
     let sent = 0
-    const server = await startRecordingServer(() => {
+    const server = await serve(() => {
       sent++
       return json({})
     })
-    close = server.close
     const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok' }))
     await expect(client.retrieve('contacts', { address1_city: 'bad \uD800 value' })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
@@ -801,10 +784,7 @@ describe('Cache schema data', () => {
   it('serves repeated reads from memory and reads again once the ServerVersionStamp changes', async () => {
     let stamp = '1!a'
     let time = 0
-    const server = await startRecordingServer((r) =>
-      isStamp(r) ? json(STAMP(stamp)) : json(accountDefinition),
-    )
-    close = server.close
+    const server = await serve((r) => (isStamp(r) ? json(STAMP(stamp)) : json(accountDefinition)))
     const client = guarded(
       createDataverseClient({
         url: server.origin,

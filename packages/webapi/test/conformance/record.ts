@@ -1,0 +1,32 @@
+import { afterEach } from 'vitest'
+import { createDataverseClient, type DataverseClient } from '../../src/index.ts'
+import { guarded } from '../runaway.ts'
+import { type Recorded, type Reply, startRecordingServer } from './recording-server.ts'
+
+// Every conformance file sends one operation through the real client (Node transport) to a plain recording server;
+// a server is closed when the next one starts and after each case.
+let close: (() => Promise<void>) | undefined
+async function closeServer(): Promise<void> {
+  await close?.()
+  close = undefined
+}
+afterEach(closeServer)
+
+/** A recording server answering with `answer`, closed when the next starts or the case ends. */
+export async function serve(answer: (request: Recorded, index: number) => Reply) {
+  await closeServer()
+  const server = await startRecordingServer(answer)
+  close = server.close
+  return server
+}
+
+/** Runs `run` with a client of a fresh recording server that answers with `answer`; returns what it recorded. */
+export async function record(
+  answer: (request: Recorded, index: number) => Reply,
+  run: (client: DataverseClient, origin: string) => Promise<unknown>,
+): Promise<{ requests: Recorded[]; result: unknown; origin: string }> {
+  const server = await serve(answer)
+  const client = guarded(createDataverseClient({ url: server.origin, getToken: () => 'tok', retry: false }))
+  const result = await run(client, server.origin)
+  return { requests: server.requests, result, origin: server.origin }
+}
