@@ -3,7 +3,8 @@ import type { World } from '../world/world.ts'
 import { DataverseFault, Fault } from './errors.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgCore } from './org-core.ts'
-import type { CallContext } from './request.ts'
+import { shallower } from './privileges.ts'
+import type { AccessDepth, CallContext } from './request.ts'
 import type { Row } from './store.ts'
 import { GUID_RE } from './values.ts'
 
@@ -129,8 +130,15 @@ export function callContext(
   const own = cache.get(core, callerId)
   const objectId = headers.get('callerobjectid')
   const legacy = headers.get('mscrmcallerid')
+  const depthIn = (held: Map<string, AccessDepth>, p: string) => (held.has('*') ? 'Global' : held.get(p))
   if (objectId === null && legacy === null) {
-    return { userId: callerId, callerId, onBehalfOf: false, can: (p) => own.has(p) || own.has('*') }
+    return {
+      userId: callerId,
+      callerId,
+      onBehalfOf: false,
+      can: (p) => own.has(p) || own.has('*'),
+      depth: (p) => depthIn(own, p),
+    }
   }
   const raw = (objectId ?? legacy ?? '').trim().replace(/^\{|\}$/g, '')
   if (!GUID_RE.test(raw)) {
@@ -151,16 +159,22 @@ export function callContext(
   }
   const userId = users.id(target)
   const theirs = cache.get(core, userId)
-  const has = (set: Set<string>, p: string) => set.has(p) || set.has('*')
-  return { userId, callerId, onBehalfOf: userId !== callerId, can: (p) => has(own, p) && has(theirs, p) }
+  const has = (held: Map<string, AccessDepth>, p: string) => held.has(p) || held.has('*')
+  return {
+    userId,
+    callerId,
+    onBehalfOf: userId !== callerId,
+    can: (p) => has(own, p) && has(theirs, p),
+    depth: (p) => shallower(depthIn(own, p), depthIn(theirs, p)),
+  }
 }
 
 /** Privileges per user, recomputed when roles or assignments change. */
 export class PrivilegeCache {
   private version = -1
-  private readonly byUser = new Map<string, Set<string>>()
+  private readonly byUser = new Map<string, Map<string, AccessDepth>>()
 
-  get(core: OrgCore, userId: string): Set<string> {
+  get(core: OrgCore, userId: string): Map<string, AccessDepth> {
     if (this.version !== core.securityVersion) {
       this.byUser.clear()
       this.version = core.securityVersion

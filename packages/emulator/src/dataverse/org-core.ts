@@ -18,6 +18,7 @@ import type { ExpandItem } from './query.ts'
 import { findByKey, locate, resolveReference } from './references.ts'
 import { associate, disassociate, related } from './relationships.ts'
 import {
+  type AccessDepth,
   type ApiRequest,
   type ApiResponse,
   type CallContext,
@@ -91,11 +92,11 @@ export class OrgCore implements OrgModel {
     return `${this.org.url || request.origin}/api/data/${version}`
   }
 
-  privilegesOf(userId: string): Set<string> {
+  privilegesOf(userId: string): Map<string, AccessDepth> {
     return privilegesOf(this, userId)
   }
 
-  /** The privileges a user holds, as RetrieveUserPrivileges answers them (organization depth = 'Global'). */
+  /** The privileges a user holds, as RetrieveUserPrivileges answers them. */
   userPrivileges(
     userId: string,
   ): { Depth: string; PrivilegeId: string; BusinessUnitId: string; PrivilegeName: string }[] {

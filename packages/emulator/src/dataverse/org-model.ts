@@ -2,7 +2,7 @@ import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import type { ColumnDef, NavigationDef, OptionSetSeed, TableDef } from './metadata.ts'
 import type { ExpandItem } from './query.ts'
-import type { ApiRequest, ApiResponse, CallContext, Preferences } from './request.ts'
+import type { AccessDepth, ApiRequest, ApiResponse, CallContext, Preferences } from './request.ts'
 import type { Relationship, Row, Store, Table } from './store.ts'
 
 /** A row named by a URL key: the row when it exists, and what the URL said (for upsert). */
@@ -35,7 +35,7 @@ export interface OrgModel {
 
   table(logicalName: string): Table
   serviceRoot(request: URL, version: string): string
-  privilegesOf(userId: string): Set<string>
+  privilegesOf(userId: string): Map<string, AccessDepth>
   userPrivileges(
     userId: string,
   ): { Depth: string; PrivilegeId: string; BusinessUnitId: string; PrivilegeName: string }[]

@@ -1,5 +1,11 @@
 import { DataverseFault, Fault } from './errors.ts'
 
+/**
+ * A privilege's access level (Learn, "Security concepts for developers"): Basic = the rows the user owns, Local = the
+ * rows owned in the user's business unit, Deep = that unit and the units below it, Global = every row.
+ */
+export type AccessDepth = 'Basic' | 'Local' | 'Deep' | 'Global'
+
 /** Who a request runs as. */
 export interface CallContext {
   /** Effective user (the impersonated user when impersonating). */
@@ -8,6 +14,8 @@ export interface CallContext {
   callerId: string
   onBehalfOf: boolean
   can(privilege: string): boolean
+  /** The access level at which the call holds a privilege (undefined: not held). */
+  depth(privilege: string): AccessDepth | undefined
   /** `$batch` change set: Content-ID → entity path relative to the service root (`accounts(<id>)`). */
   contentIds?: Map<string, string>
 }

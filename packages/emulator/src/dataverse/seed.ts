@@ -6,6 +6,7 @@ import { METADATA_READ_PRIVILEGES } from './definitions.ts'
 import { DataverseFault } from './errors.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgCore } from './org-core.ts'
+import { parsePrivilege } from './privileges.ts'
 import type { Row, Table } from './store.ts'
 
 export type { OrgSeed, RoleSeed, SystemUserSeed } from '../world/dataverse-seed.ts'
@@ -152,6 +153,13 @@ function findRoleInBu(core: OrgCore, name: string, buId: string): Row | undefine
 
 /** Create a role in every business unit (root copy first; others point at it through `parentrootroleid`). */
 export function createRole(core: OrgCore, seed: RoleSeed): void {
+  for (const entry of seed.privileges) {
+    if (!parsePrivilege(entry))
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `The privilege '${entry}' of role '${seed.name}' has an unknown access level; use Basic, Local, Deep or Global after the colon (prvReadContact:Basic).`,
+      )
+  }
   const roles = core.table('role')
   const bus = core.table('businessunit')
   const root = core.createRow(

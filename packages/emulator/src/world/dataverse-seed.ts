@@ -124,7 +124,13 @@ export interface ServiceProtectionLimits {
   recommendedDegreeOfParallelism: number
 }
 
-/** A security role in a seed: its name and privileges (`prvCreateAccount`, ... or `'*'` for all). */
+/**
+ * A security role in a seed: its name and privileges (`prvCreateAccount`, ... or `'*'` for all). A privilege holds at
+ * organization level (Global) unless it names another access level after a colon: `prvReadContact:Basic` (rows the
+ * user owns), `:Local` (rows owned in the user's business unit), `:Deep` (that unit and those below it). The level
+ * limits which rows Read reaches (queries, `$expand`, `$filter` paths and lambdas, FetchXML links); other privileges
+ * ignore it.
+ */
 export interface RoleSeed {
   name: string
   privileges: string[]
