@@ -9,6 +9,7 @@ import { TOKEN_LIFETIME_MS } from './change-log.ts'
 import { Fault } from './errors.ts'
 import type { OrgModel } from './org-model.ts'
 import { parseSelect } from './query.ts'
+import { readFilter } from './record-access.ts'
 import {
   type ApiRequest,
   type ApiResponse,
@@ -93,9 +94,10 @@ export function trackChanges(
   const vi = def.sys.versionnumber
   type Change = { version: number; row?: Row; id?: string }
   const changes: Change[] = []
+  const readable = readFilter(org, ctx, def)
   for (const row of table.byId.values()) {
     const v = row[vi] as number
-    if (v > after && v <= upTo) changes.push({ version: v, row })
+    if (v > after && v <= upTo && (!readable || readable(row))) changes.push({ version: v, row })
   }
   if (from > 0) {
     for (const t of log.tombstones.get(def.logicalName) ?? []) {

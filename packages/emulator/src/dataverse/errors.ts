@@ -103,4 +103,11 @@ export const Fault = {
       '0x80040220',
       `Principal user (Id=${userId}, type=8) is missing ${privilege} privilege${logicalName ? ` on entity '${logicalName}'` : ''}. Consult an administrator or grant the role that holds it.`,
     ),
+  /** The privilege is held, but its access level (Basic, Local, Deep) does not reach this row. */
+  accessDenied: (userId: string, logicalName: string, id: string, ownerId: unknown) =>
+    new DataverseFault(
+      403,
+      '0x80040220',
+      `SecLib::AccessCheckEx failed. ObjectID: ${id}, OwnerId: ${String(ownerId)}, OwnerIdType: 8 and CallingUser: ${userId}. Entity: '${logicalName}', AccessRights: ReadAccess. The caller's security role gives Read on this table at a level that does not reach this row.`,
+    ),
 } as const

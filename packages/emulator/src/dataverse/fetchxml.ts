@@ -12,6 +12,7 @@ import {
   resolveColumn,
   rowComparator,
 } from './query.ts'
+import { readFilter } from './record-access.ts'
 import { type ApiResponse, type CallContext, json, type Preferences } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { output, parseDate } from './values.ts'
@@ -162,6 +163,7 @@ function parseLink(
   const linked = core.store.tables.get(name)
   if (!linked) throw Fault.syntax(`The FetchXML link-entity '${name}' is not a table of this org.`)
   core.checkPrivilege(ctx, 'Read', linked.def)
+  const readable = readFilter(core, ctx, linked.def)
   const linkType = el.attrs.get('link-type') ?? 'inner'
   if (linkType !== 'inner' && linkType !== 'outer')
     throw Fault.syntax(`The link-type '${linkType}' is not supported.`)
@@ -181,6 +183,8 @@ function parseLink(
         `The FetchXML element '${child.name}' inside link-entity is not supported by the emulator.`,
       )
   }
+  // a linked row the caller cannot read does not join (record-access.ts)
+  if (readable) filters.unshift(readable)
   const pass = (r: Row) => filters.every((f) => f(r))
   // a multi-table lookup joins only the rows of the table its value points at (the lookup names the table as well)
   const toLinked = (row: Row) => to.typeIndex === undefined || lookupTable(to, row) === name
@@ -281,6 +285,8 @@ export function runFetchXml(
     else if (child.name === 'link-entity') links.push(parseLink(core, ctx, def, child, links.length + 1, env))
     else throw Fault.syntax(`The FetchXML element '${child.name}' is not supported by the emulator.`)
   }
+  const readable = readFilter(core, ctx, def)
+  if (readable) predicates.unshift(readable)
   for (const link of links) if (link.inner) predicates.push((r) => link.match(r) !== undefined)
   if (columns && columns.length === 0) columns = undefined
   const top = positiveInt(fetch.attrs.get('top'), 'top')

@@ -9,6 +9,7 @@ import {
 } from './file-store.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
+import { checkReadAccess } from './record-access.ts'
 import type { ApiRequest, ApiResponse, CallContext } from './request.ts'
 import { requireRow } from './rows.ts'
 import type { Row, Table } from './store.ts'
@@ -279,6 +280,7 @@ function download(
   const def = ref.table.def
   org.checkPrivilege(ctx, 'Read', def)
   const row = requireRow(ref)
+  checkReadAccess(org, ctx, ref.table, row)
   const rowId = ref.table.id(row)
   const id = row[col.index]
   const file = typeof id === 'string' ? fileStoreOf(org.store).files.get(id) : undefined

@@ -3,6 +3,7 @@ import { matchesEtag } from './etag.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
 import { parseExpand, parseSelect } from './query.ts'
+import { checkReadAccess } from './record-access.ts'
 import {
   type ApiRequest,
   type ApiResponse,
@@ -24,6 +25,7 @@ export function retrieve(
 ): ApiResponse {
   org.checkPrivilege(ctx, 'Read', ref.table.def)
   const row = requireRow(ref)
+  checkReadAccess(org, ctx, ref.table, row)
   const def = ref.table.def
   const params = req.url.searchParams
   for (const key of params.keys()) {

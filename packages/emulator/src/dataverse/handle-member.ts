@@ -7,6 +7,7 @@ import type { EntityRef, OrgModel } from './org-model.ts'
 import { parseSegment } from './paths.ts'
 import { checkAppend } from './privileges.ts'
 import { parseSelect, rowComparator } from './query.ts'
+import { checkReadAccess, readFilter } from './record-access.ts'
 import {
   type ApiRequest,
   type ApiResponse,
@@ -63,18 +64,25 @@ export function member(
       if (method !== 'GET' || seg.key !== undefined) throw Fault.noResource(req.url.href)
       org.checkPrivilege(ctx, 'Read', def)
       org.checkPrivilege(ctx, 'Read', target.def)
+      checkReadAccess(org, ctx, table, row)
       const selectText = req.url.searchParams.get('$select')
       const select = selectText === null ? undefined : parseSelect(target.def, selectText)
       if (nav.kind === 'single') {
         const tid = navigatedId(def, nav, row)
         const tr = tid === undefined ? undefined : target.get(tid)
         if (!tr) return { status: 204, headers: {} }
+        checkReadAccess(org, ctx, target, tr)
         return json(200, {
           '@odata.context': `${root}/$metadata#${target.def.entitySetName}/$entity`,
           ...org.serialize(target, tr, select, prefs, ctx),
         })
       }
-      const rows = org.related(table, id, nav).sort(rowComparator([])).slice(0, MAX_PAGE)
+      const readable = readFilter(org, ctx, target.def)
+      const rows = org
+        .related(table, id, nav)
+        .filter((r) => !readable || readable(r))
+        .sort(rowComparator([]))
+        .slice(0, MAX_PAGE)
       return json(200, {
         '@odata.context': `${root}/$metadata#${target.def.entitySetName}`,
         value: rows.map((r) => org.serialize(target, r, select, prefs, ctx)),
@@ -82,6 +90,8 @@ export function member(
     }
     if (method === 'GET') {
       org.checkPrivilege(ctx, 'Read', def)
+      checkReadAccess(org, ctx, table, row)
+      const readable = readFilter(org, ctx, target.def)
       const rows =
         nav.kind === 'single'
           ? [navigatedId(def, nav, row)]
@@ -91,7 +101,9 @@ export function member(
           : org.related(table, id, nav)
       return json(200, {
         '@odata.context': `${root}/$metadata#Collection($ref)`,
-        value: rows.map((r) => ({ '@odata.id': `${root}/${target.def.entitySetName}(${target.id(r)})` })),
+        value: rows
+          .filter((r) => !readable || readable(r))
+          .map((r) => ({ '@odata.id': `${root}/${target.def.entitySetName}(${target.id(r)})` })),
       })
     }
     if (method === 'POST' || method === 'PUT') {
@@ -144,7 +156,9 @@ export function member(
   if (rest.length > 1) {
     if (rest.length === 2 && rest[1] === '$value' && method === 'GET') {
       org.checkPrivilege(ctx, 'Read', def)
-      const v = output(col, requireRow(ref)[col.index])
+      const r = requireRow(ref)
+      checkReadAccess(org, ctx, table, r)
+      const v = output(col, r[col.index])
       if (v === null) return { status: 204, headers: {} }
       return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: String(v) }
     }
@@ -153,6 +167,7 @@ export function member(
   const row = requireRow(ref)
   if (method === 'GET') {
     org.checkPrivilege(ctx, 'Read', def)
+    checkReadAccess(org, ctx, table, row)
     const v = output(col, row[col.index])
     if (v === null) return { status: 204, headers: {} }
     return json(200, {

@@ -14,6 +14,7 @@ import {
   parseSelect,
   parseTop,
 } from './query.ts'
+import { readFilter } from './record-access.ts'
 import {
   type ApiRequest,
   type ApiResponse,
@@ -64,6 +65,7 @@ export function query(
   // Parameter aliases (`@p1=…`) stand for values in $filter, as Learn's query function examples pass them.
   const aliases = (name: string) => params.get(name) ?? undefined
   const env = filterEnv(org, ctx)
+  const readable = readFilter(org, ctx, def)
   const applyText = params.get('$apply')
   if (applyText !== null) {
     if (params.has('$orderby'))
@@ -71,6 +73,7 @@ export function query(
     const plan = parseApply(def, applyText, aliases, env)
     const extra = params.get('$filter')
     if (extra !== null) plan.filters.unshift(filterFor(def, extra, aliases, env))
+    if (readable) plan.filters.unshift(readable)
     return json(200, {
       '@odata.context': `${root}/$metadata#${def.entitySetName}`,
       value: runApply(table.byId.values(), plan),
@@ -79,8 +82,9 @@ export function query(
   const selectText = params.get('$select')
   const select = selectText === null ? undefined : parseSelect(def, selectText)
   const filterText = params.get('$filter')
+  const filtered = filterText === null ? undefined : filterFor(def, filterText, aliases, env)
   const predicate: Predicate | undefined =
-    filterText === null ? undefined : filterFor(def, filterText, aliases, env)
+    readable && filtered ? (r) => readable(r) && filtered(r) : (readable ?? filtered)
   const indexed = filterText === null ? undefined : indexedCandidates(table, filterText, aliases)
   const orderText = params.get('$orderby')
   const order: OrderBy[] = orderText === null ? [] : parseOrderBy(def, orderText)

@@ -7,6 +7,7 @@ import { query } from './handle-query.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 import { parseSegment, splitPath } from './paths.ts'
+import { readFilter } from './record-access.ts'
 import {
   type ApiRequest,
   type ApiResponse,
@@ -90,10 +91,16 @@ export function route(org: OrgModel, ctx: CallContext, req: ApiRequest): ApiResp
       throw Fault.unqualifiedBound(segments[1] as string)
     if (segments.length === 2 && segments[1] === '$count' && method === 'GET') {
       org.checkPrivilege(ctx, 'Read', table.def)
+      const readable = readFilter(org, ctx, table.def)
+      let count = table.size
+      if (readable) {
+        count = 0
+        for (const r of table.byId.values()) if (readable(r)) count++
+      }
       return {
         status: 200,
         headers: { 'Content-Type': 'text/plain' },
-        body: String(Math.min(table.size, MAX_PAGE)),
+        body: String(Math.min(count, MAX_PAGE)),
       }
     }
     throw Fault.segmentNotFound(segments[1] as string)

@@ -4,6 +4,7 @@ import { lookupTable, navigatedId, navigationTo } from './lookups.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 import { type ExpandItem, filterFor, parseOrderBy, parseSelect, rowComparator } from './query.ts'
+import { readFilter } from './record-access.ts'
 import { type CallContext, MAX_PAGE, type Preferences, wantsAnnotation } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { userFormat } from './user-settings.ts'
@@ -72,13 +73,15 @@ function expandValue(
 ): unknown {
   const target = org.table(item.nav.target)
   org.checkPrivilege(ctx, 'Read', target.def)
+  const readable = readFilter(org, ctx, target.def)
   const select = item.select === undefined ? undefined : parseSelect(target.def, item.select)
   if (item.nav.kind === 'single') {
     const id = navigatedId(table.def, item.nav, row)
     const r = id === undefined ? undefined : target.get(id)
-    return r ? org.serialize(target, r, select, prefs, ctx) : null
+    return r && (!readable || readable(r)) ? org.serialize(target, r, select, prefs, ctx) : null
   }
   let rows = org.related(table, table.id(row), item.nav)
+  if (readable) rows = rows.filter(readable)
   if (item.filter !== undefined)
     rows = rows.filter(filterFor(target.def, item.filter, undefined, filterEnv(org, ctx)))
   const order = item.orderby === undefined ? [] : parseOrderBy(target.def, item.orderby)
