@@ -7,7 +7,7 @@ import {
   isDataverseError,
 } from './errors.ts'
 import type { RecordKey } from './filter.ts'
-import { type ClientCore, callHeaders } from './internal/core.ts'
+import { type ClientCore, callHeaders, urlParameters } from './internal/core.ts'
 import { abortError } from './internal/governor.ts'
 import { checkName, recordPath } from './internal/paths.ts'
 import type { Row } from './row.ts'
@@ -156,6 +156,7 @@ export async function runBulk(
   }
   const path = `${entitySet}/Microsoft.Dynamics.CRM.${operation}`
   const headers = callHeaders(impersonate, options, { 'content-type': 'application/json; charset=utf-8' })
+  const parameters = urlParameters(options)
   const idempotent = operation === 'CreateMultiple' ? (options.retryable ?? core.retryCreates) : true
   const keyOf = operation === 'CreateMultiple' ? undefined : options.key
   const signal = options.signal
@@ -195,6 +196,7 @@ export async function runBulk(
       const result = await core.send({
         method: 'POST',
         path,
+        parameters,
         headers,
         body: JSON.stringify({ Targets: targets }),
         idempotent,

@@ -40,14 +40,21 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
       }
       const page = top !== undefined ? 1 : (options?.page ?? Number(root.attributes.get('page') ?? 1))
       const size = options?.pageSize ?? Number(root.attributes.get('count') ?? 5000)
-      const xml =
-        top !== undefined
-          ? fetchXml
-          : setFetchAttributes(
-              fetchXml,
-              { page: String(page), count: String(size), 'paging-cookie': options?.pagingCookie },
-              root,
-            )
+      // A first request without paging options goes out as written (Microsoft Learn: Use FetchXml to retrieve data,
+      // Aggregate data using FetchXml): Dataverse applies its own default page size (5,000, or 500 on elastic tables)
+      // and an aggregate query gets no paging attributes it never asked for.
+      const asWritten =
+        top !== undefined ||
+        (options?.page === undefined &&
+          options?.pageSize === undefined &&
+          options?.pagingCookie === undefined)
+      const xml = asWritten
+        ? fetchXml
+        : setFetchAttributes(
+            fetchXml,
+            { page: String(page), count: String(size), 'paging-cookie': options?.pagingCookie },
+            root,
+          )
       const query = `?fetchXml=${encodeQueryValue(xml, 'fetchXml')}`
       let body: Record<string, unknown>
       if (baseUrl.length + path.length + query.length > MAX_GET_URL) {
@@ -94,18 +101,21 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
     },
 
     async *fetchXml<T>(entitySet: string, fetchXml: string, options?: FetchXmlOptions) {
-      let page = Number(readFetch(fetchXml).attributes.get('page') ?? 1)
-      let pagingCookie: string | undefined
+      const root = readFetch(fetchXml)
+      // The first page as written; the next ones in the size of the query's `count`, the `pageSize` option, or else
+      // the size Dataverse chose for the first page (which had more rows behind it, so it was a full page).
+      let result: FetchXmlPage<T> = await client.fetchXmlPage<T>(entitySet, fetchXml, options)
+      const pageSize =
+        options?.pageSize ?? (root.attributes.has('count') ? undefined : Math.max(1, result.value.length))
       for (;;) {
-        const result: FetchXmlPage<T> = await client.fetchXmlPage<T>(entitySet, fetchXml, {
-          ...options,
-          page,
-          pagingCookie,
-        })
         yield* result.value
         if (!result.moreRecords || result.value.length === 0) return
-        page++
-        pagingCookie = result.pagingCookie
+        result = await client.fetchXmlPage<T>(entitySet, fetchXml, {
+          ...options,
+          ...(pageSize === undefined ? {} : { pageSize }),
+          page: result.page + 1,
+          pagingCookie: result.pagingCookie,
+        })
       }
     },
   } as FetchXmlMethods

@@ -59,6 +59,11 @@ export interface CallOptions {
   bypassBusinessLogicExecutionStepIds?: readonly string[] | undefined
   /** `false` disables retries for this call. */
   retry?: boolean | undefined
+  /**
+   * `?tag=…`: a value plug-ins read from the execution context's shared variables (`SharedVariables["tag"]`).
+   * Microsoft Learn: Use optional parameters, Add a shared variable to the plugin execution context.
+   */
+  tag?: string | undefined
 }
 
 export interface CreateOptions extends CallOptions {
@@ -75,6 +80,11 @@ export interface CreateOptions extends CallOptions {
 export interface RetrieveOptions extends CallOptions, AnnotationOptions {
   select?: readonly string[] | undefined
   expand?: QueryOptions['expand'] | undefined
+  /**
+   * Elastic tables: `?partitionId=…`, the row's `partitionid` (Microsoft Learn: Use elastic tables using code). Or
+   * name the row by its alternate key instead: `{ contoso_sensordataid: guid(id), partitionid: 'device-001' }`.
+   */
+  partitionId?: string | undefined
 }
 
 export interface UpdateOptions extends CallOptions {
@@ -91,6 +101,8 @@ export interface UpsertOptions extends CallOptions {
 
 export interface DeleteOptions extends CallOptions {
   ifMatch?: string | undefined
+  /** Elastic tables: `?partitionId=…`, the row's `partitionid` (as for {@link RetrieveOptions.partitionId}). */
+  partitionId?: string | undefined
 }
 
 export interface QueryCallOptions extends CallOptions, AnnotationOptions {

@@ -1,6 +1,7 @@
 import { DataverseError } from '../errors.ts'
 import { buildQueryString } from '../query.ts'
 import type { CallOptions, Impersonation } from '../types.ts'
+import { encodeQueryValue } from './paths.ts'
 import type { PipelineConfig, SendResult, SendSpec } from './pipeline.ts'
 
 /** Shared by a client and the clients derived from it. */
@@ -85,12 +86,37 @@ export function selectQuery(select: readonly string[] | undefined): string {
 
 export const jsonHeaders = { 'content-type': 'application/json; charset=utf-8' }
 
+function parameter(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '') {
+    throw new DataverseError('INVALID_ARGUMENT', `${name} must be a non-empty string.`)
+  }
+  return `${name}=${encodeQueryValue(value, name)}`
+}
+
+/**
+ * The optional parameters Dataverse reads from the URL rather than from a header (Microsoft Learn: Use optional
+ * parameters): `tag` (a shared variable for plug-ins) and, for elastic tables, `partitionId`.
+ */
+export function urlParameters(
+  options: (CallOptions & { partitionId?: string | undefined }) | undefined,
+): string | undefined {
+  // Every request passes here: most carry neither, and leave without building anything.
+  if (options?.tag === undefined && options?.partitionId === undefined) return undefined
+  const tag = parameter('tag', options.tag)
+  const partition = parameter('partitionId', options.partitionId)
+  return tag && partition ? `${tag}&${partition}` : (tag ?? partition)
+}
+
 /** The per-call `send` options every operation forwards. */
-export function common(options: CallOptions | undefined): Pick<SendSpec, 'signal' | 'timeoutMs' | 'retry'> {
+export function common(
+  options: (CallOptions & { partitionId?: string | undefined }) | undefined,
+): Pick<SendSpec, 'signal' | 'timeoutMs' | 'retry' | 'parameters'> {
   return {
     signal: options?.signal,
     timeoutMs: options?.timeoutMs,
     retry: options?.retry,
+    parameters: urlParameters(options),
   }
 }
 

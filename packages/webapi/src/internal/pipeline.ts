@@ -30,6 +30,11 @@ export interface SendSpec {
   /** Relative to the Web API base (`accounts(…)`), or an absolute URL on the same origin (nextLink). */
   path: string
   query?: string
+  /**
+   * Optional parameters that travel in the URL (`tag=…`, `partitionId=…`), already encoded, appended after `query`
+   * (Microsoft Learn: Use optional parameters).
+   */
+  parameters?: string | undefined
   headers?: Record<string, string>
   /** JSON or batch text, or the raw bytes of a file column upload. */
   body?: string | Uint8Array | undefined
@@ -158,11 +163,18 @@ export function resolveUrl(config: PipelineConfig, spec: SendSpec): { url: strin
     // in the query become %27). Only characters a request line cannot carry are percent-encoded.
     const verbatim = spec.path.startsWith(`${config.origin}/`) ? requestLineSafe(spec.path) : undefined
     return {
-      url: verbatim ?? url.href,
+      url: withParameters(verbatim ?? url.href, spec.parameters),
       path: url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname,
     }
   }
-  return { url: config.baseUrl + spec.path + (spec.query ?? ''), path: spec.path }
+  return {
+    url: withParameters(config.baseUrl + spec.path + (spec.query ?? ''), spec.parameters),
+    path: spec.path,
+  }
+}
+
+function withParameters(url: string, parameters: string | undefined): string {
+  return parameters ? `${url}${url.includes('?') ? '&' : '?'}${parameters}` : url
 }
 
 /**
