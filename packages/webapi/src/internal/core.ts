@@ -3,6 +3,7 @@ import { buildQueryString } from '../query.ts'
 import type { CallOptions, Impersonation } from '../types.ts'
 import { encodeQueryValue } from './paths.ts'
 import type { PipelineConfig, SendResult, SendSpec } from './pipeline.ts'
+import { mergePrefer } from './prefer.ts'
 
 /** Shared by a client and the clients derived from it. */
 export interface ClientCore {
@@ -58,7 +59,13 @@ export function callHeaders(
     }
     headers['mscrm.bypassbusinesslogicexecutionstepids'] = steps.join(',')
   }
-  if (options?.headers) for (const [k, v] of Object.entries(options.headers)) headers[k.toLowerCase()] = v
+  if (options?.headers) {
+    for (const [k, v] of Object.entries(options.headers)) {
+      const name = k.toLowerCase()
+      // The call's own Prefer adds to what its options ask for (return=representation, annotations, page size).
+      headers[name] = name === 'prefer' ? mergePrefer(headers.prefer, v) : v
+    }
+  }
   return headers
 }
 

@@ -3,6 +3,7 @@ import type { ClientClock, GetToken, Logger, RetryOptions } from '../types.ts'
 import type { Deadlines } from './deadlines.ts'
 import { abortError } from './governor.ts'
 import type { HttpTransport } from './http.ts'
+import { mergePrefer } from './prefer.ts'
 import type { Gate } from './shared-governor.ts'
 import { Attempt, recordRetry, recordWait, type Telemetry } from './telemetry.ts'
 
@@ -173,6 +174,14 @@ export function resolveUrl(config: PipelineConfig, spec: SendSpec): { url: strin
   }
 }
 
+/** A Prefer set for the whole client (its `headers` option) adds to the call's own instead of being replaced by it. */
+function withClientPrefer(config: PipelineConfig, spec: SendSpec): SendSpec {
+  const clientPrefer = config.baseHeaders.prefer
+  const own = spec.headers?.prefer
+  if (clientPrefer === undefined || own === undefined) return spec
+  return { ...spec, headers: { ...spec.headers, prefer: mergePrefer(own, clientPrefer) } }
+}
+
 function withParameters(url: string, parameters: string | undefined): string {
   return parameters ? `${url}${url.includes('?') ? '&' : '?'}${parameters}` : url
 }
@@ -181,7 +190,8 @@ function withParameters(url: string, parameters: string | undefined): string {
  * Sends one operation with the client's policies: throttle gate and concurrency limit, token (refreshed
  * once on 401), per-attempt timeout, retries (429 for everything; 5xx/network only when idempotent).
  */
-export async function send(config: PipelineConfig, spec: SendSpec): Promise<SendResult> {
+export async function send(config: PipelineConfig, given: SendSpec): Promise<SendResult> {
+  const spec = withClientPrefer(config, given)
   const { url, path } = resolveUrl(config, spec)
   const retry = config.retry
   const retrying = retry.enabled && spec.retry !== false

@@ -417,6 +417,28 @@ describe('Create a table row using the Web API: create with data returned', () =
     expect(r.headers['content-type']).toMatch(/^application\/json/)
     expect(result).toEqual(created)
   })
+
+  it('a Prefer of the caller adds to return=representation instead of replacing it (one header, both asked)', async () => {
+    const created = { '@odata.etag': 'W/"536530"', accountid: ID, name: 'Sample Account' }
+    const { requests, result } = await record(
+      () => ({ status: 201, body: created }),
+      (c) =>
+        c.create(
+          'accounts',
+          { name: 'Sample Account' },
+          {
+            returnRepresentation: true,
+            select: ['name'],
+            headers: { Prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"' },
+          },
+        ),
+    )
+    const [r] = requests as [Recorded]
+    expect(r.headers.prefer).toBe(
+      'return=representation,odata.include-annotations="OData.Community.Display.V1.FormattedValue"',
+    )
+    expect(result).toEqual(created)
+  })
 })
 
 describe('Update and delete table rows using the Web API: more forms', () => {
