@@ -20,7 +20,7 @@ import { startRoute } from './start.ts'
  *   confirmed intents;
  * - every change appends an event (who, when, what, from which status) in the same SQL statement.
  *
- * Routes (JSON unless said): `POST {basePath}/start`, `GET {callbackPath}` (redirect), `POST {basePath}/complete`,
+ * Routes (JSON unless said): `POST {basePath}/start`, `GET {callbackPath}` (redirect; `HEAD` is 405 and uses up no state), `POST {basePath}/complete`,
  * `GET {basePath}/tenant`, `GET {basePath}/events`, `POST {basePath}/provision`, `POST {basePath}/verify`,
  * `POST {basePath}/offboard`.
  * @param options - see {@link OnboardingRouterOptions}

@@ -498,6 +498,28 @@ describe('GET callback: the admin-consent redirect', () => {
     const res = await callback(s, s.states.create(SESSION_ID, 'not a flow'))
     expect(query(res).get('error')).toBe('INVALID_STATE')
   })
+
+  it('answers HEAD (a link prefetcher) with 405 Allow: GET, without checking or using up the state', async () => {
+    let verified = 0
+    const s = setup({
+      states: {
+        verify: async () => {
+          verified++
+          throw new Error('HEAD must not check the state')
+        },
+      },
+    })
+    const res = await s.app.request(`/onboarding/callback?admin_consent=True&tenant=${TID}&state=x`, {
+      method: 'HEAD',
+      headers: { Cookie: `${COOKIE}=${SESSION_ID}` },
+    })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET')
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('location')).toBeNull()
+    expect(verified).toBe(0)
+    expect(s.logs).toEqual([])
+  })
 })
 
 describe('POST /complete', () => {
