@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ids, onboard, request, startOnboarding, startTestApp } from './helpers.ts'
+import { consentCallback, ids, onboard, request, startOnboarding, startTestApp } from './helpers.ts'
 
 /**
  * A second, independent attack run (beside attacks.test.ts): what an outside attacker with curl, a browser and
@@ -607,6 +607,33 @@ describe('onboarding: redirects', () => {
       expect(location.startsWith('/#/onboarding?'), location).toBe(true)
       expect(location, query).not.toContain('evil.example')
       expect(new URLSearchParams(location.split('?')[1]).get('ticket'), query).toBeNull()
+    }
+  })
+})
+
+describe('HEAD never changes state', () => {
+  it('a HEAD of the consent callback (a link prefetcher) is 405 Allow: GET and leaves the one-time state unused', async () => {
+    const started = await startOnboarding(t, ids.users.contosoAdmin, { orgUrl: p.contosoOrgUrl })
+    expect(started.res.status).toBe(200)
+    const query = `admin_consent=True&tenant=${ids.contosoTenantId}&state=${encodeURIComponent(started.state)}`
+    const head = await raw(`/onboarding/callback?${query}`, {
+      method: 'HEAD',
+      headers: { Cookie: started.cookie },
+    })
+    expect(head.status).toBe(405)
+    expect(head.headers.get('allow')).toBe('GET')
+    expect(head.headers.get('location')).toBeNull()
+    expect(head.headers.get('cache-control')).toBe('no-store')
+    const back = await consentCallback(t, query, started.cookie)
+    expect(back.get('error')).toBeNull()
+    expect(back.get('ticket')).toBeTruthy()
+  })
+
+  it('HEAD on the other routes changes nothing either: no cookie is set and no onboarding starts', async () => {
+    for (const path of ['/onboarding/callback', '/api/onboarding/tenant', '/api/config', '/']) {
+      const res = await raw(path, { method: 'HEAD', headers: bearer(p.nestor) })
+      expect(res.headers.getSetCookie(), path).toEqual([])
+      expect(res.status, path).toBeLessThan(500)
     }
   })
 })
