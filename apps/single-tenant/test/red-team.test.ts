@@ -168,6 +168,38 @@ describe('login CSRF', () => {
   })
 })
 
+describe('HEAD changes nothing', () => {
+  it('a HEAD of the sign-in callback (a link prefetcher) is 405: it redeems no code, starts no session and keeps the pending sign-in', async () => {
+    const app = buildApp(h)
+    let head: Response | undefined
+    // The browser's GET of the callback comes right after a prefetcher's HEAD of the same address, cookies and all.
+    const prefetched = {
+      request: async (url: string, init?: RequestInit) => {
+        if (new URL(url).pathname === '/auth/callback')
+          head = await app.request(url, { ...init, method: 'HEAD' })
+        return app.request(url, init)
+      },
+    } as unknown as typeof app
+    const { response, cookies } = await signInOverHttp(prefetched, h, 'alice@contoso.onmicrosoft.com')
+    expect(head?.status).toBe(405)
+    expect(head?.headers.get('allow')).toBe('GET')
+    expect(head?.headers.getSetCookie()).toEqual([])
+    expect(head?.headers.get('cache-control')).toBe('no-store')
+    expect(response.status).toBe(303)
+    const page = await app.request(`${base}/`, { headers: { cookie: cookies.cookie() } })
+    expect(await page.text()).toContain('Alice Anderson')
+  })
+
+  it('a HEAD of the sign-in link is 405 and sets no cookie, so it cannot replace a pending sign-in', async () => {
+    const app = buildApp(h)
+    const res = await app.request(`${base}/auth/signin`, { method: 'HEAD' })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET')
+    expect(res.headers.getSetCookie()).toEqual([])
+    expect(res.headers.get('location')).toBeNull()
+  })
+})
+
 describe('headers on every answer', () => {
   it('early refusals (413 from the headers, 403 CSRF) carry the security headers and no-store like pages', async () => {
     const app = buildApp(h)
