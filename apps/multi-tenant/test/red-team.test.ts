@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../src/server/app.ts'
 import { consentCallback, ids, onboard, request, startOnboarding, startTestApp } from './helpers.ts'
 
 /**
@@ -635,6 +636,58 @@ describe('HEAD never changes state', () => {
       expect(res.headers.getSetCookie(), path).toEqual([])
       expect(res.status, path).toBeLessThan(500)
     }
+  })
+})
+
+describe('security headers on every answer', () => {
+  const API_CSP = "default-src 'none'; frame-ancestors 'none'"
+  const expectSecured = (res: Response, what: string) => {
+    expect(res.headers.get('x-content-type-options'), what).toBe('nosniff')
+    expect(res.headers.get('x-frame-options'), what).toBe('DENY')
+    expect(res.headers.get('referrer-policy'), what).toBe('no-referrer')
+    expect(res.headers.get('content-security-policy'), what).toContain("frame-ancestors 'none'")
+  }
+
+  it('without a static root, every answer (404, 405, unknown methods) carries the API headers and no-store', async () => {
+    const apiOnly = createApp(t.running.services)
+    const answers: Record<string, Response> = {
+      'GET /': await apiOnly.request('/'),
+      'GET /index.html': await apiOnly.request('/index.html'),
+      'GET /onboarding/x': await apiOnly.request('/onboarding/x'),
+      'POST /nothing': await apiOnly.request('/nothing', { method: 'POST', body: '{}' }),
+      'DELETE /onboarding/callback': await apiOnly.request('/onboarding/callback', { method: 'DELETE' }),
+      'HEAD /onboarding/callback': await apiOnly.request('/onboarding/callback', { method: 'HEAD' }),
+    }
+    for (const [what, res] of Object.entries(answers)) {
+      expect([404, 405], what).toContain(res.status)
+      expectSecured(res, what)
+      expect(res.headers.get('content-security-policy'), what).toBe(API_CSP)
+      expect(res.headers.get('cache-control'), what).toBe('no-store')
+    }
+    const body = await json(answers['GET /']!)
+    expect(body.error?.code).toBe('not_found')
+  })
+
+  it('pages (the SPA and its fallback under /onboarding/) get the page CSP; the API and the callback get the API CSP', async () => {
+    for (const path of ['/', '/onboarding/done', '/onboarding/anything/deeper', '/some/page']) {
+      const res = await raw(path)
+      expect(res.status, path).toBe(200)
+      expect(await res.text(), path).toContain('<title>spa</title>')
+      expectSecured(res, path)
+      const csp = res.headers.get('content-security-policy') ?? ''
+      expect(csp, path).toContain("script-src 'self'")
+      expect(csp, path).not.toContain("default-src 'none'")
+    }
+    for (const path of ['/api/config', '/api/nothing', '/onboarding/callback?state=x']) {
+      const res = await raw(path)
+      expectSecured(res, path)
+      expect(res.headers.get('content-security-policy'), path).toBe(API_CSP)
+      expect(res.headers.get('cache-control'), path).toBe('no-store')
+    }
+    const post = await raw('/some/page', { method: 'POST', body: 'x' })
+    expect(post.status).toBe(404)
+    expectSecured(post, 'POST /some/page')
+    expect(post.headers.get('cache-control')).toBe('no-store')
   })
 })
 
