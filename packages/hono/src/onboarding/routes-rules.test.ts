@@ -522,6 +522,32 @@ describe('GET callback: the admin-consent redirect', () => {
   })
 })
 
+describe('bodies that are not valid UTF-8', () => {
+  it('are refused with 400 invalid_body on every route that reads a body, and nothing is called', async () => {
+    for (const route of ['/start', '/complete', '/provision', '/offboard']) {
+      const s = setup({ tenant: record() })
+      const res = await s.app.request(`/api/onboarding${route}`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${OID}~${TID}`,
+          'Content-Type': 'application/json',
+          Cookie: `${COOKIE}=${SESSION_ID}`,
+        },
+        body: new Uint8Array([
+          ...new TextEncoder().encode(`{"orgUrl":"${ORG}","ticket":"`),
+          0xc3,
+          0x28,
+          0x22,
+          0x7d,
+        ]),
+      })
+      expect(res.status, route).toBe(400)
+      expect((await error(res)).code, route).toBe('invalid_body')
+      expect(s.calls, route).toEqual([])
+    }
+  })
+})
+
 describe('POST /complete', () => {
   it('refuses a request without a ticket as the state check does, without crashing', async () => {
     const s = setup()
