@@ -172,8 +172,9 @@ export function createApp(options: AppOptions) {
   app.post('/environment', async (c) => {
     const session = c.get('session')!
     if (!session.user) return c.redirect('/', 303)
-    const form = await readForm(c)
-    if (!form) return c.html(<UnreadableForm />, 400)
+    const read = await readForm(c)
+    if (!read.ok) return c.html(<UnreadableForm problem={read.problem} />, 400)
+    const { form } = read
     const name = String(form['environment'] ?? '')
     if (!environments.list.some((e) => e.name === name)) {
       return c.html(
@@ -189,8 +190,9 @@ export function createApp(options: AppOptions) {
   app.post('/impersonation', async (c) => {
     const session = c.get('session')!
     if (!session.user) return c.redirect('/', 303)
-    const form = await readForm(c)
-    if (!form) return c.html(<UnreadableForm />, 400)
+    const read = await readForm(c)
+    if (!read.ok) return c.html(<UnreadableForm problem={read.problem} />, 400)
+    const { form } = read
     session.actAsUser = form['actAsUser'] === 'true'
     await sessions.save(session)
     return c.redirect('/', 303)
@@ -206,10 +208,14 @@ export function createApp(options: AppOptions) {
   return app
 }
 
-const UnreadableForm = () => (
+const UnreadableForm = ({ problem }: { problem: 'unreadable' | 'not_utf8' }) => (
   <ProblemPage
     title="Unreadable form"
-    message="The form could not be read. Reload the page and send it again."
+    message={
+      problem === 'not_utf8'
+        ? 'The form is not valid UTF-8: nothing was changed. Reload the page and send it again.'
+        : 'The form could not be read. Reload the page and send it again.'
+    }
   />
 )
 

@@ -168,6 +168,52 @@ describe('login CSRF', () => {
   })
 })
 
+describe('forms that are not valid UTF-8', () => {
+  it('are refused with 400 and change nothing: raw bytes or percent-encoded, CSRF token in the form or in a header', async () => {
+    const app = buildApp(h)
+    const { cookies } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
+    const cookie = cookies.cookie()
+    const csrf = csrfOf(await (await app.request(`${base}/`, { headers: { cookie } })).text())
+    const form = 'application/x-www-form-urlencoded'
+    const bytes = (...parts: (string | number[])[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
+    const attempts: [string, Record<string, string>, Buffer][] = [
+      ['percent-encoded', { 'content-type': form }, bytes(`_csrf=${csrf}&environment=prod&note=%C3%28`)],
+      ['raw bytes', { 'content-type': form }, bytes(`_csrf=${csrf}&environment=prod&note=`, [0xff, 0xfe])],
+      ['in the value used', { 'content-type': form }, bytes(`_csrf=${csrf}&environment=prod%ED%A0%80`)],
+      ['CSRF header', { 'content-type': form, 'x-csrf-token': csrf }, bytes('environment=prod&x=%FF')],
+      [
+        'multipart',
+        { 'content-type': 'multipart/form-data; boundary=b' },
+        bytes(
+          `--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`,
+          '--b\r\nContent-Disposition: form-data; name="environment"\r\n\r\nprod\r\n',
+          '--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n',
+          [0xc0, 0xaf],
+          '\r\n--b--\r\n',
+        ),
+      ],
+    ]
+    for (const [what, headers, body] of attempts) {
+      const res = await app.request(`${base}/environment`, {
+        method: 'POST',
+        headers: { cookie, origin: base, ...headers },
+        body: new Uint8Array(body),
+      })
+      expect(res.status, what).toBe(400)
+      expect(await res.text(), what).toContain('not valid UTF-8')
+    }
+    const html = await (await app.request(`${base}/`, { headers: { cookie } })).text()
+    expect(html).toMatch(/data-testid="current-environment">dev</)
+    const fine = await app.request(`${base}/environment`, {
+      method: 'POST',
+      headers: { cookie, origin: base, 'content-type': form },
+      body: new URLSearchParams({ _csrf: csrf, environment: 'prod', note: 'Åsa 😀' }),
+    })
+    expect(fine.status).toBe(303)
+  })
+})
+
 describe('HEAD changes nothing', () => {
   it('a HEAD of the sign-in callback (a link prefetcher) is 405: it redeems no code, starts no session and keeps the pending sign-in', async () => {
     const app = buildApp(h)
