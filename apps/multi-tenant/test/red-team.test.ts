@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ids, onboard, request, startOnboarding, startTestApp } from './helpers.ts'
+import { createApp } from '../src/server/app.ts'
+import { consentCallback, ids, onboard, request, startOnboarding, startTestApp } from './helpers.ts'
 
 /**
  * A second, independent attack run (beside attacks.test.ts): what an outside attacker with curl, a browser and
@@ -45,6 +46,14 @@ async function json(
   res: Response,
 ): Promise<{ error?: { code: string; message: string } } & Record<string, unknown>> {
   return (await res.json()) as never
+}
+
+/** How many of Fabrikam's accounts have a name starting with `prefix` (read through the API as Carol). */
+async function rowNamed(prefix: string): Promise<number> {
+  const res = await raw(`/api/tables/accounts?pageSize=50&search=${encodeURIComponent(prefix)}`, {
+    headers: bearer(p.carol),
+  })
+  return ((await json(res))['rows'] as unknown[]).length
 }
 
 beforeAll(async () => {
@@ -467,23 +476,55 @@ describe('hostile bodies', () => {
     expect((await json(fine))['name']).toBe('Emoji 😀 Ltd')
   })
 
-  it('invalid UTF-8 in a JSON body never fails the server and never stores a raw invalid byte', async () => {
-    const body = Buffer.concat([
-      Buffer.from('{"name":"bad '),
-      Buffer.from([0xff, 0xfe, 0xc0, 0xaf]),
-      Buffer.from('"}'),
-    ])
-    const res = await raw('/api/tables/accounts', {
-      method: 'POST',
-      headers: bearer(p.carol, { 'Content-Type': 'application/json' }),
-      body,
-    })
-    expect([201, 400]).toContain(res.status)
-    if (res.status === 201) {
-      const name = (await json(res))['name'] as string
-      expect(Buffer.from(name, 'utf8').toString('utf8')).toBe(name)
-      expect(name.startsWith('bad ')).toBe(true)
+  it('invalid UTF-8 in a JSON body is refused with 400 invalid_body, never stored as U+FFFD', async () => {
+    const bad = (json: string) => {
+      const [head, tail] = json.split('BAD')
+      return Buffer.concat([
+        Buffer.from(head ?? ''),
+        Buffer.from([0xff, 0xfe, 0xc0, 0xaf]),
+        Buffer.from(tail ?? ''),
+      ])
     }
+    const before = await rowNamed('Bad UTF-8')
+    for (const [path, type, method] of [
+      ['/api/tables/accounts', 'application/json', 'POST'],
+      ['/api/tables/accounts', 'text/plain', 'POST'],
+      ['/api/tables/accounts/11111111-2222-4333-8444-555555555555', 'application/json', 'PATCH'],
+    ] as const) {
+      const res = await raw(path, {
+        method,
+        headers: bearer(p.carol, { 'Content-Type': type, 'If-Match': '*' }),
+        body: bad('{"name":"Bad UTF-8 BAD"}'),
+      })
+      expect(res.status, `${method} ${type}`).toBe(400)
+      const error = (await json(res)).error
+      expect(error?.code, `${method} ${type}`).toBe('invalid_body')
+      expect(error?.message, `${method} ${type}`).toMatch(/not valid UTF-8 JSON/)
+    }
+    expect(await rowNamed('Bad UTF-8')).toBe(before)
+  })
+
+  it('invalid UTF-8 in an onboarding body is refused with 400 invalid_body before anything is read from it', async () => {
+    const snapshot = JSON.stringify(await t.running.registry.get(ids.fabrikamTenantId))
+    const nestor = await t.userToken(ids.users.fabrikamAdmin)
+    for (const [route, body] of [
+      ['start', `{"orgUrl":"${p.fabrikamOrgUrl}","intent":"connect","x":"BAD"}`],
+      ['complete', '{"ticket":"BAD"}'],
+      ['provision', '{"dataverseToken":"BAD"}'],
+      ['offboard', '{"confirm":true,"why":"BAD"}'],
+    ] as const) {
+      const [head, tail] = body.split('BAD')
+      const res = await raw(`/api/onboarding/${route}`, {
+        method: 'POST',
+        headers: bearer(nestor, { 'Content-Type': 'application/json' }),
+        body: Buffer.concat([Buffer.from(head ?? ''), Buffer.from([0xc3, 0x28]), Buffer.from(tail ?? '')]),
+      })
+      expect(res.status, route).toBe(400)
+      const error = (await json(res)).error
+      expect(error?.code, route).toBe('invalid_body')
+      expect(error?.message, route).toMatch(/not valid UTF-8 JSON/)
+    }
+    expect(JSON.stringify(await t.running.registry.get(ids.fabrikamTenantId))).toBe(snapshot)
   })
 })
 
@@ -608,6 +649,85 @@ describe('onboarding: redirects', () => {
       expect(location, query).not.toContain('evil.example')
       expect(new URLSearchParams(location.split('?')[1]).get('ticket'), query).toBeNull()
     }
+  })
+})
+
+describe('HEAD never changes state', () => {
+  it('a HEAD of the consent callback (a link prefetcher) is 405 Allow: GET and leaves the one-time state unused', async () => {
+    const started = await startOnboarding(t, ids.users.contosoAdmin, { orgUrl: p.contosoOrgUrl })
+    expect(started.res.status).toBe(200)
+    const query = `admin_consent=True&tenant=${ids.contosoTenantId}&state=${encodeURIComponent(started.state)}`
+    const head = await raw(`/onboarding/callback?${query}`, {
+      method: 'HEAD',
+      headers: { Cookie: started.cookie },
+    })
+    expect(head.status).toBe(405)
+    expect(head.headers.get('allow')).toBe('GET')
+    expect(head.headers.get('location')).toBeNull()
+    expect(head.headers.get('cache-control')).toBe('no-store')
+    const back = await consentCallback(t, query, started.cookie)
+    expect(back.get('error')).toBeNull()
+    expect(back.get('ticket')).toBeTruthy()
+  })
+
+  it('HEAD on the other routes changes nothing either: no cookie is set and no onboarding starts', async () => {
+    for (const path of ['/onboarding/callback', '/api/onboarding/tenant', '/api/config', '/']) {
+      const res = await raw(path, { method: 'HEAD', headers: bearer(p.nestor) })
+      expect(res.headers.getSetCookie(), path).toEqual([])
+      expect(res.status, path).toBeLessThan(500)
+    }
+  })
+})
+
+describe('security headers on every answer', () => {
+  const API_CSP = "default-src 'none'; frame-ancestors 'none'"
+  const expectSecured = (res: Response, what: string) => {
+    expect(res.headers.get('x-content-type-options'), what).toBe('nosniff')
+    expect(res.headers.get('x-frame-options'), what).toBe('DENY')
+    expect(res.headers.get('referrer-policy'), what).toBe('no-referrer')
+    expect(res.headers.get('content-security-policy'), what).toContain("frame-ancestors 'none'")
+  }
+
+  it('without a static root, every answer (404, 405, unknown methods) carries the API headers and no-store', async () => {
+    const apiOnly = createApp(t.running.services)
+    const answers: Record<string, Response> = {
+      'GET /': await apiOnly.request('/'),
+      'GET /index.html': await apiOnly.request('/index.html'),
+      'GET /onboarding/x': await apiOnly.request('/onboarding/x'),
+      'POST /nothing': await apiOnly.request('/nothing', { method: 'POST', body: '{}' }),
+      'DELETE /onboarding/callback': await apiOnly.request('/onboarding/callback', { method: 'DELETE' }),
+      'HEAD /onboarding/callback': await apiOnly.request('/onboarding/callback', { method: 'HEAD' }),
+    }
+    for (const [what, res] of Object.entries(answers)) {
+      expect([404, 405], what).toContain(res.status)
+      expectSecured(res, what)
+      expect(res.headers.get('content-security-policy'), what).toBe(API_CSP)
+      expect(res.headers.get('cache-control'), what).toBe('no-store')
+    }
+    const body = await json(answers['GET /']!)
+    expect(body.error?.code).toBe('not_found')
+  })
+
+  it('pages (the SPA and its fallback under /onboarding/) get the page CSP; the API and the callback get the API CSP', async () => {
+    for (const path of ['/', '/onboarding/done', '/onboarding/anything/deeper', '/some/page']) {
+      const res = await raw(path)
+      expect(res.status, path).toBe(200)
+      expect(await res.text(), path).toContain('<title>spa</title>')
+      expectSecured(res, path)
+      const csp = res.headers.get('content-security-policy') ?? ''
+      expect(csp, path).toContain("script-src 'self'")
+      expect(csp, path).not.toContain("default-src 'none'")
+    }
+    for (const path of ['/api/config', '/api/nothing', '/onboarding/callback?state=x']) {
+      const res = await raw(path)
+      expectSecured(res, path)
+      expect(res.headers.get('content-security-policy'), path).toBe(API_CSP)
+      expect(res.headers.get('cache-control'), path).toBe('no-store')
+    }
+    const post = await raw('/some/page', { method: 'POST', body: 'x' })
+    expect(post.status).toBe(404)
+    expectSecured(post, 'POST /some/page')
+    expect(post.headers.get('cache-control')).toBe('no-store')
   })
 })
 

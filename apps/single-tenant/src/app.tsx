@@ -1,5 +1,5 @@
 import { isDataverseError } from '@dataverse-s2s/webapi'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { secureHeaders } from 'hono/secure-headers'
 import type { SignIn, SignInFlow } from './auth.ts'
@@ -113,7 +113,16 @@ export function createApp(options: AppOptions) {
     }
   })
 
-  app.get('/auth/signin', async (c) => {
+  // Hono answers HEAD with the GET handler. These two GETs start and finish a sign-in (a cookie set, a code redeemed
+  // once, a session started): a link prefetcher's or scanner's HEAD must do none of that.
+  const getOnly: MiddlewareHandler = async (c, next) => {
+    if (c.req.method !== 'HEAD') return next()
+    return c.html(<ProblemPage title="Method not allowed" message="Open this address with GET." />, 405, {
+      Allow: 'GET',
+    })
+  }
+
+  app.get('/auth/signin', getOnly, async (c) => {
     const { url, flow } = await signIn.begin(c.req.query('returnTo') ?? '/')
     setCookie(c, flowCookie, sealer.seal(flowCookie, flow, now() + FLOW_TTL_MS), {
       path: '/',
@@ -126,7 +135,7 @@ export function createApp(options: AppOptions) {
     return c.redirect(url, 302)
   })
 
-  app.get('/auth/callback', async (c) => {
+  app.get('/auth/callback', getOnly, async (c) => {
     const verdict = sealer.open(flowCookie, getCookie(c, flowCookie), now())
     // Single use: the cookie is gone after this answer, so a replayed callback finds no flow (and Entra ID redeems
     // a code once only).
@@ -163,8 +172,9 @@ export function createApp(options: AppOptions) {
   app.post('/environment', async (c) => {
     const session = c.get('session')!
     if (!session.user) return c.redirect('/', 303)
-    const form = await readForm(c)
-    if (!form) return c.html(<UnreadableForm />, 400)
+    const read = await readForm(c)
+    if (!read.ok) return c.html(<UnreadableForm problem={read.problem} />, 400)
+    const { form } = read
     const name = String(form['environment'] ?? '')
     if (!environments.list.some((e) => e.name === name)) {
       return c.html(
@@ -180,8 +190,9 @@ export function createApp(options: AppOptions) {
   app.post('/impersonation', async (c) => {
     const session = c.get('session')!
     if (!session.user) return c.redirect('/', 303)
-    const form = await readForm(c)
-    if (!form) return c.html(<UnreadableForm />, 400)
+    const read = await readForm(c)
+    if (!read.ok) return c.html(<UnreadableForm problem={read.problem} />, 400)
+    const { form } = read
     session.actAsUser = form['actAsUser'] === 'true'
     await sessions.save(session)
     return c.redirect('/', 303)
@@ -197,10 +208,14 @@ export function createApp(options: AppOptions) {
   return app
 }
 
-const UnreadableForm = () => (
+const UnreadableForm = ({ problem }: { problem: 'unreadable' | 'not_utf8' }) => (
   <ProblemPage
     title="Unreadable form"
-    message="The form could not be read. Reload the page and send it again."
+    message={
+      problem === 'not_utf8'
+        ? 'The form is not valid UTF-8: nothing was changed. Reload the page and send it again.'
+        : 'The form could not be read. Reload the page and send it again.'
+    }
   />
 )
 

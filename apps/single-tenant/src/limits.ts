@@ -34,13 +34,49 @@ export function limitStreamedBody(maxBytes = MAX_BODY_BYTES): MiddlewareHandler 
   return bodyLimit({ maxSize: maxBytes, onError: (c) => tooLarge(c, maxBytes) })
 }
 
-/** The submitted form, or undefined when it cannot be read (multipart without a boundary, a cut-off body). */
-export async function readForm(c: Context): Promise<Record<string, unknown> | undefined> {
+/** A form read by {@link readForm}, or why it could not be. */
+export type FormResult =
+  | { ok: true; form: Record<string, unknown> }
+  | { ok: false; problem: 'unreadable' | 'not_utf8' }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * The submitted form. Unreadable: not a form, multipart without a boundary, a cut-off body. Not UTF-8: a byte, or a
+ * percent-encoded byte, that is not UTF-8; the parser would turn it into U+FFFD and the app act on text nobody sent.
+ */
+export async function readForm(c: Context): Promise<FormResult> {
   const type = c.req.header('content-type') ?? ''
-  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) return undefined
+  const urlencoded = /^application\/x-www-form-urlencoded\b/i.test(type)
+  if (!urlencoded && !/^multipart\/form-data\b/i.test(type)) return { ok: false, problem: 'unreadable' }
+  let bytes: ArrayBuffer
   try {
-    return await c.req.parseBody()
+    bytes = await c.req.arrayBuffer()
   } catch {
-    return undefined
+    return { ok: false, problem: 'unreadable' }
   }
+  let text: string
+  try {
+    text = strictUtf8.decode(bytes)
+  } catch {
+    return { ok: false, problem: 'not_utf8' }
+  }
+  if (urlencoded && !percentEncodedUtf8(text)) return { ok: false, problem: 'not_utf8' }
+  try {
+    return { ok: true, form: await c.req.parseBody() }
+  } catch {
+    return { ok: false, problem: 'unreadable' }
+  }
+}
+
+/** Whether each run of percent-encoded bytes is UTF-8 (decodeURIComponent throws where URLSearchParams would not). */
+function percentEncodedUtf8(text: string): boolean {
+  for (const [run] of text.matchAll(/(?:%[0-9A-Fa-f]{2})+/g)) {
+    try {
+      decodeURIComponent(run)
+    } catch {
+      return false
+    }
+  }
+  return true
 }

@@ -144,15 +144,17 @@ export function csrfProtection(
       let token = c.req.header('x-csrf-token')
       const type = c.req.header('content-type') ?? ''
       if (token === undefined && /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) {
-        const body = await readForm(c)
-        if (!body) {
+        const read = await readForm(c)
+        if (!read.ok) {
           c.res = c.text(
-            'The form could not be read (a multipart body needs a boundary). Send it again.',
+            read.problem === 'not_utf8'
+              ? 'The form is not valid UTF-8: nothing was changed. Reload the page and send it again.'
+              : 'The form could not be read (a multipart body needs a boundary). Send it again.',
             400,
           )
           return
         }
-        token = typeof body['_csrf'] === 'string' ? body['_csrf'] : undefined
+        token = typeof read.form['_csrf'] === 'string' ? read.form['_csrf'] : undefined
       }
       if (token === undefined || !safeEqual(token, session.csrfToken)) {
         c.res = refuse(c)

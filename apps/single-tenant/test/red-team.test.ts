@@ -168,6 +168,84 @@ describe('login CSRF', () => {
   })
 })
 
+describe('forms that are not valid UTF-8', () => {
+  it('are refused with 400 and change nothing: raw bytes or percent-encoded, CSRF token in the form or in a header', async () => {
+    const app = buildApp(h)
+    const { cookies } = await signInOverHttp(app, h, 'alice@contoso.onmicrosoft.com')
+    const cookie = cookies.cookie()
+    const csrf = csrfOf(await (await app.request(`${base}/`, { headers: { cookie } })).text())
+    const form = 'application/x-www-form-urlencoded'
+    const bytes = (...parts: (string | number[])[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
+    const attempts: [string, Record<string, string>, Buffer][] = [
+      ['percent-encoded', { 'content-type': form }, bytes(`_csrf=${csrf}&environment=prod&note=%C3%28`)],
+      ['raw bytes', { 'content-type': form }, bytes(`_csrf=${csrf}&environment=prod&note=`, [0xff, 0xfe])],
+      ['in the value used', { 'content-type': form }, bytes(`_csrf=${csrf}&environment=prod%ED%A0%80`)],
+      ['CSRF header', { 'content-type': form, 'x-csrf-token': csrf }, bytes('environment=prod&x=%FF')],
+      [
+        'multipart',
+        { 'content-type': 'multipart/form-data; boundary=b' },
+        bytes(
+          `--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n`,
+          '--b\r\nContent-Disposition: form-data; name="environment"\r\n\r\nprod\r\n',
+          '--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n',
+          [0xc0, 0xaf],
+          '\r\n--b--\r\n',
+        ),
+      ],
+    ]
+    for (const [what, headers, body] of attempts) {
+      const res = await app.request(`${base}/environment`, {
+        method: 'POST',
+        headers: { cookie, origin: base, ...headers },
+        body: new Uint8Array(body),
+      })
+      expect(res.status, what).toBe(400)
+      expect(await res.text(), what).toContain('not valid UTF-8')
+    }
+    const html = await (await app.request(`${base}/`, { headers: { cookie } })).text()
+    expect(html).toMatch(/data-testid="current-environment">dev</)
+    const fine = await app.request(`${base}/environment`, {
+      method: 'POST',
+      headers: { cookie, origin: base, 'content-type': form },
+      body: new URLSearchParams({ _csrf: csrf, environment: 'prod', note: 'Åsa 😀' }),
+    })
+    expect(fine.status).toBe(303)
+  })
+})
+
+describe('HEAD changes nothing', () => {
+  it('a HEAD of the sign-in callback (a link prefetcher) is 405: it redeems no code, starts no session and keeps the pending sign-in', async () => {
+    const app = buildApp(h)
+    let head: Response | undefined
+    // The browser's GET of the callback comes right after a prefetcher's HEAD of the same address, cookies and all.
+    const prefetched = {
+      request: async (url: string, init?: RequestInit) => {
+        if (new URL(url).pathname === '/auth/callback')
+          head = await app.request(url, { ...init, method: 'HEAD' })
+        return app.request(url, init)
+      },
+    } as unknown as typeof app
+    const { response, cookies } = await signInOverHttp(prefetched, h, 'alice@contoso.onmicrosoft.com')
+    expect(head?.status).toBe(405)
+    expect(head?.headers.get('allow')).toBe('GET')
+    expect(head?.headers.getSetCookie()).toEqual([])
+    expect(head?.headers.get('cache-control')).toBe('no-store')
+    expect(response.status).toBe(303)
+    const page = await app.request(`${base}/`, { headers: { cookie: cookies.cookie() } })
+    expect(await page.text()).toContain('Alice Anderson')
+  })
+
+  it('a HEAD of the sign-in link is 405 and sets no cookie, so it cannot replace a pending sign-in', async () => {
+    const app = buildApp(h)
+    const res = await app.request(`${base}/auth/signin`, { method: 'HEAD' })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET')
+    expect(res.headers.getSetCookie()).toEqual([])
+    expect(res.headers.get('location')).toBeNull()
+  })
+})
+
 describe('headers on every answer', () => {
   it('early refusals (413 from the headers, 403 CSRF) carry the security headers and no-store like pages', async () => {
     const app = buildApp(h)

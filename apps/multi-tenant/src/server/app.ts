@@ -12,10 +12,13 @@ import {
   verifyUser,
 } from '@dataverse-s2s/hono'
 import { serveStatic } from '@hono/node-server/serve-static'
-import { Hono } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import { dataRoutes } from './routes/data.ts'
 import type { Services } from './services.ts'
+
+/** Where Entra ID sends the admin back after the consent: a redirect, answered with the API's headers. */
+const CALLBACK_PATH = '/onboarding/callback'
 
 /** The onboarding router of `@dataverse-s2s/hono` on the sample's services (its own paths are the defaults). */
 export function onboarding(s: Services) {
@@ -31,6 +34,7 @@ export function onboarding(s: Services) {
     cloud: s.cloud,
     publicUrl: s.config.publicUrl,
     roleName: s.config.roleName,
+    callbackPath: CALLBACK_PATH,
     verifyTables: ['accounts', 'contacts'],
     logger: s.logger,
   })
@@ -51,6 +55,34 @@ function isHidden(path: string): boolean {
   }
   return /(^|[/\\])\./.test(decoded)
 }
+
+/** Whether a path is one of the SPA's pages or files rather than the API or the consent redirect. */
+function isPage(path: string): boolean {
+  return !(path === '/api' || path.startsWith('/api/') || path === CALLBACK_PATH)
+}
+
+/** The SPA's headers: its scripts, styles and calls to Entra ID only, never framed, no referrer. */
+function spaSecureHeaders(authority: string, https: boolean): MiddlewareHandler {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'", authority],
+      frameSrc: [authority],
+      frameAncestors: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'", authority],
+      objectSrc: ["'none'"],
+    },
+    referrerPolicy: 'no-referrer',
+    strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
+    xFrameOptions: 'DENY',
+  })
+}
+
+const notFound = (c: Context) => errorResponse(c, 404, 'not_found', 'There is nothing at this address.')
 
 /** The largest request body the API reads (a record of a few hundred columns is far below it). */
 const MAX_BODY_BYTES = 1024 * 1024
@@ -81,8 +113,11 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
       actor: c.get('actor'),
     })
   })
-  app.use('/api/*', apiSecureHeaders({ hsts: https }))
-  app.use('/onboarding/*', apiSecureHeaders({ hsts: https }))
+  // Every answer gets one set of security headers, 404s and refusals included: the SPA's pages (when there is a
+  // static root) the page CSP, everything else (the API, the consent redirect, any answer without a SPA) the API's.
+  const apiHeaders = apiSecureHeaders({ hsts: https })
+  const pageHeaders = options.staticRoot ? spaSecureHeaders(s.cloud.authorityHost, https) : undefined
+  app.use('*', (c, next) => (pageHeaders && isPage(c.req.path) ? pageHeaders(c, next) : apiHeaders(c, next)))
   // Before anything reads a body: a declared oversize body gets 413 at once, a chunked one is counted as it streams.
   app.use('/api/*', apiBodyLimit({ maxBytes: MAX_BODY_BYTES }))
   app.use('/onboarding/*', apiBodyLimit({ maxBytes: MAX_BODY_BYTES }))
@@ -149,32 +184,14 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
 
   if (options.staticRoot) {
     const root = relative(process.cwd(), options.staticRoot) || '.'
-    const authority = s.cloud.authorityHost
-    app.use(
-      '*',
-      secureHeaders({
-        contentSecurityPolicy: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'", authority],
-          frameSrc: [authority],
-          frameAncestors: ["'none'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'", authority],
-          objectSrc: ["'none'"],
-        },
-        referrerPolicy: 'no-referrer',
-        strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
-      }),
-    )
     // Only the built SPA: a dotfile or dot folder left in the folder (`.env`, `.git/`) is never served, however the
     // path is encoded (serveStatic decodes it).
-    app.use('*', async (c, next) => (isHidden(c.req.path) ? c.text('Not found', 404) : next()))
+    app.use('*', async (c, next) => (isHidden(c.req.path) ? notFound(c) : next()))
     app.use('*', serveStatic({ root }))
     app.get('*', serveStatic({ root, path: 'index.html' }))
   }
+
+  app.notFound(notFound)
 
   app.onError((error, c) => {
     const handled = dataverseErrorResponse(error, c)

@@ -1,6 +1,7 @@
 import { isCoreError, parseAdminConsentRedirect } from '@dataverse-s2s/core'
 import type { Hono } from 'hono'
 import { getCookie } from 'hono/cookie'
+import { errorResponse } from '../errors.ts'
 import { parseFlow } from './flow-state.ts'
 import type { OnboardingContext } from './options.ts'
 
@@ -9,6 +10,13 @@ export function callbackRoute(app: Hono, o: OnboardingContext) {
   // A browser redirect from Entra ID: it carries no token, so it only checks the state (this browser, unexpired,
   // once) and the tenant, then hands the SPA a ticket that the signed-in admin must present to /complete.
   app.get(o.callbackPath, async (c) => {
+    // Hono answers HEAD with the GET handler: a link prefetcher's or scanner's HEAD would use up the one-time state
+    // (and mint a ticket nobody sees) before the admin's browser arrives. HEAD checks nothing and changes nothing.
+    if (c.req.method === 'HEAD') {
+      return errorResponse(c, 405, 'method_not_allowed', 'Open the consent callback with GET.', {
+        Allow: 'GET',
+      })
+    }
     const back = (params: Record<string, string>) =>
       c.redirect(`${o.completePage}?${new URLSearchParams(params)}`, 303)
     const refuse = (code: string, message: string) => {

@@ -13,8 +13,9 @@ export function completeRoute(
   o: OnboardingContext,
   signedIn: MiddlewareHandler,
   admin: MiddlewareHandler,
+  utf8: MiddlewareHandler,
 ) {
-  app.post(`${o.basePath}/complete`, signedIn, admin, async (c) => {
+  app.post(`${o.basePath}/complete`, signedIn, admin, utf8, async (c) => {
     const user = c.var.user
     const body = await jsonBody(c)
     const ticket =

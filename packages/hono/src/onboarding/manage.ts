@@ -32,6 +32,7 @@ export function manageRoutes(
   o: OnboardingContext,
   signedIn: MiddlewareHandler,
   admin: MiddlewareHandler,
+  utf8: MiddlewareHandler,
 ) {
   const check = async (c: Context, tenantId: string) => {
     const result = await checkTenantConnection(o, tenantId, actor(c))
@@ -77,7 +78,7 @@ export function manageRoutes(
 
   // The admin's own delegated token for the org (from msal-browser) is used for these few requests and dropped:
   // never stored, never logged.
-  app.post(`${o.basePath}/provision`, signedIn, admin, async (c) => {
+  app.post(`${o.basePath}/provision`, signedIn, admin, utf8, async (c) => {
     const t = await ownTenant(c, o, true)
     if (t instanceof Response) return t
     const body = (await c.req.json().catch(() => undefined)) as { dataverseToken?: unknown } | undefined
@@ -125,7 +126,7 @@ export function manageRoutes(
     return check(c, t.tenantId)
   })
 
-  app.post(`${o.basePath}/offboard`, signedIn, admin, async (c) => {
+  app.post(`${o.basePath}/offboard`, signedIn, admin, utf8, async (c) => {
     const t = await ownTenant(c, o, true)
     if (t instanceof Response) return t
     const body = (await c.req.json().catch(() => undefined)) as { confirm?: unknown } | undefined

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono'
 import { errorResponse, HonoS2SError } from '../errors.ts'
+import { apiUtf8Body } from '../utf8-body.ts'
 import { verifyUser } from '../verify-user.ts'
 import { callbackRoute } from './callback.ts'
 import { completeRoute } from './complete.ts'
@@ -20,7 +21,7 @@ import { startRoute } from './start.ts'
  *   confirmed intents;
  * - every change appends an event (who, when, what, from which status) in the same SQL statement.
  *
- * Routes (JSON unless said): `POST {basePath}/start`, `GET {callbackPath}` (redirect), `POST {basePath}/complete`,
+ * Routes (JSON unless said): `POST {basePath}/start`, `GET {callbackPath}` (redirect; `HEAD` is 405 and uses up no state), `POST {basePath}/complete`,
  * `GET {basePath}/tenant`, `GET {basePath}/events`, `POST {basePath}/provision`, `POST {basePath}/verify`,
  * `POST {basePath}/offboard`.
  * @param options - see {@link OnboardingRouterOptions}
@@ -63,9 +64,11 @@ export function onboardingRouter(options: OnboardingRouterOptions): Hono {
     }
     await next()
   }
-  startRoute(app, o, signedIn, admin)
+  // After the admin check, so a stranger's body is never read; before the routes, which read it as JSON.
+  const utf8 = apiUtf8Body()
+  startRoute(app, o, signedIn, admin, utf8)
   callbackRoute(app, o)
-  completeRoute(app, o, signedIn, admin)
-  manageRoutes(app, o, signedIn, admin)
+  completeRoute(app, o, signedIn, admin, utf8)
+  manageRoutes(app, o, signedIn, admin, utf8)
   return app
 }

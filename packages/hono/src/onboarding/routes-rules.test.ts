@@ -498,6 +498,54 @@ describe('GET callback: the admin-consent redirect', () => {
     const res = await callback(s, s.states.create(SESSION_ID, 'not a flow'))
     expect(query(res).get('error')).toBe('INVALID_STATE')
   })
+
+  it('answers HEAD (a link prefetcher) with 405 Allow: GET, without checking or using up the state', async () => {
+    let verified = 0
+    const s = setup({
+      states: {
+        verify: async () => {
+          verified++
+          throw new Error('HEAD must not check the state')
+        },
+      },
+    })
+    const res = await s.app.request(`/onboarding/callback?admin_consent=True&tenant=${TID}&state=x`, {
+      method: 'HEAD',
+      headers: { Cookie: `${COOKIE}=${SESSION_ID}` },
+    })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET')
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('location')).toBeNull()
+    expect(verified).toBe(0)
+    expect(s.logs).toEqual([])
+  })
+})
+
+describe('bodies that are not valid UTF-8', () => {
+  it('are refused with 400 invalid_body on every route that reads a body, and nothing is called', async () => {
+    for (const route of ['/start', '/complete', '/provision', '/offboard']) {
+      const s = setup({ tenant: record() })
+      const res = await s.app.request(`/api/onboarding${route}`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${OID}~${TID}`,
+          'Content-Type': 'application/json',
+          Cookie: `${COOKIE}=${SESSION_ID}`,
+        },
+        body: new Uint8Array([
+          ...new TextEncoder().encode(`{"orgUrl":"${ORG}","ticket":"`),
+          0xc3,
+          0x28,
+          0x22,
+          0x7d,
+        ]),
+      })
+      expect(res.status, route).toBe(400)
+      expect((await error(res)).code, route).toBe('invalid_body')
+      expect(s.calls, route).toEqual([])
+    }
+  })
 })
 
 describe('POST /complete', () => {

@@ -12,8 +12,9 @@ export function startRoute(
   o: OnboardingContext,
   signedIn: MiddlewareHandler,
   admin: MiddlewareHandler,
+  utf8: MiddlewareHandler,
 ) {
-  app.post(`${o.basePath}/start`, signedIn, admin, async (c) => {
+  app.post(`${o.basePath}/start`, signedIn, admin, utf8, async (c) => {
     const user = c.var.user
     const body = await jsonBody(c)
     if (!body) return errorResponse(c, 415, 'json_required', 'Send JSON: { "orgUrl": "https://…" }.')

@@ -1,4 +1,4 @@
-import { errorResponse } from '@dataverse-s2s/hono'
+import { apiUtf8Body, errorResponse } from '@dataverse-s2s/hono'
 import { type DataverseClient, formatLiteral, type QueryPage, type Row } from '@dataverse-s2s/webapi'
 import { Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
@@ -83,6 +83,8 @@ export function dataRoutes(s: Services): Hono {
       maxSize: 64 * 1024,
       onError: (c) => errorResponse(c, 413, 'body_too_large', 'Send at most 64 KB of JSON per record.'),
     }),
+    // Then bytes that are not UTF-8 get 400 invalid_body, instead of reaching the row as U+FFFD.
+    apiUtf8Body(),
   )
 
   app.get('/api/me', async (c) => {
