@@ -40,3 +40,20 @@ export async function rolledBack(client: DataverseClient, missingAccountId: stri
   // #endregion rollback
   return { created, failed, independent }
 }
+
+export async function singleProperties(client: DataverseClient, accountId: string) {
+  // #region properties
+  const batch = client.batch()
+  // PUT accounts(<id>)/name with {"value": …}, and DELETE accounts(<id>)/description
+  batch.setProperty('accounts', accountId, 'name', 'Fabrikam (renamed)')
+  batch.clearProperty('accounts', accountId, 'description')
+  batch.changeSet((changes) => {
+    // In a change set, the key may be the Content-ID of a row created just before ($1).
+    const account = changes.create('accounts', { name: 'Fabrikam Labs', description: 'draft' })
+    changes.setProperty('accounts', account.ref, 'telephone1', '555-0111')
+    changes.clearProperty('accounts', account.ref, 'description')
+  })
+  const results = await batch.execute() // five results, each 204 No Content
+  // #endregion properties
+  return results
+}

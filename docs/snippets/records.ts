@@ -64,3 +64,32 @@ export async function records(client: DataverseClient) {
 
   return { accountId, contact, account, first, again }
 }
+
+export async function createReturned(client: DataverseClient, contactId: string) {
+  // #region create-returned
+  // One request creates the account and returns it: the name, and the bound primary contact's full name.
+  const account = await client.create<{
+    accountid: string
+    name: string
+    primarycontactid: { contactid: string; fullname: string } | null
+  }>(
+    'accounts',
+    { name: 'Coho Vineyard', 'primarycontactid@odata.bind': bind('contacts', contactId) },
+    {
+      returnRepresentation: true,
+      select: ['name'],
+      expand: [{ property: 'primarycontactid', select: ['fullname'] }],
+    },
+  )
+  // account.primarycontactid?.fullname === 'Rene Valdes'
+
+  // An update returns the row with `select` too, but takes no `expand`: Dataverse ignores it there.
+  const renamed = await client.update<{ name: string }>(
+    'accounts',
+    account.accountid,
+    { name: 'Coho Vineyard & Winery' },
+    { returnRepresentation: true, select: ['name'] },
+  )
+  // #endregion create-returned
+  return { account, renamed }
+}

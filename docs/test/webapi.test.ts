@@ -2,13 +2,13 @@ import { clientSecret, createTokenProvider } from '@dataverse-s2s/core'
 import { defaultIds, startEmulator } from '@dataverse-s2s/emulator'
 import type { DataverseClient } from '@dataverse-s2s/webapi'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { atomic, rolledBack } from '../snippets/batch.ts'
+import { atomic, rolledBack, singleProperties } from '../snippets/batch.ts'
 import { clientFor } from '../snippets/client.ts'
 import { findAccount, tunedClient, withDeadline } from '../snippets/errors.ts'
 import { asUser } from '../snippets/impersonation.ts'
 import { bulkUpsert, limitedClient } from '../snippets/limits.ts'
 import { aliased, counting, everyRow, fetchXml, filters, paging } from '../snippets/querying.ts'
-import { records } from '../snippets/records.ts'
+import { createReturned, records } from '../snippets/records.ts'
 import { type Setup, setupFrom } from '../snippets/setup.ts'
 
 let setup: Setup
@@ -43,6 +43,18 @@ describe('records snippets', () => {
     await expect(
       client.upsert('accounts', { accountnumber: 'LTW-0002' }, { name: 'x' }, { mode: 'createOnly' }),
     ).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' })
+  })
+})
+
+describe('create with data returned snippet', () => {
+  it('returns the created row with the bound contact expanded, and the updated row with select', async () => {
+    const contactId = await client.create('contacts', { firstname: 'Rene', lastname: 'Valdes' })
+    const { account, renamed } = await createReturned(client, contactId)
+    expect(account.name).toBe('Coho Vineyard')
+    expect(account.primarycontactid).toMatchObject({ contactid: contactId, fullname: 'Rene Valdes' })
+    expect(renamed).toMatchObject({ name: 'Coho Vineyard & Winery' })
+    await client.delete('accounts', account.accountid)
+    await client.delete('contacts', contactId)
   })
 })
 
@@ -97,6 +109,27 @@ describe('batch snippets', () => {
     expect(failed).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', status: 404 } })
     expect(independent).toMatchObject({ ok: true })
     expect(await client.count('accounts', { filter: "name eq 'Tailspin Toys'" })).toBe(before)
+  })
+})
+
+describe('single-property batch snippet', () => {
+  it('sets and clears columns, by id and by Content-ID in a change set', async () => {
+    const id = await client.create('accounts', { name: 'Fabrikam', description: 'old' })
+    const results = await singleProperties(client, id)
+    expect(results.map((r) => r.ok && r.status)).toEqual([204, 204, 204, 204, 204])
+    const select = ['name', 'description', 'telephone1']
+    expect(await client.retrieve('accounts', id, { select })).toMatchObject({
+      name: 'Fabrikam (renamed)',
+      description: null,
+    })
+    const made = results[2]?.ok ? results[2].id : undefined
+    expect(await client.retrieve('accounts', made as string, { select })).toMatchObject({
+      name: 'Fabrikam Labs',
+      description: null,
+      telephone1: '555-0111',
+    })
+    await client.delete('accounts', id)
+    await client.delete('accounts', made as string)
   })
 })
 

@@ -1,7 +1,7 @@
 import { DataverseError, errorFromResponse } from './errors.ts'
 import type { RecordKey } from './filter.ts'
-import { type ClientCore, callHeaders, prefer } from './internal/core.ts'
-import { checkName, encodeQueryValue, idFromEntityId, recordPath } from './internal/paths.ts'
+import { type ClientCore, callHeaders, prefer, propertyValue } from './internal/core.ts'
+import { checkName, encodeQueryValue, idFromEntityId, propertyPath, recordPath } from './internal/paths.ts'
 import {
   type AnnotationOptions,
   annotationPreference,
@@ -57,6 +57,13 @@ export interface BatchWriter {
   update(entitySet: string, key: RecordKey, data: Row, options?: { ifMatch?: string }): BatchRef
   upsert(entitySet: string, key: RecordKey, data: Row): BatchRef
   delete(entitySet: string, key: RecordKey, options?: { ifMatch?: string }): BatchRef
+  /**
+   * Sets one column: `PUT accounts(<id>)/name` with `{ "value": … }` (Microsoft Learn: Update and delete table rows
+   * using the Web API, Update a single property value). `key` may be a `BatchRef.ref` of the same change set (`$1`).
+   */
+  setProperty(entitySet: string, key: RecordKey, property: string, value: unknown): BatchRef
+  /** Clears one column: `DELETE accounts(<id>)/description` (Learn: Delete a single property value). */
+  clearProperty(entitySet: string, key: RecordKey, property: string): BatchRef
   /**
    * Adds a reference to `target` (a record or a `BatchRef.ref` of the same change set): `POST …/$ref` for a
    * collection-valued navigation property, `PUT …/$ref` with `single: true` for a single-valued one.
@@ -142,6 +149,13 @@ export function createBatch(
       upsert: (entitySet, key, data) => op('PATCH', recordPath(entitySet, key), data),
       delete: (entitySet, key, o) =>
         op('DELETE', recordPath(entitySet, key), undefined, o?.ifMatch ? { 'if-match': o.ifMatch } : {}),
+      // A property's value is no entity, so its body goes without `type=entry`.
+      setProperty: (entitySet, key, property, value) =>
+        op('PUT', propertyPath(entitySet, key, property), propertyValue(value), {
+          'content-type': 'application/json',
+        }),
+      clearProperty: (entitySet, key, property) =>
+        op('DELETE', propertyPath(entitySet, key, property), undefined),
       associate: (entitySet, key, nav, target, o) =>
         op(
           o?.single ? 'PUT' : 'POST',

@@ -47,13 +47,25 @@ export interface DataverseClient {
    */
   readonly definitions: DataverseDefinitions
 
-  /** Creates a row and returns its id (from `OData-EntityId`). */
+  /**
+   * Creates a row and returns its id (from `OData-EntityId`).
+   * @throws {DataverseError} `INVALID_ARGUMENT`, before any request, for `expand` without `returnRepresentation`.
+   */
   create(
     entitySet: string,
     data: Row,
-    options?: CreateOptions & { returnRepresentation?: false },
+    options?: CreateOptions & { returnRepresentation?: false; expand?: undefined },
   ): Promise<string>
-  /** Creates a row and returns it (`Prefer: return=representation`). */
+  /**
+   * Creates a row and returns it (`Prefer: return=representation`, 201), shaped by `select` (`$select`) and `expand`
+   * (`$expand`), as Microsoft Learn's "Create a table row using the Web API" (Create with data returned) documents.
+   * @example
+   * const account = await client.create<{ name: string; primarycontactid: { fullname: string } | null }>(
+   *   'accounts',
+   *   { name: 'Sample Account', 'primarycontactid@odata.bind': bind('contacts', contactId) },
+   *   { returnRepresentation: true, select: ['name'], expand: [{ property: 'primarycontactid', select: ['fullname'] }] },
+   * )
+   */
   create<T = Row>(
     entitySet: string,
     data: Row,
@@ -71,7 +83,12 @@ export interface DataverseClient {
     etag: string,
     options?: RetrieveOptions,
   ): Promise<T | undefined>
-  /** Updates an existing row (`If-Match: *` unless `ifMatch` is given: never creates). */
+  /**
+   * Updates an existing row (`If-Match: *` unless `ifMatch` is given: never creates). With `returnRepresentation`
+   * it returns the row (200) with the `select` columns; it takes no `expand`, which Dataverse ignores on an update
+   * (Microsoft Learn: Update and delete table rows using the Web API, Update with data returned).
+   * @throws {DataverseError} `INVALID_ARGUMENT`, before any request, for `expand`.
+   */
   update(
     entitySet: string,
     key: RecordKey,
@@ -87,7 +104,11 @@ export interface DataverseClient {
   /** Creates or updates by id or alternate key; returns the id. */
   upsert(entitySet: string, key: RecordKey, data: Row, options?: UpsertOptions): Promise<string>
   delete(entitySet: string, key: RecordKey, options?: DeleteOptions): Promise<void>
-  /** `PUT entity(key)/property` with `{ value }`. */
+  /**
+   * `PUT entity(key)/property` with `{ value }`; also in a batch (`batch.setProperty`).
+   * @throws {DataverseError} `INVALID_ARGUMENT`, before any request, for a `value` of `undefined` (pass `null`, or
+   * use `clearProperty`).
+   */
   setProperty(
     entitySet: string,
     key: RecordKey,
@@ -95,7 +116,7 @@ export interface DataverseClient {
     value: unknown,
     options?: CallOptions,
   ): Promise<void>
-  /** `DELETE entity(key)/property`. */
+  /** `DELETE entity(key)/property`; also in a batch (`batch.clearProperty`). */
   clearProperty(entitySet: string, key: RecordKey, property: string, options?: CallOptions): Promise<void>
   /** `POST entity(key)/navigation/$ref` (collection-valued) or `PUT` (single-valued with `single: true`). */
   associate(

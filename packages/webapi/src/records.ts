@@ -1,8 +1,16 @@
 import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
 import type { RecordKey } from './filter.ts'
-import { common, jsonHeaders, parseJson, prefer, type Scope, selectQuery } from './internal/core.ts'
-import { checkName, idFromEntityId, recordPath } from './internal/paths.ts'
+import {
+  common,
+  jsonHeaders,
+  parseJson,
+  prefer,
+  propertyValue,
+  rowQuery,
+  type Scope,
+} from './internal/core.ts'
+import { checkName, idFromEntityId, propertyPath, recordPath } from './internal/paths.ts'
 import { annotationPreference, buildQueryString } from './query.ts'
 import type { Row } from './row.ts'
 import type { CreateOptions, RetrieveOptions, UpdateOptions } from './types.ts'
@@ -32,10 +40,16 @@ export function recordMethods(scope: Scope): RecordMethods {
     ) {
       const path = checkName(entitySet, 'Entity set')
       const represent = options?.returnRepresentation === true
+      if (options?.expand !== undefined && !represent) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          'create: expand only shapes the row returned with returnRepresentation: true; set it, or drop expand.',
+        )
+      }
       const result = await core.send({
         method: 'POST',
         path,
-        query: represent ? selectQuery(options?.select) : '',
+        query: represent ? rowQuery(options) : '',
         headers: headersFor(options, { ...jsonHeaders, ...prefer(represent && 'return=representation') }),
         body: JSON.stringify(data),
         idempotent: options?.retryable ?? core.retryCreates,
@@ -59,10 +73,7 @@ export function recordMethods(scope: Scope): RecordMethods {
 
     async retrieve<T>(entitySet: string, key: RecordKey, options?: RetrieveOptions) {
       const path = recordPath(entitySet, key)
-      const query = buildQueryString({
-        ...(options?.select ? { select: options.select } : {}),
-        ...(options?.expand ? { expand: options.expand } : {}),
-      })
+      const query = rowQuery(options)
       const result = await core.send({
         method: 'GET',
         path,
@@ -105,10 +116,18 @@ export function recordMethods(scope: Scope): RecordMethods {
     ) {
       const path = recordPath(entitySet, key)
       const represent = options?.returnRepresentation === true
+      // Microsoft Learn, Update and delete table rows using the Web API (Update with data returned): "The $expand query
+      // option will be ignored if used", so it is refused rather than sent and silently dropped.
+      if ((options as { expand?: unknown } | undefined)?.expand !== undefined) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          'update cannot expand: Dataverse ignores $expand on an update with data returned. Retrieve the row with expand after updating.',
+        )
+      }
       const result = await core.send({
         method: 'PATCH',
         path,
-        query: represent ? selectQuery(options?.select) : '',
+        query: represent ? rowQuery({ select: options?.select }) : '',
         headers: headersFor(options, {
           ...jsonHeaders,
           'if-match': options?.ifMatch ?? '*',
@@ -161,19 +180,19 @@ export function recordMethods(scope: Scope): RecordMethods {
     },
 
     async setProperty(entitySet, key, property, value, options) {
-      const path = `${recordPath(entitySet, key)}/${checkName(property, 'Property')}`
+      const path = propertyPath(entitySet, key, property)
       await core.send({
         method: 'PUT',
         path,
         headers: headersFor(options, jsonHeaders),
-        body: JSON.stringify({ value }),
+        body: JSON.stringify(propertyValue(value)),
         idempotent: true,
         ...common(options),
       })
     },
 
     async clearProperty(entitySet, key, property, options) {
-      const path = `${recordPath(entitySet, key)}/${checkName(property, 'Property')}`
+      const path = propertyPath(entitySet, key, property)
       await core.send({
         method: 'DELETE',
         path,

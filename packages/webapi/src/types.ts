@@ -73,8 +73,14 @@ export interface CreateOptions extends CallOptions {
    * `retry.retryCreates` (false). 429s are always retried: a throttled request was not executed.
    */
   retryable?: boolean | undefined
-  /** Columns returned with `returnRepresentation`. */
+  /** Columns returned with `returnRepresentation` (`$select`). */
   select?: readonly string[] | undefined
+  /**
+   * Related rows returned with `returnRepresentation` (`$expand`, written as `query()` and `retrieve()` write it).
+   * Microsoft Learn (Create a table row using the Web API, Create with data returned): a nested expand of a
+   * collection-valued navigation property returns no data with `return=representation`.
+   */
+  expand?: QueryOptions['expand'] | undefined
 }
 
 export interface RetrieveOptions extends CallOptions, AnnotationOptions {

@@ -64,9 +64,15 @@ export function create(
 ): ApiResponse {
   const body = parseBody(req.body, table.def.logicalName)
   const row = org.insert(ctx, table, body)
-  return written(org, ctx, req, table, row, root, prefs, 201)
+  return written(org, ctx, req, table, row, root, prefs, 201, true)
 }
 
+/**
+ * The answer to a write: 204 with `OData-EntityId`, or with `Prefer: return=representation` the row, shaped by
+ * `$select` and, for a create (`expandable`), `$expand`. Microsoft Learn: Create a table row using the Web API
+ * (§ Create with data returned: "You may also use $expand to return related entities") and Update and delete table
+ * rows using the Web API (§ Update with data returned: "The $expand query option will be ignored if used").
+ */
 export function written(
   org: OrgModel,
   ctx: CallContext,
@@ -76,14 +82,17 @@ export function written(
   root: string,
   prefs: Preferences,
   status: 200 | 201,
+  expandable = false,
 ): ApiResponse {
   const url = `${root}/${table.def.entitySetName}(${table.id(row)})`
   if (prefs.returnRepresentation) {
     const selectText = req.url.searchParams.get('$select')
     const select = selectText === null ? undefined : parseSelect(table.def, selectText)
+    const expandText = expandable ? req.url.searchParams.get('$expand') : null
+    const expand = expandText === null ? [] : parseExpand(table.def, expandText)
     const body = {
       '@odata.context': `${root}/$metadata#${table.def.entitySetName}${selectText ? `(${selectText})` : ''}/$entity`,
-      ...org.serialize(table, row, select, prefs, ctx),
+      ...org.serialize(table, row, select, prefs, ctx, expand, root),
     }
     return json(status, body, {
       'Preference-Applied': 'return=representation',

@@ -229,5 +229,5 @@ function createRelated(
       relatedFixed(target.def, nav.column as string, table.def.logicalName, id),
     )
   }
-  return written(org, ctx, req, target, row, root, prefs, 201)
+  return written(org, ctx, req, target, row, root, prefs, 201, true)
 }

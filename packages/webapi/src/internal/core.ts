@@ -1,5 +1,5 @@
 import { DataverseError } from '../errors.ts'
-import { buildQueryString } from '../query.ts'
+import { buildQueryString, type QueryOptions } from '../query.ts'
 import type { CallOptions, Impersonation } from '../types.ts'
 import { encodeQueryValue } from './paths.ts'
 import type { PipelineConfig, SendResult, SendSpec } from './pipeline.ts'
@@ -87,8 +87,16 @@ export function prefer(...values: (string | undefined | false)[]): Record<string
   return present.length ? { prefer: present.join(',') } : {}
 }
 
-export function selectQuery(select: readonly string[] | undefined): string {
-  return select?.length ? buildQueryString({ select }) : ''
+/** `?$select=…&$expand=…` for one row: a retrieve, or the row a write returns. `''` without either. */
+export function rowQuery(
+  options:
+    | { select?: readonly string[] | undefined; expand?: QueryOptions['expand'] | undefined }
+    | undefined,
+): string {
+  return buildQueryString({
+    ...(options?.select?.length ? { select: options.select } : {}),
+    ...(options?.expand ? { expand: options.expand } : {}),
+  })
 }
 
 export const jsonHeaders = { 'content-type': 'application/json; charset=utf-8' }
@@ -113,6 +121,17 @@ export function urlParameters(
   const tag = parameter('tag', options.tag)
   const partition = parameter('partitionId', options.partitionId)
   return tag && partition ? `${tag}&${partition}` : (tag ?? partition)
+}
+
+/** The body of a single-property `PUT`: `{ "value": … }`. `undefined` would send `{}`, which sets nothing. */
+export function propertyValue(value: unknown): { value: unknown } {
+  if (value === undefined) {
+    throw new DataverseError(
+      'INVALID_ARGUMENT',
+      'setProperty needs a value: pass null or use clearProperty to clear the column.',
+    )
+  }
+  return { value }
 }
 
 /** The per-call `send` options every operation forwards. */

@@ -84,6 +84,11 @@ export function recordPath(entitySet: string, key: RecordKey): string {
   return `${checkName(entitySet, 'Entity set')}(${formatKey(key)})`
 }
 
+/** `accounts(<key>)/name` (or `$1/name`): one column of a record. */
+export function propertyPath(entitySet: string, key: RecordKey, property: string): string {
+  return `${recordPath(entitySet, key)}/${checkName(property, 'Property')}`
+}
+
 export function idFromEntityId(entityId: string | undefined): string | undefined {
   if (!entityId) return undefined
   const match = /\(([^()]*)\)\s*$/.exec(entityId)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { bind, guid, odata } from '../../src/index.ts'
-import { record } from './record.ts'
+import { embedded, emptyBatchResponse, record } from './record.ts'
 import type { Recorded, Reply } from './recording-server.ts'
 
 // More documented requests, each from the Microsoft Learn page (Power Apps > Dataverse > Web API) its describe block
@@ -463,24 +463,6 @@ describe('Bypass custom Dataverse logic: MSCRM.BypassCustomPluginExecution', () 
     expect(requests[0]?.headers['mscrm.bypasscustompluginexecution']).toBe('true')
   })
 })
-
-const emptyBatchResponse: Reply = {
-  status: 200,
-  headers: { 'content-type': 'multipart/mixed; boundary=batchresponse_1' },
-  body: '--batchresponse_1--\r\n',
-}
-
-/** The embedded requests of a batch body: part headers, request line, headers and body of each. */
-function embedded(r: Recorded): { part: string; line: string; headers: string[]; body: string }[] {
-  const out: { part: string; line: string; headers: string[]; body: string }[] = []
-  for (const chunk of r.body.split(/\r\n--(?:batch|changeset)_[0-9a-f]+(?:--)?\r\n/)) {
-    const [part = '', request = '', ...rest] = chunk.split('\r\n\r\n')
-    if (!/^Content-Type: application\/http/m.test(part)) continue
-    const [line = '', ...headers] = request.split('\r\n')
-    out.push({ part, line, headers, body: rest.join('\r\n\r\n').trim() })
-  }
-  return out
-}
 
 describe('Execute batch operations using the Web API: change sets and Content-ID references', () => {
   it('reference URIs in the request body: "originatingleadid@odata.bind":"$1"', async () => {

@@ -30,3 +30,22 @@ export async function record(
   const result = await run(client, server.origin)
   return { requests: server.requests, result, origin: server.origin }
 }
+
+/** A `$batch` answer with no parts, for cases that only look at the request. */
+export const emptyBatchResponse: Reply = {
+  status: 200,
+  headers: { 'content-type': 'multipart/mixed; boundary=batchresponse_1' },
+  body: '--batchresponse_1--\r\n',
+}
+
+/** The embedded requests of a batch body: part headers, request line, headers and body of each. */
+export function embedded(r: Recorded): { part: string; line: string; headers: string[]; body: string }[] {
+  const out: { part: string; line: string; headers: string[]; body: string }[] = []
+  for (const chunk of r.body.split(/\r\n--(?:batch|changeset)_[0-9a-f]+(?:--)?\r\n/)) {
+    const [part = '', request = '', ...rest] = chunk.split('\r\n\r\n')
+    if (!/^Content-Type: application\/http/m.test(part)) continue
+    const [line = '', ...headers] = request.split('\r\n')
+    out.push({ part, line, headers, body: rest.join('\r\n\r\n').trim() })
+  }
+  return out
+}
