@@ -17,11 +17,10 @@ export async function bulkUpsert(client: DataverseClient, count: number) {
   // #region bulk
   // Fire everything at once: the client's limiter decides how many run at a time, 429s pause the whole client
   // for Retry-After, and upserts by alternate key are safe to retry, so no row is lost or duplicated.
-  const ids = await Promise.all(
+  await Promise.all(
     Array.from({ length: count }, (_, i) =>
       client.upsert('accounts', { accountnumber: `BULK-${i}` }, { name: `Bulk account ${i}` }),
     ),
   )
   // #endregion bulk
-  return ids
 }

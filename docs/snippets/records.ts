@@ -44,9 +44,15 @@ export async function records(client: DataverseClient) {
   // #region upsert
   // An alternate key makes writes idempotent: run this twice and there is still one row.
   const key = { accountnumber: 'LTW-0001' }
-  const first = await client.upsert('accounts', key, { name: 'Litware, Inc.' })
-  const again = await client.upsert('accounts', key, { name: 'Litware, Inc.', address1_city: 'Redmond' })
-  // first === again
+  await client.upsert('accounts', key, { name: 'Litware, Inc.' })
+  // With returnRepresentation you get the row back, and whether this upsert created it (201) or updated it (200).
+  const { created, row } = await client.upsert<{ accountid: string }>(
+    'accounts',
+    key,
+    { name: 'Litware, Inc.', address1_city: 'Redmond' },
+    { returnRepresentation: true, select: ['accountid'] },
+  )
+  // created === false: the first upsert made the row, this one updated it
 
   // createOnly refuses to overwrite (412), updateOnly refuses to create (404).
   await client.upsert(
@@ -62,7 +68,7 @@ export async function records(client: DataverseClient) {
   await client.delete('accounts', accountId)
   // #endregion delete
 
-  return { accountId, contact, account, first, again }
+  return { accountId, contact, account, created, upsertedId: row.accountid }
 }
 
 export async function createReturned(client: DataverseClient, contactId: string) {

@@ -29,13 +29,20 @@ describe('records snippets', () => {
     const r = await records(client)
     expect(r.contact.fullname).toBe('Rene Valdes')
     expect(r.account.name).toBe('Fourth Coffee')
-    expect(r.first).toBe(r.again)
+    expect(r.created).toBe(false)
     const litware = await client.retrieve<{ name: string; address1_city: string }>(
       'accounts',
       { accountnumber: 'LTW-0001' },
       { select: ['name', 'address1_city'] },
     )
     expect(litware).toMatchObject({ name: 'Litware, Inc.', address1_city: 'Redmond' })
+    expect(
+      await client.retrieve<{ accountid: string }>(
+        'accounts',
+        { accountnumber: 'LTW-0001' },
+        { select: ['accountid'] },
+      ),
+    ).toMatchObject({ accountid: r.upsertedId })
     const phone = await client.retrieve<{ telephone1: string }>('accounts', { accountnumber: 'LTW-0001' })
     expect(phone).toBeDefined()
     await expect(client.retrieve('accounts', r.accountId)).rejects.toMatchObject({ code: 'NOT_FOUND' })
@@ -174,8 +181,17 @@ describe('service protection snippets', () => {
       retryAfterSeconds: 0,
     })
     try {
-      const rows = await bulkUpsert(limited, 150)
-      expect(new Set(rows).size).toBe(150)
+      await bulkUpsert(limited, 150)
+      // every key once: none lost, none duplicated by a retried upsert
+      const keys: string[] = []
+      for await (const row of client.queryAll<{ accountnumber: string }>('accounts', {
+        select: ['accountnumber'],
+        filter: "startswith(accountnumber,'BULK-')",
+      })) {
+        keys.push(row.accountnumber)
+      }
+      expect(keys).toHaveLength(150)
+      expect(new Set(keys).size).toBe(150)
       const fired = setup.emulator.admin.listFaults().map((f) => f.fired)
       expect(fired.every((n) => n > 0)).toBe(true) // the client really met 429s and 503s
     } finally {

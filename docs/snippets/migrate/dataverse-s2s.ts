@@ -13,12 +13,15 @@ export async function records(client: DataverseClient, accountNumber: string) {
   const account = await client.retrieve<Account>('accounts', accountId, { select: ['name', 'address1_city'] })
   await client.update('accounts', accountId, { telephone1: '555-0100' })
 
-  // An alternate key is an object: its values are escaped for you.
-  const upsertedId = await client.upsert(
+  // An alternate key is an object: its values are escaped for you. Dataverse names a row upserted by key by that
+  // key, not its id: ask for the id back (`created` says whether the upsert made the row).
+  const { row: upserted } = await client.upsert<{ accountid: string }>(
     'accounts',
     { accountnumber: accountNumber },
     { name: 'Litware, Inc.' },
+    { returnRepresentation: true, select: ['accountid'] },
   )
+  const upsertedId = upserted.accountid
 
   await client.delete('accounts', accountId)
   // #endregion records

@@ -36,11 +36,15 @@ export async function records(dynamicsWebApi: DynamicsWebApi, accountNumber: str
   await dynamicsWebApi.update({ collection: 'accounts', key: accountId, data: { telephone1: '555-0100' } })
 
   // An alternate key is OData key text: quoting and escaping are up to you.
-  const upsertedId = await dynamicsWebApi.upsert<Data, string>({
+  // Dataverse names a row upserted by key by that key, not its id: ask for the id back.
+  const upserted = await dynamicsWebApi.upsert<Data, { accountid: string }>({
     collection: 'accounts',
     key: `accountnumber='${accountNumber.replaceAll("'", "''")}'`,
     data: { name: 'Litware, Inc.' },
+    returnRepresentation: true,
+    select: ['accountid'],
   })
+  const upsertedId = upserted.accountid
 
   await dynamicsWebApi.deleteRecord({ collection: 'accounts', key: accountId })
   // #endregion records

@@ -28,6 +28,7 @@ it('setup + records', async () => {
   const result = await records(contoso())
   expect(result.accountId).toMatch(/^[0-9a-f-]{36}$/)
   expect(result.upserted).toMatch(/^[0-9a-f-]{36}$/)
+  expect(result.created).toBe(true)
 })
 
 it('queries', async () => {

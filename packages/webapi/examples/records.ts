@@ -26,15 +26,17 @@ export async function records(client: DataverseClient) {
     // Someone (here: we) changed it in between: re-read, merge, retry.
   }
 
-  // Upsert by alternate key: creates the first time, updates afterwards (same row).
-  const upserted = await client.upsert(
+  // Upsert by alternate key: creates the first time, updates afterwards (same row). Dataverse names such a row by its
+  // key in the answer, so ask for the id (and whether it was created) with returnRepresentation.
+  const { row: upserted, created } = await client.upsert<{ accountid: string }>(
     'accounts',
     { accountnumber: 'FC-0001' },
     { name: 'Fourth Coffee (HQ)' },
+    { returnRepresentation: true, select: ['accountid'] },
   )
 
   await client.delete('contacts', contactId)
   await client.delete('accounts', accountId)
   // #endregion records
-  return { accountId, upserted }
+  return { accountId, upserted: upserted.accountid, created }
 }

@@ -32,7 +32,7 @@ export type BatchResult<T = unknown> =
       /** Position of the operation in the batch. */
       index: number
       status: number
-      /** Id from `OData-EntityId` (creates, upserts). */
+      /** Id from `OData-EntityId`: creates, and upserts of a row named by its id (one named by its alternate key has none). */
       id?: string
       /** Parsed JSON body, if any. */
       body?: T

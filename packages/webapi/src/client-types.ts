@@ -27,6 +27,7 @@ import type {
   RetrieveOptions,
   UpdateOptions,
   UpsertOptions,
+  UpsertResult,
   WhoAmIResult,
 } from './types.ts'
 
@@ -101,8 +102,33 @@ export interface DataverseClient {
     data: Row,
     options: UpdateOptions & { returnRepresentation: true },
   ): Promise<T>
-  /** Creates or updates by id or alternate key; returns the id. */
-  upsert(entitySet: string, key: RecordKey, data: Row, options?: UpsertOptions): Promise<string>
+  /**
+   * Creates or updates by id or alternate key. Returns the row's id when the answer names the row by it (`OData-EntityId`
+   * or an id key), and `undefined` when Dataverse names the row by the alternate key it was sent with, as it does
+   * (Microsoft Learn: Use Upsert to Create or Update a record); to learn the id, and whether the row was created,
+   * pass `returnRepresentation: true` with `select: ['<table>id']`.
+   * @throws {DataverseError} `INVALID_ARGUMENT`, before any request, for `select` without `returnRepresentation`.
+   */
+  upsert(
+    entitySet: string,
+    key: RecordKey,
+    data: Row,
+    options?: UpsertOptions & { returnRepresentation?: false },
+  ): Promise<string | undefined>
+  /**
+   * Creates or updates and returns the row (`Prefer: return=representation`; `select` sends `$select`) with `created`:
+   * `true` for a 201 (the upsert created the row), `false` for a 200 (it updated one).
+   * @example
+   * const { created, row } = await client.upsert<{ accountid: string }>(
+   *   'accounts', { accountnumber: 'A-1' }, { name: 'Contoso' }, { returnRepresentation: true, select: ['accountid'] },
+   * )
+   */
+  upsert<T = Row>(
+    entitySet: string,
+    key: RecordKey,
+    data: Row,
+    options: UpsertOptions & { returnRepresentation: true },
+  ): Promise<UpsertResult<T>>
   delete(entitySet: string, key: RecordKey, options?: DeleteOptions): Promise<void>
   /**
    * `PUT entity(key)/property` with `{ value }`; also in a batch (`batch.setProperty`).

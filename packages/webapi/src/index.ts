@@ -86,5 +86,6 @@ export type {
   RowChange,
   UpdateOptions,
   UpsertOptions,
+  UpsertResult,
   WhoAmIResult,
 } from './types.ts'

@@ -1,6 +1,6 @@
 import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
-import type { RecordKey } from './filter.ts'
+import { isGuid, type RecordKey } from './filter.ts'
 import {
   common,
   jsonHeaders,
@@ -13,7 +13,7 @@ import {
 import { checkName, idFromEntityId, propertyPath, recordPath } from './internal/paths.ts'
 import { annotationPreference, buildQueryString } from './query.ts'
 import type { Row } from './row.ts'
-import type { CreateOptions, RetrieveOptions, UpdateOptions } from './types.ts'
+import type { CreateOptions, RetrieveOptions, UpdateOptions, UpsertOptions, UpsertResult } from './types.ts'
 
 type RecordMethods = Pick<
   DataverseClient,
@@ -141,31 +141,48 @@ export function recordMethods(scope: Scope): RecordMethods {
       return undefined as T
     },
 
-    async upsert(entitySet, key, data, options) {
+    async upsert<T>(
+      entitySet: string,
+      key: RecordKey,
+      data: Row,
+      options?: UpsertOptions & { returnRepresentation?: boolean },
+    ) {
       const path = recordPath(entitySet, key)
+      const represent = options?.returnRepresentation === true
+      if (!represent && options?.select?.length) {
+        throw new DataverseError(
+          'INVALID_ARGUMENT',
+          'upsert: select names the columns of the row returned with returnRepresentation: true; add it or leave select out.',
+        )
+      }
       const mode = options?.mode ?? 'upsert'
       const conditional: Record<string, string> =
         mode === 'createOnly' ? { 'if-none-match': '*' } : mode === 'updateOnly' ? { 'if-match': '*' } : {}
       const result = await core.send({
         method: 'PATCH',
         path,
-        headers: headersFor(options, { ...jsonHeaders, ...conditional }),
+        query: represent ? rowQuery({ select: options?.select }) : '',
+        headers: headersFor(options, {
+          ...jsonHeaders,
+          ...conditional,
+          ...prefer(represent && 'return=representation'),
+        }),
         body: JSON.stringify(data),
         idempotent: true,
         ...common(options),
       })
+      if (represent) {
+        // Learn (Use Upsert to Create or Update a record): 201 when the upsert created the row, 200 when it updated one.
+        return {
+          created: result.status === 201,
+          row: parseJson<T>(result, 'PATCH', path),
+        } satisfies UpsertResult<T>
+      }
+      // Named by its id, the row's id is known; named by an alternate key, Dataverse echoes the key, not the id.
       const id = idFromEntityId(result.header('odata-entityid'))
       if (id) return id
-      if (typeof key === 'string') return key
-      throw new DataverseError(
-        'INVALID_RESPONSE',
-        `PATCH ${path} succeeded but returned no OData-EntityId.`,
-        {
-          status: result.status,
-          method: 'PATCH',
-          path,
-        },
-      )
+      if (typeof key === 'string' && isGuid(key)) return key
+      return undefined
     },
 
     async delete(entitySet, key, options) {

@@ -102,7 +102,17 @@ export interface UpdateOptions extends CallOptions {
 export interface UpsertOptions extends CallOptions {
   /** `upsert` (default), `createOnly` (`If-None-Match: *`, 412 if it exists), `updateOnly` (`If-Match: *`, 404 if missing). */
   mode?: 'upsert' | 'createOnly' | 'updateOnly' | undefined
+  /** Columns of the row returned with `returnRepresentation` (`$select`); refused without it. */
   select?: readonly string[] | undefined
+}
+
+/**
+ * What an upsert with `returnRepresentation` answers: the row (shaped by `select`) and whether the upsert created it
+ * (201) or updated an existing row (200), as Microsoft Learn's "Use Upsert to Create or Update a record" documents.
+ */
+export interface UpsertResult<T> {
+  created: boolean
+  row: T
 }
 
 export interface DeleteOptions extends CallOptions {

@@ -41,7 +41,13 @@ it('10,000 upserts by alternate key under 10% injected faults end with exactly 1
     Array.from({ length: 48 }, async () => {
       while (next < total) {
         const key = keys[next++] as string
-        ids.add(await client.upsert('accounts', { accountnumber: key }, { name: `Fault ${key}` }))
+        const { row } = await client.upsert<{ accountid: string }>(
+          'accounts',
+          { accountnumber: key },
+          { name: `Fault ${key}` },
+          { returnRepresentation: true, select: ['accountid'] },
+        )
+        ids.add(row.accountid)
       }
     }),
   )

@@ -101,13 +101,39 @@ describe('against the emulator over HTTPS with tokens from @dataverse-s2s/core',
 
   it('upsert by alternate key creates then updates the same row; createOnly and updateOnly are enforced', async () => {
     const key = { accountnumber: "UPS-'1" }
-    const id1 = await client.upsert('accounts', key, { name: 'first' })
-    const id2 = await client.upsert('accounts', key, { name: 'second' })
-    expect(id2).toBe(id1)
+    // Named by its key, the row is named by its key in the answer too (no id): undefined, not the key's text.
+    expect(await client.upsert('accounts', key, { name: 'zeroth' })).toBeUndefined()
+    const first = await client.upsert<{ accountid: string }>(
+      'accounts',
+      key,
+      { name: 'first' },
+      { returnRepresentation: true, select: ['accountid'] },
+    )
+    const second = await client.upsert<{ accountid: string; name: string }>(
+      'accounts',
+      key,
+      { name: 'second' },
+      { returnRepresentation: true, select: ['accountid', 'name'] },
+    )
+    expect(first.created).toBe(false)
+    expect(second).toEqual({
+      created: false,
+      row: expect.objectContaining({ accountid: first.row.accountid, name: 'second' }),
+    })
+    expect(first.row.accountid).toMatch(/^[0-9a-f-]{36}$/)
+    const fresh = await client.upsert(
+      'accounts',
+      { accountnumber: 'UPS-2' },
+      { name: 'new' },
+      { returnRepresentation: true },
+    )
+    expect(fresh.created).toBe(true)
     expect((await client.retrieve<{ name: string }>('accounts', key, { select: ['name'] })).name).toBe(
       'second',
     )
     expect(await client.count('accounts', { filter: odata`accountnumber eq ${"UPS-'1"}` })).toBe(1)
+    // By id: the id comes back.
+    expect(await client.upsert('accounts', first.row.accountid, { name: 'by id' })).toBe(first.row.accountid)
     expect(
       (await caught(client.upsert('accounts', key, { name: 'x' }, { mode: 'createOnly' })))?.status,
     ).toBe(412)

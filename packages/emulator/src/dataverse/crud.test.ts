@@ -191,6 +191,10 @@ describe('update, upsert and concurrency', () => {
       body: '{"name":"alt"}',
     })
     expect(createOnly.status).toBe(204)
+    // Learn (Use Upsert to Create or Update a record): the answer names the row by the keys it was sent with.
+    expect(createOnly.headers.get('odata-entityid')).toBe(
+      `https://localhost:8444/api/data/v9.2/accounts(accountnumber='ALT-''1')`,
+    )
     const read = await body(await env.request(`${url}?$select=name,accountnumber`))
     expect(read).toMatchObject({ name: 'alt', accountnumber: "ALT-'1" })
     const again = await env.request(url, {

@@ -83,8 +83,9 @@ export function written(
   prefs: Preferences,
   status: 200 | 201,
   expandable = false,
+  named?: string,
 ): ApiResponse {
-  const url = `${root}/${table.def.entitySetName}(${table.id(row)})`
+  const url = `${root}/${named ?? `${table.def.entitySetName}(${table.id(row)})`}`
   if (prefs.returnRepresentation) {
     const selectText = req.url.searchParams.get('$select')
     const select = selectText === null ? undefined : parseSelect(table.def, selectText)
@@ -116,7 +117,10 @@ export function upsert(
     ifMatch: req.headers.get('if-match'),
     ifNoneMatch: req.headers.get('if-none-match'),
   })
-  return written(org, ctx, req, ref.table, row, root, prefs, created ? 201 : 200)
+  // Microsoft Learn (Use Upsert to Create or Update a record): a row named by its alternate key is named the same way
+  // in the answer's OData-EntityId (`example_records(example_key1=2,example_key2=2)`), not by its id.
+  const named = ref.keyValues ? req.url.pathname.slice(req.url.pathname.lastIndexOf('/') + 1) : undefined
+  return written(org, ctx, req, ref.table, row, root, prefs, created ? 201 : 200, false, named)
 }
 
 export function remove(org: OrgModel, ctx: CallContext, req: ApiRequest, ref: EntityRef): ApiResponse {

@@ -126,6 +126,11 @@ describe('recordPath and idFromEntityId', () => {
     expect(idFromEntityId(`https://org/api/data/v9.2/accounts(${ID}) `)).toBe(ID)
     expect(idFromEntityId(`https://org/api/data/v9.2/accounts(${ID})/x`)).toBeUndefined()
     expect(idFromEntityId('https://org/api/data/v9.2/accounts')).toBeUndefined()
+    // named by an alternate key (Learn: Use Upsert to Create or Update a record): no id to read
+    expect(idFromEntityId("https://org/api/data/v9.2/accounts(accountnumber='A-1')")).toBeUndefined()
+    expect(
+      idFromEntityId('https://org/api/data/v9.2/example_records(example_key1=2,example_key2=2)'),
+    ).toBeUndefined()
     expect(idFromEntityId('')).toBeUndefined()
     expect(idFromEntityId(undefined)).toBeUndefined()
   })

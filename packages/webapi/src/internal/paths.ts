@@ -89,8 +89,12 @@ export function propertyPath(entitySet: string, key: RecordKey, property: string
   return `${recordPath(entitySet, key)}/${checkName(property, 'Property')}`
 }
 
+/**
+ * The row id an `OData-EntityId` (or `Location`) header names: `…/accounts(<guid>)`. A row named by its alternate key
+ * (`…/accounts(accountnumber='A-1')`, as Dataverse answers an upsert by key) has no id in it: undefined.
+ */
 export function idFromEntityId(entityId: string | undefined): string | undefined {
   if (!entityId) return undefined
-  const match = /\(([^()]*)\)\s*$/.exec(entityId)
+  const match = /\(([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\)\s*$/i.exec(entityId)
   return match ? match[1] : undefined
 }

@@ -164,6 +164,58 @@ describe('Use Upsert to Create or Update a record', () => {
     }
   })
 
+  it('the answer names the row by its keys, so the plain upsert returns no id (not the key text as an id)', async () => {
+    const { result } = await record(
+      () => created('example_records(example_key1=2,example_key2=2)'),
+      (c) => c.upsert('example_records', { example_key1: 2, example_key2: 2 }, { example_name: '2:2' }),
+    )
+    expect(result).toBeUndefined()
+  })
+
+  it('with return=representation: PATCH …?$select=example_recordid, 201 when created, 200 when updated', async () => {
+    const row = { '@odata.etag': 'W/"71004878"', example_recordid: 'ef0d112e-d70e-ed11-82e5-00224822577b' }
+    const { requests, result } = await record(
+      (_, i) => ({
+        status: i === 0 ? 201 : 200,
+        body: row,
+        headers: { 'Preference-Applied': 'return=representation' },
+      }),
+      async (c) => {
+        const options = { returnRepresentation: true, select: ['example_recordid'] } as const
+        const key = { example_key1: 3, example_key2: 3 }
+        return [
+          await c.upsert('example_records', key, { example_name: '3:3' }, options),
+          await c.upsert('example_records', key, { example_name: '3:3 Updated' }, options),
+        ]
+      },
+    )
+    for (const r of requests) {
+      expect([r.method, r.target]).toEqual([
+        'PATCH',
+        `${API}/example_records(example_key1=3,example_key2=3)?$select=example_recordid`,
+      ])
+      expect(r.headers.prefer).toBe('return=representation')
+      expect(r.headers['if-match']).toBeUndefined()
+      expectJsonWrite(r)
+    }
+    expect(result).toEqual([
+      { created: true, row },
+      { created: false, row },
+    ])
+  })
+
+  it('select without returnRepresentation is refused before sending (it would return nothing)', async () => {
+    const { requests, result } = await record(
+      () => created('example_records(example_key1=2,example_key2=2)'),
+      (c) =>
+        c
+          .upsert('example_records', { example_key1: 2, example_key2: 2 }, {}, { select: ['example_name'] })
+          .catch((e: unknown) => e),
+    )
+    expect(requests).toHaveLength(0)
+    expect(result).toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+
   it('an update-only PATCH carries If-Match: * (404 when no row matches the keys)', async () => {
     const { requests, result } = await record(
       () =>
