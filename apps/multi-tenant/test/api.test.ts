@@ -198,7 +198,12 @@ describe('a user of one tenant never reaches another tenant’s org', () => {
     expect(fabrikamRows.rows.map((r) => r.id)).not.toContain(contosoId)
     expect((await call(`/api/tables/accounts/${contosoId}`, carol, { headers: sneaky })).status).toBe(404)
     expect(
-      (await call(`/api/tables/accounts/${contosoId}`, carol, { method: 'DELETE', headers: sneaky })).status,
+      (
+        await call(`/api/tables/accounts/${contosoId}`, carol, {
+          method: 'DELETE',
+          headers: { ...sneaky, 'If-Match': 'W/"1"' },
+        })
+      ).status,
     ).toBe(404)
     const patch = await call(`/api/tables/accounts/${contosoId}`, carol, {
       method: 'PATCH',
@@ -342,7 +347,27 @@ describe('data', () => {
     ).toBe(428)
     const view = (await (await call(`/api/tables/accounts/${row.id}`, carol)).json()) as { name: string }
     expect(view.name).toBe('Zeta Renamed')
-    expect((await call(`/api/tables/accounts/${row.id}`, carol, { method: 'DELETE' })).status).toBe(204)
+    // A delete names the version too: none (or `*`) is 428, a stale one 412, and the row stays until the current one.
+    for (const headers of [{}, { 'If-Match': '*' }]) {
+      const blind = await call(`/api/tables/accounts/${row.id}`, carol, { method: 'DELETE', headers })
+      expect(blind.status).toBe(428)
+      expect(await code(blind)).toBe('etag_required')
+    }
+    const staleDelete = await call(`/api/tables/accounts/${row.id}`, carol, {
+      method: 'DELETE',
+      headers: { 'If-Match': row.etag },
+    })
+    expect(staleDelete.status).toBe(412)
+    expect(await code(staleDelete)).toBe('etag_mismatch')
+    const current = (await (await call(`/api/tables/accounts/${row.id}`, carol)).json()) as { etag: string }
+    expect(
+      (
+        await call(`/api/tables/accounts/${row.id}`, carol, {
+          method: 'DELETE',
+          headers: { 'If-Match': current.etag },
+        })
+      ).status,
+    ).toBe(204)
     expect((await call(`/api/tables/accounts/${row.id}`, carol)).status).toBe(404)
   })
 

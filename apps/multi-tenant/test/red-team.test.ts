@@ -724,6 +724,13 @@ describe('security headers on every answer', () => {
       expect(res.headers.get('content-security-policy'), path).toBe(API_CSP)
       expect(res.headers.get('cache-control'), path).toBe('no-store')
     }
+    // Pages are revalidated on every load (a new deploy reaches users at once); Vite's hashed assets are kept for good.
+    for (const path of ['/', '/index.html', '/onboarding/done']) {
+      expect((await raw(path)).headers.get('cache-control'), path).toBe('no-cache')
+    }
+    expect((await raw('/assets/app.js')).headers.get('cache-control')).toBe(
+      'public, max-age=31536000, immutable',
+    )
     const post = await raw('/some/page', { method: 'POST', body: 'x' })
     expect(post.status).toBe(404)
     expectSecured(post, 'POST /some/page')

@@ -82,6 +82,17 @@ function spaSecureHeaders(authority: string, https: boolean): MiddlewareHandler 
   })
 }
 
+/**
+ * Vite names the files under `assets/` by their content hash, so a browser may keep them for good; everything else
+ * (`index.html`, the SPA fallback) is revalidated on each load, so a new deploy reaches users at once.
+ */
+function cacheControl(path: string, c: Context): void {
+  c.header(
+    'Cache-Control',
+    /(^|\/)assets\/[^/]+$/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache',
+  )
+}
+
 const notFound = (c: Context) => errorResponse(c, 404, 'not_found', 'There is nothing at this address.')
 
 /** The largest request body the API reads (a record of a few hundred columns is far below it). */
@@ -187,8 +198,8 @@ export function createApp(s: Services, options: CreateAppOptions = {}): Hono {
     // Only the built SPA: a dotfile or dot folder left in the folder (`.env`, `.git/`) is never served, however the
     // path is encoded (serveStatic decodes it).
     app.use('*', async (c, next) => (isHidden(c.req.path) ? notFound(c) : next()))
-    app.use('*', serveStatic({ root }))
-    app.get('*', serveStatic({ root, path: 'index.html' }))
+    app.use('*', serveStatic({ root, onFound: cacheControl }))
+    app.get('*', serveStatic({ root, path: 'index.html', onFound: cacheControl }))
   }
 
   app.notFound(notFound)

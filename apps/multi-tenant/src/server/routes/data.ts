@@ -18,6 +18,11 @@ const AUDIT = auditColumns.map((col) => ({
   name: col.replace(/^_|_value$/g, ''),
 }))
 
+/** The If-Match value when it is one weak etag as Dataverse issues them (`W/"123"`); never `*`. */
+function requireEtag(ifMatch: string | undefined): string | undefined {
+  return ifMatch && /^W\/"[^"]{1,100}"$/.test(ifMatch) ? ifMatch : undefined
+}
+
 /** A row as the SPA sees it: id, etag, the table's columns and who created / changed it. */
 function toDto(spec: TableSpec, row: Row) {
   const out: Record<string, unknown> = { id: row[spec.id], etag: row['@odata.etag'] }
@@ -161,8 +166,8 @@ export function dataRoutes(s: Services): Hono {
     const spec = tables.get(c.req.param('table'))
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
-    const ifMatch = c.req.header('If-Match')
-    if (!ifMatch || !/^W\/"[^"]{1,100}"$/.test(ifMatch)) {
+    const ifMatch = requireEtag(c.req.header('If-Match'))
+    if (!ifMatch) {
       return errorResponse(
         c,
         428,
@@ -180,12 +185,17 @@ export function dataRoutes(s: Services): Hono {
     const spec = tables.get(c.req.param('table'))
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
-    const ifMatch = c.req.header('If-Match')
-    await c.var.dataverse.delete(
-      spec.entitySet,
-      id,
-      ifMatch && /^W\/"[^"]{1,100}"$/.test(ifMatch) ? { ifMatch } : {},
-    )
+    // As for PATCH: a delete names the version the user saw, so a row someone changed since is not deleted blind.
+    const ifMatch = requireEtag(c.req.header('If-Match'))
+    if (!ifMatch) {
+      return errorResponse(
+        c,
+        428,
+        'etag_required',
+        'Send the record’s etag in If-Match so a record someone else changed is not deleted unseen.',
+      )
+    }
+    await c.var.dataverse.delete(spec.entitySet, id, { ifMatch })
     return c.body(null, 204)
   })
 
