@@ -3,11 +3,14 @@ import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { launchChromium } from '@dataverse-s2s/test-browser'
 import type { Browser, Page } from 'playwright-core'
+import type { DefaultTheme } from 'vitepress'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sidebar } from '../.vitepress/sidebar.ts'
 import { docsDir, ensureBuilt, expectedCodeBlocks, serveSite } from './site.ts'
 
 const resultsDir = join(docsDir, 'test-results')
+
+// Read after ensureBuilt: the reference's part of the sidebar is a file the build writes, and a fresh clone has none.
+let sidebar: DefaultTheme.SidebarItem[] = []
 
 function sidebarLinks(items = sidebar): string[] {
   return items.flatMap((item) => [...(item.link ? [item.link] : []), ...sidebarLinks(item.items ?? [])])
@@ -38,6 +41,7 @@ beforeAll(async () => {
   // The site is built here when it is missing or older than any source (a fresh clone has none, and turbo's
   // build task does not keep .vitepress/dist as an output).
   ensureBuilt()
+  sidebar = (await import('../.vitepress/sidebar.ts')).sidebar
   mkdirSync(resultsDir, { recursive: true })
   const site = await serveSite()
   server = site.server
