@@ -171,6 +171,21 @@ export interface FetchXmlPage<T> {
   /** Decoded paging cookie, to pass back as `paging-cookie`. */
   pagingCookie?: string
   page: number
+  /**
+   * With `returntotalrecordcount="true"` on `<fetch>`: `@odata.count`, the number of rows matching the query, up to
+   * 5,000 (Microsoft Learn: Count rows using FetchXml).
+   */
+  count?: number
+  /**
+   * With `returntotalrecordcount="true"`: `@Microsoft.Dynamics.CRM.totalrecordcount`, the same count up to 5,000, or
+   * -1 (the client asks for the annotation itself).
+   */
+  totalRecordCount?: number
+  /**
+   * With `returntotalrecordcount="true"`: `@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded`, true when more
+   * than 5,000 rows match, so that `count` is not the whole number.
+   */
+  totalRecordCountLimitExceeded?: boolean
 }
 
 export interface FetchXmlOptions extends CallOptions, AnnotationOptions {
