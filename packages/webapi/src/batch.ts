@@ -1,8 +1,9 @@
 import { DataverseError, errorFromResponse } from './errors.ts'
 import type { RecordKey } from './filter.ts'
-import { countsRecords } from './internal/fetchxml.ts'
 import { type ClientCore, callHeaders, prefer, propertyValue } from './internal/core.ts'
+import { countsRecords } from './internal/fetchxml.ts'
 import { checkName, encodeQueryValue, idFromEntityId, propertyPath, recordPath } from './internal/paths.ts'
+import { readXmlRoot } from './internal/xml.ts'
 import {
   type AnnotationOptions,
   annotationPreference,
@@ -10,7 +11,6 @@ import {
   fetchXmlAnnotations,
   type QueryOptions,
 } from './query.ts'
-import { readXmlRoot } from './internal/xml.ts'
 import type { Row } from './row.ts'
 import type { CallOptions, Impersonation } from './types.ts'
 

@@ -6,7 +6,11 @@ import type { Recorded, Reply } from './recording-server.ts'
 // DeleteMultiple, Use elastic tables using code), each sent through the real client to a plain recording server.
 
 const API = '/api/data/v9.2'
-const json = (body: object, headers?: Record<string, string>): Reply => ({ status: 200, body, ...(headers ? { headers } : {}) })
+const json = (body: object, headers?: Record<string, string>): Reply => ({
+  status: 200,
+  body,
+  ...(headers ? { headers } : {}),
+})
 const option = (r: Recorded | undefined, name: string) =>
   new URLSearchParams((r?.target ?? '').split('?')[1] ?? '').get(name)
 
