@@ -110,6 +110,11 @@ export function written(
   named?: string,
 ): ApiResponse {
   const url = `${root}/${named ?? `${table.def.entitySetName}(${table.id(row)})`}`
+  // Microsoft Learn, Use elastic tables using code: writes to an elastic table answer `x-ms-session-token` (an opaque
+  // value here; the emulator is always consistent, so a read's `MSCRM.SessionToken` changes nothing).
+  const session: Record<string, string> = table.def.elastic
+    ? { 'x-ms-session-token': `0:0#${org.etag(table, row).replace(/\D/g, '')}#7=-1` }
+    : {}
   if (prefs.returnRepresentation) {
     const selectText = req.url.searchParams.get('$select')
     const select = selectText === null ? undefined : parseSelect(table.def, selectText)
@@ -123,9 +128,10 @@ export function written(
       'Preference-Applied': 'return=representation',
       ETag: org.etag(table, row),
       ...(status === 201 ? { Location: url } : {}),
+      ...session,
     })
   }
-  return { status: 204, headers: { 'OData-EntityId': url } }
+  return { status: 204, headers: { 'OData-EntityId': url, ...session } }
 }
 
 export function upsert(
