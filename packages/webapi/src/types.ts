@@ -247,7 +247,6 @@ export interface ClientClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
-/** Options of {@link createDataverseClient}. */
 /** The request whose response carried an `x-ms-session-token`. */
 export interface SessionTokenSource {
   method: string
@@ -255,6 +254,7 @@ export interface SessionTokenSource {
   path: string
 }
 
+/** Options of {@link createDataverseClient}. */
 export interface DataverseClientOptions {
   /** Org URL, e.g. `https://contoso.crm.dynamics.com` (a trailing `/api/data/...` is ignored). */
   url: string
