@@ -83,6 +83,21 @@ export async function fetchXml(client: DataverseClient) {
   return names
 }
 
+export async function fetchXmlCount(client: DataverseClient) {
+  // #region fetchxml-count
+  // returntotalrecordcount="true": the page carries the number of matching rows (up to 5,000).
+  const fetch = `<fetch returntotalrecordcount="true" count="10">
+    <entity name="account">
+      <attribute name="name" />
+      <filter><condition attribute="address1_city" operator="eq" value="Oslo" /></filter>
+    </entity>
+  </fetch>`
+  const page = await client.fetchXmlPage<{ name: string }>('accounts', fetch)
+  const pages = page.totalRecordCountLimitExceeded ? undefined : Math.ceil((page.count ?? 0) / 10)
+  // #endregion fetchxml-count
+  return { page, pages }
+}
+
 export async function counting(client: DataverseClient) {
   // #region count
   const all = await client.count('accounts')

@@ -7,7 +7,15 @@ import { clientFor } from '../snippets/client.ts'
 import { findAccount, tunedClient, withDeadline } from '../snippets/errors.ts'
 import { asUser } from '../snippets/impersonation.ts'
 import { bulkUpsert, limitedClient } from '../snippets/limits.ts'
-import { aliased, counting, everyRow, fetchXml, filters, paging } from '../snippets/querying.ts'
+import {
+  aliased,
+  counting,
+  everyRow,
+  fetchXml,
+  fetchXmlCount,
+  filters,
+  paging,
+} from '../snippets/querying.ts'
 import { createReturned, records } from '../snippets/records.ts'
 import { type Setup, setupFrom } from '../snippets/setup.ts'
 
@@ -94,6 +102,12 @@ describe('querying snippets', () => {
     const names = await fetchXml(client)
     expect(names).toHaveLength(inOslo)
     expect(names).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))
+
+    const { page, pages } = await fetchXmlCount(client)
+    expect(page.count).toBe(inOslo)
+    expect(page.totalRecordCount).toBe(inOslo)
+    expect(page.totalRecordCountLimitExceeded).toBe(false)
+    expect(pages).toBe(Math.ceil(inOslo / 10))
   })
 })
 

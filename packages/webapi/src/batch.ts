@@ -1,12 +1,14 @@
 import { DataverseError, errorFromResponse } from './errors.ts'
 import type { RecordKey } from './filter.ts'
 import { type ClientCore, callHeaders, prefer, propertyValue } from './internal/core.ts'
+import { countsRecords } from './internal/fetchxml.ts'
 import { checkName, encodeQueryValue, idFromEntityId, propertyPath, recordPath } from './internal/paths.ts'
+import { readXmlRoot } from './internal/xml.ts'
 import {
   type AnnotationOptions,
   annotationPreference,
   buildQueryString,
-  FETCHXML_PAGING_ANNOTATIONS,
+  fetchXmlAnnotations,
   type QueryOptions,
 } from './query.ts'
 import type { Row } from './row.ts'
@@ -211,7 +213,7 @@ export function createBatch(
         headers: prefer(
           fetchXml === undefined
             ? annotationPreference(rest)
-            : annotationPreference(rest, FETCHXML_PAGING_ANNOTATIONS),
+            : annotationPreference(rest, fetchXmlAnnotations(countsRecords(readXmlRoot(fetchXml)))),
         ),
       }
       groups.push(op)

@@ -117,10 +117,26 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     clock,
     deadlines: new Deadlines(),
   }
+  const onSessionToken = options.onSessionToken
   const core: ClientCore = {
     config,
     retryCreates: config.retry.retryCreates,
-    send: (spec) => send(config, spec),
+    sessionToken: undefined,
+    send: async (spec) => {
+      const result = await send(config, spec)
+      // Microsoft Learn, Use elastic tables using code: writes answer `x-ms-session-token`.
+      const token = result.header('x-ms-session-token')
+      if (token) {
+        core.sessionToken = token
+        // The request succeeded: a failing callback must not turn it into an error (a create would look unwritten).
+        try {
+          onSessionToken?.(token, { method: spec.method, path: spec.path })
+        } catch (e) {
+          config.logger?.warn?.('onSessionToken threw; the request itself succeeded', { error: String(e) })
+        }
+      }
+      return result
+    },
   }
   return buildClient(core, orgUrl, options.impersonate, createDefinitionsCache(options.definitions))
 }
@@ -135,6 +151,7 @@ function buildClient(
   const client: DataverseClient = {
     url: orgUrl,
     baseUrl: scope.baseUrl,
+    sessionToken: () => core.sessionToken,
     as: (who) => {
       impersonationHeaders(who, {})
       return buildClient(core, orgUrl, who, definitions)
@@ -152,6 +169,8 @@ function buildClient(
       (await runBulk(core, impersonate, 'UpdateMultiple', table, rows, options)).count,
     upsertMultiple: async (table, rows, options) =>
       (await runBulk(core, impersonate, 'UpsertMultiple', table, rows, options)).count,
+    deleteMultiple: async (table, rows, options) =>
+      (await runBulk(core, impersonate, 'DeleteMultiple', table, rows, options)).count,
 
     batch: (options) => createBatch(core, impersonate, options),
   }

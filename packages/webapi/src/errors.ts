@@ -3,7 +3,7 @@ import type { Row } from './row.ts'
 // The bulk progress types live here, not in bulk.ts: a DataverseError carries a BulkProgress whose chunks carry
 // DataverseErrors, and errors.ts is the bottom of the package (every module imports it), so it imports nothing back.
 /** A bulk message of Dataverse. */
-export type BulkOperation = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple'
+export type BulkOperation = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple' | 'DeleteMultiple'
 
 /** Rows written by one request: input positions `start` to `start + count - 1`. */
 export interface BulkWrittenChunk {
@@ -56,7 +56,7 @@ export interface BulkProgress {
  *   stopped before this operation)
  * - `CHANGE_TRACKING_DISABLED` (`changes()` on a table without Track changes), `CHANGE_TOKEN_EXPIRED` (`changes()`
  *   with a token Dataverse no longer accepts: sync the whole table again, without a token)
- * - `BULK_INCOMPLETE` (a `createMultiple` / `updateMultiple` / `upsertMultiple` did not write every row: `bulk` says
+ * - `BULK_INCOMPLETE` (a `createMultiple` / `updateMultiple` / `upsertMultiple` / `deleteMultiple` did not write every row: `bulk` says
  *   which rows were written, which were not, and which may have been)
  */
 export type DataverseErrorCode =

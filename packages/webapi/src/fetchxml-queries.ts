@@ -2,9 +2,9 @@ import { createBatch } from './batch.ts'
 import type { DataverseClient } from './client-types.ts'
 import { DataverseError } from './errors.ts'
 import { common, parseJson, prefer, type Scope } from './internal/core.ts'
-import { pagingCookieFrom, readFetch, setFetchAttributes } from './internal/fetchxml.ts'
+import { countsRecords, pagingCookieFrom, readFetch, setFetchAttributes } from './internal/fetchxml.ts'
 import { checkName, encodeQueryValue } from './internal/paths.ts'
-import { annotationPreference, FETCHXML_PAGING_ANNOTATIONS } from './query.ts'
+import { annotationPreference, fetchXmlAnnotations } from './query.ts'
 import type { FetchXmlOptions, FetchXmlPage } from './types.ts'
 
 type FetchXmlMethods = Pick<DataverseClient, 'fetchXmlPage' | 'fetchXml'>
@@ -81,7 +81,7 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
           query,
           headers: headersFor(
             options,
-            prefer(annotationPreference(options ?? {}, FETCHXML_PAGING_ANNOTATIONS)),
+            prefer(annotationPreference(options ?? {}, fetchXmlAnnotations(countsRecords(root)))),
           ),
           idempotent: true,
           ...common(options),
@@ -97,6 +97,11 @@ export function fetchXmlMethods(scope: Scope): FetchXmlMethods {
         page,
       }
       if (cookie) out.pagingCookie = cookie
+      if (typeof body['@odata.count'] === 'number') out.count = body['@odata.count']
+      const total = body['@Microsoft.Dynamics.CRM.totalrecordcount']
+      if (typeof total === 'number') out.totalRecordCount = total
+      const exceeded = body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded']
+      if (typeof exceeded === 'boolean') out.totalRecordCountLimitExceeded = exceeded
       return out
     },
 

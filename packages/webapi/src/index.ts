@@ -5,6 +5,7 @@ export type {
   BulkRows,
   BulkTable,
   CreateMultipleOptions,
+  DeleteMultipleOptions,
   UpdateMultipleOptions,
   UpsertMultipleOptions,
 } from './bulk.ts'
@@ -84,6 +85,7 @@ export type {
   RetrieveOptions,
   RetryOptions,
   RowChange,
+  SessionTokenSource,
   UpdateOptions,
   UpsertOptions,
   UpsertResult,

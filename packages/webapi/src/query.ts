@@ -122,10 +122,25 @@ export function buildQueryString(options: QueryOptions, extra: [string, string][
 }
 
 /** What FetchXML paging reads from each page (Microsoft Learn: Page results using FetchXml). */
-export const FETCHXML_PAGING_ANNOTATIONS = [
+const FETCHXML_PAGING_ANNOTATIONS = [
   'Microsoft.Dynamics.CRM.fetchxmlpagingcookie',
   'Microsoft.Dynamics.CRM.morerecords',
 ] as const
+
+/**
+ * What a FetchXML page needs: the paging annotations, and with `returntotalrecordcount="true"` on `<fetch>` the two
+ * count annotations, which Dataverse returns only when the `Prefer` header names them (Microsoft Learn: Count rows
+ * using FetchXml, Web API).
+ */
+export function fetchXmlAnnotations(counted: boolean): readonly string[] {
+  return counted
+    ? [
+        ...FETCHXML_PAGING_ANNOTATIONS,
+        'Microsoft.Dynamics.CRM.totalrecordcount',
+        'Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded',
+      ]
+    : FETCHXML_PAGING_ANNOTATIONS
+}
 
 /**
  * The `odata.include-annotations` preference for these options, plus `required` annotations the call cannot work

@@ -64,6 +64,12 @@ export interface CallOptions {
    * Microsoft Learn: Use optional parameters, Add a shared variable to the plugin execution context.
    */
   tag?: string | undefined
+  /**
+   * `MSCRM.SessionToken`: an `x-ms-session-token` an earlier write answered, so that this request sees that write
+   * (session consistency on elastic tables; Microsoft Learn: Use elastic tables using code, Sending the session token).
+   * Read it with `client.sessionToken()` or the client's `onSessionToken`.
+   */
+  sessionToken?: string | undefined
 }
 
 export interface CreateOptions extends CallOptions {
@@ -171,6 +177,21 @@ export interface FetchXmlPage<T> {
   /** Decoded paging cookie, to pass back as `paging-cookie`. */
   pagingCookie?: string
   page: number
+  /**
+   * With `returntotalrecordcount="true"` on `<fetch>`: `@odata.count`, the number of rows matching the query, up to
+   * 5,000 (Microsoft Learn: Count rows using FetchXml).
+   */
+  count?: number
+  /**
+   * With `returntotalrecordcount="true"`: `@Microsoft.Dynamics.CRM.totalrecordcount`, the same count up to 5,000, or
+   * -1 (the client asks for the annotation itself).
+   */
+  totalRecordCount?: number
+  /**
+   * With `returntotalrecordcount="true"`: `@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded`, true when more
+   * than 5,000 rows match, so that `count` is not the whole number.
+   */
+  totalRecordCountLimitExceeded?: boolean
 }
 
 export interface FetchXmlOptions extends CallOptions, AnnotationOptions {
@@ -226,6 +247,13 @@ export interface ClientClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
+/** The request whose response carried an `x-ms-session-token`. */
+export interface SessionTokenSource {
+  method: string
+  /** Relative to the Web API base, as sent (`contoso_sensordatas(…)`), without the query. */
+  path: string
+}
+
 /** Options of {@link createDataverseClient}. */
 export interface DataverseClientOptions {
   /** Org URL, e.g. `https://contoso.crm.dynamics.com` (a trailing `/api/data/...` is ignored). */
@@ -258,6 +286,12 @@ export interface DataverseClientOptions {
   headers?: Readonly<Record<string, string>> | undefined
   /** Impersonate on every request of this client. */
   impersonate?: Impersonation | undefined
+  /**
+   * Called with the `x-ms-session-token` of every response that carries one (writes to elastic tables; Microsoft
+   * Learn: Use elastic tables using code), and the request it answered, e.g. to keep one token per partition and send
+   * it back as the `sessionToken` option of a later read. Runs for this client and the clients `as()` derives.
+   */
+  onSessionToken?: ((token: string, request: SessionTokenSource) => void) | undefined
   /**
    * OpenTelemetry tracer and meter (`trace.getTracer('my-app')`, `metrics.getMeter('my-app')`): one CLIENT span
    * per HTTP attempt, `http.client.request.duration`, throttle and retry counters. Default: none, nothing recorded.

@@ -288,6 +288,19 @@ describe('against the emulator over HTTPS with tokens from @dataverse-s2s/core',
     expect(paths).toEqual(['$batch', '$batch', '$batch'])
   })
 
+  it('counts FetchXML results with returntotalrecordcount (Learn: Count rows using FetchXml)', async () => {
+    world.emulator.admin.insertRows(
+      defaultIds.contosoOrgId,
+      'account',
+      Array.from({ length: 7 }, (_, i) => ({ name: `cnt-${i}`, description: 'fetchxml-count' })),
+    )
+    const xml = `<fetch returntotalrecordcount="true" count="3"><entity name="account"><attribute name="name"/><filter><condition attribute="description" operator="eq" value="fetchxml-count"/></filter></entity></fetch>`
+    const page = await client.fetchXmlPage<{ name: string }>('accounts', xml)
+    expect(page.value).toHaveLength(3)
+    expect(page.moreRecords).toBe(true)
+    expect([page.count, page.totalRecordCount, page.totalRecordCountLimitExceeded]).toEqual([7, 7, false])
+  })
+
   it('a batch: change set with Content-ID references, a rolled-back change set, continue-on-error', async () => {
     const batch = client.batch({ continueOnError: true })
     batch.changeSet((cs) => {

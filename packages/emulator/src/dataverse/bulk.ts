@@ -1,6 +1,7 @@
 import { DataverseFault, Fault } from './errors.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
 import { type ApiRequest, type ApiResponse, type CallContext, json } from './request.ts'
+import { requireRow } from './rows.ts'
 import type { Table } from './store.ts'
 import { GUID_RE } from './values.ts'
 
@@ -18,13 +19,16 @@ import { GUID_RE } from './values.ts'
 // - There is no fixed limit on the number of targets, only message size and time limits; 1,000 is the suggested
 //   start. This emulator runs a request synchronously, so it refuses more than MAX_BULK_TARGETS (413).
 // - For service protection a bulk request is one request; its execution time counts like any other's (limits.ts).
+// - DeleteMultiple ("Use DeleteMultiple"): the same form, each target an entity reference (`@odata.type`, the
+//   primary key and, on a partitioned table, `partitionid`), 204. Elastic tables only: a standard table answers
+//   "DeleteMultiple has not yet been implemented."
 
-export type BulkMessage = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple'
+export type BulkMessage = 'CreateMultiple' | 'UpdateMultiple' | 'UpsertMultiple' | 'DeleteMultiple'
 
 /** The most targets one bulk request may carry here (an emulator limit, far above Dataverse's suggested 1,000). */
 export const MAX_BULK_TARGETS = 10_000
 
-const BULK_RE = /^Microsoft\.Dynamics\.CRM\.(CreateMultiple|UpdateMultiple|UpsertMultiple)$/
+const BULK_RE = /^Microsoft\.Dynamics\.CRM\.(CreateMultiple|UpdateMultiple|UpsertMultiple|DeleteMultiple)$/
 
 /** The bulk message a path segment names (`Microsoft.Dynamics.CRM.CreateMultiple`), if any. */
 export function bulkMessage(segment: string): BulkMessage | undefined {
@@ -120,10 +124,10 @@ function identify(
   }
   if (primary !== undefined && primary !== null)
     throw Fault.badPayload(def.logicalName, `Targets[${index}].${def.primaryId} must be a GUID.`)
-  if (message === 'UpdateMultiple') {
+  if (message === 'UpdateMultiple' || message === 'DeleteMultiple') {
     throw Fault.badPayload(
       def.logicalName,
-      `Targets[${index}] of UpdateMultiple names no row: give it '${def.primaryId}' or an '@odata.id' with an alternate key.`,
+      `Targets[${index}] of ${message} names no row: give it '${def.primaryId}' or an '@odata.id' with an alternate key.`,
     )
   }
   return { table, row: undefined }
@@ -143,7 +147,22 @@ export function executeBulk(
   message: BulkMessage,
   root: string,
 ): ApiResponse {
+  if (message === 'DeleteMultiple' && !table.def.elastic)
+    throw Fault.invalidArgument('DeleteMultiple has not yet been implemented.')
   const targets = parseTargets(req.body, table, message)
+  if (message === 'DeleteMultiple') {
+    core.checkPrivilege(ctx, 'Delete', table.def)
+    const partition = table.def.byName.get('partitionid')
+    targets.forEach((t, i) => {
+      const ref = identify(core, ctx, table, t, i, message)
+      const row = requireRow(ref)
+      // A partitioned row is named by its id and its partitionid together (Use elastic tables using code).
+      if (partition && t.partitionid !== undefined && row[partition.index] !== t.partitionid)
+        throw Fault.notFound(table.def.logicalName, table.id(row))
+      core.deleteRow(table, row)
+    })
+    return { status: 204, headers: {} }
+  }
   if (message === 'CreateMultiple') {
     const ids = targets.map((t) => table.id(core.insert(ctx, table, t)))
     return json(200, {

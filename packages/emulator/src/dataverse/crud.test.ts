@@ -78,6 +78,11 @@ describe('create', () => {
     )
     expect((b.primarycontactid as { fullname: string }).fullname).toBe('Pri Mary')
     expect((b.contact_customer_accounts as unknown[]).length).toBe(2)
+    // Learn (Retrieve a table row, § expanding navigation properties): the selected columns, the expanded properties,
+    // then each with its selection: `accounts(name,primarycontactid,primarycontactid(contactid,fullname))/$entity`.
+    expect(b['@odata.context']).toBe(
+      `${url.slice(0, url.indexOf('/accounts('))}/$metadata#accounts(name,primarycontactid,contact_customer_accounts,primarycontactid(fullname),contact_customer_accounts(fullname))/$entity`,
+    )
   })
 
   // OData 4.0 part 1, 11.4.2: POST to a collection-valued navigation property creates a related entity; Dataverse

@@ -45,6 +45,10 @@ describe('Create with data returned', () => {
     expect(b.accountid).toMatch(/^[0-9a-f-]{36}$/)
     expect(b.primarycontactid).toMatchObject({ fullname: 'Yvonne McKay', contactid: contactId })
     expect(b.contact_customer_accounts).toEqual([expect.objectContaining({ fullname: 'Deep Insert' })])
+    // Learn's example: `$metadata#accounts(name,primarycontactid(fullname),Account_Tasks(subject))/$entity`
+    expect(b['@odata.context']).toBe(
+      `${env.url}${API}/$metadata#accounts(name,primarycontactid(fullname),contact_customer_accounts(fullname))/$entity`,
+    )
   })
 
   it('answers null for an empty single-valued navigation property', async () => {

@@ -67,7 +67,7 @@ export function entityMetadata(org: OrgModel, def: TableDef): Json {
     DisplayCollectionName: label(org, def.displayCollectionName, def.logicalName, 'DisplayCollectionName'),
     Description: label(org, '', def.logicalName, 'Description'),
     OwnershipType: def.sys.ownerid >= 0 ? 'UserOwned' : 'BusinessOwned',
-    TableType: 'Standard',
+    TableType: def.elastic ? 'Elastic' : 'Standard',
     IsCustomEntity: custom,
     ChangeTrackingEnabled: def.changeTracking,
     IsManaged: !custom,

@@ -13,7 +13,7 @@ import {
   rowComparator,
 } from './query.ts'
 import { readFilter } from './record-access.ts'
-import { type ApiResponse, type CallContext, json, type Preferences } from './request.ts'
+import { type ApiResponse, type CallContext, json, type Preferences, wantsAnnotation } from './request.ts'
 import type { Row, Table } from './store.ts'
 import { output, parseDate } from './values.ts'
 import { parseXml, type XmlElement } from './xml.ts'
@@ -252,6 +252,7 @@ export function runFetchXml(
   text: string,
   root: string,
   prefs: Preferences,
+  countOption = false,
 ): ApiResponse {
   const def = table.def
   const fetch = parseXml(text)
@@ -312,9 +313,14 @@ export function runFetchXml(
   const pageRows = top !== undefined ? rows.slice(0, top) : rows.slice(start, start + pageSize)
   const more = top === undefined && start + pageSize < rows.length
   const body: Record<string, unknown> = { '@odata.context': `${root}/$metadata#${def.entitySetName}` }
-  if (fetch.attrs.get('returntotalrecordcount') === 'true') {
-    body['@Microsoft.Dynamics.CRM.totalrecordcount'] = Math.min(total, 5000)
-    body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] = total > 5000
+  // Microsoft Learn, Count rows using FetchXml (Web API): returntotalrecordcount, like `&$count=true`, adds
+  // `@odata.count` (up to 5,000); the two count annotations come only when the Prefer header asks for them.
+  if (fetch.attrs.get('returntotalrecordcount') === 'true' || countOption) {
+    body['@odata.count'] = Math.min(total, 5000)
+    if (wantsAnnotation(prefs, 'Microsoft.Dynamics.CRM.totalrecordcount'))
+      body['@Microsoft.Dynamics.CRM.totalrecordcount'] = Math.min(total, 5000)
+    if (wantsAnnotation(prefs, 'Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'))
+      body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] = total > 5000
   }
   if (top === undefined) {
     const first = pageRows[0]

@@ -2,7 +2,7 @@ import { Fault } from './errors.ts'
 import { matchesEtag } from './etag.ts'
 import type { ColumnDef } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
-import { parseExpand, parseSelect } from './query.ts'
+import { type ExpandItem, parseExpand, parseSelect } from './query.ts'
 import { checkReadAccess } from './record-access.ts'
 import {
   type ApiRequest,
@@ -14,6 +14,30 @@ import {
 } from './request.ts'
 import { requireRow } from './rows.ts'
 import type { Row, Table } from './store.ts'
+
+/**
+ * The `@odata.context` of one row: `$metadata#accounts(name,…)/$entity`, naming expanded navigation properties in the
+ * two forms Microsoft Learn shows. A retrieve (Retrieve a table row using the Web API, § Retrieve related tables by
+ * expanding navigation properties) lists the selected columns, then each expanded property, then each with its own
+ * selection: `accounts(name,primarycontactid,primarycontactid(contactid,fullname))/$entity`. A create with data
+ * returned (Create a table row using the Web API, § Create with data returned) lists only the expanded properties
+ * with their selection: `accounts(name,primarycontactid(fullname),Account_Tasks(subject))/$entity`.
+ */
+function entityContext(
+  root: string,
+  entitySet: string,
+  selectText: string | null,
+  expand: readonly ExpandItem[],
+  form: 'retrieve' | 'create',
+): string {
+  const parts = selectText ? [selectText] : []
+  if (form === 'retrieve') for (const e of expand) parts.push(e.nav.name)
+  for (const e of expand) {
+    if (e.select !== undefined) parts.push(`${e.nav.name}(${e.select})`)
+    else if (form === 'create') parts.push(e.nav.name)
+  }
+  return `${root}/$metadata#${entitySet}${parts.length ? `(${parts.join(',')})` : ''}/$entity`
+}
 
 export function retrieve(
   org: OrgModel,
@@ -43,7 +67,7 @@ export function retrieve(
     return { status: 304, headers: { ETag: etag } }
   }
   const body = {
-    '@odata.context': `${root}/$metadata#${def.entitySetName}${selectText ? `(${selectText})` : ''}/$entity`,
+    '@odata.context': entityContext(root, def.entitySetName, selectText, expand, 'retrieve'),
     ...org.serialize(ref.table, row, select, prefs, ctx, expand, root),
   }
   // A single-row GET echoes the annotations it applied, as collection GETs do ("Query data using the Web API",
@@ -86,22 +110,28 @@ export function written(
   named?: string,
 ): ApiResponse {
   const url = `${root}/${named ?? `${table.def.entitySetName}(${table.id(row)})`}`
+  // Microsoft Learn, Use elastic tables using code: writes to an elastic table answer `x-ms-session-token` (an opaque
+  // value here; the emulator is always consistent, so a read's `MSCRM.SessionToken` changes nothing).
+  const session: Record<string, string> = table.def.elastic
+    ? { 'x-ms-session-token': `0:0#${org.etag(table, row).replace(/\D/g, '')}#7=-1` }
+    : {}
   if (prefs.returnRepresentation) {
     const selectText = req.url.searchParams.get('$select')
     const select = selectText === null ? undefined : parseSelect(table.def, selectText)
     const expandText = expandable ? req.url.searchParams.get('$expand') : null
     const expand = expandText === null ? [] : parseExpand(table.def, expandText)
     const body = {
-      '@odata.context': `${root}/$metadata#${table.def.entitySetName}${selectText ? `(${selectText})` : ''}/$entity`,
+      '@odata.context': entityContext(root, table.def.entitySetName, selectText, expand, 'create'),
       ...org.serialize(table, row, select, prefs, ctx, expand, root),
     }
     return json(status, body, {
       'Preference-Applied': 'return=representation',
       ETag: org.etag(table, row),
       ...(status === 201 ? { Location: url } : {}),
+      ...session,
     })
   }
-  return { status: 204, headers: { 'OData-EntityId': url } }
+  return { status: 204, headers: { 'OData-EntityId': url, ...session } }
 }
 
 export function upsert(

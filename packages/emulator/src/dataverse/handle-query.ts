@@ -51,7 +51,8 @@ export function query(
   }
   if (prefs.trackChanges || params.has('$deltatoken')) return trackChanges(org, ctx, req, table, root, prefs)
   const fetchXml = params.get('fetchXml')
-  if (fetchXml !== null) return runFetchXml(org, ctx, table, fetchXml, root, prefs)
+  if (fetchXml !== null)
+    return runFetchXml(org, ctx, table, fetchXml, root, prefs, params.get('$count') === 'true')
   for (const key of params.keys()) {
     if (key === '$skip') throw new DataverseFault(400, '0x0', 'The query parameter $skip is not supported')
     if (

@@ -87,6 +87,8 @@ export interface TableDef {
   sys: Record<SystemColumn, number>
   /** EntityMetadata.ChangeTrackingEnabled: collection GETs accept `Prefer: odata.track-changes` (changes.ts). */
   changeTracking: boolean
+  /** EntityMetadata.TableType 'Elastic' (absent: 'Standard'). */
+  elastic?: true
 }
 
 export type SystemColumn =
@@ -252,6 +254,8 @@ export function defineTable(
   if (!declared.some((c) => c.name === primaryName))
     list.push({ name: primaryName, type: 'string', maxLength: 160 })
   list.push(...declared.filter((c) => c.name !== primaryId))
+  if (seed.tableType === 'Elastic' && !declared.some((c) => c.name === 'partitionid'))
+    list.push({ name: 'partitionid', type: 'string', maxLength: 100 })
   list.push(...fileNameColumns(seed.logicalName, declared))
   for (const s of SYSTEM_COLUMNS) {
     if (NO_OWNER.has(seed.logicalName) && s.name === 'ownerid') continue
@@ -294,7 +298,10 @@ export function defineTable(
       navigations.set(t.navigation, { name: t.navigation, kind: 'single', target: t.table, column: c.name })
     }
   }
-  const keys = seed.alternateKeys ?? []
+  const keys = [...(seed.alternateKeys ?? [])]
+  // Every elastic table has the KeyForNoSqlEntityWithPKPartitionId key: its id with its partitionid (Microsoft Learn:
+  // Create elastic tables using code, Alternate keys).
+  if (seed.tableType === 'Elastic') keys.push([primaryId, 'partitionid'])
   for (const key of keys) {
     for (const k of key) {
       if (!byName.has(k))
@@ -304,6 +311,7 @@ export function defineTable(
   return {
     logicalName: seed.logicalName,
     changeTracking: seed.changeTracking ?? false,
+    ...(seed.tableType === 'Elastic' ? { elastic: true as const } : {}),
     entitySetName: seed.entitySetName ?? `${seed.logicalName}s`,
     schemaName: seed.schemaName ?? seed.logicalName,
     primaryId,

@@ -108,6 +108,13 @@ export interface TableSeed {
    * (default false; the built-in account, contact and systemuser tables have it on).
    */
   changeTracking?: boolean
+  /**
+   * EntityMetadata.TableType (default 'Standard'). An 'Elastic' table gets a `partitionid` text column when it does
+   * not declare one and the alternate key of its id with its partitionid, answers writes with an `x-ms-session-token`
+   * header, and serves `DeleteMultiple` (Microsoft Learn: Use DeleteMultiple), which standard tables refuse. Reads
+   * are always consistent here, so `MSCRM.SessionToken` is accepted and changes nothing.
+   */
+  tableType?: 'Standard' | 'Elastic'
 }
 
 /** Dataverse's service protection limits, evaluated per caller over a sliding window (defaults: Dataverse's). */

@@ -10,6 +10,8 @@ export interface ClientCore {
   config: PipelineConfig
   retryCreates: boolean
   send(spec: SendSpec): Promise<SendResult>
+  /** The latest `x-ms-session-token` a response carried. */
+  sessionToken: string | undefined
 }
 
 export function impersonationHeaders(who: Impersonation | undefined, target: Record<string, string>): void {
@@ -39,6 +41,15 @@ export function callHeaders(
   impersonationHeaders(options?.impersonate ?? defaults, headers)
   if (options?.bypassCustomPluginExecution) headers['mscrm.bypasscustompluginexecution'] = 'true'
   if (options?.solutionUniqueName) headers['mscrm.solutionuniquename'] = options.solutionUniqueName
+  if (options?.sessionToken !== undefined) {
+    if (typeof options.sessionToken !== 'string' || !/^[\x21-\x7e]+$/.test(options.sessionToken)) {
+      throw new DataverseError(
+        'INVALID_ARGUMENT',
+        'sessionToken must be the x-ms-session-token value a write answered (printable ASCII, no spaces).',
+      )
+    }
+    headers['mscrm.sessiontoken'] = options.sessionToken
+  }
   const bypass = options?.bypassBusinessLogicExecution
   if (bypass?.length) {
     if (!bypass.every((v) => v === 'CustomSync' || v === 'CustomAsync')) {

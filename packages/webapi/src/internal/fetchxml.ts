@@ -67,3 +67,8 @@ export function pagingCookieFrom(annotation: string | undefined): string | undef
   for (let i = 0; i < 2 && /%[0-9a-f]{2}/i.test(cookie); i++) cookie = decodeURIComponent(cookie)
   return cookie
 }
+
+/** Whether a FetchXML query asks for the total record count (`<fetch returntotalrecordcount="true">`). */
+export function countsRecords(root: XmlRoot | string): boolean {
+  return typeof root !== 'string' && root.attributes.get('returntotalrecordcount') === 'true'
+}
