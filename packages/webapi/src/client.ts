@@ -122,21 +122,18 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     config,
     retryCreates: config.retry.retryCreates,
     sessionToken: undefined,
-    send: async (spec) => {
-      const result = await send(config, spec)
-      // Microsoft Learn, Use elastic tables using code: writes answer `x-ms-session-token`.
-      const token = result.header('x-ms-session-token')
-      if (token) {
-        core.sessionToken = token
-        // The request succeeded: a failing callback must not turn it into an error (a create would look unwritten).
-        try {
-          onSessionToken?.(token, { method: spec.method, path: spec.path })
-        } catch (e) {
-          config.logger?.warn?.('onSessionToken threw; the request itself succeeded', { error: String(e) })
-        }
-      }
-      return result
-    },
+    send: (spec) => send(config, spec),
+  }
+  // Microsoft Learn, Use elastic tables using code: writes answer `x-ms-session-token`. The pipeline reports it from
+  // the response it already holds (no extra step on every request's way back).
+  config.onSessionToken = (token, spec) => {
+    core.sessionToken = token
+    // The request succeeded: a failing callback must not turn it into an error (a create would look unwritten).
+    try {
+      onSessionToken?.(token, { method: spec.method, path: spec.path })
+    } catch (e) {
+      config.logger?.warn?.('onSessionToken threw; the request itself succeeded', { error: String(e) })
+    }
   }
   return buildClient(core, orgUrl, options.impersonate, createDefinitionsCache(options.definitions))
 }

@@ -24,6 +24,8 @@ export interface PipelineConfig {
   clock: ClientClock
   /** The per-attempt timeouts of this client and the clients derived from it. */
   deadlines: Deadlines
+  /** Told of each successful response's `x-ms-session-token` (elastic tables' writes). */
+  onSessionToken?: ((token: string, spec: SendSpec) => void) | undefined
 }
 
 export interface SendSpec {
@@ -352,6 +354,8 @@ export async function send(config: PipelineConfig, given: SendSpec): Promise<Sen
 
     if (status < 400) {
       config.logger?.debug?.('dataverse: response', { method: spec.method, path, status, attempt })
+      const sessionToken = header('x-ms-session-token')
+      if (sessionToken) config.onSessionToken?.(sessionToken, spec)
       return bytes ? { status, header, text, bytes } : { status, header, text }
     }
     if (status === 401 && !refreshed) {
