@@ -4,7 +4,8 @@ import { startWithDynamicsWebApi } from './dynamics-web-api-support.ts'
 
 // dynamics-web-api 2.5, unchanged, on Dataverse search: with `searchApi: { version: '2.0' }` it posts to
 // /api/search/v2.0/{query,suggest,autocomplete} with entities, orderby, facets and options as JSON text, and parses
-// the `response` JSON text itself. (Its default, the legacy /api/search/v1.0, is not emulated.)
+// the `response` JSON text itself; by default it uses the legacy /api/search/v1.0 (arrays, returnTotalRecordCount,
+// searchMode) and reads the plain answer.
 let client: DynamicsWebApi
 let stop: (() => Promise<void>) | undefined
 
@@ -56,5 +57,25 @@ describe('dynamics-web-api search against the emulator', () => {
     expect(suggestions.response.Value[0]?.Document['@search.entityname']).toBe('account')
     const completed = await client.autocomplete({ query: { search: 'zyxadatum sea', entities: ['account'] } })
     expect(completed.response.Value).toBe('zyxadatum {crmhit}search{/crmhit}')
+  })
+
+  it('uses the legacy v1.0 endpoints by default', async () => {
+    client.setConfig({ searchApi: { version: '1.0' } })
+    try {
+      const result = await client.query({
+        query: { search: 'zyxadatum', entities: ['account'], count: true, searchMode: 'all' },
+      })
+      expect(result.totalrecordcount).toBe(2)
+      expect(result.value.map((v: Record<string, unknown>) => v.name).sort()).toEqual([
+        'Zyxadatum Search Alpha',
+        'Zyxadatum Search Beta',
+      ])
+      const suggestions = await client.suggest({ query: { search: 'Zyxad', entities: ['account'] } })
+      expect(suggestions.value).toHaveLength(2)
+      const completed = await client.autocomplete({ query: { search: 'qorv', entities: ['account'] } })
+      expect(completed.value).toBe('{crmhit}qorvind{/crmhit}')
+    } finally {
+      client.setConfig({ searchApi: { version: '2.0' } })
+    }
   })
 })

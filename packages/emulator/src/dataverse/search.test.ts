@@ -293,3 +293,52 @@ describe('autocomplete', () => {
     expect(r.Value).toBeNull()
   })
 })
+
+describe('legacy /api/search/v1.0 (Learn: Dataverse search (legacy))', () => {
+  it('query answers { value, facets, totalrecordcount } with @search.* properties beside the columns', async () => {
+    const r = await env.request('/api/search/v1.0/query', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        search: 'contoso',
+        entities: ['account'],
+        returntotalrecordcount: true,
+        facets: ['@search.entityname,count:100'],
+        orderby: ['@search.score desc', 'name asc'],
+        filter: 'account:revenue ge 1000, annotation:objecttypecode eq 1',
+      }),
+    })
+    expect(r.status).toBe(200)
+    const body = (await r.json()) as Record<string, unknown>
+    expect(Object.keys(body)).toEqual(['value', 'facets', 'totalrecordcount'])
+    expect(body.totalrecordcount).toBe(1)
+    expect(body.facets).toEqual({ '@search.entityname': [{ Type: 'Value', Value: 'account', Count: 1 }] })
+    expect((body.value as Record<string, unknown>[])[0]).toMatchObject({
+      '@search.highlights': { name: ['{crmhit}Contoso{/crmhit} Pharmaceuticals (sample)'] },
+      '@search.entityname': 'account',
+      '@search.objecttypecode': 1,
+      name: 'Contoso Pharmaceuticals (sample)',
+    })
+  })
+
+  it('suggest answers { value: [{ text, document }] } and autocomplete { value }', async () => {
+    const post = (op: string, body: object) =>
+      env.request(`/api/search/v1.0/${op}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const suggested = (await (await post('suggest', { search: 'Lit' })).json()) as {
+      value: { text: string; document: Record<string, unknown> }[]
+    }
+    expect(suggested.value).toEqual([
+      {
+        text: '{crmhit}Lit{/crmhit}ware, Inc.',
+        document: expect.objectContaining({ '@search.entityname': 'account', name: 'Litware, Inc.' }),
+      },
+    ])
+    expect(await (await post('autocomplete', { search: 'lit' })).json()).toEqual({
+      value: '{crmhit}litware{/crmhit}',
+    })
+  })
+})

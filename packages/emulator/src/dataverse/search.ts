@@ -6,6 +6,8 @@ import type { OrgModel } from './org-model.ts'
 import { filterFor, type Predicate } from './query.ts'
 import { readFilter } from './record-access.ts'
 import { type ApiRequest, type ApiResponse, type CallContext, json, parseBody } from './request.ts'
+import { compare, facets } from './search-facets.ts'
+import { legacyFilters } from './search-legacy.ts'
 import { type FieldText, highlight, matchFields, parseSearch, wordsOf } from './search-match.ts'
 import type { Row, Table } from './store.ts'
 
@@ -34,14 +36,15 @@ export function searchAction(name: string): SearchOperation | undefined {
 /** `/api/search/v2.0/<operation>`. */
 export function searchEndpoint(org: OrgModel, ctx: CallContext, req: ApiRequest): ApiResponse {
   const m = /^\/api\/search\/([^/]+)\/([^/]+)$/.exec(req.url.pathname)
-  const op = m && m[1] === 'v2.0' ? OPERATIONS[m[2] as string] : undefined
+  // v1.0 is the legacy endpoint (search-legacy.ts), still supported per Learn
+  const op = m && (m[1] === 'v2.0' || m[1] === 'v1.0') ? OPERATIONS[m[2] as string] : undefined
   if (!m || !op || (m[2] as string).startsWith('search')) {
     throw Fault.noResource(req.url.href)
   }
   if (req.method.toUpperCase() !== 'POST') {
     throw Fault.methodNotAllowed(`Dataverse search ${op} takes POST, not ${req.method.toUpperCase()}.`)
   }
-  return runSearch(org, ctx, req, op, org.serviceRoot(req.url, 'v9.2'))
+  return runSearch(org, ctx, req, op, org.serviceRoot(req.url, 'v9.2'), m[1] === 'v1.0')
 }
 
 /** Not searched: the emulator's system tables (Dataverse search indexes the tables an admin enables). */
@@ -68,6 +71,7 @@ export function runSearch(
   req: ApiRequest,
   op: SearchOperation,
   root: string,
+  legacy = false,
 ): ApiResponse {
   const body = parseBody(req.body, `search${op}`)
   const p = params(body)
@@ -87,9 +91,12 @@ export function runSearch(
   if (mode !== 'any' && mode !== 'all') {
     throw Fault.invalidArgument(`searchmode must be 'any' or 'all', got '${mode}'.`)
   }
-  const scopes = scopesOf(org, ctx, p.get('entities'), stringParam(p.get('filter'), 'filter'))
+  const filter = stringParam(p.get('filter'), 'filter')
+  const perTable = legacy ? legacyFilters(filter) : undefined
+  const scopes = scopesOf(org, ctx, p.get('entities'), perTable ? undefined : filter, perTable, legacy)
   const context = `${root}/$metadata#Microsoft.Dynamics.CRM.search${op}Response`
   if (op === 'autocomplete') {
+    if (legacy) return json(200, { value: autocomplete(scopes, text) })
     return answer(context, { Error: null, Value: autocomplete(scopes, text), QueryContext: null })
   }
   const clauses = op === 'query' ? parseSearch(text) : []
@@ -111,25 +118,43 @@ export function runSearch(
   sortHits(hits, orderOf(p.get('orderby')))
   const top = intParam(p.get('top'), 'top', op === 'suggest' ? 5 : 50)
   if (op === 'suggest') {
+    const value = hits.slice(0, top).map((h) => ({
+      text: Object.values(h.highlights)[0]?.[0] ?? '',
+      document: {
+        '@search.objectid': h.scope.table.id(h.row),
+        '@search.entityname': h.scope.table.def.logicalName,
+        '@search.objecttypecode': objectTypeCode(org, h.scope.table.def),
+        ...attributes(org, ctx, h.scope, h.row, root),
+      },
+    }))
+    if (legacy) return json(200, { value })
     return answer(context, {
       Error: null,
-      Value: hits.slice(0, top).map((h) => ({
-        Text: Object.values(h.highlights)[0]?.[0] ?? '',
-        Document: {
-          '@search.objectid': h.scope.table.id(h.row),
-          '@search.entityname': h.scope.table.def.logicalName,
-          '@search.objecttypecode': objectTypeCode(org, h.scope.table.def),
-          ...attributes(org, ctx, h.scope, h.row, root),
-        },
-      })),
+      Value: value.map((v) => ({ Text: v.text, Document: v.document })),
       QueryContext: null,
     })
   }
   const skip = intParam(p.get('skip'), 'skip', 0, Number.MAX_SAFE_INTEGER)
-  const count = p.get('count') === true || p.get('count') === 'true'
+  const wanted = p.get(legacy ? 'returntotalrecordcount' : 'count')
+  const count = wanted === true || wanted === 'true'
+  const page = hits.slice(skip, skip + top)
+  if (legacy) {
+    return json(200, {
+      value: page.map((h) => ({
+        '@search.score': h.score,
+        '@search.highlights': h.highlights,
+        '@search.entityname': h.scope.table.def.logicalName,
+        '@search.objectid': h.scope.table.id(h.row),
+        '@search.objecttypecode': objectTypeCode(org, h.scope.table.def),
+        ...attributes(org, ctx, h.scope, h.row, root),
+      })),
+      facets: facets(jsonText(p.get('facets'), 'facets'), hits, true),
+      totalrecordcount: count ? hits.length : -1,
+    })
+  }
   return answer(context, {
     Error: null,
-    Value: hits.slice(skip, skip + top).map((h) => ({
+    Value: page.map((h) => ({
       Id: h.scope.table.id(h.row),
       EntityName: h.scope.table.def.logicalName,
       // Learn's example answers ObjectTypeCode 0 beside the table's code in Attributes['@search.objecttypecode']
@@ -141,7 +166,7 @@ export function runSearch(
       Highlights: h.highlights,
       Score: h.score,
     })),
-    Facets: facets(p.get('facets'), hits),
+    Facets: facets(jsonText(p.get('facets'), 'facets'), hits),
     QueryContext: null,
     Count: count ? hits.length : -1,
   })
@@ -188,7 +213,14 @@ function intParam(value: unknown, name: string, fallback: number, max = 100): nu
   return n
 }
 
-function scopesOf(org: OrgModel, ctx: CallContext, entities: unknown, filter: string | undefined): Scope[] {
+function scopesOf(
+  org: OrgModel,
+  ctx: CallContext,
+  entities: unknown,
+  filter: string | undefined,
+  perTable: Map<string, string> | undefined,
+  legacy: boolean,
+): Scope[] {
   const parsed = jsonText(entities, 'entities')
   const specs: Record<string, unknown>[] =
     parsed === undefined
@@ -221,14 +253,17 @@ function scopesOf(org: OrgModel, ctx: CallContext, entities: unknown, filter: st
       throw e
     }
     const def = table.def
-    const own = stringParam(spec.filter, 'entities[].filter')
+    const own = stringParam(spec.filter, 'entities[].filter') ?? perTable?.get(def.logicalName)
     const filters = [own && filterFor(def, own, undefined, env), filter && globalFilter(def, filter, env)]
     const readable = readFilter(org, ctx, def)
     const active = [readable, ...filters].filter((f): f is Predicate => typeof f === 'function')
     scopes.push({
       table,
       search: columnsOf(def, spec.searchcolumns, defaultSearchColumns(def)),
-      select: columnsOf(def, spec.selectcolumns, [def.byName.get(def.primaryName) as ColumnDef]),
+      // the legacy endpoint has no selectColumns: it returns the searched columns
+      select: legacy
+        ? defaultSearchColumns(def)
+        : columnsOf(def, spec.selectcolumns, [def.byName.get(def.primaryName) as ColumnDef]),
       visible: (r) => active.every((f) => f(r)),
     })
   }
@@ -378,14 +413,6 @@ function sortHits(hits: Hit[], order: Order[]): void {
   })
 }
 
-function compare(a: unknown, b: unknown): number {
-  if (a === b) return 0
-  if (a === null || a === undefined) return -1
-  if (b === null || b === undefined) return 1
-  if (typeof a === 'number' && typeof b === 'number') return a - b
-  return String(a).localeCompare(String(b))
-}
-
 function attributes(
   org: OrgModel,
   ctx: CallContext,
@@ -406,50 +433,6 @@ function attributes(
     if (k === def.primaryId && !selected.has(k)) continue
     // lookups are named by their column (`primarycontactid`), not the Web API's `_primarycontactid_value`
     out[k.replace(/^_(.+)_value(?=@|$)/, '$1')] = v
-  }
-  return out
-}
-
-/** Value facets (Learn: `facets` parameter): `column[,count:N][,sort:count|-count|value|-value]`, `entityname`. */
-function facets(value: unknown, hits: Hit[]): Record<string, unknown[]> {
-  const parsed = jsonText(value, 'facets')
-  if (parsed === undefined) return {}
-  const specs = Array.isArray(parsed) ? parsed : [parsed]
-  const out: Record<string, unknown[]> = {}
-  for (const spec of specs) {
-    const [head = '', ...rest] = String(spec).split(',')
-    const name = head.trim()
-    const opts = new Map(rest.map((r) => r.split(':').map((s) => s.trim()) as [string, string]))
-    if (opts.has('values') || opts.has('interval') || opts.has('timeoffset')) {
-      throw Fault.invalidArgument(
-        `The facet '${String(spec)}' asks for range facets (values, interval), which the emulator does not emulate.`,
-      )
-    }
-    const [table, column] = name.includes(':') ? name.split(':') : [undefined, name]
-    const counts = new Map<unknown, number>()
-    for (const h of hits) {
-      if (table && h.scope.table.def.logicalName !== table) continue
-      const col = h.scope.table.def.byName.get(column as string)
-      const v = column === 'entityname' ? h.scope.table.def.logicalName : col ? h.row[col.index] : undefined
-      if (v === undefined || v === null) continue
-      counts.set(v, (counts.get(v) ?? 0) + 1)
-    }
-    const sort = opts.get('sort') ?? 'count'
-    const entries = [...counts].sort((a, b) => {
-      if (sort === 'value') return compare(a[0], b[0])
-      if (sort === '-value') return compare(b[0], a[0])
-      if (sort === '-count') return a[1] - b[1] || compare(a[0], b[0])
-      return b[1] - a[1] || compare(a[0], b[0])
-    })
-    const limit = Number(opts.get('count') ?? 10)
-    out[name] = entries.slice(0, Number.isInteger(limit) && limit > 0 ? limit : 10).map(([v, n]) => ({
-      count: n,
-      from: null,
-      to: null,
-      type: 'Value',
-      value: v,
-      optionalvalue: null,
-    }))
   }
   return out
 }
