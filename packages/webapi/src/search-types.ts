@@ -13,7 +13,7 @@ export interface SearchEntity {
   filter?: string | undefined
 }
 
-/** Options of {@link DataverseClient.search}; each maps to a documented `query` parameter. */
+/** Options of `client.search()`; each maps to a documented `query` parameter. */
 export interface SearchOptions extends CallOptions {
   /** Tables to search (`entities`). Default: every table enabled for search. */
   entities?: readonly (string | SearchEntity)[] | undefined
@@ -70,6 +70,7 @@ export interface SearchQueryContext {
   spellSuggestions?: string[]
 }
 
+/** What `client.search()` returns: the page of hits, ranked by relevance unless `orderBy` says otherwise. */
 export interface SearchResult<T = Row> {
   hits: SearchHit<T>[]
   /** Total matches, ignoring `top` and `skip`; only with `count: true`. */
@@ -79,7 +80,7 @@ export interface SearchResult<T = Row> {
   queryContext: SearchQueryContext | null
 }
 
-/** Options of {@link DataverseClient.suggest}. */
+/** Options of `client.suggest()`. */
 export interface SuggestOptions extends CallOptions {
   entities?: readonly (string | SearchEntity)[] | undefined
   filter?: string | undefined
@@ -100,18 +101,20 @@ export interface SearchSuggestion<T = Row> {
   document: T
 }
 
+/** What `client.suggest()` returns. */
 export interface SuggestResult<T = Row> {
   suggestions: SearchSuggestion<T>[]
   queryContext: SearchQueryContext | null
 }
 
-/** Options of {@link DataverseClient.autocomplete}. */
+/** Options of `client.autocomplete()`. */
 export interface AutocompleteOptions extends CallOptions {
   entities?: readonly (string | SearchEntity)[] | undefined
   filter?: string | undefined
   fuzzy?: boolean | undefined
 }
 
+/** What `client.autocomplete()` returns. */
 export interface AutocompleteResult {
   /** The completed search text, the completion marked `{crmhit}…{/crmhit}`; null when nothing completes it. */
   value: string | null
