@@ -40,6 +40,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Working with records', link: '/guides/records' },
       { text: 'File columns', link: '/guides/files' },
       { text: 'Querying and paging', link: '/guides/querying-and-paging' },
+      { text: 'Dataverse search', link: '/guides/search' },
       { text: 'Batch', link: '/guides/batch' },
       { text: 'Bulk operations', link: '/guides/bulk-operations' },
       { text: 'Table definitions and choices', link: '/guides/definitions' },

@@ -13,6 +13,14 @@ import type { RecordKey } from './filter.ts'
 import type { QueryOptions } from './query.ts'
 import type { Row } from './row.ts'
 import type {
+  AutocompleteOptions,
+  AutocompleteResult,
+  SearchOptions,
+  SearchResult,
+  SuggestOptions,
+  SuggestResult,
+} from './search-types.ts'
+import type {
   CallOptions,
   ChangesOptions,
   ChangesPage,
@@ -208,6 +216,38 @@ export interface DataverseClient {
   fetchXml<T = Row>(entitySet: string, fetchXml: string, options?: FetchXmlOptions): AsyncIterableIterator<T>
 
   whoAmI(options?: CallOptions): Promise<WhoAmIResult>
+  /**
+   * Dataverse search (relevance search) across tables: `POST /api/search/v2.0/query` (Microsoft Learn: Dataverse
+   * Search query). Results come ranked by relevance, security-trimmed to what the caller may read.
+   * @param term the search text, 1 to 100 characters, in simple syntax (`+`, `|`, `-`, `*`, `"…"`)
+   * @param options.entities tables (and their select / search columns and filter); default: all enabled for search
+   * @param options.top default 50 (Dataverse's), at most 100
+   * @throws {DataverseError} `INVALID_ARGUMENT` (before any request) for a term or `top` out of range;
+   * `BAD_REQUEST` when Dataverse refuses the search (search disabled for the org: `serviceCode` `0x80048d0b`) or
+   * reports a search error in the answer; `FORBIDDEN`, `THROTTLED` and the other HTTP codes as for every call.
+   * @example
+   * const { hits, count } = await client.search('contoso', {
+   *   entities: [{ name: 'account', selectColumns: ['name'], searchColumns: ['name'] }],
+   *   count: true,
+   *   top: 10,
+   * })
+   * for (const hit of hits) console.log(hit.entityName, hit.id, hit.highlights.name)
+   */
+  search<T = Row>(term: string, options?: SearchOptions): Promise<SearchResult<T>>
+  /**
+   * Suggestions for a search box: `POST /api/search/v2.0/suggest` (Microsoft Learn: Dataverse Search suggest).
+   * @param term 3 to 100 characters
+   * @param options.top default 5 (Dataverse's)
+   * @throws {DataverseError} as {@link DataverseClient.search}.
+   */
+  suggest<T = Row>(term: string, options?: SuggestOptions): Promise<SuggestResult<T>>
+  /**
+   * Completes the last word typed: `POST /api/search/v2.0/autocomplete` (Microsoft Learn: Dataverse Search
+   * autocomplete).
+   * @param term 1 to 100 characters
+   * @throws {DataverseError} as {@link DataverseClient.search}.
+   */
+  autocomplete(term: string, options?: AutocompleteOptions): Promise<AutocompleteResult>
   /**
    * Calls a function (GET); parameters are passed as escaped aliases (`Name(P=@p1)?@p1=…`): strings, numbers,
    * booleans, dates, `guid()` and arrays as OData literals, objects (a record reference `{ '@odata.id': … }`, complex

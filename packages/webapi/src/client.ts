@@ -15,6 +15,7 @@ import { createTelemetry } from './internal/telemetry.ts'
 import { operationMethods } from './operations.ts'
 import { queryMethods } from './queries.ts'
 import { recordMethods } from './records.ts'
+import { searchMethods } from './search.ts'
 import type { ClientClock, DataverseClientOptions, Impersonation, RetryOptions } from './types.ts'
 
 const DEFAULT_RETRY: ResolvedRetry = {
@@ -160,6 +161,7 @@ function buildClient(
     ...fetchXmlMethods(scope),
     ...operationMethods(scope),
     ...fileMethods(scope),
+    ...searchMethods(scope),
     createMultiple: async (table, rows, options) =>
       (await runBulk(core, impersonate, 'CreateMultiple', table, rows, options)).ids,
     updateMultiple: async (table, rows, options) =>

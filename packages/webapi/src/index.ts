@@ -47,6 +47,19 @@ export { ensureApplicationUser, getRootBusinessUnit, verifyAccess } from './onbo
 export type { AnnotationOptions, ExpandOption, QueryOptions } from './query.ts'
 export type { Row } from './row.ts'
 export type {
+  AutocompleteOptions,
+  AutocompleteResult,
+  SearchEntity,
+  SearchFacet,
+  SearchHit,
+  SearchOptions,
+  SearchQueryContext,
+  SearchResult,
+  SearchSuggestion,
+  SuggestOptions,
+  SuggestResult,
+} from './search-types.ts'
+export type {
   SharedGrant,
   SharedOutcome,
   SharedThrottle,

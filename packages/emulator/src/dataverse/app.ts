@@ -108,7 +108,7 @@ export function createOrgApp(state: OrgState): Hono {
     const url = new URL(c.req.url)
     const count = (callerId: string, status: number) =>
       state.counters.dataverseRequest(state.org.id, callerId, status)
-    if (!url.pathname.startsWith('/api/data/')) {
+    if (!url.pathname.startsWith('/api/data/') && !url.pathname.startsWith('/api/search/')) {
       count('anonymous', 404)
       return toResponse(faultResponse(Fault.noResource(url.href)), base)
     }

@@ -50,9 +50,14 @@ const TYPE_CODES: Record<string, number> = {
 }
 const STANDARD = new Set(Object.keys(TYPE_CODES))
 
+/** EntityMetadata.ObjectTypeCode: Dataverse's codes for the standard tables, 10,000 and up for the others. */
+export function objectTypeCode(org: OrgModel, def: TableDef): number {
+  const index = [...org.defs.keys()].filter((n) => !STANDARD.has(n)).indexOf(def.logicalName)
+  return TYPE_CODES[def.logicalName] ?? 10_000 + index
+}
+
 export function entityMetadata(org: OrgModel, def: TableDef): Json {
   const custom = !STANDARD.has(def.logicalName)
-  const index = [...org.defs.keys()].filter((n) => !STANDARD.has(n)).indexOf(def.logicalName)
   return {
     MetadataId: metadataId(org, 'entity', def.logicalName),
     LogicalName: def.logicalName,
@@ -60,7 +65,7 @@ export function entityMetadata(org: OrgModel, def: TableDef): Json {
     EntitySetName: def.entitySetName,
     LogicalCollectionName: def.entitySetName,
     CollectionSchemaName: `${def.schemaName}s`,
-    ObjectTypeCode: TYPE_CODES[def.logicalName] ?? 10_000 + index,
+    ObjectTypeCode: objectTypeCode(org, def),
     PrimaryIdAttribute: def.primaryId,
     PrimaryNameAttribute: def.primaryName,
     DisplayName: label(org, def.displayName, def.logicalName, 'DisplayName'),

@@ -16,10 +16,12 @@ import {
   MAX_PAGE,
   parsePrefer,
 } from './request.ts'
+import { runSearch, searchAction, searchEndpoint } from './search.ts'
 
 const VERSION_RE = /^v9\.[0-2]$/
 
 export function route(org: OrgModel, ctx: CallContext, req: ApiRequest): ApiResponse {
+  if (req.url.pathname.startsWith('/api/search/')) return searchEndpoint(org, ctx, req)
   const m = /^\/api\/data\/([^/]+)(?:\/(.*))?$/s.exec(req.url.pathname)
   if (!m) throw Fault.noResource(req.url.href)
   const version = m[1] as string
@@ -70,6 +72,8 @@ export function route(org: OrgModel, ctx: CallContext, req: ApiRequest): ApiResp
       Version: '9.2.0.0',
     })
   }
+  const search = segments.length === 1 && method === 'POST' ? searchAction(first.name) : undefined
+  if (search) return runSearch(org, ctx, req, search, root)
   if (DEFINITION_ROOTS.has(first.name)) return definitions(org, ctx, req, segments, root)
   const table = org.store.bySet.get(first.name)
   if (!table) throw Fault.segmentNotFound(first.name)
