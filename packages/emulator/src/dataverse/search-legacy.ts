@@ -1,3 +1,5 @@
+import { splitTop } from './query.ts'
+
 // Learn, "Dataverse search (legacy)": /api/search/v1.0/{query,suggest,autocomplete} take the same search with
 // other spellings (entities, facets and orderby as JSON arrays, returntotalrecordcount, searchmode, usefuzzy) and
 // answer plain JSON: { value, facets, totalrecordcount } for query, { value: [{ text, document }] } for suggest and
@@ -11,7 +13,7 @@
 export function legacyFilters(text: string | undefined): Map<string, string> | undefined {
   if (text === undefined || !/^\s*[A-Za-z_][A-Za-z0-9_]*\s*:/.test(text)) return undefined
   const out = new Map<string, string>()
-  for (const part of splitTopLevel(text)) {
+  for (const part of splitTop(text)) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:(.*)$/s.exec(part)
     if (!m) continue
     const table = (m[1] as string).toLowerCase()
@@ -20,26 +22,6 @@ export function legacyFilters(text: string | undefined): Map<string, string> | u
     out.set(table, before ? `(${before}) and (${condition})` : condition)
   }
   return out
-}
-
-/** Splits on commas outside quotes and parentheses. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = []
-  let depth = 0
-  let quoted = false
-  let start = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (c === "'") quoted = !quoted
-    else if (!quoted && c === '(') depth++
-    else if (!quoted && c === ')') depth--
-    else if (!quoted && depth === 0 && c === ',') {
-      parts.push(text.slice(start, i))
-      start = i + 1
-    }
-  }
-  parts.push(text.slice(start))
-  return parts
 }
 
 /** A facet bucket in the legacy spelling (`Type`, `Value`, `Count`), as Learn's legacy example shows. */
