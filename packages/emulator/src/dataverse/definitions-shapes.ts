@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
+import type { OptionSeed, OptionSetSeed } from '../world/dataverse-seed.ts'
 import { navigationTo } from './lookups.ts'
-import type { ColumnDef, OptionSeed, OptionSetSeed, TableDef } from './metadata.ts'
+import type { ColumnDef, TableDef } from './metadata.ts'
 import type { OrgModel } from './org-model.ts'
 
 // The metadata entity shapes of "Query table definitions using the Web API" and the Web API metadata reference

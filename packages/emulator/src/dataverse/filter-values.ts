@@ -1,5 +1,6 @@
+import type { ColumnType } from '../world/dataverse-seed.ts'
 import { Fault } from './errors.ts'
-import type { ColumnDef, ColumnType, TableDef } from './metadata.ts'
+import type { ColumnDef, TableDef } from './metadata.ts'
 import type { Literal } from './odata-filter.ts'
 import type { Row } from './store.ts'
 

@@ -19,7 +19,6 @@ import {
 } from './seed.ts'
 import { restoreSnapshot, takeSnapshot } from './snapshot.ts'
 
-export type { ServiceProtectionLimits } from './limits.ts'
 export type {
   ColumnSeed,
   ColumnType,
@@ -27,7 +26,8 @@ export type {
   OptionSeed,
   OptionSetSeed,
   TableSeed,
-} from './metadata.ts'
+} from '../world/dataverse-seed.ts'
+export type { ServiceProtectionLimits } from './limits.ts'
 export type { OrgSeed, RoleSeed, SystemUserSeed } from './seed.ts'
 
 /** Options of {@link createOrg}. */

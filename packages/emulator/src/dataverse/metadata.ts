@@ -7,15 +7,6 @@ import type {
   TableSeed,
 } from '../world/dataverse-seed.ts'
 
-export type {
-  ColumnSeed,
-  ColumnType,
-  LookupTargetSeed,
-  OptionSeed,
-  OptionSetSeed,
-  TableSeed,
-} from '../world/dataverse-seed.ts'
-
 /** One table a lookup can point at, and the single-valued navigation property that reaches it. */
 export interface LookupTarget {
   table: string

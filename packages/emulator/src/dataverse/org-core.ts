@@ -1,3 +1,4 @@
+import type { OptionSetSeed, TableSeed } from '../world/dataverse-seed.ts'
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
 import { metadataXml } from './csdl.ts'
@@ -8,9 +9,7 @@ import {
   defineTable,
   linkNavigations,
   type NavigationDef,
-  type OptionSetSeed,
   type TableDef,
-  type TableSeed,
 } from './metadata.ts'
 import type { EntityRef, OrgModel } from './org-model.ts'
 import { checkPrivilege, privilegesOf, userPrivileges } from './privileges.ts'

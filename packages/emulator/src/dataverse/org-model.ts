@@ -1,6 +1,7 @@
+import type { OptionSetSeed } from '../world/dataverse-seed.ts'
 import type { OrgInfo } from '../world/types.ts'
 import type { World } from '../world/world.ts'
-import type { ColumnDef, NavigationDef, OptionSetSeed, TableDef } from './metadata.ts'
+import type { ColumnDef, NavigationDef, TableDef } from './metadata.ts'
 import type { ExpandItem } from './query.ts'
 import type { AccessDepth, ApiRequest, ApiResponse, CallContext, Preferences } from './request.ts'
 import type { Relationship, Row, Store, Table } from './store.ts'

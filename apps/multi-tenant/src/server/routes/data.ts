@@ -1,6 +1,6 @@
 import { apiUtf8Body, errorResponse } from '@dataverse-s2s/hono'
 import { type DataverseClient, formatLiteral, type QueryPage, type Row } from '@dataverse-s2s/webapi'
-import { Hono, type MiddlewareHandler } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { openCursor, signCursor } from '../cursor.ts'
 import type { Services } from '../services.ts'
@@ -18,9 +18,14 @@ const AUDIT = auditColumns.map((col) => ({
   name: col.replace(/^_|_value$/g, ''),
 }))
 
-/** The If-Match value when it is one weak etag as Dataverse issues them (`W/"123"`); never `*`. */
-function requireEtag(ifMatch: string | undefined): string | undefined {
-  return ifMatch && /^W\/"[^"]{1,100}"$/.test(ifMatch) ? ifMatch : undefined
+/**
+ * The request's If-Match when it is one weak etag as Dataverse issues them (`W/"123"`, never `*`), else the 428 that
+ * asks for it: a write names the version the user saw, so a row someone changed since is not overwritten or deleted.
+ */
+function requiredEtag(c: Context, unseen: string): { ifMatch: string } | Response {
+  const ifMatch = c.req.header('If-Match')
+  if (ifMatch && /^W\/"[^"]{1,100}"$/.test(ifMatch)) return { ifMatch }
+  return errorResponse(c, 428, 'etag_required', `Send the record’s etag in If-Match so ${unseen}.`)
 }
 
 /** A row as the SPA sees it: id, etag, the table's columns and who created / changed it. */
@@ -166,18 +171,11 @@ export function dataRoutes(s: Services): Hono {
     const spec = tables.get(c.req.param('table'))
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
-    const ifMatch = requireEtag(c.req.header('If-Match'))
-    if (!ifMatch) {
-      return errorResponse(
-        c,
-        428,
-        'etag_required',
-        'Send the record’s etag in If-Match so no one else’s change is overwritten.',
-      )
-    }
+    const etag = requiredEtag(c, 'no one else’s change is overwritten')
+    if (etag instanceof Response) return etag
     const clean = cleanBody(spec, await c.req.json().catch(() => undefined), 'update')
     if ('error' in clean) return errorResponse(c, 400, 'invalid_body', clean.error)
-    await c.var.dataverse.update(spec.entitySet, id, clean.row, { ifMatch })
+    await c.var.dataverse.update(spec.entitySet, id, clean.row, etag)
     return c.json(toDto(spec, await read(c.var.dataverse, spec, id)))
   })
 
@@ -185,17 +183,9 @@ export function dataRoutes(s: Services): Hono {
     const spec = tables.get(c.req.param('table'))
     const id = c.req.param('id')
     if (!spec || !GUID.test(id)) return errorResponse(c, 404, 'not_found', 'That record does not exist.')
-    // As for PATCH: a delete names the version the user saw, so a row someone changed since is not deleted blind.
-    const ifMatch = requireEtag(c.req.header('If-Match'))
-    if (!ifMatch) {
-      return errorResponse(
-        c,
-        428,
-        'etag_required',
-        'Send the record’s etag in If-Match so a record someone else changed is not deleted unseen.',
-      )
-    }
-    await c.var.dataverse.delete(spec.entitySet, id, { ifMatch })
+    const etag = requiredEtag(c, 'a record someone else changed is not deleted unseen')
+    if (etag instanceof Response) return etag
+    await c.var.dataverse.delete(spec.entitySet, id, etag)
     return c.body(null, 204)
   })
 
